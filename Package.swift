@@ -1,0 +1,162 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target of ours builds in Swift 6 mode with strict concurrency and treats warnings as errors.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "stepflow-monitoring",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stepflow-monitor", targets: ["stepflow-monitor"]),
+        .library(name: "StepflowMonitoring", targets: ["StepflowMonitoring"]),
+        .library(name: "StepflowRuntime", targets: ["StepflowRuntime"]),
+        .library(name: "StepflowPluginSDK", targets: ["StepflowPluginSDK"]),
+        // Example plugins: each is a shared library the host dlopen-s.
+        .library(name: "StepflowSystemCollector", type: .dynamic, targets: ["StepflowSystemCollector"]),
+        .library(name: "StepflowFilesystemCollector", type: .dynamic, targets: ["StepflowFilesystemCollector"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+    ],
+    targets: [
+        // The whole C ABI between the host and its plugins: one header, append-only.
+        .target(name: "CStepflowPlugin"),
+
+        // The spec's data types, protocols, errors and configuration model.
+        .target(
+            name: "StepflowCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // YAML configuration loading (Yams node walk with marks), env overrides, validation.
+        .target(
+            name: "StepflowConfig",
+            dependencies: ["StepflowCore", "Yams"],
+            swiftSettings: strict
+        ),
+        // SQLite through GRDB: migrations, records, batched writes.
+        .target(
+            name: "StepflowStorage",
+            dependencies: ["StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // Interval scheduling with jitter, deadlines and capped backoff, generic over Clock.
+        .target(
+            name: "StepflowScheduling",
+            dependencies: ["StepflowCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // dlopen, ABI negotiation, the host-API table, C↔Swift copying. The only module with unsafe pointers.
+        .target(
+            name: "StepflowPluginHost",
+            dependencies: ["StepflowCore", "CStepflowPlugin", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Implementations: metrics collector, health checker, process collector.
+        .target(
+            name: "StepflowMonitoring",
+            dependencies: [
+                "StepflowCore", "StepflowStorage", "StepflowScheduling",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Hummingbird routes and the Prometheus text encoder.
+        .target(
+            name: "StepflowServer",
+            dependencies: [
+                "StepflowCore", "StepflowMonitoring",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // Wires everything into one swift-service-lifecycle ServiceGroup.
+        .target(
+            name: "StepflowRuntime",
+            dependencies: [
+                "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling",
+                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "stepflow-monitor",
+            dependencies: [
+                "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // What a Swift plugin author imports; compiled into each plugin, never shared with the host.
+        .target(
+            name: "StepflowPluginSDK",
+            dependencies: ["CStepflowPlugin"],
+            swiftSettings: strict
+        ),
+
+        // Example plugins. SwiftPM reserves Plugins/ for package plugins, hence the explicit paths.
+        .target(
+            name: "StepflowSystemCollector",
+            dependencies: ["StepflowPluginSDK"],
+            path: "Plugins/SystemCollector",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StepflowFilesystemCollector",
+            dependencies: ["CStepflowPlugin"],
+            path: "Plugins/FilesystemCollector"
+        ),
+
+        // Tests mirror Sources.
+        .testTarget(
+            name: "StepflowConfigTests",
+            dependencies: ["StepflowConfig", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowStorageTests",
+            dependencies: ["StepflowStorage", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowSchedulingTests",
+            dependencies: [
+                "StepflowScheduling", "StepflowCore",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowPluginHostTests",
+            dependencies: ["StepflowPluginHost", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowMonitoringTests",
+            dependencies: ["StepflowMonitoring", "StepflowStorage", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowRuntimeTests",
+            dependencies: [
+                "StepflowRuntime", "StepflowServer", "StepflowConfig", "StepflowCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

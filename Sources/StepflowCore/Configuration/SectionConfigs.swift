@@ -1,0 +1,207 @@
+/// The spec's `MetricsConfig` (YAML `metrics:`).
+public struct MetricsConfig: Sendable, Hashable {
+    /// `collection_interval`, env `STEPFLOW_MONITORING_METRICS_COLLECTION_INTERVAL`, default 60s:
+    /// how often the built-in process collector runs and in-memory state is snapshotted.
+    public var collectionInterval: Duration = .seconds(60)
+    /// `retention_days`, env `STEPFLOW_MONITORING_METRICS_RETENTION_DAYS`, default 30.
+    public var retentionDays: Int = 30
+    /// `max_metrics_per_batch`, env `STEPFLOW_MONITORING_METRICS_MAX_BATCH_SIZE`, default 1000:
+    /// the most samples written in one transaction.
+    public var maxMetricsPerBatch: Int = 1000
+    /// `enable_aggregation`, env `STEPFLOW_MONITORING_METRICS_ENABLE_AGGREGATION`, default true.
+    public var enableAggregation: Bool = true
+    /// `aggregation_interval`, env `STEPFLOW_MONITORING_METRICS_AGGREGATION_INTERVAL`, default 5m.
+    public var aggregationInterval: Duration = .seconds(300)
+    /// `enable_export`, env `STEPFLOW_MONITORING_METRICS_ENABLE_EXPORT`, default false.
+    public var enableExport: Bool = false
+    /// `export_interval`, env `STEPFLOW_MONITORING_METRICS_EXPORT_INTERVAL`, default 60s.
+    public var exportInterval: Duration = .seconds(60)
+    /// `flush_interval`, default 1s: how long accepted samples may wait in memory before they are written.
+    public var flushInterval: Duration = .seconds(1)
+    /// `max_queue_size`, default 100000: the most samples held in memory waiting to be written.
+    public var maxQueueSize: Int = 100_000
+
+    public init() {}
+    public static let `default` = MetricsConfig()
+}
+
+/// The spec's `LogConfig` (YAML `logs:`).
+public struct LogConfig: Sendable, Hashable {
+    /// `source`, env `STEPFLOW_MONITORING_LOGS_SOURCE`, default "stepflow".
+    public var source: String = "stepflow"
+    /// `retention_days`, env `STEPFLOW_MONITORING_LOGS_RETENTION_DAYS`, default 90.
+    public var retentionDays: Int = 90
+    /// `max_log_size`, env `STEPFLOW_MONITORING_LOGS_MAX_SIZE`, default 104857600 bytes.
+    public var maxLogSize: Int = 104_857_600
+    /// `enable_compression`, env `STEPFLOW_MONITORING_LOGS_ENABLE_COMPRESSION`, default true.
+    public var enableCompression: Bool = true
+    /// `enable_rotation`, env `STEPFLOW_MONITORING_LOGS_ENABLE_ROTATION`, default true.
+    public var enableRotation: Bool = true
+    /// `rotation_size`, env `STEPFLOW_MONITORING_LOGS_ROTATION_SIZE`, default 10485760 bytes.
+    public var rotationSize: Int = 10_485_760
+    /// `enable_export`, env `STEPFLOW_MONITORING_LOGS_ENABLE_EXPORT`, default false.
+    public var enableExport: Bool = false
+    /// `export_interval`, env `STEPFLOW_MONITORING_LOGS_EXPORT_INTERVAL`, default 5m.
+    public var exportInterval: Duration = .seconds(300)
+
+    public init() {}
+    public static let `default` = LogConfig()
+}
+
+/// The spec's `TracingConfig` (YAML `tracing:`).
+public struct TracingConfig: Sendable, Hashable {
+    /// `sampling_rate`, env `STEPFLOW_MONITORING_TRACING_SAMPLING_RATE`, default 0.1; must lie in 0…1.
+    public var samplingRate: Double = 0.1
+    /// `max_trace_duration`, env `STEPFLOW_MONITORING_TRACING_MAX_DURATION`, default 5m.
+    public var maxTraceDuration: Duration = .seconds(300)
+    /// `retention_days`, env `STEPFLOW_MONITORING_TRACING_RETENTION_DAYS`, default 7.
+    public var retentionDays: Int = 7
+    /// `enable_export`, env `STEPFLOW_MONITORING_TRACING_ENABLE_EXPORT`, default false.
+    public var enableExport: Bool = false
+    /// `export_interval`, env `STEPFLOW_MONITORING_TRACING_EXPORT_INTERVAL`, default 60s.
+    public var exportInterval: Duration = .seconds(60)
+    /// `enable_sampling`, env `STEPFLOW_MONITORING_TRACING_ENABLE_SAMPLING`, default true.
+    public var enableSampling: Bool = true
+
+    public init() {}
+    public static let `default` = TracingConfig()
+}
+
+/// The spec's `AlertConfig` (YAML `alerts:`).
+public struct AlertConfig: Sendable, Hashable {
+    /// `evaluation_interval`, env `STEPFLOW_MONITORING_ALERTS_EVALUATION_INTERVAL`, default 30s.
+    public var evaluationInterval: Duration = .seconds(30)
+    /// `default_for_duration`, env `STEPFLOW_MONITORING_ALERTS_DEFAULT_FOR_DURATION`, default 5m.
+    public var defaultForDuration: Duration = .seconds(300)
+    /// `max_alerts_per_rule`, env `STEPFLOW_MONITORING_ALERTS_MAX_PER_RULE`, default 100.
+    public var maxAlertsPerRule: Int = 100
+    /// `enable_notifications`, env `STEPFLOW_MONITORING_ALERTS_ENABLE_NOTIFICATIONS`, default true.
+    public var enableNotifications: Bool = true
+    /// `notification_timeout`, env `STEPFLOW_MONITORING_ALERTS_NOTIFICATION_TIMEOUT`, default 30s.
+    public var notificationTimeout: Duration = .seconds(30)
+    /// `enable_silencing`, env `STEPFLOW_MONITORING_ALERTS_ENABLE_SILENCING`, default true.
+    public var enableSilencing: Bool = true
+
+    public init() {}
+    public static let `default` = AlertConfig()
+}
+
+/// Built-in health checks (YAML `health:`).
+public struct HealthConfig: Sendable, Hashable {
+    /// `check_interval`, env `STEPFLOW_MONITORING_HEALTH_CHECK_INTERVAL`, default 30s.
+    public var checkInterval: Duration = .seconds(30)
+    /// `check_timeout`, env `STEPFLOW_MONITORING_HEALTH_CHECK_TIMEOUT`, default 10s.
+    public var checkTimeout: Duration = .seconds(10)
+    /// `check_retries`, env `STEPFLOW_MONITORING_HEALTH_CHECK_RETRIES`, default 3: consecutive failed checks
+    /// before a degraded component is reported unhealthy.
+    public var checkRetries: Int = 3
+
+    public init() {}
+    public static let `default` = HealthConfig()
+}
+
+/// Prometheus remote write (YAML `exporters.prometheus:`).
+public struct PrometheusExporterConfig: Sendable, Hashable {
+    /// `enabled`, default false.
+    public var enabled: Bool = false
+    /// `endpoint`, env `STEPFLOW_MONITORING_PROMETHEUS_ENDPOINT`, default `http://localhost:9090/api/v1/write`.
+    public var endpoint: String = "http://localhost:9090/api/v1/write"
+
+    public init() {}
+}
+
+/// Elasticsearch bulk export (YAML `exporters.elasticsearch:`).
+public struct ElasticsearchExporterConfig: Sendable, Hashable {
+    /// `enabled`, default false.
+    public var enabled: Bool = false
+    /// `url`, env `STEPFLOW_MONITORING_ELASTICSEARCH_URL`, default `http://localhost:9200`.
+    public var url: String = "http://localhost:9200"
+    /// `log_index`, env `STEPFLOW_MONITORING_ELASTICSEARCH_LOG_INDEX`, default `stepflow-logs`.
+    public var logIndex: String = "stepflow-logs"
+    /// `metrics_index`, env `STEPFLOW_MONITORING_ELASTICSEARCH_METRICS_INDEX`, default `stepflow-metrics`.
+    public var metricsIndex: String = "stepflow-metrics"
+    /// `traces_index`, env `STEPFLOW_MONITORING_ELASTICSEARCH_TRACES_INDEX`, default `stepflow-traces`.
+    public var tracesIndex: String = "stepflow-traces"
+
+    public init() {}
+}
+
+/// External systems to export to (YAML `exporters:`).
+public struct ExportersConfig: Sendable, Hashable {
+    public var prometheus = PrometheusExporterConfig()
+    public var elasticsearch = ElasticsearchExporterConfig()
+
+    public init() {}
+    public static let `default` = ExportersConfig()
+}
+
+/// The HTTP API (YAML `http:`).
+public struct HTTPConfig: Sendable, Hashable {
+    /// `enabled`, env `STEPFLOW_MONITORING_HEALTH_CHECK_ENABLE_HTTP`, default true.
+    public var enabled: Bool = true
+    /// `address`, env `STEPFLOW_MONITORING_HTTP_ADDRESS`, default `127.0.0.1`.
+    public var address: String = "127.0.0.1"
+    /// `port`, env `STEPFLOW_MONITORING_HEALTH_CHECK_HTTP_PORT`, default 8080; 0 picks a free port.
+    public var port: Int = 8080
+
+    public init() {}
+    public static let `default` = HTTPConfig()
+}
+
+/// The embedded database (YAML `storage:`).
+public struct StorageConfig: Sendable, Hashable {
+    /// `path`, env `STEPFLOW_MONITORING_STORAGE_PATH`, default `stepflow-monitoring.sqlite`:
+    /// the SQLite file; a relative path is taken from the working directory.
+    public var path: String = "stepflow-monitoring.sqlite"
+    /// `busy_timeout`, default 5s: how long a writer waits for a lock held by another connection.
+    public var busyTimeout: Duration = .seconds(5)
+
+    public init() {}
+    public static let `default` = StorageConfig()
+}
+
+/// Plugin and built-in job scheduling (YAML `scheduler:`).
+public struct SchedulerConfig: Sendable, Hashable {
+    /// `default_timeout`, default 10s: the deadline of a plugin call when the plugin sets no `timeout`.
+    public var defaultTimeout: Duration = .seconds(10)
+    /// `max_backoff`, default 5m: the longest a failing job waits before its next try.
+    public var maxBackoff: Duration = .seconds(300)
+    /// `jitter`, default 0.1: each wait is lengthened by up to this fraction of the interval, at random.
+    public var jitter: Double = 0.1
+
+    public init() {}
+    public static let `default` = SchedulerConfig()
+}
+
+/// One plugin to load (an item of YAML `plugins:`).
+public struct PluginConfig: Sendable, Hashable {
+    /// `name`: how the plugin is called in logs, metrics and `/health`; defaults to the descriptor's name.
+    public var name: String?
+    /// `path` (required): the shared library. A relative path is looked up beside the config file, then in the
+    /// directory of the `stepflow-monitor` executable (where `swift build` puts the example plugins).
+    public var path: String
+    /// `enabled`, default true.
+    public var enabled: Bool = true
+    /// `interval`: how often the plugin is called; defaults to the plugin's own default interval.
+    public var interval: Duration?
+    /// `timeout`: the deadline of one call; defaults to `scheduler.default_timeout`.
+    public var timeout: Duration?
+    /// `settings`: plugin-specific keys, passed to the plugin's `create` as text pairs.
+    public var settings: [String: JSONValue] = [:]
+
+    public init(
+        name: String? = nil,
+        path: String,
+        enabled: Bool = true,
+        interval: Duration? = nil,
+        timeout: Duration? = nil,
+        settings: [String: JSONValue] = [:]
+    ) {
+        self.name = name
+        self.path = path
+        self.enabled = enabled
+        self.interval = interval
+        self.timeout = timeout
+        self.settings = settings
+    }
+}
