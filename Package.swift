@@ -122,41 +122,5 @@ let package = Package(
         ),
 
         // Tests mirror Sources.
-        .testTarget(
-            name: "StepflowConfigTests",
-            dependencies: ["StepflowConfig", "StepflowCore"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "StepflowStorageTests",
-            dependencies: ["StepflowStorage", "StepflowCore"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "StepflowSchedulingTests",
-            dependencies: [
-                "StepflowScheduling", "StepflowCore",
-                .product(name: "Clocks", package: "swift-clocks"),
-            ],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "StepflowPluginHostTests",
-            dependencies: ["StepflowPluginHost", "StepflowCore"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "StepflowMonitoringTests",
-            dependencies: ["StepflowMonitoring", "StepflowStorage", "StepflowCore"],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "StepflowRuntimeTests",
-            dependencies: [
-                "StepflowRuntime", "StepflowServer", "StepflowConfig", "StepflowCore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
     ]
 )

@@ -1,0 +1,1 @@
+#include "stepflow_plugin.h"

@@ -1,0 +1,1 @@
+// StepflowConfig: see Package.swift for what this module holds.

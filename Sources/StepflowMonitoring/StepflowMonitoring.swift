@@ -1,0 +1,1 @@
+// StepflowMonitoring: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// StepflowPluginHost: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// StepflowPluginSDK: see Package.swift for what this module holds.

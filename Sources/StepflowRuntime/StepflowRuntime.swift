@@ -1,0 +1,1 @@
+// StepflowRuntime: see Package.swift for what this module holds.

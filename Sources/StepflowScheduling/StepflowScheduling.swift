@@ -1,0 +1,1 @@
+// StepflowScheduling: see Package.swift for what this module holds.

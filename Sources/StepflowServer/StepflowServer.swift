@@ -1,0 +1,1 @@
+// StepflowServer: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// StepflowStorage: see Package.swift for what this module holds.
