@@ -57,8 +57,11 @@ public struct SummaryValue: Sendable, Hashable, Codable {
 
 /// The value of a metric sample: the spec's `MetricValue`.
 public enum MetricValue: Sendable, Hashable {
-    /// A cumulative, monotonic count.
-    case counter(UInt64)
+    /// A cumulative, monotonic count, never negative.
+    ///
+    /// The spec has `Counter(u64)`; a `Double` is used instead, as Prometheus and swift-metrics'
+    /// `FloatingPointCounter` do, so that counters such as `process_cpu_seconds_total` keep their fractions.
+    case counter(Double)
     /// A value that can go up and down.
     case gauge(Double)
     /// Observations sorted into buckets.
