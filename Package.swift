@@ -53,7 +53,11 @@ let package = Package(
         // Interval scheduling with jitter, deadlines and capped backoff, generic over Clock.
         .target(
             name: "StepflowScheduling",
-            dependencies: ["StepflowCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StepflowCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         // dlopen, ABI negotiation, the host-API table, C↔Swift copying. The only module with unsafe pointers.
@@ -68,6 +72,7 @@ let package = Package(
             dependencies: [
                 "StepflowCore", "StepflowStorage", "StepflowScheduling",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

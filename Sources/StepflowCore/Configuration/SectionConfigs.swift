@@ -92,8 +92,8 @@ public struct HealthConfig: Sendable, Hashable {
     public var checkInterval: Duration = .seconds(30)
     /// `check_timeout`, env `STEPFLOW_MONITORING_HEALTH_CHECK_TIMEOUT`, default 10s.
     public var checkTimeout: Duration = .seconds(10)
-    /// `check_retries`, env `STEPFLOW_MONITORING_HEALTH_CHECK_RETRIES`, default 3: consecutive failed checks
-    /// before a degraded component is reported unhealthy.
+    /// `check_retries`, env `STEPFLOW_MONITORING_HEALTH_CHECK_RETRIES`, default 3: consecutive failed calls of
+    /// a plugin or built-in job before it is reported unhealthy (fewer make it degraded).
     public var checkRetries: Int = 3
 
     public init() {}

@@ -1,0 +1,126 @@
+import Foundation
+import StepflowCore
+import StepflowScheduling
+import StepflowStorage
+
+/// The storage component: the database answers a query; details carry the file size.
+public struct StorageHealthCheck: HealthCheck {
+    let database: MonitoringDatabase
+    let writer: MetricsWriter?
+    let queue: MetricsWriteQueue?
+
+    public init(database: MonitoringDatabase, writer: MetricsWriter? = nil, queue: MetricsWriteQueue? = nil) {
+        self.database = database
+        self.writer = writer
+        self.queue = queue
+    }
+
+    public func check() async -> HealthStatus {
+        var details: [String: JSONValue] = [
+            "path": .string(database.path),
+            "size_bytes": .int(Int64(database.fileSize())),
+        ]
+        if let queue { details["queue_depth"] = .int(Int64(queue.depth)) }
+        do {
+            try database.ping()
+        } catch {
+            return HealthStatus(component: "storage", status: .unhealthy, message: "\(error)", details: details)
+        }
+        if let writer, let lastError = writer.lastError {
+            return HealthStatus(
+                component: "storage", status: .degraded,
+                message: "the last metrics write failed: \(lastError)", details: details)
+        }
+        return HealthStatus(component: "storage", status: .healthy, message: "database answers", details: details)
+    }
+}
+
+/// One scheduled job (a plugin or a built-in collector), judged by its scheduler status: ok → healthy;
+/// fewer than `retries` consecutive failures → degraded; `retries` or more, or stuck → unhealthy.
+public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration {
+    let scheduler: Scheduler<C>
+    let jobName: String
+    let retries: Int
+    let details: [String: JSONValue]
+
+    public init(scheduler: Scheduler<C>, jobName: String, retries: Int, details: [String: JSONValue] = [:]) {
+        self.scheduler = scheduler
+        self.jobName = jobName
+        self.retries = max(retries, 1)
+        self.details = details
+    }
+
+    public func check() async -> HealthStatus {
+        guard let status = scheduler.status(of: jobName) else {
+            return HealthStatus(component: jobName, status: .unknown, message: "not scheduled")
+        }
+        var details = self.details
+        details["state"] = .string(status.state.rawValue)
+        details["runs"] = .int(Int64(status.runs))
+        details["failures"] = .int(Int64(status.failures))
+        details["timeouts"] = .int(Int64(status.timeouts))
+        details["interval_seconds"] = .double(Double(status.schedule.interval.components.seconds))
+        if let lastError = status.lastError { details["last_error"] = .string(lastError) }
+        if let lastSuccess = status.lastSuccess {
+            details["last_success"] = .string(ISO8601DateFormatter().string(from: lastSuccess))
+        }
+        let state: HealthState
+        let message: String
+        switch status.state {
+        case .pending:
+            (state, message) = (.unknown, "not run yet")
+        case .running where status.lastSuccess == nil && status.consecutiveFailures == 0:
+            (state, message) = (.unknown, "first call in progress")
+        case .stuck:
+            (state, message) = (.unhealthy, "a call missed its deadline and has not returned")
+        case .stopped:
+            (state, message) = (.unknown, "stopped")
+        default:
+            if status.consecutiveFailures == 0 {
+                (state, message) = (.healthy, "ok")
+            } else if status.consecutiveFailures < retries {
+                (state, message) = (.degraded, "\(status.consecutiveFailures) consecutive failures: \(status.lastError ?? "")")
+            } else {
+                (state, message) = (.unhealthy, "\(status.consecutiveFailures) consecutive failures: \(status.lastError ?? "")")
+            }
+        }
+        return HealthStatus(component: jobName, status: state, message: message, details: details)
+    }
+}
+
+/// The scheduler component: healthy while it runs, with a count of jobs per state.
+public struct SchedulerHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration {
+    let scheduler: Scheduler<C>
+
+    public init(scheduler: Scheduler<C>) {
+        self.scheduler = scheduler
+    }
+
+    public func check() async -> HealthStatus {
+        let statuses = scheduler.statuses()
+        var byState: [String: JSONValue] = [:]
+        for status in statuses {
+            if case .int(let n) = byState[status.state.rawValue] ?? .int(0) {
+                byState[status.state.rawValue] = .int(n + 1)
+            }
+        }
+        let details: [String: JSONValue] = ["jobs": .int(Int64(statuses.count)), "states": .object(byState)]
+        if !statuses.isEmpty && statuses.allSatisfy({ $0.state == .stopped }) {
+            return HealthStatus(component: "scheduler", status: .unhealthy, message: "stopped", details: details)
+        }
+        return HealthStatus(
+            component: "scheduler", status: .healthy,
+            message: "\(statuses.count) jobs scheduled", details: details)
+    }
+}
+
+/// A fixed result: used for a plugin that was refused at load, so `/health` shows it and why.
+public struct FixedHealthCheck: HealthCheck {
+    let status: HealthStatus
+
+    public init(_ status: HealthStatus) {
+        self.status = status
+    }
+
+    public func check() async -> HealthStatus { status }
+}

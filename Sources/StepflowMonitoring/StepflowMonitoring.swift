@@ -1,1 +1,0 @@
-// StepflowMonitoring: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// StepflowRuntime: see Package.swift for what this module holds.

@@ -1,0 +1,33 @@
+/// Work the ``Scheduler`` runs on an interval: a plugin call or a built-in collector or check.
+public protocol ScheduledJob: Sendable {
+    /// A unique name, used in logs, `/health` and self-metrics (e.g. `plugin:filesystem`, `process`).
+    var name: String { get }
+    /// What the job is, for `/health` details: `plugin` or `builtin`.
+    var kind: String { get }
+    /// `true` while an earlier call that missed its deadline is still running and cannot be interrupted
+    /// (an in-process plugin call). The scheduler does not call ``run()`` again until it is `false`.
+    var isBusy: Bool { get }
+    /// Does the work once. Throws to report a failure. When the calling task is cancelled (its deadline
+    /// passed, or the host is stopping) it must return promptly, by throwing if it has to.
+    func run() async throws
+    /// Called once when the scheduler stops, after the last ``run()`` has returned: release resources here.
+    func shutdown() async
+}
+
+extension ScheduledJob {
+    public var isBusy: Bool { false }
+    public func shutdown() async {}
+}
+
+/// When and how long a job may run.
+public struct JobSchedule: Sendable, Hashable {
+    /// The time from one start to the next while the job succeeds.
+    public var interval: Duration
+    /// The deadline of one call.
+    public var timeout: Duration
+
+    public init(interval: Duration, timeout: Duration) {
+        self.interval = interval
+        self.timeout = timeout
+    }
+}

@@ -1,1 +1,0 @@
-// StepflowScheduling: see Package.swift for what this module holds.

@@ -1,0 +1,112 @@
+import Hummingbird
+import Logging
+import StepflowCore
+import Synchronization
+
+/// What the HTTP API reads from the running host.
+public struct HTTPDataSources: Sendable {
+    /// Every series to expose on `/metrics` (stored series plus the host's own telemetry).
+    public var metrics: @Sendable () async -> [MetricInfo]
+    /// Runs the health checks and returns the system health.
+    public var health: @Sendable () async -> SystemHealth
+
+    public init(metrics: @escaping @Sendable () async -> [MetricInfo], health: @escaping @Sendable () async -> SystemHealth) {
+        self.metrics = metrics
+        self.health = health
+    }
+}
+
+/// The address the server is listening on, known once it has bound (useful with port 0).
+public final class BoundAddress: Sendable {
+    private let state = Mutex<(host: String, port: Int)?>(nil)
+    private let waiters = Mutex<[CheckedContinuation<Int, Never>]>([])
+
+    public init() {}
+
+    /// The bound port, or `nil` before the server has started.
+    public var port: Int? { state.withLock { $0?.port } }
+
+    func set(host: String, port: Int) {
+        state.withLock { $0 = (host, port) }
+        let pending = waiters.withLock { waiters -> [CheckedContinuation<Int, Never>] in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in pending { waiter.resume(returning: port) }
+    }
+
+    /// Waits until the server has bound and returns its port.
+    public func waitForPort() async -> Int {
+        await withCheckedContinuation { continuation in
+            let ready = waiters.withLock { waiters -> Int? in
+                if let port = state.withLock({ $0?.port }) { return port }
+                waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// Builds the Hummingbird application serving the monitoring HTTP API.
+///
+/// Routes: `GET /metrics` (Prometheus text 0.0.4), `GET /health` (system health JSON: 200 unless unhealthy,
+/// then 503), `GET /health/live` (200 while the process serves), `GET /health/ready` (as `/health`, without
+/// the body's details), `GET /health/{component}` (one component; 404 when unknown).
+public enum MonitoringHTTPServer {
+    /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
+    public static func makeApplication(
+        address: String, port: Int, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(),
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            let body = PrometheusTextEncoder.encode(await sources.metrics())
+            return Response(
+                status: .ok,
+                headers: [.contentType: PrometheusTextEncoder.contentType],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("/health") { _, _ -> Response in
+            let health = await sources.health()
+            return json(HealthJSON.encode(health), status: health.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        router.get("/health/live") { _, _ -> Response in
+            json(#"{"status":"alive"}"#, status: .ok)
+        }
+        router.get("/health/ready") { _, _ -> Response in
+            let health = await sources.health()
+            let body = JSONValue.object(["status": .string(health.status.rawValue)]).jsonText
+            return json(body, status: health.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        router.get("/health/{component}") { _, context -> Response in
+            let component = try context.parameters.require("component")
+            let health = await sources.health()
+            guard let status = health.components.first(where: { $0.component == component }) else {
+                let known = health.components.map(\.component).joined(separator: ", ")
+                let body = JSONValue.object([
+                    "error": .string("no component named '\(component)'; known components: \(known)")
+                ]).jsonText
+                return json(body, status: .notFound)
+            }
+            return json(HealthJSON.encode(status).jsonText, status: status.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(address, port: port), serverName: "stepflow-monitor"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                boundAddress.set(host: address, port: bound)
+                logger.info("HTTP API listening", metadata: ["address": "http://\(address):\(bound)"])
+            },
+            logger: logger
+        )
+    }
+
+    private static func json(_ body: String, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

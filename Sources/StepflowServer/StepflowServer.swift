@@ -1,1 +1,0 @@
-// StepflowServer: see Package.swift for what this module holds.

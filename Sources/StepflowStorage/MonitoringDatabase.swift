@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import StepflowCore
+
+/// The embedded SQLite database: one GRDB `DatabasePool` in WAL mode holding the spec's six tables.
+///
+/// Opening never overwrites a file it does not understand: a file that is not SQLite, a SQLite database of
+/// another application, or one migrated by a newer stepflow-monitor is refused with an error that says so.
+public final class MonitoringDatabase: Sendable {
+    /// `PRAGMA application_id` of a stepflow-monitoring database ("STEP" in ASCII).
+    public static let applicationID: Int32 = 0x5354_4550
+
+    /// The underlying pool; writes hold its single writer connection only for the span of a closure.
+    public let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating when absent) the database at `path` and migrates it to the current schema.
+    ///
+    /// - Parameters:
+    ///   - path: the SQLite file; its directory is created when missing.
+    ///   - busyTimeout: how long a writer waits for a lock held by another connection.
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(MonitoringError) {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .databaseError(
+                "cannot create the directory \(directory.path) for the database \(path): \(error.localizedDescription)",
+                hint: "check the permissions, or set storage.path (STEPFLOW_MONITORING_STORAGE_PATH) elsewhere"
+            )
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            try Self.checkIsSQLite(path: path)
+        }
+
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds))
+        configuration.label = "stepflow-monitoring"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .databaseError(
+                "cannot open the database \(path): \(error)",
+                hint: "check that the file is a stepflow-monitoring SQLite database and is writable"
+            )
+        }
+        self.pool = pool
+        try migrate()
+    }
+
+    /// The first 16 bytes of every SQLite 3 file.
+    private static let sqliteHeader = Array("SQLite format 3\0".utf8)
+
+    /// Refuses a non-empty file that does not start with the SQLite header, before SQLite touches it.
+    private static func checkIsSQLite(path: String) throws(MonitoringError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .databaseError(
+                "cannot read the database file \(path)",
+                hint: "check its permissions, or set storage.path elsewhere"
+            )
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: sqliteHeader.count)) ?? Data()
+        if head.isEmpty { return }
+        if Array(head) != sqliteHeader {
+            throw .databaseError(
+                "\(path) is not a SQLite database; it was left untouched",
+                hint: "point storage.path (STEPFLOW_MONITORING_STORAGE_PATH) at a new file or at a stepflow-monitoring database"
+            )
+        }
+    }
+
+    private func migrate() throws(MonitoringError) {
+        let migrator = Migrations.migrator
+        do {
+            try pool.write { db in
+                let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let tables = try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                if applicationID != 0 && applicationID != Self.applicationID {
+                    throw StorageRefusal(
+                        message: "\(path) belongs to another application (application_id \(applicationID)); it was left untouched",
+                        hint: "point storage.path at a new file")
+                }
+                if applicationID == 0 && !tables.isEmpty && !tables.contains("grdb_migrations") {
+                    throw StorageRefusal(
+                        message: "\(path) is a SQLite database of another application (tables: \(tables.prefix(5).joined(separator: ", "))); it was left untouched",
+                        hint: "point storage.path at a new file")
+                }
+                if try migrator.hasBeenSuperseded(db) {
+                    let applied = try migrator.appliedIdentifiers(db).sorted()
+                    let known = migrator.migrations
+                    throw StorageRefusal(
+                        message: "\(path) was written by a newer stepflow-monitor (schema migrations \(applied.joined(separator: ", ")); this version knows \(known.joined(separator: ", "))); it was left untouched",
+                        hint: "run the newer stepflow-monitor, or point storage.path at another file")
+                }
+            }
+            try migrator.migrate(pool)
+            try pool.write { db in
+                try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)")
+            }
+        } catch let refusal as StorageRefusal {
+            throw .databaseError(refusal.message, hint: refusal.hint)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw .databaseError(
+                "\(path) is not a SQLite database (or is encrypted or corrupt); it was left untouched",
+                hint: "point storage.path at a new file")
+        } catch {
+            throw .databaseError("cannot migrate the database \(path): \(error)")
+        }
+    }
+
+    /// The schema migrations applied to this database, oldest first.
+    public func appliedMigrations() throws(MonitoringError) -> [String] {
+        do {
+            return try pool.read { db in try Migrations.migrator.appliedMigrations(db) }
+        } catch {
+            throw .databaseError("cannot read the migrations of \(path): \(error)")
+        }
+    }
+
+    /// Runs a trivial query, proving the database answers; used by the storage health check.
+    public func ping() throws(MonitoringError) {
+        do {
+            _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        } catch {
+            throw .databaseError("the database \(path) does not answer: \(error)")
+        }
+    }
+
+    /// The size of the database file plus its WAL, in bytes.
+    public func fileSize() -> UInt64 {
+        [path, path + "-wal"].reduce(0) { total, file in
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value
+            return total + (size ?? 0)
+        }
+    }
+}
+
+/// A refusal raised inside a GRDB closure and turned into a `MonitoringError` outside it.
+private struct StorageRefusal: Error {
+    var message: String
+    var hint: String
+}

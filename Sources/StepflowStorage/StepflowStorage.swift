@@ -1,1 +1,0 @@
-// StepflowStorage: see Package.swift for what this module holds.

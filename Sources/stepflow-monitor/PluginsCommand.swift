@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import StepflowPluginHost
+
+/// `stepflow-monitor plugins …`: tools for plugin authors and operators.
+struct PluginsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "Inspect plugins.",
+        subcommands: [Inspect.self]
+    )
+
+    /// `stepflow-monitor plugins inspect PATH`.
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load one plugin library and print its descriptor, or exactly why it cannot be loaded."
+        )
+
+        @Argument(help: "The plugin's shared library (.so).")
+        var path: String
+
+        func run() throws {
+            let inspection = PluginInspection.inspect(path: path)
+            print(inspection.report)
+            if !inspection.loadable { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StepflowConfig
+import StepflowRuntime
+
+/// `stepflow-monitor run`: the long-lived host.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the monitoring host until SIGINT or SIGTERM (the default command)."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stepflow-monitor")
+
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigurationLoader.load(path: options.path)
+        } catch {
+            FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let runtime: MonitoringRuntime
+        do {
+            runtime = try await MonitoringRuntime(loaded: loaded, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("stepflow-monitor: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await runtime.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
