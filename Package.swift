@@ -127,5 +127,33 @@ let package = Package(
         ),
 
         // Tests mirror Sources.
+        .testTarget(
+            name: "StepflowStorageTests",
+            dependencies: ["StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowSchedulingTests",
+            dependencies: [
+                "StepflowScheduling", "StepflowCore",
+                .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowMonitoringTests",
+            dependencies: [
+                "StepflowMonitoring", "StepflowStorage", "StepflowCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowServerTests",
+            dependencies: ["StepflowServer", "StepflowCore"],
+            swiftSettings: strict
+        ),
     ]
 )

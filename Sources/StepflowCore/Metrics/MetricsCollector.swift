@@ -3,6 +3,7 @@ public protocol MetricsCollector: Sendable {
     /// Adds `value` to the counter series `name{labels}`.
     func incrementCounter(_ name: String, by value: UInt64, labels: [Label]) async throws(MonitoringError)
     /// Adds a fractional `value` (≥ 0) to the counter series `name{labels}`, e.g. seconds of CPU time.
+    @_disfavoredOverload
     func incrementCounter(_ name: String, by value: Double, labels: [Label]) async throws(MonitoringError)
     /// Sets the gauge series `name{labels}` to `value`.
     func recordGauge(_ name: String, value: Double, labels: [Label]) async throws(MonitoringError)

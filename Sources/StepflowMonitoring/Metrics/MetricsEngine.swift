@@ -59,6 +59,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         try await incrementCounter(name, by: Double(value), labels: labels)
     }
 
+    @_disfavoredOverload
     public func incrementCounter(_ name: String, by value: Double, labels: [Label]) async throws(MonitoringError) {
         guard value >= 0, value.isFinite else {
             throw .invalidMetricValue("counter \(name) cannot be incremented by \(value): increments must be finite and ≥ 0")

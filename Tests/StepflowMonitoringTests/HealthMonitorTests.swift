@@ -1,0 +1,68 @@
+import Foundation
+import StepflowCore
+import StepflowMonitoring
+import StepflowStorage
+import Testing
+
+struct SlowCheck: HealthCheck {
+    func check() async -> HealthStatus {
+        try? await Task.sleep(for: .seconds(30))
+        return HealthStatus(component: "slow", status: .healthy, message: "late")
+    }
+}
+
+@Suite("The health monitor")
+struct HealthMonitorTests {
+    @Test("the system state is the worst component state, and results are remembered")
+    func worstWins() async throws {
+        let monitor = HealthMonitor(timeout: .seconds(5))
+        try await monitor.registerHealthCheck("a", check: FixedHealthCheck(HealthStatus(component: "a", status: .healthy, message: "")))
+        try await monitor.registerHealthCheck("b", check: FixedHealthCheck(HealthStatus(component: "b", status: .degraded, message: "slow")))
+        #expect(try await monitor.getHealthStatus("b").status == .unknown)
+        let health = await monitor.checkAll()
+        #expect(health.status == .degraded)
+        #expect(health.components.map(\.component) == ["a", "b"])
+        #expect(try await monitor.getHealthStatus("b").message == "slow")
+        try await monitor.unregisterHealthCheck("b")
+        #expect(await monitor.checkAll().status == .healthy)
+        await #expect(throws: MonitoringError.self) { try await monitor.checkHealth("b") }
+    }
+
+    @Test("a check that misses its deadline is reported unhealthy")
+    func timesOut() async throws {
+        let monitor = HealthMonitor(timeout: .milliseconds(100))
+        try await monitor.registerHealthCheck("slow", check: SlowCheck())
+        let status = try await monitor.checkHealth("slow")
+        #expect(status.status == .unhealthy)
+        #expect(status.message.contains("did not answer"))
+    }
+
+    @Test("the storage check reports a healthy database with its size")
+    func storageCheck() async throws {
+        let directory = NSTemporaryDirectory() + "stepflow-health-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try MonitoringDatabase(path: directory + "/h.sqlite")
+        let status = await StorageHealthCheck(database: database).check()
+        #expect(status.status == .healthy)
+        if case .int(let size) = status.details["size_bytes"] { #expect(size > 0) } else { Issue.record("no size") }
+    }
+}
+
+@Suite("The process collector")
+struct ProcessCollectorTests {
+    @Test("reads this process' CPU, memory, fds and threads under Prometheus process_* names")
+    func readsProc() throws {
+        let metrics = try ProcessCollector().collect()
+        let byName = Dictionary(uniqueKeysWithValues: metrics.map { ($0.name, $0.value) })
+        guard case .gauge(let rss) = byName["process_resident_memory_bytes"] else { Issue.record("no rss"); return }
+        #expect(rss > 1_000_000)
+        guard case .counter(let cpu) = byName["process_cpu_seconds_total"] else { Issue.record("no cpu"); return }
+        #expect(cpu > 0)
+        guard case .gauge(let fds) = byName["process_open_fds"] else { Issue.record("no fds"); return }
+        #expect(fds >= 3)
+        guard case .gauge(let threads) = byName["process_threads"] else { Issue.record("no threads"); return }
+        #expect(threads >= 1)
+        guard case .gauge(let start) = byName["process_start_time_seconds"] else { Issue.record("no start"); return }
+        #expect(abs(start - Date().timeIntervalSince1970) < 24 * 3600)
+    }
+}

@@ -1,0 +1,136 @@
+import Clocks
+import Logging
+import StepflowScheduling
+import Testing
+
+@Suite("The scheduler")
+struct SchedulerTests {
+    let logger = Logger(label: "scheduler-tests")
+
+    func makeScheduler(_ clock: TestClock<Duration>, maxBackoff: Duration = .seconds(40)) -> Scheduler<TestClock<Duration>> {
+        Scheduler(clock: clock, maxBackoff: maxBackoff, jitter: 0, logger: logger)
+    }
+
+    @Test("each job runs at once and then on its own interval")
+    func runsOnInterval() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let fast = ScriptedJob(name: "fast", behaviour: .succeed)
+        let slow = ScriptedJob(name: "slow", behaviour: .succeed)
+        try scheduler.add(fast, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        try scheduler.add(slow, schedule: JobSchedule(interval: .seconds(20), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { fast.calls == 1 && slow.calls == 1 })
+        for _ in 0..<4 {
+            await clock.advance(by: .seconds(5))
+            _ = await eventually { scheduler.status(of: "fast")?.state == .ok }
+        }
+        #expect(await eventually { fast.calls == 5 })
+        #expect(await eventually { slow.calls == 2 })
+        #expect(scheduler.status(of: "fast")?.runs == 5)
+        #expect(scheduler.status(of: "fast")?.lastSuccess != nil)
+    }
+
+    @Test("a failing job is retried on the next tick, then with doubling waits capped at max_backoff")
+    func backsOff() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock, maxBackoff: .seconds(40))
+        let job = ScriptedJob(name: "flaky", behaviour: .fail)
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(10), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { job.calls == 1 && scheduler.status(of: "flaky")?.nextDelay == .seconds(10) })
+        // Expected waits after failures 1, 2, 3, 4: 10s, 20s, 40s, 40s (capped).
+        for (expectedCalls, wait) in [(2, 10), (3, 20), (4, 40)] {
+            await clock.advance(by: .seconds(wait - 1))
+            #expect(job.calls == expectedCalls - 1, "called before its backoff ended")
+            await clock.advance(by: .seconds(1))
+            #expect(await eventually { job.calls == expectedCalls })
+        }
+        #expect(await eventually { scheduler.status(of: "flaky")?.nextDelay == .seconds(40) })
+        let status = try #require(scheduler.status(of: "flaky"))
+        #expect(status.failures == 4)
+        #expect(status.consecutiveFailures == 4)
+        #expect(status.lastError == "scripted failure")
+        #expect(status.state == .failing)
+        // Recovery resets the interval.
+        job.set(.succeed)
+        await clock.advance(by: .seconds(40))
+        #expect(await eventually { scheduler.status(of: "flaky")?.state == .ok })
+        #expect(await eventually { scheduler.status(of: "flaky")?.nextDelay == .seconds(10) })
+        #expect(scheduler.status(of: "flaky")?.consecutiveFailures == 0)
+    }
+
+    @Test("a call that outlives its deadline is cancelled and counted, and other jobs keep their schedule")
+    func timesOut() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let stuck = ScriptedJob(name: "stuck", behaviour: .hangUntilCancelled)
+        let healthy = ScriptedJob(name: "healthy", behaviour: .succeed)
+        try scheduler.add(stuck, schedule: JobSchedule(interval: .seconds(10), timeout: .seconds(3)))
+        try scheduler.add(healthy, schedule: JobSchedule(interval: .seconds(1), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { stuck.calls == 1 && healthy.calls == 1 })
+        for _ in 0..<3 {
+            await clock.advance(by: .seconds(1))
+            _ = await eventually { scheduler.status(of: "healthy")?.state == .ok }
+        }
+        #expect(await eventually { scheduler.status(of: "stuck")?.timeouts == 1 })
+        #expect(scheduler.status(of: "stuck")?.lastError?.contains("deadline") == true)
+        #expect(await eventually { healthy.calls >= 4 })
+    }
+
+    @Test("a job still busy in an earlier call is skipped, not called again")
+    func skipsBusyJob() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let job = ScriptedJob(name: "busy", behaviour: .succeed)
+        job.setBusy(true)
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { scheduler.status(of: "busy")?.state == .stuck })
+        await clock.advance(by: .seconds(5))
+        #expect(await eventually { scheduler.status(of: "busy")?.skipped == 2 })
+        #expect(job.calls == 0)
+        job.setBusy(false)
+        await clock.advance(by: .seconds(5))
+        #expect(await eventually { job.calls == 1 })
+    }
+
+    @Test("stopping the scheduler shuts every job down")
+    func shutsJobsDown() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let job = ScriptedJob(name: "one", behaviour: .succeed)
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        #expect(await eventually { job.calls == 1 })
+        task.cancel()
+        try await task.value
+        #expect(job.wasShutDown)
+        #expect(scheduler.status(of: "one")?.state == .stopped)
+    }
+
+    @Test("a duplicate job name is refused")
+    func refusesDuplicates() throws {
+        let scheduler = makeScheduler(TestClock())
+        try scheduler.add(ScriptedJob(name: "x", behaviour: .succeed), schedule: JobSchedule(interval: .seconds(1), timeout: .seconds(1)))
+        #expect(throws: SchedulerError.self) {
+            try scheduler.add(ScriptedJob(name: "x", behaviour: .succeed), schedule: JobSchedule(interval: .seconds(1), timeout: .seconds(1)))
+        }
+    }
+}
+
+@Suite("Backoff")
+struct BackoffTests {
+    @Test("waits double per further failure and never exceed the cap")
+    func doubling() {
+        let backoff = Backoff(maxBackoff: .seconds(300))
+        let waits = (0...8).map { backoff.delay(interval: .seconds(30), consecutiveFailures: $0) }
+        #expect(waits == [30, 30, 60, 120, 240, 300, 300, 300, 300].map { Duration.seconds($0) })
+        #expect(Backoff(maxBackoff: .seconds(1)).delay(interval: .seconds(10), consecutiveFailures: 5) == .seconds(10))
+    }
+}

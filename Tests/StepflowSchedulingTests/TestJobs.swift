@@ -1,0 +1,56 @@
+import Foundation
+import StepflowScheduling
+import Synchronization
+
+/// A job whose behaviour each test sets: succeed, fail, or hang until cancelled.
+final class ScriptedJob: ScheduledJob {
+    enum Behaviour: Sendable { case succeed, fail, hangUntilCancelled }
+
+    let name: String
+    let kind = "test"
+    private let state: Mutex<(behaviour: Behaviour, calls: Int, busy: Bool, shutDown: Bool)>
+
+    init(name: String, behaviour: Behaviour) {
+        self.name = name
+        self.state = Mutex((behaviour, 0, false, false))
+    }
+
+    var calls: Int { state.withLock { $0.calls } }
+    var wasShutDown: Bool { state.withLock { $0.shutDown } }
+    var isBusy: Bool { state.withLock { $0.busy } }
+
+    func set(_ behaviour: Behaviour) { state.withLock { $0.behaviour = behaviour } }
+    func setBusy(_ busy: Bool) { state.withLock { $0.busy = busy } }
+
+    func run() async throws {
+        let behaviour = state.withLock { state -> Behaviour in
+            state.calls += 1
+            return state.behaviour
+        }
+        switch behaviour {
+        case .succeed: return
+        case .fail: throw TestFailure(message: "scripted failure")
+        case .hangUntilCancelled:
+            while !Task.isCancelled { await Task.yield() }
+            throw CancellationError()
+        }
+    }
+
+    func shutdown() async { state.withLock { $0.shutDown = true } }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Polls `condition` (yielding and sleeping briefly) until it holds or `seconds` of real time pass.
+func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        for _ in 0..<10 { await Task.yield() }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return condition()
+}
