@@ -64,7 +64,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         guard value >= 0, value.isFinite else {
             throw .invalidMetricValue("counter \(name) cannot be incremented by \(value): increments must be finite and ≥ 0")
         }
-        try observe(Metric(name: name, value: .counter(value), labels: labels)) { series, _ in
+        // A new series starts at 0; the closure adds the increment.
+        try observe(Metric(name: name, value: .counter(0), labels: labels)) { series, _ in
             guard case .counter(let current) = series.value else { return }
             series.value = .counter(current + value)
         }

@@ -75,6 +75,8 @@ public final class MetricsWriter: Service, Sendable {
                 }
             } catch {
                 queue.requeue(batch)
+                // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.
+                if Task.isCancelled { return }
                 counters.withLock {
                     $0.failures += 1
                     $0.lastError = "\(error)"
