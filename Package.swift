@@ -151,6 +151,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "StepflowRuntimeTests",
+            dependencies: [
+                "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "StepflowServerTests",
             dependencies: ["StepflowServer", "StepflowCore"],
             swiftSettings: strict

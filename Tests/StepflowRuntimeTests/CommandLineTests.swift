@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("The stepflow-monitor command", .serialized)
+struct CommandLineTests {
+    let executable = buildProductsDirectory + "/stepflow-monitor"
+
+    @Test("check-config prints the effective configuration, with environment overrides, and exits 0")
+    func checkConfigValid() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["STEPFLOW_MONITORING_METRICS_RETENTION_DAYS"] = "12"
+        let result = try runProcess(executable, ["check-config"], environment: environment)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("retention_days: 12"))
+        #expect(result.output.contains("libStepflowSystemCollector.so"))
+    }
+
+    @Test("check-config names the file, line and key of each error and exits non-zero")
+    func checkConfigInvalid() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("bad.yaml", """
+            metrics:
+              collection_interval: 30s
+              retention_dayz: 3
+            tracing:
+              sampling_rate: 1.5
+            """)
+        let result = try runProcess(executable, ["check-config", "--config", path])
+        #expect(result.status != 0)
+        #expect(result.output.contains("bad.yaml:3"))
+        #expect(result.output.contains("metrics.retention_dayz"))
+        #expect(result.output.contains("retention_days"))
+        #expect(result.output.contains("bad.yaml:5"))
+        #expect(result.output.contains("tracing.sampling_rate"))
+    }
+
+    @Test("plugins inspect prints an example plugin's descriptor")
+    func inspectPlugin() throws {
+        let result = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFilesystemCollector.so"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("filesystem"))
+        let missing = try runProcess(executable, ["plugins", "inspect", "/nonexistent/libnothing.so"])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("/nonexistent/libnothing.so"))
+    }
+
+    @Test("run serves until SIGTERM, then flushes and exits 0")
+    func runAndTerminate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", testConfigYAML(directory: directory))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["run", "--config", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let log = LogCollector()
+        output.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        #expect(await eventually { log.text.contains("HTTP API listening") })
+        #expect(log.text.contains("plugin loaded"))
+        let port = try #require(log.listeningPort)
+        #expect(try await eventually { try await httpGet(port, "/metrics").body.contains("node_load1 ") })
+
+        kill(process.processIdentifier, SIGTERM)
+        #expect(await eventually { !process.isRunning })
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log.text)")
+        #expect(log.text.contains("metrics writer stopped"))
+    }
+}
+
+/// Collects a child's output from its readability handler.
+final class LogCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The port from the "HTTP API listening address=http://127.0.0.1:PORT" log line.
+    var listeningPort: Int? {
+        guard let range = text.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(text[range].split(separator: ":").last!)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StepflowConfig
+import StepflowCore
+import StepflowRuntime
+import StepflowStorage
+import Testing
+
+@Suite("The host, end to end", .serialized)
+struct RuntimeEndToEndTests {
+    let logger = Logger(label: "runtime-tests")
+
+    @Test("loads both example plugins, serves their metrics and health over HTTP, and keeps them after shutdown")
+    func endToEnd() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", testConfigYAML(directory: directory))
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        #expect(runtime.plugins.map(\.name) == ["system", "filesystem"])
+        #expect(runtime.plugins.allSatisfy { $0.error == nil }, "\(runtime.plugins.compactMap(\.error))")
+
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        let port = await runtime.boundAddress.waitForPort()
+
+        #expect(try await eventually {
+            let body = try await httpGet(port, "/metrics").body
+            return body.contains("node_load1 ") && body.contains("node_filesystem_size_bytes{")
+                && body.contains("process_cpu_seconds_total ")
+        })
+        let metrics = try await httpGet(port, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(metrics.body.contains("node_filesystem_size_bytes{mountpoint=\"/\"}"))
+        #expect(metrics.body.contains("stepflow_job_runs_total{job=\"plugin:system\",kind=\"plugin\"}"))
+        #expect(metrics.body.contains("# TYPE process_cpu_seconds_total counter"))
+        let sampleLines = metrics.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").first! }
+        #expect(Set(sampleLines).count == sampleLines.count, "a series appears twice on /metrics")
+        let typeLines = metrics.body.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+        #expect(Set(typeLines).count == typeLines.count, "a family appears twice on /metrics")
+        if let promtool = findExecutable("promtool") {
+            let check = try runProcess(promtool, ["check", "metrics"], input: metrics.body)
+            #expect(check.status == 0 || check.status == 3, "promtool: \(check.output)")
+        } else {
+            print("note: promtool is not installed (apt-get install prometheus); the promtool check was skipped")
+        }
+
+        #expect(try await eventually {
+            let body = try await httpGet(port, "/health").body
+            return body.contains("\"plugin:filesystem\":{") && body.contains("\"status\":\"healthy\"")
+                && !body.contains("not run yet") && !body.contains("first call in progress")
+        })
+        let health = try await httpGet(port, "/health")
+        #expect(health.status == 200)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(health.body.utf8)) as? [String: Any])
+        #expect(json["status"] as? String == "healthy")
+        let components = try #require(json["components"] as? [String: Any])
+        #expect(Set(components.keys) == ["storage", "scheduler", "process", "plugin:system", "plugin:filesystem"])
+        #expect(try await httpGet(port, "/health/live").status == 200)
+        #expect(try await httpGet(port, "/health/storage").body.contains("\"status\":\"healthy\""))
+        #expect(try await httpGet(port, "/health/nope").status == 404)
+
+        await group.triggerGracefulShutdown()
+        try await running
+        let store = MetricStore(database: runtime.database)
+        #expect(try store.count(name: "node_load1") >= 1)
+        #expect(try store.count(name: "node_filesystem_avail_bytes") >= 2)
+        #expect(runtime.queue.depth == 0)
+    }
+
+    @Test("a plugin that cannot be loaded is refused with its reason, shown unhealthy in /health (503); the rest run")
+    func refusedPlugin() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", testConfigYAML(directory: directory, extraPlugins: """
+              - name: ghost
+                path: libDoesNotExist.so
+            """))
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        let ghost = try #require(runtime.plugins.first { $0.name == "ghost" })
+        #expect(ghost.error?.contains("libDoesNotExist.so") == true)
+        #expect(runtime.plugins.filter { $0.error == nil }.count == 2)
+
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        let port = await runtime.boundAddress.waitForPort()
+        let health = try await httpGet(port, "/health")
+        #expect(health.status == 503)
+        #expect(health.body.contains("\"plugin:ghost\":{"))
+        #expect(health.body.contains("not loaded"))
+        await group.triggerGracefulShutdown()
+        try await running
+    }
+
+    @Test("graceful shutdown writes every sample accepted before it, losing none")
+    func shutdownLosesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              enabled: false
+            metrics:
+              flush_interval: 1h
+            """)
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        for index in 0..<2500 {
+            try await runtime.engine.incrementCounter("shutdown_test_total", by: 1, labels: [Label("shard", "\(index % 7)")])
+        }
+        await group.triggerGracefulShutdown()
+        try await running
+        #expect(try MetricStore(database: runtime.database).count(name: "shutdown_test_total") == 2500)
+    }
+
+    @Test("a database file that is not SQLite stops the host with a clear error and is left untouched")
+    func refusesBadDatabase() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try directory.write("monitoring.sqlite", "not a database")
+        let path = try directory.write("config.yaml", "storage:\n  path: \(database)\n")
+        let error = await #expect(throws: MonitoringError.self) {
+            _ = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        }
+        #expect(error?.message.contains("is not a SQLite database") == true)
+        #expect(try String(contentsOfFile: database, encoding: .utf8) == "not a database")
+    }
+}
