@@ -122,5 +122,10 @@ let package = Package(
         ),
 
         // Tests mirror Sources.
+        .testTarget(
+            name: "StepflowPluginHostTests",
+            dependencies: ["StepflowPluginHost", "StepflowCore"],
+            swiftSettings: strict
+        ),
     ]
 )
