@@ -22,9 +22,14 @@ public struct PluginInspection: Sendable, CustomStringConvertible {
 
     /// Loads the library at `path`, and when it is a metrics collector, creates an instance with empty settings
     /// to ask for its metric names (then shuts it down).
-    public static func inspect(path: String, logger: Logger = Logger(label: "stepflow.plugin.inspect")) async
-        -> PluginInspection
-    {
+    ///
+    /// - Parameter timeout: how long `create` plus `metric_names` may take; a plugin that hangs is reported as
+    ///   timed out instead of hanging the inspection.
+    public static func inspect(
+        path: String,
+        timeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "stepflow.plugin.inspect")
+    ) async -> PluginInspection {
         let resolved = realpath(path, nil).map { pointer in
             defer { free(pointer) }
             return String(cString: pointer)
@@ -37,19 +42,44 @@ public struct PluginInspection: Sendable, CustomStringConvertible {
         }
         var names: Result<[String], PluginError>?
         if library.info.capabilities.contains(.metricsCollector) {
-            do {
-                let instance = try await PluginInstance(library: library, logger: logger)
-                do {
-                    names = .success(try await instance.metricNames())
-                } catch {
-                    names = .failure(error)
+            names = await withTaskGroup(of: Result<[String], PluginError>?.self) { group in
+                group.addTask { await metricNames(of: library, logger: logger) }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
                 }
-                await instance.shutdown()
-            } catch {
-                names = .failure(error)
+                // The first child to finish wins; a timeout cancels the plugin call, which then returns timedOut.
+                var outcome: Result<[String], PluginError>?
+                while let next = await group.next() {
+                    group.cancelAll()
+                    if let next {
+                        outcome = next
+                        break
+                    }
+                }
+                group.cancelAll()
+                return outcome
             }
         }
         return PluginInspection(path: path, resolvedPath: resolved, outcome: .success(library.info), metricNames: names)
+    }
+
+    private static func metricNames(of library: PluginLibrary, logger: Logger) async -> Result<[String], PluginError> {
+        let instance: PluginInstance
+        do {
+            instance = try await PluginInstance(library: library, logger: logger)
+        } catch {
+            return .failure(error)
+        }
+        do {
+            let names = try await instance.metricNames()
+            await instance.shutdown()
+            return .success(names)
+        } catch {
+            // A timed-out call may still be running: the instance is destroyed when it returns, not waited for.
+            if error.code != .timedOut { await instance.shutdown() }
+            return .failure(error)
+        }
     }
 
     /// The human-readable report, one fact per line.

@@ -31,4 +31,16 @@ struct PluginInspectionTests {
         #expect(inspection.isLoadable)
         #expect(inspection.description.contains("the fixture needs the setting 'token'"))
     }
+
+    @Test("a plugin whose create outlasts the inspection timeout is reported as timed out, not waited for")
+    func reportsHungCreate() async throws {
+        let inspection = await PluginInspection.inspect(
+            path: try PluginFixtures.compiled().path("create_slow"), timeout: .milliseconds(100))
+        guard case .failure(let error) = inspection.metricNames else {
+            Issue.record("expected the metric names to be unavailable, got \(String(describing: inspection.metricNames))")
+            return
+        }
+        #expect(error.code == .timedOut)
+        #expect(inspection.description.contains("create did not return"))
+    }
 }

@@ -49,6 +49,9 @@ enum FixturePluginSource {
 
         static int32_t fx_create(const stepflow_host_api *api, stepflow_host *host, const stepflow_setting *settings,
                                  size_t count, void **out) {
+        #ifdef FIXTURE_CREATE_SLOW
+            sleep(2);
+        #endif
         #ifdef FIXTURE_CREATE_FAILS
             (void)settings; (void)count; (void)out;
             api->set_error(host, S("the fixture needs the setting 'token' (got none)"));

@@ -16,6 +16,7 @@ enum PluginFixtures {
         "null_name": ["-DFIXTURE_NULL_NAME"],
         "no_collect": ["-DFIXTURE_NO_COLLECT"],
         "create_fails": ["-DFIXTURE_CREATE_FAILS"],
+        "create_slow": ["-DFIXTURE_CREATE_SLOW"],
     ]
 
     /// The build products directory (`.build/<triple>/debug`): the directory holding the test bundle.
