@@ -164,5 +164,10 @@ let package = Package(
             dependencies: ["StepflowServer", "StepflowCore"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "StepflowPluginHostTests",
+            dependencies: ["StepflowPluginHost", "StepflowCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -159,7 +159,8 @@ typedef struct stepflow_host stepflow_host;
 /** Opaque: where collect_metrics sends its samples during one call. */
 typedef struct stepflow_emitter stepflow_emitter;
 
-/** Functions the host offers to plugins. Valid for the life of the process. */
+/** Functions the host offers to plugins. Valid for the life of the process; log and set_error may be called
+ *  from any thread, with the stepflow_host * of a live instance. */
 typedef struct stepflow_host_api {
     uint32_t abi_version;            /* STEPFLOW_PLUGIN_ABI_VERSION of the host */
     uint32_t struct_size;            /* sizeof(stepflow_host_api) as the host was compiled */
@@ -173,7 +174,11 @@ typedef struct stepflow_host_api {
     /**
      * Hands samples to the host during collect_metrics. The host copies them before returning, so the
      * plugin may reuse its buffers at once. May be called several times per collection. Returns STEPFLOW_OK,
-     * or STEPFLOW_ERR_BUDGET when samples past the plugin's budget were dropped.
+     * or STEPFLOW_ERR_BUDGET when samples past the plugin's budget were dropped, or STEPFLOW_ERR_INVALID when
+     * `metrics` is NULL with a non-zero `count` (or `emitter` is NULL). A sample that breaks the rules above
+     * (names, UTF-8, duplicate label names, a counter that is not a whole number >= 0, buckets not ascending)
+     * is refused on its own and counted by the host; the call still returns STEPFLOW_OK for the others.
+     * Never call it after collect_metrics has returned: the emitter is gone.
      */
     int32_t (*emit_metrics)(stepflow_emitter *emitter, const stepflow_metric *metrics, size_t count);
 } stepflow_host_api;

@@ -1,0 +1,51 @@
+import CStepflowPlugin
+import Logging
+
+/// The host-API table handed to every plugin: allocated once, never freed, so its address is valid for the
+/// life of the process as the header promises.
+enum HostAPI {
+    nonisolated(unsafe) static let table: UnsafePointer<stepflow_host_api> = {
+        let table = UnsafeMutablePointer<stepflow_host_api>.allocate(capacity: 1)
+        table.initialize(
+            to: stepflow_host_api(
+                abi_version: PluginABI.version,
+                struct_size: UInt32(PluginABI.hostAPISize),
+                log: hostLog,
+                set_error: hostSetError,
+                emit_metrics: hostEmitMetrics
+            ))
+        return UnsafePointer(table)
+    }()
+
+    /// The swift-log level of a `stepflow_log_level`; unknown values log at `info`.
+    static func level(_ level: Int32) -> Logger.Level {
+        switch UInt32(bitPattern: level) {
+        case STEPFLOW_LOG_TRACE.rawValue: return .trace
+        case STEPFLOW_LOG_DEBUG.rawValue: return .debug
+        case STEPFLOW_LOG_INFO.rawValue: return .info
+        case STEPFLOW_LOG_WARN.rawValue: return .warning
+        case STEPFLOW_LOG_ERROR.rawValue: return .error
+        case STEPFLOW_LOG_FATAL.rawValue: return .critical
+        default: return .info
+        }
+    }
+}
+
+/// `stepflow_host_api.log`: writes to the instance's logger (metadata `plugin=<name>`).
+private func hostLog(_ host: OpaquePointer?, _ level: Int32, _ message: stepflow_str) {
+    guard let host else { return }
+    let context = PluginHostContext.from(host)
+    context.logger.log(level: HostAPI.level(level), "\(MetricConversion.lossyText(message))")
+}
+
+/// `stepflow_host_api.set_error`: keeps a copy of the plugin's message for the error the host will throw.
+private func hostSetError(_ host: OpaquePointer?, _ message: stepflow_str) {
+    guard let host else { return }
+    PluginHostContext.from(host).setError(MetricConversion.lossyText(message))
+}
+
+/// `stepflow_host_api.emit_metrics`: copies the samples into Swift values before returning.
+private func hostEmitMetrics(_ emitter: OpaquePointer?, _ metrics: UnsafePointer<stepflow_metric>?, _ count: Int) -> Int32 {
+    guard let emitter else { return STEPFLOW_ERR_INVALID }
+    return MetricEmitter.from(emitter).emit(metrics, count: count)
+}

@@ -1,0 +1,29 @@
+/// Why the host refused one sample a plugin emitted. The other samples of the same emission are kept.
+public enum MetricRefusalReason: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// A name, help text, label name or label value is not valid UTF-8.
+    case invalidUTF8 = "invalid_utf8"
+    /// The metric name is empty.
+    case emptyName = "empty_name"
+    /// The metric name does not match `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    case invalidMetricName = "invalid_metric_name"
+    /// A label name does not match `[a-zA-Z_][a-zA-Z0-9_]*`.
+    case invalidLabelName = "invalid_label_name"
+    /// Two labels of one sample have the same name.
+    case duplicateLabelName = "duplicate_label_name"
+    /// A counter value that is negative, fractional, infinite, NaN or beyond UInt64.
+    case invalidCounterValue = "invalid_counter_value"
+    /// Histogram buckets that are not strictly ascending, or whose counts are not cumulative.
+    case invalidHistogram = "invalid_histogram"
+    /// A summary quantile outside [0, 1] or NaN.
+    case invalidSummary = "invalid_summary"
+    /// `type` is not a `stepflow_metric_type`.
+    case unknownType = "unknown_type"
+    /// A NULL pointer with a non-zero length or count.
+    case nullPointer = "null_pointer"
+    /// A negative `timestamp_ms`.
+    case invalidTimestamp = "invalid_timestamp"
+    /// The sample came after the per-collection budget was used up.
+    case overBudget = "over_budget"
+
+    public var description: String { rawValue }
+}

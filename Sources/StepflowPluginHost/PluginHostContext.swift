@@ -1,0 +1,56 @@
+import Logging
+import Synchronization
+
+/// The Swift object behind a `stepflow_host *`: one per plugin instance, owned by the ``PluginInstance``.
+///
+/// Plugins may call the host functions from any thread, so everything mutable is behind a `Mutex`.
+final class PluginHostContext: Sendable {
+    /// The instance name, used in log metadata and errors.
+    let pluginName: String
+    /// The logger plugin `log` calls go to, with `plugin=<name>` metadata.
+    let logger: Logger
+
+    private let lastError = Mutex<String?>(nil)
+    private let refusals = Mutex<[MetricRefusalReason: Int]>([:])
+
+    init(pluginName: String, logger: Logger) {
+        self.pluginName = pluginName
+        self.logger = logger
+    }
+
+    /// The value passed to the plugin as `stepflow_host *`. Valid while this object is alive.
+    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    /// The object behind a `stepflow_host *` the host handed out.
+    static func from(_ pointer: OpaquePointer) -> PluginHostContext {
+        Unmanaged<PluginHostContext>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    /// Forgets the message of a previous failure; called before every plugin call.
+    func clearError() { lastError.withLock { $0 = nil } }
+
+    /// Records the plugin's explanation of the error it is about to return.
+    func setError(_ message: String) { lastError.withLock { $0 = message } }
+
+    /// The message the plugin set during the current call, if any.
+    var errorMessage: String? { lastError.withLock { $0 } }
+
+    /// Counts one refused sample; the first refusal of each reason is logged as a warning.
+    func countRefusal(_ reason: MetricRefusalReason, detail: String) {
+        let first = refusals.withLock { counts in
+            counts[reason, default: 0] += 1
+            return counts[reason] == 1
+        }
+        if first {
+            logger.warning(
+                "refused a sample: \(detail) (further refusals for this reason are logged at debug level)",
+                metadata: ["reason": "\(reason)"]
+            )
+        } else {
+            logger.debug("refused a sample: \(detail)", metadata: ["reason": "\(reason)"])
+        }
+    }
+
+    /// Refused samples so far, by reason.
+    var refusalCounts: [MetricRefusalReason: Int] { refusals.withLock { $0 } }
+}

@@ -1,1 +1,0 @@
-// StepflowPluginHost: see Package.swift for what this module holds.

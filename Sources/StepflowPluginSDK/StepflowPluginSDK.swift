@@ -1,1 +1,0 @@
-// StepflowPluginSDK: see Package.swift for what this module holds.

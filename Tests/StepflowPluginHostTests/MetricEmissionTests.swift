@@ -1,0 +1,75 @@
+import Foundation
+import StepflowCore
+import StepflowPluginHost
+import Testing
+
+@Suite("Validating the samples a plugin emits")
+struct MetricEmissionTests {
+    private func instance(mode: String) async throws -> PluginInstance {
+        let library = try PluginLibrary.load(path: PluginFixtures.compiled().path("valid"))
+        return try await PluginInstance(library: library, settings: ["mode": .string(mode)])
+    }
+
+    @Test(
+        "an invalid sample is refused and counted by reason while the valid one in the same call is kept",
+        arguments: [
+            ("fractional_counter", MetricRefusalReason.invalidCounterValue),
+            ("negative_counter", .invalidCounterValue),
+            ("bad_name", .invalidMetricName),
+            ("empty_name", .emptyName),
+            ("invalid_utf8", .invalidUTF8),
+            ("bad_label", .invalidLabelName),
+            ("duplicate_label", .duplicateLabelName),
+            ("descending_buckets", .invalidHistogram),
+            ("unknown_type", .unknownType),
+            ("null_labels", .nullPointer),
+        ])
+    func invalidSampleIsRefused(mode: String, reason: MetricRefusalReason) async throws {
+        let plugin = try await instance(mode: mode)
+        let metrics = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(metrics.map(\.name) == ["fixture_ok"])
+        #expect(plugin.refusedSamples == [reason: 1])
+    }
+
+    @Test("refusals add up across collections of one instance")
+    func refusalsAccumulate() async throws {
+        let plugin = try await instance(mode: "bad_name")
+        _ = try await plugin.collectMetrics()
+        _ = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(plugin.refusedSamples == [.invalidMetricName: 2])
+    }
+
+    @Test("a valid sample arrives with its value, labels and help text in metadata")
+    func validSampleIsCopied() async throws {
+        let plugin = try await instance(mode: "")
+        let metrics = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        let metric = try #require(metrics.first)
+        #expect(metrics.count == 1)
+        #expect(metric.value == .counter(7))
+        #expect(metric.labels == [Label("a", "1")])
+        #expect(metric.metadata["help"] == .string("A sample the host accepts."))
+    }
+
+    @Test("timestamp_ms 0 is stamped with the time of the collection")
+    func zeroTimestampMeansNow() async throws {
+        let plugin = try await instance(mode: "")
+        let before = Date()
+        let metric = try #require(try await plugin.collectMetrics().first)
+        let after = Date()
+        await plugin.shutdown()
+        #expect(metric.timestamp >= before && metric.timestamp <= after)
+    }
+
+    @Test("a collection past the sample budget keeps the budget and counts the rest")
+    func budgetIsEnforced() async throws {
+        let library = try PluginLibrary.load(path: PluginFixtures.filesystemCollector())
+        let plugin = try await PluginInstance(library: library, sampleBudget: 3)
+        let metrics = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(metrics.count == 3)
+        #expect(plugin.refusedSamples == [.overBudget: 2])
+    }
+}
