@@ -42,6 +42,7 @@ let package = Package(
         .target(
             name: "StepflowConfig",
             dependencies: ["StepflowCore", "Yams"],
+            resources: [.embedInCode("Resources/config.yaml")],
             swiftSettings: strict
         ),
         // SQLite through GRDB: migrations, records, batched writes.
