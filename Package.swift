@@ -123,5 +123,6 @@ let package = Package(
         ),
 
         // Tests mirror Sources.
+        .testTarget(name: "StepflowConfigTests", dependencies: ["StepflowConfig", "StepflowCore"], swiftSettings: strict),
     ]
 )

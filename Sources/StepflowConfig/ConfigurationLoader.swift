@@ -66,16 +66,26 @@ public enum ConfigurationLoader {
         file: String,
         environment: [String: String]
     ) throws(ConfigurationError) -> MonitoringConfiguration {
+        let decoded = try decode(yaml: yaml, file: file)
+        var configuration = decoded.configuration
+        let issues = decoded.decoder.issues + EnvironmentOverrides.apply(environment, to: &configuration)
+        guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
+        return configuration
+    }
+
+    /// The document's configuration and the decoder that walked it (whose issues the caller reports); throws only
+    /// when the text is not YAML.
+    static func decode(
+        yaml: String, file: String
+    ) throws(ConfigurationError) -> (configuration: MonitoringConfiguration, decoder: NodeDecoder) {
         let root: Node?
         switch YAMLComposer.compose(yaml, file: file) {
         case .success(let node): root = node
         case .failure(let error): throw error
         }
         var decoder = NodeDecoder(file: file, source: yaml)
-        var configuration = decoder.decode(root)
-        let issues = decoder.issues + EnvironmentOverrides.apply(environment, to: &configuration)
-        guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
-        return configuration
+        let configuration = decoder.decode(root)
+        return (configuration, decoder)
     }
 
     /// The configuration rendered as YAML (every key, plugins included), as `stepflow-monitor check-config` prints
