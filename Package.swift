@@ -42,6 +42,7 @@ let package = Package(
         .target(
             name: "StepflowConfig",
             dependencies: ["StepflowCore", "Yams"],
+            resources: [.embedInCode("Resources/config.yaml")],
             swiftSettings: strict
         ),
         // SQLite through GRDB: migrations, records, batched writes.
@@ -167,6 +168,11 @@ let package = Package(
         .testTarget(
             name: "StepflowPluginHostTests",
             dependencies: ["StepflowPluginHost", "StepflowCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowConfigTests",
+            dependencies: ["StepflowConfig", "StepflowCore"],
             swiftSettings: strict
         ),
     ]

@@ -1,0 +1,104 @@
+import Foundation
+import StepflowCore
+import Yams
+
+/// Reads the stepflow-monitor configuration from YAML and `STEPFLOW_MONITORING_*` environment variables.
+///
+/// Every problem is collected (unknown keys with a suggestion, wrong types, values out of range, a missing plugin
+/// `path`, bad variables) and thrown together as one ``ConfigurationError`` whose issues name the file, line,
+/// column and key path. `docs/configuration.md` lists every key.
+public enum ConfigurationLoader {
+    /// The ``LoadedConfiguration/source`` of the embedded default, also used as its file name in issues.
+    public static let embeddedSourceName = "<embedded default config.yaml>"
+
+    /// `STEPFLOW_MONITORING_*` variables that are not configuration keys and so are not reported as unknown:
+    /// `STEPFLOW_MONITORING_CONFIG` names the configuration file for the CLI.
+    public static let reservedEnvironmentVariables = ["STEPFLOW_MONITORING_CONFIG"]
+
+    /// The repository's `config.yaml`, compiled into the binary.
+    public static var embeddedDefaultYAML: String {
+        String(decoding: PackageResources.config_yaml, as: UTF8.self)
+    }
+
+    /// Loads the file at `path`, or the embedded default when `path` is `nil`, then applies the environment.
+    ///
+    /// - Parameters:
+    ///   - path: A YAML file; a relative path is taken from the working directory. An empty file means all defaults.
+    ///   - environment: The variables to apply on top of the file; pass `[:]` to ignore the process environment.
+    /// - Throws: ``ConfigurationError`` with every problem found in the file and in the environment.
+    public static func load(
+        path: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> LoadedConfiguration {
+        guard let path else {
+            let configuration = try parse(yaml: embeddedDefaultYAML, file: embeddedSourceName, environment: environment)
+            return LoadedConfiguration(configuration: configuration, source: embeddedSourceName, baseDirectory: nil)
+        }
+        let url = URL(fileURLWithPath: path)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ConfigurationError(issues: [ConfigurationIssue(
+                file: path, keyPath: "",
+                message: "cannot read the configuration file (\(reason(path))); check the path, "
+                    + "or leave the path out to run with the embedded default")])
+        }
+        guard let yaml = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(issues: [ConfigurationIssue(
+                file: path, keyPath: "", message: "the file is not UTF-8 text; save it as UTF-8")])
+        }
+        let configuration = try parse(yaml: yaml, file: path, environment: environment)
+        return LoadedConfiguration(
+            configuration: configuration, source: path,
+            baseDirectory: url.deletingLastPathComponent().standardizedFileURL.path)
+    }
+
+    /// Parses YAML text, then applies `environment`.
+    ///
+    /// - Parameters:
+    ///   - yaml: The document; empty text means all defaults.
+    ///   - file: The name put into issues.
+    ///   - environment: `STEPFLOW_MONITORING_*` variables to apply after the document; other variables are ignored.
+    /// - Throws: ``ConfigurationError`` with every problem found.
+    public static func parse(
+        yaml: String,
+        file: String,
+        environment: [String: String]
+    ) throws(ConfigurationError) -> MonitoringConfiguration {
+        let decoded = try decode(yaml: yaml, file: file)
+        var configuration = decoded.configuration
+        let issues = decoded.decoder.issues + EnvironmentOverrides.apply(environment, to: &configuration)
+        guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
+        return configuration
+    }
+
+    /// The document's configuration and the decoder that walked it (whose issues the caller reports); throws only
+    /// when the text is not YAML.
+    static func decode(
+        yaml: String, file: String
+    ) throws(ConfigurationError) -> (configuration: MonitoringConfiguration, decoder: NodeDecoder) {
+        let root: Node?
+        switch YAMLComposer.compose(yaml, file: file) {
+        case .success(let node): root = node
+        case .failure(let error): throw error
+        }
+        var decoder = NodeDecoder(file: file, source: yaml)
+        let configuration = decoder.decode(root)
+        return (configuration, decoder)
+    }
+
+    /// The configuration rendered as YAML (every key, plugins included), as `stepflow-monitor check-config` prints
+    /// it. Parsing the result gives back `configuration`.
+    public static func render(_ configuration: MonitoringConfiguration) -> String {
+        ConfigurationRenderer.render(configuration)
+    }
+
+    /// Why a file could not be read, in words a user can act on.
+    private static func reason(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "no such file" }
+        if isDirectory.boolValue { return "it is a directory" }
+        return "it is not readable"
+    }
+}

@@ -1,0 +1,77 @@
+import StepflowCore
+
+/// Writes a configuration back out as YAML that the loader reads back to the same value.
+enum ConfigurationRenderer {
+    static func render(_ configuration: MonitoringConfiguration) -> String {
+        var lines = ["# The effective stepflow-monitor configuration (file and environment combined)."]
+        var openSections: [String] = []
+        for setting in ConfigurationSchema.settings {
+            let section = Array(setting.path.dropLast())
+            let shared = zip(openSections, section).prefix { $0 == $1 }.count
+            for depth in shared..<section.count {
+                lines.append(indent(depth) + section[depth] + ":")
+            }
+            openSections = section
+            lines.append(indent(section.count) + setting.path.last! + ": " + setting.value(in: configuration).yamlText)
+        }
+        lines.append(contentsOf: renderPlugins(configuration.plugins))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func renderPlugins(_ plugins: [PluginConfig]) -> [String] {
+        guard !plugins.isEmpty else { return ["\(ConfigurationSchema.pluginsKey): []"] }
+        var lines = ["\(ConfigurationSchema.pluginsKey):"]
+        for plugin in plugins {
+            var fields: [String] = []
+            if let name = plugin.name { fields.append("name: " + JSONValue.quote(name)) }
+            fields.append("path: " + JSONValue.quote(plugin.path))
+            fields.append("enabled: \(plugin.enabled)")
+            if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
+            if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
+            fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)
+            for (index, field) in fields.enumerated() {
+                lines.append((index == 0 ? "  - " : "    ") + field)
+            }
+        }
+        return lines
+    }
+
+    private static func indent(_ depth: Int) -> String {
+        String(repeating: "  ", count: depth)
+    }
+}
+
+extension SettingValue {
+    /// The value as a YAML scalar that reads back as the same value.
+    var yamlText: String {
+        switch self {
+        case .duration(let duration): return DurationParser.format(duration)
+        case .integer(let integer): return String(integer)
+        case .boolean(let boolean): return boolean ? "true" : "false"
+        case .number(let number): return JSONValue.double(number).yamlFlowText
+        case .text(let text): return JSONValue.quote(text)
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value in YAML flow style (JSON, except that non-finite numbers are written `.inf`, `-.inf` and `.nan`).
+    var yamlFlowText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .int(let value): return String(value)
+        case .double(let value):
+            if value.isNaN { return ".nan" }
+            if value.isInfinite { return value < 0 ? "-.inf" : ".inf" }
+            return String(value)
+        case .string(let value): return JSONValue.quote(value)
+        case .array(let values): return "[" + values.map(\.yamlFlowText).joined(separator: ", ") + "]"
+        case .object(let members):
+            let body = members.sorted { $0.key < $1.key }
+                .map { JSONValue.quote($0.key) + ": " + $0.value.yamlFlowText }
+                .joined(separator: ", ")
+            return "{" + body + "}"
+        }
+    }
+}

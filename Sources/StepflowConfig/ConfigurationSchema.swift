@@ -1,0 +1,106 @@
+import StepflowCore
+
+/// The one table of every scalar configuration key: its YAML path, its environment variable, its Swift property
+/// and its allowed values. Decoding, environment overrides, rendering and the reference all read it.
+///
+/// `plugins:` is a list and is described by ``pluginKeys`` instead.
+enum ConfigurationSchema {
+    /// The prefix of every variable the loader reads.
+    static let environmentPrefix = "STEPFLOW_MONITORING_"
+
+    /// The root key of the plugin list.
+    static let pluginsKey = "plugins"
+
+    /// The keys of one `plugins:` item, in the order they are rendered.
+    static let pluginKeys = ["name", "path", "enabled", "interval", "timeout", "settings"]
+
+    /// Every scalar key, in the order of `config.yaml`.
+    static let settings: [ConfigurationSetting] = [
+        .init("metrics.collection_interval", env: "METRICS_COLLECTION_INTERVAL",
+              .duration(\.metrics.collectionInterval), .positive),
+        .init("metrics.retention_days", env: "METRICS_RETENTION_DAYS", .integer(\.metrics.retentionDays), .nonNegative),
+        .init("metrics.max_metrics_per_batch", env: "METRICS_MAX_BATCH_SIZE",
+              .integer(\.metrics.maxMetricsPerBatch), .atLeastOne),
+        .init("metrics.enable_aggregation", env: "METRICS_ENABLE_AGGREGATION", .boolean(\.metrics.enableAggregation)),
+        .init("metrics.aggregation_interval", env: "METRICS_AGGREGATION_INTERVAL",
+              .duration(\.metrics.aggregationInterval), .positive),
+        .init("metrics.enable_export", env: "METRICS_ENABLE_EXPORT", .boolean(\.metrics.enableExport)),
+        .init("metrics.export_interval", env: "METRICS_EXPORT_INTERVAL",
+              .duration(\.metrics.exportInterval), .positive),
+        .init("metrics.flush_interval", .duration(\.metrics.flushInterval), .positive),
+        .init("metrics.max_queue_size", .integer(\.metrics.maxQueueSize), .atLeastOne),
+
+        .init("logs.source", env: "LOGS_SOURCE", .text(\.logs.source), .nonEmpty),
+        .init("logs.retention_days", env: "LOGS_RETENTION_DAYS", .integer(\.logs.retentionDays), .nonNegative),
+        .init("logs.max_log_size", env: "LOGS_MAX_SIZE", .integer(\.logs.maxLogSize), .atLeastOne),
+        .init("logs.enable_compression", env: "LOGS_ENABLE_COMPRESSION", .boolean(\.logs.enableCompression)),
+        .init("logs.enable_rotation", env: "LOGS_ENABLE_ROTATION", .boolean(\.logs.enableRotation)),
+        .init("logs.rotation_size", env: "LOGS_ROTATION_SIZE", .integer(\.logs.rotationSize), .atLeastOne),
+        .init("logs.enable_export", env: "LOGS_ENABLE_EXPORT", .boolean(\.logs.enableExport)),
+        .init("logs.export_interval", env: "LOGS_EXPORT_INTERVAL", .duration(\.logs.exportInterval), .positive),
+
+        .init("tracing.sampling_rate", env: "TRACING_SAMPLING_RATE", .number(\.tracing.samplingRate), .unitInterval),
+        .init("tracing.max_trace_duration", env: "TRACING_MAX_DURATION",
+              .duration(\.tracing.maxTraceDuration), .positive),
+        .init("tracing.retention_days", env: "TRACING_RETENTION_DAYS", .integer(\.tracing.retentionDays), .nonNegative),
+        .init("tracing.enable_export", env: "TRACING_ENABLE_EXPORT", .boolean(\.tracing.enableExport)),
+        .init("tracing.export_interval", env: "TRACING_EXPORT_INTERVAL",
+              .duration(\.tracing.exportInterval), .positive),
+        .init("tracing.enable_sampling", env: "TRACING_ENABLE_SAMPLING", .boolean(\.tracing.enableSampling)),
+
+        .init("alerts.evaluation_interval", env: "ALERTS_EVALUATION_INTERVAL",
+              .duration(\.alerts.evaluationInterval), .positive),
+        .init("alerts.default_for_duration", env: "ALERTS_DEFAULT_FOR_DURATION",
+              .duration(\.alerts.defaultForDuration), .positive),
+        .init("alerts.max_alerts_per_rule", env: "ALERTS_MAX_PER_RULE",
+              .integer(\.alerts.maxAlertsPerRule), .atLeastOne),
+        .init("alerts.enable_notifications", env: "ALERTS_ENABLE_NOTIFICATIONS",
+              .boolean(\.alerts.enableNotifications)),
+        .init("alerts.notification_timeout", env: "ALERTS_NOTIFICATION_TIMEOUT",
+              .duration(\.alerts.notificationTimeout), .positive),
+        .init("alerts.enable_silencing", env: "ALERTS_ENABLE_SILENCING", .boolean(\.alerts.enableSilencing)),
+
+        .init("health.check_interval", env: "HEALTH_CHECK_INTERVAL", .duration(\.health.checkInterval), .positive),
+        .init("health.check_timeout", env: "HEALTH_CHECK_TIMEOUT", .duration(\.health.checkTimeout), .positive),
+        .init("health.check_retries", env: "HEALTH_CHECK_RETRIES", .integer(\.health.checkRetries), .atLeastOne),
+
+        .init("exporters.prometheus.enabled", .boolean(\.exporters.prometheus.enabled)),
+        .init("exporters.prometheus.endpoint", env: "PROMETHEUS_ENDPOINT",
+              .text(\.exporters.prometheus.endpoint), .httpURL),
+        .init("exporters.elasticsearch.enabled", .boolean(\.exporters.elasticsearch.enabled)),
+        .init("exporters.elasticsearch.url", env: "ELASTICSEARCH_URL", .text(\.exporters.elasticsearch.url), .httpURL),
+        .init("exporters.elasticsearch.log_index", env: "ELASTICSEARCH_LOG_INDEX",
+              .text(\.exporters.elasticsearch.logIndex), .nonEmpty),
+        .init("exporters.elasticsearch.metrics_index", env: "ELASTICSEARCH_METRICS_INDEX",
+              .text(\.exporters.elasticsearch.metricsIndex), .nonEmpty),
+        .init("exporters.elasticsearch.traces_index", env: "ELASTICSEARCH_TRACES_INDEX",
+              .text(\.exporters.elasticsearch.tracesIndex), .nonEmpty),
+
+        .init("http.enabled", env: "HEALTH_CHECK_ENABLE_HTTP", .boolean(\.http.enabled)),
+        .init("http.address", env: "HTTP_ADDRESS", .text(\.http.address), .nonEmpty),
+        .init("http.port", env: "HEALTH_CHECK_HTTP_PORT", .integer(\.http.port), .port),
+
+        .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
+        .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),
+
+        .init("scheduler.default_timeout", .duration(\.scheduler.defaultTimeout), .positive),
+        .init("scheduler.max_backoff", .duration(\.scheduler.maxBackoff), .positive),
+        .init("scheduler.jitter", .number(\.scheduler.jitter), .unitInterval),
+    ]
+
+    /// The setting at exactly `path`, if there is one.
+    static func setting(at path: [String]) -> ConfigurationSetting? {
+        settings.first { $0.path == path }
+    }
+
+    /// The keys valid directly under `path`, in table order (the root also has `plugins`).
+    static func childKeys(of path: [String]) -> [String] {
+        var keys: [String] = []
+        for setting in settings where setting.path.count > path.count && setting.path.starts(with: path) {
+            let key = setting.path[path.count]
+            if !keys.contains(key) { keys.append(key) }
+        }
+        if path.isEmpty { keys.append(pluginsKey) }
+        return keys
+    }
+}

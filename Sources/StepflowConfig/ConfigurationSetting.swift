@@ -1,0 +1,201 @@
+import StepflowCore
+
+/// A value of one scalar setting, whatever its type.
+enum SettingValue: Hashable, Sendable {
+    case duration(Duration)
+    case integer(Int)
+    case boolean(Bool)
+    case number(Double)
+    case text(String)
+}
+
+/// The type of a scalar setting.
+enum SettingType: Sendable {
+    case duration
+    case integer
+    case boolean
+    case number
+    case text
+
+    /// The type, as named in the reference.
+    var name: String {
+        switch self {
+        case .duration: return "duration"
+        case .integer: return "integer"
+        case .boolean: return "boolean"
+        case .number: return "number"
+        case .text: return "text"
+        }
+    }
+
+    /// What a value of this type looks like, for "expected …" messages.
+    var expectation: String {
+        switch self {
+        case .duration: return DurationParser.grammar
+        case .integer: return "an integer"
+        case .boolean: return "true or false"
+        case .number: return "a number"
+        case .text: return "text"
+        }
+    }
+
+    /// Reads `text` (an environment variable's value) as this type, or says why it cannot.
+    func parse(text: String) -> Result<SettingValue, SettingParseFailure> {
+        let trimmed = text.trimmingWhitespace()
+        let mismatch = SettingParseFailure(message: "expected \(expectation), found '\(text)'")
+        switch self {
+        case .duration:
+            switch DurationParser.parse(trimmed) {
+            case .success(let duration): return .success(.duration(duration))
+            case .failure(.tooLarge): return .failure(SettingParseFailure(message: "'\(text)' is too long a duration"))
+            case .failure(.malformed): return .failure(mismatch)
+            }
+        case .integer:
+            guard let integer = Int(trimmed) else { return .failure(mismatch) }
+            return .success(.integer(integer))
+        case .boolean:
+            switch trimmed.lowercased() {
+            case "true", "yes", "on", "1": return .success(.boolean(true))
+            case "false", "no", "off", "0": return .success(.boolean(false))
+            default: return .failure(mismatch)
+            }
+        case .number:
+            guard let number = Double(trimmed), number.isFinite else { return .failure(mismatch) }
+            return .success(.number(number))
+        case .text:
+            return .success(.text(text))
+        }
+    }
+}
+
+/// The Swift property a setting is stored in, which also fixes its type.
+enum SettingAccessor: Sendable {
+    case duration(WritableKeyPath<MonitoringConfiguration, Duration> & Sendable)
+    case integer(WritableKeyPath<MonitoringConfiguration, Int> & Sendable)
+    case boolean(WritableKeyPath<MonitoringConfiguration, Bool> & Sendable)
+    case number(WritableKeyPath<MonitoringConfiguration, Double> & Sendable)
+    case text(WritableKeyPath<MonitoringConfiguration, String> & Sendable)
+
+    /// The type of the property.
+    var type: SettingType {
+        switch self {
+        case .duration: return .duration
+        case .integer: return .integer
+        case .boolean: return .boolean
+        case .number: return .number
+        case .text: return .text
+        }
+    }
+}
+
+/// What a setting's value must satisfy beyond its type.
+enum SettingConstraint: Sendable {
+    /// Anything of the right type.
+    case any
+    /// A duration greater than zero.
+    case positive
+    /// An integer of zero or more.
+    case nonNegative
+    /// An integer of one or more.
+    case atLeastOne
+    /// A number from 0 to 1.
+    case unitInterval
+    /// A TCP port, 0…65535.
+    case port
+    /// Text that is not empty.
+    case nonEmpty
+    /// An `http://` or `https://` URL.
+    case httpURL
+
+    /// Why `value` breaks the constraint, or `nil` when it holds.
+    func violation(of value: SettingValue) -> String? {
+        switch (self, value) {
+        case (.positive, .duration(let duration)) where duration <= .zero:
+            return "must be longer than zero, found \(DurationParser.format(duration))"
+        case (.nonNegative, .integer(let integer)) where integer < 0:
+            return "must not be negative, found \(integer)"
+        case (.atLeastOne, .integer(let integer)) where integer < 1:
+            return "must be at least 1, found \(integer)"
+        case (.unitInterval, .number(let number)) where !(0...1).contains(number):
+            return "must be between 0 and 1, found \(number)"
+        case (.port, .integer(let integer)) where !(0...65535).contains(integer):
+            return "must be a port between 0 and 65535, found \(integer)"
+        case (.nonEmpty, .text(let text)) where text.trimmingWhitespace().isEmpty:
+            return "must not be empty"
+        case (.httpURL, .text(let text)) where !(text.hasPrefix("http://") || text.hasPrefix("https://")):
+            return "must be a URL starting with http:// or https://, found '\(text)'"
+        default:
+            return nil
+        }
+    }
+
+    /// The allowed values, as written in the reference.
+    var summary: String {
+        switch self {
+        case .any: return "any"
+        case .positive: return "> 0"
+        case .nonNegative: return ">= 0"
+        case .atLeastOne: return ">= 1"
+        case .unitInterval: return "0 to 1"
+        case .port: return "0 to 65535"
+        case .nonEmpty: return "not empty"
+        case .httpURL: return "http:// or https:// URL"
+        }
+    }
+}
+
+/// One scalar key of the configuration: where it sits in YAML, which variable overrides it, and where it is stored.
+struct ConfigurationSetting: Sendable {
+    /// The YAML keys from the root, such as `["exporters", "prometheus", "endpoint"]`.
+    let path: [String]
+    /// The `STEPFLOW_MONITORING_*` variable that overrides the key, if any.
+    let environmentVariable: String?
+    /// The property that holds the value.
+    let accessor: SettingAccessor
+    /// What the value must satisfy.
+    let constraint: SettingConstraint
+
+    /// A setting at the dotted `path`, overridden by `STEPFLOW_MONITORING_` + `env` when `env` is given.
+    init(
+        _ path: String,
+        env suffix: String? = nil,
+        _ accessor: SettingAccessor,
+        _ constraint: SettingConstraint = .any
+    ) {
+        self.path = path.split(separator: ".").map(String.init)
+        self.environmentVariable = suffix.map { ConfigurationSchema.environmentPrefix + $0 }
+        self.accessor = accessor
+        self.constraint = constraint
+    }
+
+    /// The dotted key path, such as `metrics.collection_interval`.
+    var keyPath: String { path.joined(separator: ".") }
+
+    /// The current value of the setting in `configuration`.
+    func value(in configuration: MonitoringConfiguration) -> SettingValue {
+        switch accessor {
+        case .duration(let keyPath): return .duration(configuration[keyPath: keyPath])
+        case .integer(let keyPath): return .integer(configuration[keyPath: keyPath])
+        case .boolean(let keyPath): return .boolean(configuration[keyPath: keyPath])
+        case .number(let keyPath): return .number(configuration[keyPath: keyPath])
+        case .text(let keyPath): return .text(configuration[keyPath: keyPath])
+        }
+    }
+
+    /// Stores `value` into `configuration`; a value of another type than the setting's is ignored.
+    func store(_ value: SettingValue, in configuration: inout MonitoringConfiguration) {
+        switch (accessor, value) {
+        case (.duration(let keyPath), .duration(let value)): configuration[keyPath: keyPath] = value
+        case (.integer(let keyPath), .integer(let value)): configuration[keyPath: keyPath] = value
+        case (.boolean(let keyPath), .boolean(let value)): configuration[keyPath: keyPath] = value
+        case (.number(let keyPath), .number(let value)): configuration[keyPath: keyPath] = value
+        case (.text(let keyPath), .text(let value)): configuration[keyPath: keyPath] = value
+        default: break
+        }
+    }
+}
+
+/// Why a text or YAML value could not be read as a setting's type.
+struct SettingParseFailure: Error, Equatable {
+    var message: String
+}

@@ -1,1 +1,0 @@
-// StepflowConfig: see Package.swift for what this module holds.
