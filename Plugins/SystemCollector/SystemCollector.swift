@@ -18,11 +18,8 @@ public func stepflowPluginRegister(_ host: UnsafeRawPointer?) -> UnsafeRawPointe
 /// - `proc_path` (default `/proc`): where procfs is mounted (e.g. `/host/proc` in a container).
 /// - `sources` (default `loadavg, meminfo, stat, uptime`): which files to read.
 ///
-/// CPU time: node_exporter's `node_cpu_seconds_total` is a fractional counter, but counters in the stepflow ABI are
-/// whole numbers. The kernel counts CPU time in whole USER_HZ ticks, so this plugin exports the exact value as the
-/// integer counter `node_cpu_milliseconds_total{cpu, mode}` (ticks × 1000 / USER_HZ, exact for USER_HZ = 100, 250
-/// or 1000). It keeps counter semantics (reset handling in `rate()`); `rate(node_cpu_milliseconds_total[5m]) / 1000`
-/// is the number of cores busy in each mode. (promtool's linter suggests base units; that finding is accepted.)
+/// CPU time is `node_cpu_seconds_total{cpu, mode}`, a fractional counter as in node_exporter: kernel ticks
+/// divided by USER_HZ.
 public struct SystemCollector: CustomMetricsCollector {
     public static let collectorName = "system"
     public static let collectionInterval: Duration = .seconds(15)
@@ -73,7 +70,7 @@ public struct SystemCollector: CustomMetricsCollector {
             case .meminfo: return Self.memoryFields.map { "node_memory_\($0)_bytes" }
             case .stat:
                 return [
-                    "node_cpu_milliseconds_total", "node_context_switches_total", "node_forks_total", "node_intr_total",
+                    "node_cpu_seconds_total", "node_context_switches_total", "node_forks_total", "node_intr_total",
                     "node_boot_time_seconds", "node_procs_running", "node_procs_blocked",
                 ]
             case .uptime: return ["node_uptime_seconds"]
@@ -125,7 +122,7 @@ public struct SystemCollector: CustomMetricsCollector {
 
     static func stat(_ text: String, path: String, ticksPerSecond: UInt64) throws(PluginFailure) -> [PluginMetric] {
         var metrics: [PluginMetric] = []
-        let cpuHelp = "CPU time spent in each mode, in milliseconds (kernel ticks × 1000 / USER_HZ)."
+        let cpuHelp = "Seconds the CPUs spent in each mode."
         for line in text.split(separator: "\n") {
             let fields = ProcFile.fields(line)
             guard let key = fields.first, fields.count >= 2 else { continue }
@@ -137,23 +134,23 @@ public struct SystemCollector: CustomMetricsCollector {
                     }
                     metrics.append(
                         .counter(
-                            "node_cpu_milliseconds_total", ticks * 1000 / ticksPerSecond, help: cpuHelp,
+                            "node_cpu_seconds_total", Double(ticks) / Double(ticksPerSecond), help: cpuHelp,
                             labels: [PluginLabel("cpu", cpu), PluginLabel("mode", mode)]))
                 }
                 continue
             }
             guard let value = UInt64(fields[1]) else { continue }
             switch key {
-            case "ctxt": metrics.append(.counter("node_context_switches_total", value, help: "Total number of context switches."))
-            case "processes": metrics.append(.counter("node_forks_total", value, help: "Total number of forks."))
-            case "intr": metrics.append(.counter("node_intr_total", value, help: "Total number of interrupts serviced."))
+            case "ctxt": metrics.append(.counter("node_context_switches_total", Double(value), help: "Total number of context switches."))
+            case "processes": metrics.append(.counter("node_forks_total", Double(value), help: "Total number of forks."))
+            case "intr": metrics.append(.counter("node_intr_total", Double(value), help: "Total number of interrupts serviced."))
             case "btime": metrics.append(.gauge("node_boot_time_seconds", Double(value), help: "Node boot time, in unixtime."))
             case "procs_running": metrics.append(.gauge("node_procs_running", Double(value), help: "Number of processes in runnable state."))
             case "procs_blocked": metrics.append(.gauge("node_procs_blocked", Double(value), help: "Number of processes blocked waiting for I/O to complete."))
             default: break
             }
         }
-        guard metrics.contains(where: { $0.name == "node_cpu_milliseconds_total" }) else {
+        guard metrics.contains(where: { $0.name == "node_cpu_seconds_total" }) else {
             throw .failed("unexpected format of \(path): no per-CPU lines")
         }
         return metrics

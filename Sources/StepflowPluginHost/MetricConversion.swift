@@ -86,14 +86,12 @@ enum MetricConversion {
         switch UInt32(bitPattern: sample.type) {
         case STEPFLOW_METRIC_COUNTER.rawValue:
             let value = sample.value
-            // 2^64 is exactly representable; anything at or above it does not fit in UInt64.
-            guard value.isFinite, value >= 0, value.rounded(.towardZero) == value, value < 18_446_744_073_709_551_616.0
-            else {
+            guard value.isFinite, value >= 0 else {
                 throw MetricRefusal(
                     reason: .invalidCounterValue,
-                    detail: "counter \(metric) has value \(value); a counter must be a whole number >= 0")
+                    detail: "counter \(metric) has value \(value); a counter must be a finite number >= 0")
             }
-            return .counter(UInt64(value))
+            return .counter(value)
         case STEPFLOW_METRIC_GAUGE.rawValue:
             return .gauge(sample.value)
         case STEPFLOW_METRIC_HISTOGRAM.rawValue:

@@ -10,7 +10,7 @@ public enum MetricRefusalReason: String, Sendable, Hashable, CaseIterable, Custo
     case invalidLabelName = "invalid_label_name"
     /// Two labels of one sample have the same name.
     case duplicateLabelName = "duplicate_label_name"
-    /// A counter value that is negative, fractional, infinite, NaN or beyond UInt64.
+    /// A counter value that is negative, infinite or NaN.
     case invalidCounterValue = "invalid_counter_value"
     /// Histogram buckets that are not strictly ascending, or whose counts are not cumulative.
     case invalidHistogram = "invalid_histogram"

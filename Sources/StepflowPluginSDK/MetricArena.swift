@@ -71,7 +71,7 @@ enum MetricArena {
             switch metric.value {
             case .counter(let value):
                 sample.type = Int32(STEPFLOW_METRIC_COUNTER.rawValue)
-                sample.value = Double(value)
+                sample.value = value
             case .gauge(let value):
                 sample.type = Int32(STEPFLOW_METRIC_GAUGE.rawValue)
                 sample.value = value

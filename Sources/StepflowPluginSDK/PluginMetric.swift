@@ -33,8 +33,8 @@ public struct PluginQuantile: Sendable, Hashable {
 
 /// The value of a plugin metric.
 public enum PluginMetricValue: Sendable, Hashable {
-    /// A cumulative, monotonic count: a whole number, as the ABI requires.
-    case counter(UInt64)
+    /// A cumulative, monotonic count: finite and ≥ 0; fractions are allowed (e.g. seconds of CPU time).
+    case counter(Double)
     /// A value that can go up and down.
     case gauge(Double)
     /// Cumulative buckets in strictly ascending order (the `+Inf` bucket is implied by `count`).
@@ -82,7 +82,7 @@ public struct PluginMetric: Sendable, Hashable {
 
     /// A counter sample.
     public static func counter(
-        _ name: String, _ value: UInt64, help: String = "", labels: [PluginLabel] = []
+        _ name: String, _ value: Double, help: String = "", labels: [PluginLabel] = []
     ) -> PluginMetric {
         PluginMetric(name: name, help: help, labels: labels, value: .counter(value))
     }

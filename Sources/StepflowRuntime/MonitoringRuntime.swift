@@ -128,27 +128,27 @@ public final class MonitoringRuntime: Sendable {
             configuredPath: plugin.path, resolvedPath: resolved, descriptor: nil, error: nil)
         do {
             let library = try PluginLibrary.load(path: resolved)
-            result.descriptor = library.descriptor
-            let name = plugin.name ?? library.descriptor.name
+            result.descriptor = library.info
+            let name = plugin.name ?? library.info.name
             result.name = name
-            guard library.descriptor.capabilities.contains(.metricsCollector) else {
+            guard library.info.capabilities.contains(.metricsCollector) else {
                 throw PluginRefusal(
-                    "declares no capability this host schedules yet (capabilities: \(library.descriptor.capabilities))")
+                    "declares no capability this host schedules yet (capabilities: \(library.info.capabilities))")
             }
-            let instance = try PluginInstance(
+            let instance = try await PluginInstance(
                 library: library, name: name, settings: plugin.settings, logger: logger)
-            let interval = plugin.interval ?? library.descriptor.defaultInterval
+            let interval = plugin.interval ?? library.info.defaultInterval
             let job = PluginCollectorJob(name: "plugin:\(name)", instance: instance, engine: engine, logger: logger)
             try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: plugin.timeout ?? defaultTimeout))
             try? await health.registerHealthCheck(
                 job.name,
                 check: JobHealthCheck(
                     scheduler: scheduler, jobName: job.name, retries: retries,
-                    details: ["path": .string(resolved), "version": .string(library.descriptor.version)]))
+                    details: ["path": .string(resolved), "version": .string(library.info.version)]))
             logger.info(
                 "plugin loaded",
                 metadata: [
-                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.descriptor.version)",
+                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.info.version)",
                     "interval": "\(interval)", "timeout": "\(plugin.timeout ?? defaultTimeout)",
                 ])
         } catch {

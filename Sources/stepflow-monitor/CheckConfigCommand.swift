@@ -17,7 +17,7 @@ struct CheckConfigCommand: ParsableCommand {
             print("# effective configuration from \(loaded.source)")
             print(ConfigurationLoader.render(loaded.configuration))
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(error.detailedDescription)\n".utf8))
             FileHandle.standardError.write(Data("stepflow-monitor: the configuration has \(error.issues.count) error(s)\n".utf8))
             throw ExitCode(1)
         }

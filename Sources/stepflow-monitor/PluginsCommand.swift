@@ -3,7 +3,7 @@ import Foundation
 import StepflowPluginHost
 
 /// `stepflow-monitor plugins …`: tools for plugin authors and operators.
-struct PluginsCommand: ParsableCommand {
+struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
         abstract: "Inspect plugins.",
@@ -11,7 +11,7 @@ struct PluginsCommand: ParsableCommand {
     )
 
     /// `stepflow-monitor plugins inspect PATH`.
-    struct Inspect: ParsableCommand {
+    struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load one plugin library and print its descriptor, or exactly why it cannot be loaded."
         )
@@ -19,10 +19,10 @@ struct PluginsCommand: ParsableCommand {
         @Argument(help: "The plugin's shared library (.so).")
         var path: String
 
-        func run() throws {
-            let inspection = PluginInspection.inspect(path: path)
-            print(inspection.report)
-            if !inspection.loadable { throw ExitCode(1) }
+        func run() async throws {
+            let inspection = await PluginInspection.inspect(path: path)
+            print(inspection)
+            if !inspection.isLoadable { throw ExitCode(1) }
         }
     }
 }

@@ -29,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             loaded = try ConfigurationLoader.load(path: options.path)
         } catch {
-            FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error)\n".utf8))
+            FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error.detailedDescription)\n".utf8))
             throw ExitCode(2)
         }
         let runtime: MonitoringRuntime

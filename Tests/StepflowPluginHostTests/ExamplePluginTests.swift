@@ -31,10 +31,10 @@ struct SystemCollectorTests {
         #expect(try #require(gauge("node_memory_MemAvailable_bytes")) <= gauge("node_memory_MemTotal_bytes") ?? 0)
         #expect(try #require(gauge("node_uptime_seconds")) > 0)
         let idle = try #require(
-            metrics.first { $0.name == "node_cpu_milliseconds_total" && $0.labels.contains(Label("mode", "idle")) })
+            metrics.first { $0.name == "node_cpu_seconds_total" && $0.labels.contains(Label("mode", "idle")) })
         #expect(idle.labels.map(\.name) == ["cpu", "mode"])
         guard case .counter = idle.value else {
-            Issue.record("node_cpu_milliseconds_total is \(idle.value.type), expected a counter")
+            Issue.record("node_cpu_seconds_total is \(idle.value.type), expected a counter")
             return
         }
         #expect(idle.help?.isEmpty == false)

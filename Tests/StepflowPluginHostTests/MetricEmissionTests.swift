@@ -13,7 +13,7 @@ struct MetricEmissionTests {
     @Test(
         "an invalid sample is refused and counted by reason while the valid one in the same call is kept",
         arguments: [
-            ("fractional_counter", MetricRefusalReason.invalidCounterValue),
+            ("infinite_counter", MetricRefusalReason.invalidCounterValue),
             ("negative_counter", .invalidCounterValue),
             ("bad_name", .invalidMetricName),
             ("empty_name", .emptyName),

@@ -70,7 +70,7 @@ typedef struct stepflow_label {
 typedef stepflow_label stepflow_setting;
 
 typedef enum stepflow_metric_type {
-    STEPFLOW_METRIC_COUNTER = 1,   /* cumulative, monotonic; `value` holds a whole number >= 0 */
+    STEPFLOW_METRIC_COUNTER = 1,   /* cumulative, monotonic; `value` is finite and >= 0 (fractions allowed) */
     STEPFLOW_METRIC_GAUGE = 2,     /* `value` */
     STEPFLOW_METRIC_HISTOGRAM = 3, /* `sum`, `count`, `buckets` */
     STEPFLOW_METRIC_SUMMARY = 4    /* `sum`, `count`, `quantiles` */
@@ -176,7 +176,7 @@ typedef struct stepflow_host_api {
      * plugin may reuse its buffers at once. May be called several times per collection. Returns STEPFLOW_OK,
      * or STEPFLOW_ERR_BUDGET when samples past the plugin's budget were dropped, or STEPFLOW_ERR_INVALID when
      * `metrics` is NULL with a non-zero `count` (or `emitter` is NULL). A sample that breaks the rules above
-     * (names, UTF-8, duplicate label names, a counter that is not a whole number >= 0, buckets not ascending)
+     * (names, UTF-8, duplicate label names, a counter that is negative or not finite, buckets not ascending)
      * is refused on its own and counted by the host; the call still returns STEPFLOW_OK for the others.
      * Never call it after collect_metrics has returned: the emitter is gone.
      */

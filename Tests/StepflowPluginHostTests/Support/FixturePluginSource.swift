@@ -90,7 +90,7 @@ enum FixturePluginSource {
             m[0].name = S("fixture_invalid");
             m[0].type = STEPFLOW_METRIC_GAUGE;
             m[0].value = 1;
-            if (strcmp(c->mode, "fractional_counter") == 0) { m[0].type = STEPFLOW_METRIC_COUNTER; m[0].value = 1.5; }
+            if (strcmp(c->mode, "infinite_counter") == 0) { m[0].type = STEPFLOW_METRIC_COUNTER; m[0].value = __builtin_inf(); }
             else if (strcmp(c->mode, "negative_counter") == 0) { m[0].type = STEPFLOW_METRIC_COUNTER; m[0].value = -1; }
             else if (strcmp(c->mode, "bad_name") == 0) m[0].name = S("1bad");
             else if (strcmp(c->mode, "empty_name") == 0) m[0].name = S("");
