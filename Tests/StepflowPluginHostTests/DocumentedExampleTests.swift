@@ -1,0 +1,41 @@
+import Foundation
+import StepflowCore
+import StepflowPluginHost
+import Testing
+
+@Suite("The C plugin in docs/examples")
+struct DocumentedExampleTests {
+    @Test("builds with the one cc line the guide gives, loads, and collects its metric")
+    func buildsAndCollects() async throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("libuptime-\(UUID().uuidString).so")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.currentDirectoryURL = PluginFixtures.packageRoot
+        process.arguments = ["cc", "-shared", "-fPIC", "-I", "Sources/CStepflowPlugin/include", "-o", output.path,
+                             "docs/examples/uptime_collector.c"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        let library = try PluginLibrary.load(path: output.path)
+        #expect(library.info.name == "uptime")
+        let instance = try await PluginInstance(library: library)
+        let metrics = try await instance.collectMetrics()
+        #expect(try await instance.metricNames() == ["example_uptime_seconds"])
+        await instance.shutdown()
+        let uptime = try #require(metrics.first)
+        #expect(uptime.name == "example_uptime_seconds")
+        guard case .gauge(let seconds) = uptime.value else {
+            Issue.record("expected a gauge, got \(uptime.value)")
+            return
+        }
+        #expect(seconds > 0)
+
+        let refused = await #expect(throws: PluginError.self) {
+            try await PluginInstance(library: library, settings: ["colour": .string("blue")])
+        }
+        #expect(refused?.code == .createFailed)
+        #expect(refused?.message.contains("unknown setting") == true)
+    }
+}
