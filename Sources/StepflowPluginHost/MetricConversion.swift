@@ -15,7 +15,7 @@ enum MetricConversion {
     static func metric(from sample: stepflow_metric, now: Date) throws(MetricRefusal) -> Metric {
         let name = try text(sample.name, what: "metric name")
         guard !name.isEmpty else { throw MetricRefusal(reason: .emptyName, detail: "a sample has an empty name") }
-        guard isValidMetricName(name) else {
+        guard MetricNameRules.isValidMetricName(name) else {
             throw MetricRefusal(
                 reason: .invalidMetricName, detail: "metric name '\(name)' does not match [a-zA-Z_:][a-zA-Z0-9_:]*")
         }
@@ -68,10 +68,10 @@ enum MetricConversion {
         labels.reserveCapacity(count)
         for index in 0..<count {
             let name = try text(pointer[index].name, what: "label name #\(index) of \(metric)")
-            guard isValidLabelName(name) else {
+            guard MetricNameRules.isValidLabelName(name) else {
                 throw MetricRefusal(
                     reason: .invalidLabelName,
-                    detail: "label name '\(name)' of \(metric) does not match [a-zA-Z_][a-zA-Z0-9_]*")
+                    detail: "label name '\(name)' of \(metric) does not match [a-zA-Z_][a-zA-Z0-9_]* (or starts with the reserved __)")
             }
             let value = try text(pointer[index].value, what: "value of label \(name) of \(metric)")
             if labels.contains(where: { $0.name == name }) {
@@ -167,32 +167,4 @@ enum MetricConversion {
         }
         return SummaryValue(sum: sample.sum, count: sample.count, quantiles: quantiles)
     }
-
-    /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-    static func isValidMetricName(_ name: String) -> Bool {
-        var first = true
-        for byte in name.utf8 {
-            let ok = isLetter(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || (!first && isDigit(byte))
-            if !ok { return false }
-            first = false
-        }
-        return !first
-    }
-
-    /// `[a-zA-Z_][a-zA-Z0-9_]*`
-    static func isValidLabelName(_ name: String) -> Bool {
-        var first = true
-        for byte in name.utf8 {
-            let ok = isLetter(byte) || byte == UInt8(ascii: "_") || (!first && isDigit(byte))
-            if !ok { return false }
-            first = false
-        }
-        return !first
-    }
-
-    private static func isLetter(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-    }
-
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }

@@ -138,8 +138,10 @@ public final class MonitoringRuntime: Sendable {
             let instance = try await PluginInstance(
                 library: library, name: name, settings: plugin.settings, logger: logger)
             let interval = plugin.interval ?? library.info.defaultInterval
-            let job = PluginCollectorJob(name: "plugin:\(name)", instance: instance, engine: engine, logger: logger)
-            try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: plugin.timeout ?? defaultTimeout))
+            let timeout = plugin.timeout ?? defaultTimeout
+            let job = PluginCollectorJob(
+                name: "plugin:\(name)", instance: instance, engine: engine, logger: logger, shutdownGrace: timeout)
+            try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: timeout))
             try? await health.registerHealthCheck(
                 job.name,
                 check: JobHealthCheck(
@@ -149,7 +151,7 @@ public final class MonitoringRuntime: Sendable {
                 "plugin loaded",
                 metadata: [
                     "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.info.version)",
-                    "interval": "\(interval)", "timeout": "\(plugin.timeout ?? defaultTimeout)",
+                    "interval": "\(interval)", "timeout": "\(timeout)",
                 ])
         } catch {
             let message = tried.count > 1 && !FileManager.default.fileExists(atPath: resolved)

@@ -1,5 +1,6 @@
 import Logging
 import StepflowCore
+import Synchronization
 import StepflowMonitoring
 import StepflowPluginHost
 import StepflowScheduling
@@ -12,12 +13,15 @@ final class PluginCollectorJob: ScheduledJob {
     let instance: PluginInstance
     let engine: MetricsEngine
     let logger: Logger
+    /// How long shutdown waits for a call still in flight before leaving the instance undestroyed.
+    let shutdownGrace: Duration
 
-    init(name: String, instance: PluginInstance, engine: MetricsEngine, logger: Logger) {
+    init(name: String, instance: PluginInstance, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration) {
         self.name = name
         self.instance = instance
         self.engine = engine
         self.logger = logger
+        self.shutdownGrace = shutdownGrace
     }
 
     var isBusy: Bool { instance.isBusy }
@@ -32,7 +36,28 @@ final class PluginCollectorJob: ScheduledJob {
         }
     }
 
+    /// Destroys the instance once any call in flight returns, waiting at most `shutdownGrace`: a plugin stuck
+    /// in C cannot be interrupted, and it must not keep the host from exiting.
     func shutdown() async {
-        await instance.shutdown()
+        let instance = self.instance
+        let grace = shutdownGrace
+        let destroyed = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let once = Mutex<CheckedContinuation<Bool, Never>?>(continuation)
+            let resume: @Sendable (Bool) -> Void = { value in once.withLock { $0.take() }?.resume(returning: value) }
+            // Unstructured on purpose: a task group would wait for the stuck call it is meant to give up on.
+            Task {
+                await instance.shutdown()
+                resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: grace)
+                resume(false)
+            }
+        }
+        if !destroyed {
+            logger.error(
+                "plugin is still inside a call at shutdown; it was not destroyed",
+                metadata: ["plugin": "\(name)", "waited": "\(grace)"])
+        }
     }
 }

@@ -1,5 +1,3 @@
-import StepflowCore
-
 /// Prometheus' rules for metric and label names, applied to everything recorded.
 public enum MetricNameRules {
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
