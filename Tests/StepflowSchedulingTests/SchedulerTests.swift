@@ -6,6 +6,10 @@ import Testing
 @Suite("The scheduler")
 struct SchedulerTests {
     let logger = Logger(label: "scheduler-tests")
+    /// TestClock keeps a sleep whose deadline equals `now` suspended until the next advance, so a loop that
+    /// registers its sleep just after an advance landing exactly on its deadline would miss a tick. Every
+    /// advance that should wake a job overshoots by this much.
+    let overshoot = Duration.milliseconds(1)
 
     func makeScheduler(_ clock: TestClock<Duration>, maxBackoff: Duration = .seconds(40)) -> Scheduler<TestClock<Duration>> {
         Scheduler(clock: clock, maxBackoff: maxBackoff, jitter: 0, logger: logger)
@@ -25,7 +29,7 @@ struct SchedulerTests {
         for tick in 1...4 {
             // Wait until the job has slept again before moving time, so no tick is skipped.
             #expect(await eventually { scheduler.status(of: "fast")?.nextDelay != nil && scheduler.status(of: "fast")?.runs == UInt64(tick) })
-            await clock.advance(by: .seconds(5))
+            await clock.advance(by: .seconds(5) + overshoot)
             #expect(await eventually { fast.calls == tick + 1 })
         }
         #expect(await eventually { slow.calls == 2 })
@@ -46,7 +50,7 @@ struct SchedulerTests {
         for (expectedCalls, wait) in [(2, 10), (3, 20), (4, 40)] {
             await clock.advance(by: .seconds(wait - 1))
             #expect(job.calls == expectedCalls - 1, "called before its backoff ended")
-            await clock.advance(by: .seconds(1))
+            await clock.advance(by: .seconds(1) + overshoot)
             #expect(await eventually { job.calls == expectedCalls })
         }
         #expect(await eventually { scheduler.status(of: "flaky")?.nextDelay == .seconds(40) })
@@ -57,7 +61,7 @@ struct SchedulerTests {
         #expect(status.state == .failing)
         // Recovery resets the interval.
         job.set(.succeed)
-        await clock.advance(by: .seconds(40))
+        await clock.advance(by: .seconds(40) + overshoot)
         #expect(await eventually { scheduler.status(of: "flaky")?.state == .ok })
         #expect(await eventually { scheduler.status(of: "flaky")?.nextDelay == .seconds(10) })
         #expect(scheduler.status(of: "flaky")?.consecutiveFailures == 0)
@@ -76,7 +80,7 @@ struct SchedulerTests {
         #expect(await eventually { stuck.calls == 1 && healthy.calls == 1 })
         for tick in 1...3 {
             #expect(await eventually { scheduler.status(of: "healthy")?.state == .ok && healthy.calls == tick })
-            await clock.advance(by: .seconds(1))
+            await clock.advance(by: .seconds(1) + overshoot)
             #expect(await eventually { healthy.calls == tick + 1 })
         }
         #expect(await eventually { scheduler.status(of: "stuck")?.timeouts == 1 })
@@ -93,11 +97,11 @@ struct SchedulerTests {
         let task = Task { try await scheduler.run() }
         defer { task.cancel() }
         #expect(await eventually { scheduler.status(of: "busy")?.state == .stuck })
-        await clock.advance(by: .seconds(5))
+        await clock.advance(by: .seconds(5) + overshoot)
         #expect(await eventually { scheduler.status(of: "busy")?.skipped == 2 })
         #expect(job.calls == 0)
         job.setBusy(false)
-        await clock.advance(by: .seconds(5))
+        await clock.advance(by: .seconds(5) + overshoot)
         #expect(await eventually { job.calls == 1 })
     }
 
