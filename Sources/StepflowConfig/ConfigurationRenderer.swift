@@ -26,6 +26,7 @@ enum ConfigurationRenderer {
             if let name = plugin.name { fields.append("name: " + JSONValue.quote(name)) }
             fields.append("path: " + JSONValue.quote(plugin.path))
             fields.append("enabled: \(plugin.enabled)")
+            fields.append("isolation: " + plugin.isolation.rawValue)
             if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
             if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)

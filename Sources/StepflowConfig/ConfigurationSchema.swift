@@ -12,7 +12,7 @@ enum ConfigurationSchema {
     static let pluginsKey = "plugins"
 
     /// The keys of one `plugins:` item, in the order they are rendered.
-    static let pluginKeys = ["name", "path", "enabled", "interval", "timeout", "settings"]
+    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "settings"]
 
     /// Every scalar key, in the order of `config.yaml`.
     static let settings: [ConfigurationSetting] = [

@@ -188,6 +188,18 @@ struct NodeDecoder {
                     continue
                 }
                 plugin.enabled = enabled
+            case "isolation":
+                guard case .text(let text)? = scalarValue(valueNode, as: .text, keyPath: keyPath) else {
+                    valid = false
+                    continue
+                }
+                guard let isolation = PluginIsolation(rawValue: text) else {
+                    let choices = PluginIsolation.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                    report(valueNode, keyPath: keyPath, "expected \(choices), found '\(text)'")
+                    valid = false
+                    continue
+                }
+                plugin.isolation = isolation
             case "interval", "timeout":
                 if isNull { continue }
                 guard case .duration(let duration)? = scalarValue(valueNode, as: .duration, keyPath: keyPath) else {

@@ -91,15 +91,12 @@ public final class MonitoringRuntime: Sendable {
             throw .internalError("cannot set up the built-in jobs: \(error)")
         }
 
+        let manager = PluginManager(
+            scheduler: scheduler, engine: engine, health: health, logger: logger,
+            configDirectory: loaded.baseDirectory, defaultTimeout: defaultTimeout, retries: retries)
         var results: [PluginLoadResult] = []
-        for plugin in configuration.plugins where plugin.enabled {
-            let result = await Self.load(
-                plugin, configDirectory: loaded.baseDirectory, defaultTimeout: defaultTimeout, retries: retries,
-                engine: engine, scheduler: scheduler, health: health, logger: logger)
-            results.append(result)
-        }
-        for plugin in configuration.plugins where !plugin.enabled {
-            logger.info("plugin disabled in the configuration", metadata: ["plugin": "\(plugin.name ?? plugin.path)"])
+        for plugin in configuration.plugins {
+            if let result = await manager.start(plugin) { results.append(result) }
         }
         plugins = results
 
@@ -116,55 +113,6 @@ public final class MonitoringRuntime: Sendable {
                 boundAddress: boundAddress, logger: logger))
         }
         self.services = services
-    }
-
-    private static func load(
-        _ plugin: PluginConfig, configDirectory: String?, defaultTimeout: Duration, retries: Int,
-        engine: MetricsEngine, scheduler: Scheduler<ContinuousClock>, health: HealthMonitor, logger: Logger
-    ) async -> PluginLoadResult {
-        let (resolved, tried) = PluginPathResolver.resolve(plugin.path, configDirectory: configDirectory)
-        var result = PluginLoadResult(
-            name: plugin.name ?? URL(fileURLWithPath: plugin.path).deletingPathExtension().lastPathComponent,
-            configuredPath: plugin.path, resolvedPath: resolved, descriptor: nil, error: nil)
-        do {
-            let library = try PluginLibrary.load(path: resolved)
-            result.descriptor = library.info
-            let name = plugin.name ?? library.info.name
-            result.name = name
-            guard library.info.capabilities.contains(.metricsCollector) else {
-                throw PluginRefusal(
-                    "declares no capability this host schedules yet (capabilities: \(library.info.capabilities))")
-            }
-            let instance = try await PluginInstance(
-                library: library, name: name, settings: plugin.settings, logger: logger)
-            let interval = plugin.interval ?? library.info.defaultInterval
-            let timeout = plugin.timeout ?? defaultTimeout
-            let job = PluginCollectorJob(
-                name: "plugin:\(name)", instance: instance, engine: engine, logger: logger, shutdownGrace: timeout)
-            try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: timeout))
-            try? await health.registerHealthCheck(
-                job.name,
-                check: JobHealthCheck(
-                    scheduler: scheduler, jobName: job.name, retries: retries,
-                    details: ["path": .string(resolved), "version": .string(library.info.version)]))
-            logger.info(
-                "plugin loaded",
-                metadata: [
-                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.info.version)",
-                    "interval": "\(interval)", "timeout": "\(timeout)",
-                ])
-        } catch {
-            let message = tried.count > 1 && !FileManager.default.fileExists(atPath: resolved)
-                ? "\(error) (looked in: \(tried.joined(separator: ", ")))" : "\(error)"
-            result.error = message
-            logger.error("plugin refused", metadata: ["plugin": "\(result.name)", "path": "\(plugin.path)", "reason": "\(message)"])
-            try? await health.registerHealthCheck(
-                "plugin:\(result.name)",
-                check: FixedHealthCheck(HealthStatus(
-                    component: "plugin:\(result.name)", status: .unhealthy, message: "not loaded: \(message)",
-                    details: ["path": .string(plugin.path)])))
-        }
-        return result
     }
 
     /// The series `/metrics` shows: every stored series plus the host's own telemetry.
@@ -186,9 +134,4 @@ public final class MonitoringRuntime: Sendable {
 
     /// The host's services in start order, for composing into a caller's own `ServiceGroup` (tests do).
     public var serviceList: [any Service] { services }
-}
-
-private struct PluginRefusal: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -10,13 +10,13 @@ import StepflowScheduling
 final class PluginCollectorJob: ScheduledJob {
     let name: String
     let kind = "plugin"
-    let instance: PluginInstance
+    let instance: any PluginCollector
     let engine: MetricsEngine
     let logger: Logger
     /// How long shutdown waits for a call still in flight before leaving the instance undestroyed.
     let shutdownGrace: Duration
 
-    init(name: String, instance: PluginInstance, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration) {
+    init(name: String, instance: any PluginCollector, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration) {
         self.name = name
         self.instance = instance
         self.engine = engine

@@ -188,6 +188,8 @@ public struct PluginConfig: Sendable, Hashable {
     public var timeout: Duration?
     /// `settings`: plugin-specific keys, passed to the plugin's `create` as text pairs.
     public var settings: [String: JSONValue] = [:]
+    /// `isolation`, default `in-process`: where the plugin runs.
+    public var isolation: PluginIsolation = .inProcess
 
     public init(
         name: String? = nil,
@@ -195,7 +197,8 @@ public struct PluginConfig: Sendable, Hashable {
         enabled: Bool = true,
         interval: Duration? = nil,
         timeout: Duration? = nil,
-        settings: [String: JSONValue] = [:]
+        settings: [String: JSONValue] = [:],
+        isolation: PluginIsolation = .inProcess
     ) {
         self.name = name
         self.path = path
@@ -203,5 +206,16 @@ public struct PluginConfig: Sendable, Hashable {
         self.interval = interval
         self.timeout = timeout
         self.settings = settings
+        self.isolation = isolation
     }
+}
+
+/// Where a plugin runs (YAML `plugins[].isolation`).
+public enum PluginIsolation: String, Sendable, Hashable, CaseIterable {
+    /// `in-process`: loaded into the host. Cheapest; a crash in the plugin takes the host down, and a stuck
+    /// call cannot be interrupted (the plugin is quarantined until it returns).
+    case inProcess = "in-process"
+    /// `process`: loaded into a child `stepflow-monitor plugin-runner` process. A crash or a missed deadline
+    /// costs only the runner, which is restarted with backoff.
+    case process
 }

@@ -1,0 +1,33 @@
+import StepflowCore
+
+/// A created metrics-collector plugin, whichever way it is isolated: the runtime schedules any of them alike.
+///
+/// ``PluginInstance`` runs the plugin inside the host process. Every implementation promises what the
+/// scheduler relies on: calls return promptly when the calling task is cancelled (throwing `timedOut`),
+/// ``isBusy`` tells whether an abandoned call is still running, and a call while busy throws `busy`.
+public protocol PluginCollector: AnyObject, Sendable {
+    /// The instance name (the config's `name`, or the plugin's own name).
+    var name: String { get }
+    /// The plugin's validated descriptor.
+    var info: PluginDescriptorInfo { get }
+    /// How the plugin is isolated from the host.
+    var isolation: PluginIsolation { get }
+    /// Whether a call is still running (possibly after its caller gave up on it).
+    var isBusy: Bool { get }
+    /// How many samples were refused so far, by reason.
+    var refusedSamples: [MetricRefusalReason: Int] { get }
+    /// How many times the plugin was restarted after a crash or a missed deadline (always 0 in-process).
+    var restarts: Int { get }
+    /// Calls the plugin's `collect_metrics` and returns the valid samples it emitted.
+    func collectMetrics() async throws(PluginError) -> [Metric]
+    /// Calls the plugin's optional `metric_names`.
+    func metricNames() async throws(PluginError) -> [String]
+    /// Stops the instance: waits for a call in flight, then destroys it.
+    func shutdown() async
+}
+
+extension PluginInstance: PluginCollector {
+    public var info: PluginDescriptorInfo { library.info }
+    public var isolation: PluginIsolation { .inProcess }
+    public var restarts: Int { 0 }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import StepflowCore
+import StepflowMonitoring
+import StepflowPluginHost
+import StepflowScheduling
+
+/// Turns `plugins:` entries into scheduled jobs: resolves the path, loads the library, creates the instance
+/// in the configured isolation, schedules it and registers its health check. A plugin that cannot be started
+/// is logged and reported unhealthy; it never stops the host.
+final class PluginManager: Sendable {
+    let scheduler: Scheduler<ContinuousClock>
+    let engine: MetricsEngine
+    let health: HealthMonitor
+    let logger: Logger
+    let configDirectory: String?
+    let defaultTimeout: Duration
+    let retries: Int
+
+    init(
+        scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
+        configDirectory: String?, defaultTimeout: Duration, retries: Int
+    ) {
+        self.scheduler = scheduler
+        self.engine = engine
+        self.health = health
+        self.logger = logger
+        self.configDirectory = configDirectory
+        self.defaultTimeout = defaultTimeout
+        self.retries = retries
+    }
+
+    /// The job and health component name of a plugin instance.
+    static func jobName(_ pluginName: String) -> String { "plugin:\(pluginName)" }
+
+    /// Starts one configured plugin; returns `nil` for a disabled one.
+    func start(_ plugin: PluginConfig) async -> PluginLoadResult? {
+        guard plugin.enabled else {
+            logger.info("plugin disabled in the configuration", metadata: ["plugin": "\(plugin.name ?? plugin.path)"])
+            return nil
+        }
+        let (resolved, tried) = PluginPathResolver.resolve(plugin.path, configDirectory: configDirectory)
+        var result = PluginLoadResult(
+            name: plugin.name ?? URL(fileURLWithPath: plugin.path).deletingPathExtension().lastPathComponent,
+            configuredPath: plugin.path, resolvedPath: resolved, descriptor: nil, error: nil)
+        do {
+            let library = try PluginLibrary.load(path: resolved)
+            result.descriptor = library.info
+            let name = plugin.name ?? library.info.name
+            result.name = name
+            guard library.info.capabilities.contains(.metricsCollector) else {
+                throw PluginStartError(
+                    "declares no capability this host schedules yet (capabilities: \(library.info.capabilities))")
+            }
+            let collector = try await makeCollector(library: library, plugin: plugin, name: name)
+            let interval = plugin.interval ?? library.info.defaultInterval
+            let timeout = plugin.timeout ?? defaultTimeout
+            let job = PluginCollectorJob(
+                name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout)
+            try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: timeout))
+            try? await health.registerHealthCheck(
+                job.name,
+                check: JobHealthCheck(
+                    scheduler: scheduler, jobName: job.name, retries: retries,
+                    details: [
+                        "path": .string(resolved), "version": .string(library.info.version),
+                        "isolation": .string(collector.isolation.rawValue),
+                    ]))
+            logger.info(
+                "plugin loaded",
+                metadata: [
+                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.info.version)",
+                    "isolation": "\(collector.isolation.rawValue)", "interval": "\(interval)", "timeout": "\(timeout)",
+                ])
+        } catch {
+            var message = "\(error)"
+            if !FileManager.default.fileExists(atPath: resolved) {
+                message += " (looked in: \(tried.joined(separator: ", ")); the example plugins are built by `swift build`)"
+            }
+            result.error = message
+            logger.error(
+                "plugin refused", metadata: ["plugin": "\(result.name)", "path": "\(plugin.path)", "reason": "\(message)"])
+            try? await health.registerHealthCheck(
+                Self.jobName(result.name),
+                check: FixedHealthCheck(HealthStatus(
+                    component: Self.jobName(result.name), status: .unhealthy, message: "not loaded: \(message)",
+                    details: ["path": .string(plugin.path)])))
+        }
+        return result
+    }
+
+    /// Creates the instance in the isolation the configuration asks for.
+    func makeCollector(library: PluginLibrary, plugin: PluginConfig, name: String) async throws -> any PluginCollector {
+        switch plugin.isolation {
+        case .inProcess:
+            return try await PluginInstance(library: library, name: name, settings: plugin.settings, logger: logger)
+        case .process:
+            throw PluginStartError("process isolation is not available in this build")
+        }
+    }
+}
+
+/// Why a plugin was not started, beyond what the plugin host reports.
+struct PluginStartError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
