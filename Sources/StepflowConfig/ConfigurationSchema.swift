@@ -86,6 +86,8 @@ enum ConfigurationSchema {
         .init("scheduler.default_timeout", .duration(\.scheduler.defaultTimeout), .positive),
         .init("scheduler.max_backoff", .duration(\.scheduler.maxBackoff), .positive),
         .init("scheduler.jitter", .number(\.scheduler.jitter), .unitInterval),
+        .init("scheduler.breaker_failures", .integer(\.scheduler.breakerFailures), .atLeastOne),
+        .init("scheduler.breaker_cooldown", .duration(\.scheduler.breakerCooldown), .positive),
     ]
 
     /// The setting at exactly `path`, if there is one.

@@ -38,6 +38,8 @@ public final class MonitoringRuntime: Sendable {
     public let scheduler: Scheduler<ContinuousClock>
     public let health: HealthMonitor
     public let plugins: [PluginLoadResult]
+    /// Starts, tracks and stops the configured plugins.
+    let pluginManager: PluginManager
     /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
     public let boundAddress = BoundAddress()
     private let telemetry: SelfTelemetry
@@ -68,9 +70,16 @@ public final class MonitoringRuntime: Sendable {
             flushInterval: configuration.metrics.flushInterval, logger: logger)
         scheduler = Scheduler(
             clock: ContinuousClock(), maxBackoff: configuration.scheduler.maxBackoff,
-            jitter: configuration.scheduler.jitter, logger: logger)
+            jitter: configuration.scheduler.jitter, breakerFailures: configuration.scheduler.breakerFailures,
+            breakerCooldown: configuration.scheduler.breakerCooldown, logger: logger)
         health = HealthMonitor(timeout: configuration.health.checkTimeout)
-        telemetry = SelfTelemetry(scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database)
+        pluginManager = PluginManager(
+            scheduler: scheduler, engine: engine, health: health, logger: logger,
+            configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
+            retries: configuration.health.checkRetries)
+        telemetry = SelfTelemetry(
+            scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
+            plugins: pluginManager)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -91,12 +100,9 @@ public final class MonitoringRuntime: Sendable {
             throw .internalError("cannot set up the built-in jobs: \(error)")
         }
 
-        let manager = PluginManager(
-            scheduler: scheduler, engine: engine, health: health, logger: logger,
-            configDirectory: loaded.baseDirectory, defaultTimeout: defaultTimeout, retries: retries)
         var results: [PluginLoadResult] = []
         for plugin in configuration.plugins {
-            if let result = await manager.start(plugin) { results.append(result) }
+            if let result = await pluginManager.start(plugin) { results.append(result) }
         }
         plugins = results
 

@@ -4,6 +4,18 @@ import StepflowCore
 import StepflowMonitoring
 import StepflowPluginHost
 import StepflowScheduling
+import Synchronization
+
+/// A plugin the manager started and schedules.
+struct ManagedPlugin: Sendable {
+    /// The configuration entry it was started from.
+    var config: PluginConfig
+    /// The instance name (also in the job name `plugin:<name>`).
+    var name: String
+    var resolvedPath: String
+    var collector: any PluginCollector
+    var schedule: JobSchedule
+}
 
 /// Turns `plugins:` entries into scheduled jobs: resolves the path, loads the library, creates the instance
 /// in the configured isolation, schedules it and registers its health check. A plugin that cannot be started
@@ -16,6 +28,7 @@ final class PluginManager: Sendable {
     let configDirectory: String?
     let defaultTimeout: Duration
     let retries: Int
+    private let running = Mutex<[String: ManagedPlugin]>([:])
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
@@ -32,6 +45,19 @@ final class PluginManager: Sendable {
 
     /// The job and health component name of a plugin instance.
     static func jobName(_ pluginName: String) -> String { "plugin:\(pluginName)" }
+
+    /// The plugins started and scheduled now, sorted by name.
+    var plugins: [ManagedPlugin] {
+        running.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
+    func stop(_ name: String) async {
+        guard running.withLock({ $0.removeValue(forKey: name) }) != nil else { return }
+        await scheduler.remove(Self.jobName(name))
+        try? await health.unregisterHealthCheck(Self.jobName(name))
+        logger.info("plugin stopped", metadata: ["plugin": "\(name)"])
+    }
 
     /// Starts one configured plugin; returns `nil` for a disabled one.
     func start(_ plugin: PluginConfig) async -> PluginLoadResult? {
@@ -57,7 +83,12 @@ final class PluginManager: Sendable {
             let timeout = plugin.timeout ?? defaultTimeout
             let job = PluginCollectorJob(
                 name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout)
-            try scheduler.add(job, schedule: JobSchedule(interval: interval, timeout: timeout))
+            let schedule = JobSchedule(interval: interval, timeout: timeout)
+            try scheduler.add(job, schedule: schedule)
+            running.withLock {
+                $0[name] = ManagedPlugin(
+                    config: plugin, name: name, resolvedPath: resolved, collector: collector, schedule: schedule)
+            }
             try? await health.registerHealthCheck(
                 job.name,
                 check: JobHealthCheck(

@@ -1,6 +1,7 @@
 import Foundation
 import StepflowCore
 import StepflowMonitoring
+import StepflowPluginHost
 import StepflowScheduling
 import StepflowStorage
 
@@ -13,6 +14,7 @@ struct SelfTelemetry: Sendable {
     let queue: MetricsWriteQueue
     let writer: MetricsWriter
     let database: MonitoringDatabase
+    let plugins: PluginManager
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -31,9 +33,28 @@ struct SelfTelemetry: Sendable {
                 add("stepflow_job_last_success_timestamp_seconds", "When the job last succeeded.",
                     .gauge(lastSuccess.timeIntervalSince1970), labels)
             }
+            add("stepflow_job_breaker_open", "1 while the job's circuit breaker is open or half-open, else 0.",
+                .gauge(status.breaker == .closed ? 0 : 1), labels)
+            add("stepflow_job_breaker_openings_total", "Times the job's circuit breaker opened.",
+                .counter(Double(status.breakerOpenings)), labels)
+            let durations = status.durations
+            add("stepflow_job_duration_seconds", "Duration of the job's calls that returned.",
+                .histogram(HistogramValue(
+                    sum: durations.sum, count: durations.count,
+                    buckets: durations.cumulative.map { HistogramBucket(upperBound: $0.bound, count: $0.count) })),
+                labels)
             if let lastDuration = status.lastDuration {
                 add("stepflow_job_last_duration_seconds", "How long the job's last call took.",
                     .gauge(seconds(lastDuration)), labels)
+            }
+        }
+        for plugin in plugins.plugins {
+            let labels = [Label("plugin", plugin.name), Label("isolation", plugin.collector.isolation.rawValue)]
+            add("stepflow_plugin_restarts_total", "Times the plugin's runner was restarted after a crash or a missed deadline.",
+                .counter(Double(plugin.collector.restarts)), labels)
+            for (reason, count) in plugin.collector.refusedSamples.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                add("stepflow_plugin_refused_samples_total", "Samples a plugin emitted that were refused, by reason.",
+                    .counter(Double(count)), [Label("plugin", plugin.name), Label("reason", reason.rawValue)])
             }
         }
         let counts = engine.counts

@@ -40,10 +40,47 @@ public struct JobStatus: Sendable, Hashable {
     public var totalDuration: Duration = .zero
     /// The delay before the next call, including backoff.
     public var nextDelay: Duration?
+    /// The circuit breaker: `open` while the job waits out a cool-down after repeated failures,
+    /// `half-open` during the trial call that follows.
+    public var breaker: BreakerState = .closed
+    /// How many times the breaker opened.
+    public var breakerOpenings: UInt64 = 0
+    /// Durations of the calls that returned, as a histogram over ``JobStatus/durationBounds`` (seconds).
+    public var durations = DurationHistogram()
 
     public init(name: String, kind: String, schedule: JobSchedule) {
         self.name = name
         self.kind = kind
         self.schedule = schedule
+    }
+}
+
+/// A fixed-bucket histogram of call durations, cumulative like Prometheus'.
+public struct DurationHistogram: Sendable, Hashable {
+    /// Upper bounds in seconds: from 1 ms (a C plugin reading a file) to 30 s (a stuck call's deadline).
+    public static let bounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    /// Observations per bucket, not cumulative; `counts[i]` is for `bounds[i]`, the last for `+Inf`.
+    public private(set) var counts = [UInt64](repeating: 0, count: DurationHistogram.bounds.count + 1)
+    public private(set) var sum: Double = 0
+    public private(set) var count: UInt64 = 0
+
+    public init() {}
+
+    public mutating func observe(_ duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let index = Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count
+        counts[index] += 1
+        sum += seconds
+        count += 1
+    }
+
+    /// Cumulative counts per bound (without `+Inf`, which is ``count``).
+    public var cumulative: [(bound: Double, count: UInt64)] {
+        var running: UInt64 = 0
+        return zip(Self.bounds, counts).map { bound, count in
+            running += count
+            return (bound, running)
+        }
     }
 }

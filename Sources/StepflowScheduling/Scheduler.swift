@@ -13,11 +13,19 @@ import Synchronization
 /// - A call that outlives its deadline is cancelled and reported; when it cannot actually stop (an
 ///   in-process plugin blocked in C), the job reports ``ScheduledJob/isBusy`` and is skipped until it returns.
 ///
+/// - After `breaker_failures` consecutive failures a job's ``CircuitBreaker`` opens: no calls for the
+///   cool-down, then one trial call.
+/// - Jobs can be added and removed while the scheduler runs (configuration reload).
+///
 /// Generic over `Clock` so tests drive it with a test clock instead of sleeping.
 public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Duration {
     private struct Entry: Sendable {
         var job: any ScheduledJob
         var schedule: JobSchedule
+        /// Fired to stop this job's loop (removal); the loop then shuts the job down.
+        var stop = StopSignal()
+        /// Fired once the job's loop has ended and the job is shut down.
+        var finished = StopSignal()
     }
 
     private enum Outcome: Sendable {
@@ -27,36 +35,78 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         case cancelled
     }
 
+    private struct Registry {
+        var entries: [String: Entry] = [:]
+        /// Set while ``run()`` runs: where jobs added later are started.
+        var starter: AsyncStream<Entry>.Continuation?
+        var stopped = false
+    }
+
     private let clock: C
-    private let backoff: Backoff
+    private let breaker: CircuitBreaker
     private let jitter: Double
     private let logger: Logger
-    private let entries = Mutex<[Entry]>([])
+    private let registry = Mutex(Registry())
     private let table = Mutex<[String: JobStatus]>([:])
 
     /// - Parameters:
     ///   - clock: the clock that times intervals and deadlines.
     ///   - maxBackoff: the longest wait after repeated failures (`scheduler.max_backoff`).
     ///   - jitter: the fraction of the interval added at random to each wait (`scheduler.jitter`), 0…1.
-    public init(clock: C, maxBackoff: Duration, jitter: Double, logger: Logger) {
+    ///   - breakerFailures: consecutive failures that open a job's breaker (`scheduler.breaker_failures`).
+    ///   - breakerCooldown: how long an open breaker waits (`scheduler.breaker_cooldown`).
+    public init(
+        clock: C, maxBackoff: Duration, jitter: Double, breakerFailures: Int = 5,
+        breakerCooldown: Duration = .seconds(60), logger: Logger
+    ) {
         self.clock = clock
-        self.backoff = Backoff(maxBackoff: maxBackoff)
+        self.breaker = CircuitBreaker(
+            failureThreshold: breakerFailures, cooldown: breakerCooldown, backoff: Backoff(maxBackoff: maxBackoff))
         self.jitter = min(max(jitter, 0), 1)
         self.logger = logger
     }
 
-    /// Registers a job; call before ``run()``. A job whose name is already registered is refused.
+    /// Registers a job. Before ``run()`` it starts with the others; while running it starts at once.
+    /// A job whose name is already registered is refused.
     public func add(_ job: any ScheduledJob, schedule: JobSchedule) throws(SchedulerError) {
         guard schedule.interval > .zero, schedule.timeout > .zero else {
             throw SchedulerError(message: "job \(job.name): interval and timeout must be positive")
         }
-        let added = entries.withLock { entries -> Bool in
-            if entries.contains(where: { $0.job.name == job.name }) { return false }
-            entries.append(Entry(job: job, schedule: schedule))
-            return true
+        let entry = Entry(job: job, schedule: schedule)
+        let outcome = registry.withLock { registry -> String? in
+            if registry.stopped { return "the scheduler has stopped" }
+            if registry.entries[job.name] != nil { return "a job named \(job.name) is already scheduled" }
+            registry.entries[job.name] = entry
+            table.withLock { $0[job.name] = JobStatus(name: job.name, kind: job.kind, schedule: schedule) }
+            registry.starter?.yield(entry)
+            return nil
         }
-        guard added else { throw SchedulerError(message: "a job named \(job.name) is already scheduled") }
-        table.withLock { $0[job.name] = JobStatus(name: job.name, kind: job.kind, schedule: schedule) }
+        if let outcome { throw SchedulerError(message: outcome) }
+    }
+
+    /// Stops one job: its loop ends (a call in flight is cancelled), the job is shut down, and its status is
+    /// forgotten. Returns once the job is shut down; returns `false` when no such job is scheduled.
+    @discardableResult
+    public func remove(_ name: String) async -> Bool {
+        let removed = registry.withLock { registry -> (entry: Entry, running: Bool)? in
+            guard let entry = registry.entries.removeValue(forKey: name) else { return nil }
+            return (entry, registry.starter != nil)
+        }
+        guard let (entry, running) = removed else { return false }
+        entry.stop.fire()
+        if running {
+            await entry.finished.wait()
+        } else {
+            await entry.job.shutdown()
+        }
+        table.withLock { _ = $0.removeValue(forKey: name) }
+        logger.info("job removed", metadata: ["job": "\(name)"])
+        return true
+    }
+
+    /// The names of the scheduled jobs, sorted.
+    public var jobNames: [String] {
+        registry.withLock { Array($0.entries.keys) }.sorted()
     }
 
     /// The status of every job, sorted by name.
@@ -69,22 +119,54 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         table.withLock { $0[name] }
     }
 
-    /// Runs all jobs until graceful shutdown or cancellation, then shuts each job down and returns.
+    /// Runs all jobs (and those added while it runs) until graceful shutdown or cancellation, then shuts each
+    /// job down and returns.
     public func run() async throws {
-        let jobs = entries.withLock { $0 }
-        logger.info("scheduler started", metadata: ["jobs": "\(jobs.map(\.job.name).joined(separator: ", "))"])
+        let (additions, starter) = AsyncStream<Entry>.makeStream()
+        let initial = registry.withLock { registry -> [Entry] in
+            registry.starter = starter
+            return registry.entries.values.sorted { $0.job.name < $1.job.name }
+        }
+        logger.info("scheduler started", metadata: ["jobs": "\(initial.map(\.job.name).joined(separator: ", "))"])
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                for entry in jobs {
-                    group.addTask { await self.loop(entry) }
+                for entry in initial {
+                    group.addTask { await self.supervise(entry) }
+                }
+                for await entry in additions {
+                    group.addTask { await self.supervise(entry) }
                 }
             }
         }
-        for entry in jobs {
+        let remaining = registry.withLock { registry -> [Entry] in
+            registry.starter = nil
+            registry.stopped = true
+            starter.finish()
+            return Array(registry.entries.values)
+        }
+        // Loops cancelled by shutdown have already shut their jobs down; this catches jobs that never started,
+        // including ones added (or removed) during shutdown.
+        var neverStarted = remaining
+        for await entry in additions { neverStarted.append(entry) }
+        for entry in neverStarted where !entry.finished.isFired {
             await entry.job.shutdown()
+            entry.finished.fire()
             update(entry.job.name) { $0.state = .stopped }
         }
         logger.info("scheduler stopped")
+    }
+
+    /// Runs one job's loop until it is removed or the scheduler stops, then shuts the job down.
+    private func supervise(_ entry: Entry) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.loop(entry) }
+            group.addTask { await entry.stop.wait() }
+            await group.next()
+            group.cancelAll()
+        }
+        await entry.job.shutdown()
+        update(entry.job.name) { $0.state = .stopped }
+        entry.finished.fire()
     }
 
     private func update(_ name: String, _ body: (inout JobStatus) -> Void) {
@@ -129,6 +211,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                 update(job.name) {
                     $0.runs += 1
                     $0.state = .running
+                    if $0.breaker == .open { $0.breaker = .halfOpen }
                 }
                 switch await runOnce(job, timeout: schedule.timeout) {
                 case .success(let elapsed):
@@ -142,6 +225,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                         $0.lastSuccess = Date()
                         $0.lastDuration = elapsed
                         $0.totalDuration += elapsed
+                        $0.durations.observe(elapsed)
                     }
                 case .failure(let message, let elapsed):
                     consecutiveFailures += 1
@@ -152,6 +236,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                         $0.lastError = message
                         $0.lastDuration = elapsed
                         $0.totalDuration += elapsed
+                        $0.durations.observe(elapsed)
                     }
                     logger.warning(
                         "job failed",
@@ -178,9 +263,24 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                     return
                 }
             }
-            let delay = backoff.delay(interval: schedule.interval, consecutiveFailures: consecutiveFailures)
+            let breakerState = breaker.state(consecutiveFailures: consecutiveFailures)
+            let delay = breaker.delay(interval: schedule.interval, consecutiveFailures: consecutiveFailures)
                 + randomJitter(schedule.interval)
-            update(job.name) { $0.nextDelay = delay }
+            let previous = status(of: job.name)?.breaker ?? .closed
+            if breakerState == .open && previous != .open {
+                logger.error(
+                    "circuit breaker opened: no calls until the cool-down ends, then one trial call",
+                    metadata: [
+                        "job": "\(job.name)", "consecutive_failures": "\(consecutiveFailures)", "cooldown": "\(delay)",
+                    ])
+            } else if breakerState == .closed && previous != .closed {
+                logger.notice("circuit breaker closed", metadata: ["job": "\(job.name)"])
+            }
+            update(job.name) {
+                $0.nextDelay = delay
+                if breakerState == .open && $0.breaker != .open { $0.breakerOpenings += 1 }
+                $0.breaker = breakerState
+            }
             do {
                 try await clock.sleep(until: start.advanced(by: delay), tolerance: nil)
             } catch {

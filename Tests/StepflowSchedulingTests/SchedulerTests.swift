@@ -129,6 +129,71 @@ struct SchedulerTests {
     }
 }
 
+@Suite("The circuit breaker and jobs that come and go")
+struct BreakerAndDynamicJobTests {
+    let logger = Logger(label: "scheduler-tests")
+    let overshoot = Duration.milliseconds(1)
+
+    @Test("after breaker_failures failures the breaker opens for the cool-down, then a trial call closes it")
+    func breakerOpensAndCloses() async throws {
+        let clock = TestClock()
+        let scheduler = Scheduler(
+            clock: clock, maxBackoff: .seconds(60), jitter: 0, breakerFailures: 3, breakerCooldown: .seconds(30),
+            logger: logger)
+        let job = ScriptedJob(name: "down", behaviour: .fail)
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        // Failures 1 and 2: closed, waits of 5s then 10s. Failure 3 opens the breaker: a 30s cool-down.
+        #expect(await eventually { job.calls == 1 && scheduler.status(of: "down")?.nextDelay == .seconds(5) })
+        await clock.advance(by: .seconds(5) + overshoot)
+        #expect(await eventually { job.calls == 2 && scheduler.status(of: "down")?.nextDelay == .seconds(10) })
+        #expect(scheduler.status(of: "down")?.breaker == .closed)
+        await clock.advance(by: .seconds(10) + overshoot)
+        #expect(await eventually { job.calls == 3 && scheduler.status(of: "down")?.breaker == .open })
+        #expect(scheduler.status(of: "down")?.nextDelay == .seconds(30))
+        #expect(scheduler.status(of: "down")?.breakerOpenings == 1)
+        await clock.advance(by: .seconds(29))
+        #expect(job.calls == 3, "called while the breaker was open")
+        // The trial call fails: open again, still capped at the cool-down.
+        await clock.advance(by: .seconds(1) + overshoot)
+        #expect(await eventually { job.calls == 4 && scheduler.status(of: "down")?.breaker == .open })
+        #expect(scheduler.status(of: "down")?.breakerOpenings == 2)
+        // The next trial succeeds: closed, back to the interval.
+        job.set(.succeed)
+        await clock.advance(by: .seconds(30) + overshoot)
+        #expect(await eventually { job.calls == 5 && scheduler.status(of: "down")?.breaker == .closed })
+        #expect(await eventually { scheduler.status(of: "down")?.nextDelay == .seconds(5) })
+        #expect(scheduler.status(of: "down")?.durations.count == 5)
+    }
+
+    @Test("a job added while the scheduler runs starts at once; a removed one stops and is shut down")
+    func addAndRemoveWhileRunning() async throws {
+        let clock = TestClock()
+        let scheduler = Scheduler(clock: clock, maxBackoff: .seconds(60), jitter: 0, logger: logger)
+        let first = ScriptedJob(name: "first", behaviour: .succeed)
+        try scheduler.add(first, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { first.calls == 1 })
+
+        let late = ScriptedJob(name: "late", behaviour: .succeed)
+        try scheduler.add(late, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+        #expect(await eventually { late.calls == 1 })
+        #expect(scheduler.jobNames == ["first", "late"])
+
+        #expect(await scheduler.remove("first"))
+        #expect(first.wasShutDown)
+        #expect(scheduler.status(of: "first") == nil)
+        await clock.advance(by: .seconds(5) + overshoot)
+        #expect(await eventually { late.calls == 2 })
+        #expect(first.calls == 1)
+        #expect(await scheduler.remove("first") == false)
+        // The name is free again.
+        try scheduler.add(ScriptedJob(name: "first", behaviour: .succeed), schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(1)))
+    }
+}
+
 @Suite("Backoff")
 struct BackoffTests {
     @Test("waits double per further failure and never exceed the cap")
@@ -136,6 +201,11 @@ struct BackoffTests {
         let backoff = Backoff(maxBackoff: .seconds(300))
         let waits = (0...8).map { backoff.delay(interval: .seconds(30), consecutiveFailures: $0) }
         #expect(waits == [30, 30, 60, 120, 240, 300, 300, 300, 300].map { Duration.seconds($0) })
+        let breaker = CircuitBreaker(failureThreshold: 4, cooldown: .seconds(600), backoff: backoff)
+        #expect(breaker.cooldown == .seconds(300), "the cool-down is capped at max_backoff")
+        #expect(breaker.delay(interval: .seconds(30), consecutiveFailures: 3) == .seconds(120))
+        #expect(breaker.delay(interval: .seconds(30), consecutiveFailures: 4) == .seconds(300))
+        #expect(breaker.state(consecutiveFailures: 4) == .open)
         #expect(Backoff(maxBackoff: .seconds(1)).delay(interval: .seconds(10), consecutiveFailures: 5) == .seconds(10))
     }
 }

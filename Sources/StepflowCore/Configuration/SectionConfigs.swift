@@ -168,6 +168,11 @@ public struct SchedulerConfig: Sendable, Hashable {
     public var maxBackoff: Duration = .seconds(300)
     /// `jitter`, default 0.1: each wait is lengthened by up to this fraction of the interval, at random.
     public var jitter: Double = 0.1
+    /// `breaker_failures`, default 5: consecutive failures that open a job's circuit breaker.
+    public var breakerFailures: Int = 5
+    /// `breaker_cooldown`, default 1m: how long an open breaker makes no calls before one trial call
+    /// (half-open); never longer than `max_backoff`.
+    public var breakerCooldown: Duration = .seconds(60)
 
     public init() {}
     public static let `default` = SchedulerConfig()

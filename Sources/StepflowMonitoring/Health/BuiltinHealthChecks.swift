@@ -60,6 +60,7 @@ public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration
         details["failures"] = .int(Int64(status.failures))
         details["timeouts"] = .int(Int64(status.timeouts))
         details["interval_seconds"] = .double(Double(status.schedule.interval.components.seconds))
+        details["breaker"] = .string(status.breaker.rawValue)
         if let lastError = status.lastError { details["last_error"] = .string(lastError) }
         if let lastSuccess = status.lastSuccess {
             details["last_success"] = .string(ISO8601DateFormatter().string(from: lastSuccess))
@@ -81,7 +82,10 @@ public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration
             } else if status.consecutiveFailures < retries {
                 (state, message) = (.degraded, "\(status.consecutiveFailures) consecutive failures: \(status.lastError ?? "")")
             } else {
-                (state, message) = (.unhealthy, "\(status.consecutiveFailures) consecutive failures: \(status.lastError ?? "")")
+                let breaker = status.breaker == .closed ? "" : " (circuit breaker \(status.breaker.rawValue))"
+                (state, message) = (
+                    .unhealthy, "\(status.consecutiveFailures) consecutive failures\(breaker): \(status.lastError ?? "")"
+                )
             }
         }
         return HealthStatus(component: jobName, status: state, message: message, details: details)
