@@ -111,9 +111,13 @@ public final class MonitoringRuntime: Sendable {
             let telemetry = self.telemetry
             let engine = self.engine
             let health = self.health
+            let manager = self.pluginManager
+            let scheduler = self.scheduler
+            let refused = results.filter { $0.error != nil }
             let sources = HTTPDataSources(
                 metrics: { engine.snapshot() + telemetry.metrics() },
-                health: { await health.checkAll() })
+                health: { await health.checkAll() },
+                plugins: { PluginReport.json(running: manager.plugins, refused: refused, scheduler: scheduler) })
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
                 boundAddress: boundAddress, logger: logger))

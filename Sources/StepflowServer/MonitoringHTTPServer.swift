@@ -9,10 +9,17 @@ public struct HTTPDataSources: Sendable {
     public var metrics: @Sendable () async -> [MetricInfo]
     /// Runs the health checks and returns the system health.
     public var health: @Sendable () async -> SystemHealth
+    /// Every configured plugin with its state, as the JSON body of `GET /api/v1/plugins`.
+    public var plugins: @Sendable () async -> JSONValue
 
-    public init(metrics: @escaping @Sendable () async -> [MetricInfo], health: @escaping @Sendable () async -> SystemHealth) {
+    public init(
+        metrics: @escaping @Sendable () async -> [MetricInfo],
+        health: @escaping @Sendable () async -> SystemHealth,
+        plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) }
+    ) {
         self.metrics = metrics
         self.health = health
+        self.plugins = plugins
     }
 }
 
@@ -52,7 +59,8 @@ public final class BoundAddress: Sendable {
 ///
 /// Routes: `GET /metrics` (Prometheus text 0.0.4), `GET /health` (system health JSON: 200 unless unhealthy,
 /// then 503), `GET /health/live` (200 while the process serves), `GET /health/ready` (as `/health`, without
-/// the body's details), `GET /health/{component}` (one component; 404 when unknown).
+/// the body's details), `GET /health/{component}` (one component; 404 when unknown), `GET /api/v1/plugins`
+/// (every configured plugin with its isolation, schedule, state and last error).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
     public static func makeApplication(
@@ -78,6 +86,9 @@ public enum MonitoringHTTPServer {
             let health = await sources.health()
             let body = JSONValue.object(["status": .string(health.status.rawValue)]).jsonText
             return json(body, status: health.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        router.get("/api/v1/plugins") { _, _ -> Response in
+            json(await sources.plugins().jsonText, status: .ok)
         }
         router.get("/health/{component}") { _, context -> Response in
             let component = try context.parameters.require("component")

@@ -6,8 +6,8 @@ import StepflowPluginHost
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "Inspect plugins.",
-        subcommands: [Inspect.self]
+        abstract: "Inspect plugin libraries and list the plugins of a running host.",
+        subcommands: [Inspect.self, PluginsListCommand.self]
     )
 
     /// `stepflow-monitor plugins inspect PATH`.

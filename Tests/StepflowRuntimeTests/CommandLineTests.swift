@@ -70,6 +70,18 @@ struct CommandLineTests {
         let port = try #require(log.listeningPort)
         #expect(try await eventually { try await httpGet(port, "/metrics").body.contains("node_load1 ") })
 
+        let list = try runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:\(port)"])
+        #expect(list.status == 0, "\(list.output)")
+        let lines = list.output.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("NAME") == true)
+        let filesystem = try #require(lines.first { $0.hasPrefix("filesystem ") })
+        #expect(filesystem.contains("in-process"))
+        #expect(filesystem.contains("1s"))
+        #expect(filesystem.contains("libStepflowFilesystemCollector.so"))
+        let unreachable = try runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:1"])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.output.contains("cannot reach the host"))
+
         kill(process.processIdentifier, SIGTERM)
         #expect(await eventually { !process.isRunning })
         process.waitUntilExit()

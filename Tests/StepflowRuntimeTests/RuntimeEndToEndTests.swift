@@ -61,6 +61,13 @@ struct RuntimeEndToEndTests {
         #expect(try await httpGet(port, "/health/storage").body.contains("\"status\":\"healthy\""))
         #expect(try await httpGet(port, "/health/nope").status == 404)
 
+        let list = try await httpGet(port, "/api/v1/plugins")
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [String: Any])
+        let plugins = try #require(listed["plugins"] as? [[String: Any]])
+        #expect(plugins.compactMap { $0["name"] as? String } == ["filesystem", "system"])
+        #expect(plugins.allSatisfy { $0["isolation"] as? String == "in-process" && $0["state"] as? String == "ok" })
+        #expect(metrics.body.contains("stepflow_job_duration_seconds_bucket{job=\"plugin:system\",kind=\"plugin\",le=\"+Inf\"}"))
+
         await group.triggerGracefulShutdown()
         try await running
         let store = MetricStore(database: runtime.database)
@@ -89,6 +96,9 @@ struct RuntimeEndToEndTests {
         #expect(health.status == 503)
         #expect(health.body.contains("\"plugin:ghost\":{"))
         #expect(health.body.contains("not loaded"))
+        let list = try await httpGet(port, "/api/v1/plugins").body
+        #expect(list.contains("\"state\":\"refused\""))
+        #expect(list.contains("libDoesNotExist.so"))
         await group.triggerGracefulShutdown()
         try await running
     }

@@ -1,0 +1,50 @@
+import Foundation
+import StepflowCore
+import StepflowPluginHost
+import StepflowScheduling
+
+/// What `GET /api/v1/plugins` and `stepflow-monitor plugins list` show: every configured plugin, running
+/// or refused, with its schedule, state and last error.
+enum PluginReport {
+    static func json(
+        running: [ManagedPlugin], refused: [PluginLoadResult], scheduler: Scheduler<ContinuousClock>
+    ) -> JSONValue {
+        var items: [JSONValue] = []
+        for plugin in running {
+            let status = scheduler.status(of: PluginManager.jobName(plugin.name))
+            var item: [String: JSONValue] = [
+                "name": .string(plugin.name),
+                "path": .string(plugin.resolvedPath),
+                "version": .string(plugin.collector.info.version),
+                "isolation": .string(plugin.collector.isolation.rawValue),
+                "interval_seconds": .double(seconds(plugin.schedule.interval)),
+                "timeout_seconds": .double(seconds(plugin.schedule.timeout)),
+                "state": .string(status?.state.rawValue ?? "unknown"),
+                "breaker": .string(status?.breaker.rawValue ?? "closed"),
+                "runs": .int(Int64(status?.runs ?? 0)),
+                "failures": .int(Int64(status?.failures ?? 0)),
+                "timeouts": .int(Int64(status?.timeouts ?? 0)),
+                "restarts": .int(Int64(plugin.collector.restarts)),
+                "refused_samples": .int(Int64(plugin.collector.refusedSamples.values.reduce(0, +))),
+                "last_error": status?.lastError.map(JSONValue.string) ?? .null,
+            ]
+            if let lastSuccess = status?.lastSuccess {
+                item["last_success"] = .string(ISO8601DateFormatter().string(from: lastSuccess))
+            }
+            items.append(.object(item))
+        }
+        for plugin in refused {
+            items.append(.object([
+                "name": .string(plugin.name),
+                "path": .string(plugin.resolvedPath),
+                "state": .string("refused"),
+                "last_error": .string(plugin.error ?? ""),
+            ]))
+        }
+        return .object(["plugins": .array(items)])
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import StepflowConfig
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `stepflow-monitor plugins list`: the plugins of a running host, read from its HTTP API.
+struct PluginsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the plugins of a running host: name, path, isolation, interval, state, last error."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp(
+        "The host's HTTP API. Default: http.address and http.port of the configuration.", valueName: "url"))
+    var url: String?
+
+    @Flag(help: "Print the raw JSON of GET /api/v1/plugins.")
+    var json = false
+
+    func run() async throws {
+        let base: String
+        if let url {
+            base = url
+        } else {
+            do {
+                let http = try ConfigurationLoader.load(path: options.path).configuration.http
+                base = "http://\(http.address):\(http.port)"
+            } catch {
+                FileHandle.standardError.write(Data("\(error.detailedDescription)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        guard let endpoint = URL(string: base + "/api/v1/plugins") else {
+            FileHandle.standardError.write(Data("stepflow-monitor: '\(base)' is not a URL\n".utf8))
+            throw ExitCode(2)
+        }
+        let data: Data
+        do {
+            let (body, response) = try await URLSession.shared.data(from: endpoint)
+            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
+                throw ValidationError("\(endpoint) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+            }
+            data = body
+        } catch {
+            let message = "stepflow-monitor: cannot reach the host at \(endpoint): \(error.localizedDescription)\n"
+                + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            throw ExitCode(1)
+        }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let plugins = object["plugins"] as? [[String: Any]]
+        else {
+            FileHandle.standardError.write(Data("stepflow-monitor: \(endpoint) did not answer a plugin list\n".utf8))
+            throw ExitCode(1)
+        }
+        print(PluginTable.render(plugins))
+    }
+}
+
+/// Renders the plugin list as an aligned text table.
+enum PluginTable {
+    static let columns = ["NAME", "ISOLATION", "INTERVAL", "STATE", "RUNS", "FAILURES", "RESTARTS", "PATH", "LAST ERROR"]
+
+    static func render(_ plugins: [[String: Any]]) -> String {
+        if plugins.isEmpty { return "no plugins configured" }
+        let rows: [[String]] = plugins.map { plugin in
+            [
+                text(plugin["name"]), text(plugin["isolation"], or: "-"), interval(plugin["interval_seconds"]),
+                text(plugin["state"]), text(plugin["runs"], or: "-"), text(plugin["failures"], or: "-"),
+                text(plugin["restarts"], or: "-"), text(plugin["path"]), text(plugin["last_error"], or: "-"),
+            ]
+        }
+        let widths = columns.indices.map { column in
+            ([columns[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(columns)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    private static func text(_ value: Any?, or fallback: String = "") -> String {
+        switch value {
+        case let string as String: return string.isEmpty ? fallback : string.replacingOccurrences(of: "\n", with: " ")
+        case let number as NSNumber: return number.stringValue
+        default: return fallback
+        }
+    }
+
+    private static func interval(_ value: Any?) -> String {
+        guard let seconds = (value as? NSNumber)?.doubleValue else { return "-" }
+        return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
+    }
+}
