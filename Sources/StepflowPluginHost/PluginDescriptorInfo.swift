@@ -21,4 +21,9 @@ public struct PluginDescriptorInfo: Sendable, Hashable {
     public let resolvedPath: String
     /// Whether the plugin implements the optional `metric_names` call.
     public let listsMetricNames: Bool
+    /// `supported_formats` of a log exporter (the spec's `get_supported_formats`); empty when the plugin gives
+    /// none or was built against a header that predates the member.
+    public let supportedFormats: [String]
+    /// `supported_channels` of a notifier (the spec's `get_supported_channels`); empty likewise.
+    public let supportedChannels: [String]
 }

@@ -103,6 +103,12 @@ public struct PluginInspection: Sendable, CustomStringConvertible {
                 + "bytes (minimum \(PluginABI.descriptorV1Size))")
             lines.append("host-API table:    \(PluginABI.hostAPISize) bytes")
             lines.append("capabilities:      \(info.capabilities)")
+            if !info.supportedFormats.isEmpty {
+                lines.append("supported formats: \(info.supportedFormats.joined(separator: ", "))")
+            }
+            if !info.supportedChannels.isEmpty {
+                lines.append("supported channels: \(info.supportedChannels.joined(separator: ", "))")
+            }
             if info.capabilities.contains(.metricsCollector) {
                 lines.append("default interval:  \(Self.format(info.defaultInterval))")
             }

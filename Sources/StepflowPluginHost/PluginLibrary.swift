@@ -213,7 +213,16 @@ public final class PluginLibrary: @unchecked Sendable {
             defaultInterval: .milliseconds(descriptor.default_interval_ms),
             path: path,
             resolvedPath: resolvedPath,
-            listsMetricNames: descriptor.metric_names != nil
+            listsMetricNames: descriptor.metric_names != nil,
+            supportedFormats: list(descriptor.supported_formats),
+            supportedChannels: list(descriptor.supported_channels)
         )
+    }
+
+    /// A comma-separated, NUL-terminated list from the descriptor; empty for NULL (or a member the plugin's
+    /// struct_size does not cover, which the copy left zero).
+    private static func list(_ pointer: UnsafePointer<CChar>?) -> [String] {
+        guard let pointer, let text = String(validatingCString: pointer) else { return [] }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

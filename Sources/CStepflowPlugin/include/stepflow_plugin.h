@@ -225,11 +225,22 @@ typedef struct stepflow_plugin_descriptor {
 
     /** STEPFLOW_CAP_ALERT_NOTIFIER: tells that `alert_id` was acknowledged by `user` with `message`. */
     int32_t (*send_acknowledgment)(void *context, stepflow_str alert_id, stepflow_str user, stepflow_str message);
+
+    /* ---- Appended after the first release of ABI 1. The host reads a member below only when the plugin's
+     * struct_size covers it; a plugin built against the earlier header simply has none of them. ---- */
+
+    /** STEPFLOW_CAP_LOG_EXPORTER, optional: the formats the exporter writes, comma-separated, NUL-terminated
+     *  (the spec's get_supported_formats), e.g. "ndjson,json". NULL when unknown. */
+    const char *supported_formats;
+
+    /** STEPFLOW_CAP_ALERT_NOTIFIER, optional: the channels the notifier reaches, comma-separated,
+     *  NUL-terminated (the spec's get_supported_channels), e.g. "email,slack". NULL when unknown. */
+    const char *supported_channels;
 } stepflow_plugin_descriptor;
 
 /**
- * The size of the first published descriptor (ABI 1): the host refuses a smaller struct_size.
- * Members added later lie past this offset.
+ * The size of the first published descriptor (ABI 1, up to send_acknowledgment): the host refuses a smaller
+ * struct_size. Members added later (supported_formats, …) lie past this offset.
  */
 #define STEPFLOW_PLUGIN_DESCRIPTOR_V1_SIZE \
     (offsetof(stepflow_plugin_descriptor, send_acknowledgment) + sizeof(void *))
