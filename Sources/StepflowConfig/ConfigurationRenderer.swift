@@ -27,6 +27,8 @@ enum ConfigurationRenderer {
             fields.append("path: " + JSONValue.quote(plugin.path))
             fields.append("enabled: \(plugin.enabled)")
             fields.append("isolation: " + plugin.isolation.rawValue)
+            fields.append(
+                "budgets: {metrics_per_collection: \(plugin.budgets.metricsPerCollection), series: \(plugin.budgets.series)}")
             if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
             if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)

@@ -12,7 +12,10 @@ enum ConfigurationSchema {
     static let pluginsKey = "plugins"
 
     /// The keys of one `plugins:` item, in the order they are rendered.
-    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "settings"]
+    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "budgets", "settings"]
+
+    /// The keys of a plugin's `budgets:` mapping.
+    static let pluginBudgetKeys = ["metrics_per_collection", "series"]
 
     /// Every scalar key, in the order of `config.yaml`.
     static let settings: [ConfigurationSetting] = [

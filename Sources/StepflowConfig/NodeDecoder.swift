@@ -211,6 +211,12 @@ struct NodeDecoder {
                     valid = false
                 }
                 if key == "interval" { plugin.interval = duration } else { plugin.timeout = duration }
+            case "budgets":
+                guard let budgets = decodeBudgets(valueNode, keyPath: keyPath) else {
+                    valid = false
+                    continue
+                }
+                plugin.budgets = budgets
             case "settings":
                 guard let settings = decodeSettings(valueNode, keyPath: keyPath) else {
                     valid = false
@@ -232,6 +238,37 @@ struct NodeDecoder {
     }
 
     /// A plugin's `settings:` mapping, whatever YAML its values hold.
+    /// A plugin's `budgets:` mapping; keys left out keep their defaults.
+    private mutating func decodeBudgets(_ node: Node, keyPath: String) -> PluginBudgets? {
+        var budgets = PluginBudgets()
+        if node.isScalarNode, node.tagName == .null { return budgets }
+        guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: true) else { return nil }
+        var valid = true
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode), let key = keyName(keyNode, parentPath: keyPath) else {
+                valid = false
+                continue
+            }
+            let path = keyPath + "." + key
+            guard ConfigurationSchema.pluginBudgetKeys.contains(key) else {
+                reportUnknownKey(keyNode, key: key, keyPath: path, validKeys: ConfigurationSchema.pluginBudgetKeys)
+                valid = false
+                continue
+            }
+            guard case .integer(let value)? = scalarValue(valueNode, as: .integer, keyPath: path) else {
+                valid = false
+                continue
+            }
+            if let violation = SettingConstraint.atLeastOne.violation(of: .integer(value)) {
+                report(valueNode, keyPath: path, violation)
+                valid = false
+                continue
+            }
+            if key == "series" { budgets.series = value } else { budgets.metricsPerCollection = value }
+        }
+        return valid ? budgets : nil
+    }
+
     private mutating func decodeSettings(_ node: Node, keyPath: String) -> [String: JSONValue]? {
         if node.isScalarNode, node.tagName == .null { return [:] }
         guard case .mapping = node else {

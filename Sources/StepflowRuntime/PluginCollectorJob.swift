@@ -1,13 +1,21 @@
 import Logging
 import StepflowCore
-import Synchronization
 import StepflowMonitoring
 import StepflowPluginHost
 import StepflowScheduling
+import Synchronization
 
 /// Schedules one metrics-collector plugin instance: each run calls its `collect_metrics` and records what it
-/// emitted; samples the engine refuses (bad names, type clashes) are counted and logged, the rest kept.
+/// emitted. Samples past the plugin's series budget, or that the engine refuses (bad names, type clashes),
+/// are counted and logged once per collection; the rest are kept.
 final class PluginCollectorJob: ScheduledJob {
+    private struct SeriesBudgetState {
+        var known = Set<SeriesKey>()
+        var refused: UInt64 = 0
+        /// `refusedSamples[.overBudget]` of the instance after the previous collection.
+        var instanceOverBudget = 0
+    }
+
     let name: String
     let kind = "plugin"
     let instance: any PluginCollector
@@ -15,20 +23,65 @@ final class PluginCollectorJob: ScheduledJob {
     let logger: Logger
     /// How long shutdown waits for a call still in flight before leaving the instance undestroyed.
     let shutdownGrace: Duration
+    /// The most distinct series this plugin may create.
+    let seriesBudget: Int
+    private let series = Mutex(SeriesBudgetState())
 
-    init(name: String, instance: any PluginCollector, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration) {
+    init(
+        name: String, instance: any PluginCollector, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration,
+        seriesBudget: Int = PluginBudgets().series
+    ) {
         self.name = name
         self.instance = instance
         self.engine = engine
         self.logger = logger
         self.shutdownGrace = shutdownGrace
+        self.seriesBudget = max(seriesBudget, 1)
     }
 
     var isBusy: Bool { instance.isBusy }
 
+    /// Distinct series the plugin has created, and samples refused for going past its series budget.
+    var seriesCounts: (known: Int, refused: UInt64) { series.withLock { ($0.known.count, $0.refused) } }
+
     func run() async throws {
         let metrics = try await instance.collectMetrics()
-        let report = engine.record(metrics)
+        let overBudgetNow = instance.refusedSamples[.overBudget] ?? 0
+        let (kept, cut, instanceCut) = series.withLock { state -> ([Metric], Int, Int) in
+            var kept: [Metric] = []
+            kept.reserveCapacity(metrics.count)
+            var cut = 0
+            for metric in metrics {
+                let key = metric.seriesKey
+                if state.known.contains(key) || state.known.count < seriesBudget {
+                    state.known.insert(key)
+                    kept.append(metric)
+                } else {
+                    cut += 1
+                }
+            }
+            state.refused += UInt64(cut)
+            let instanceCut = overBudgetNow - state.instanceOverBudget
+            state.instanceOverBudget = overBudgetNow
+            return (kept, cut, instanceCut)
+        }
+        if instanceCut > 0 {
+            logger.warning(
+                "plugin emitted more samples than its budget allows in one collection; the rest were dropped",
+                metadata: [
+                    "plugin": "\(instance.name)", "dropped": "\(instanceCut)",
+                    "budget": "budgets.metrics_per_collection",
+                ])
+        }
+        if cut > 0 {
+            logger.warning(
+                "plugin reached its series budget; samples of new series were dropped",
+                metadata: [
+                    "plugin": "\(instance.name)", "dropped": "\(cut)", "series_budget": "\(seriesBudget)",
+                    "budget": "budgets.series",
+                ])
+        }
+        let report = engine.record(kept)
         if let first = report.refused.first {
             logger.warning(
                 "plugin samples refused",

@@ -15,6 +15,8 @@ struct ManagedPlugin: Sendable {
     var resolvedPath: String
     var collector: any PluginCollector
     var schedule: JobSchedule
+    /// The scheduled job, which enforces the series budget.
+    var job: PluginCollectorJob
 }
 
 /// Turns `plugins:` entries into scheduled jobs: resolves the path, loads the library, creates the instance
@@ -82,12 +84,14 @@ final class PluginManager: Sendable {
             let interval = plugin.interval ?? library.info.defaultInterval
             let timeout = plugin.timeout ?? defaultTimeout
             let job = PluginCollectorJob(
-                name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout)
+                name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
+                seriesBudget: plugin.budgets.series)
             let schedule = JobSchedule(interval: interval, timeout: timeout)
             try scheduler.add(job, schedule: schedule)
             running.withLock {
                 $0[name] = ManagedPlugin(
-                    config: plugin, name: name, resolvedPath: resolved, collector: collector, schedule: schedule)
+                    config: plugin, name: name, resolvedPath: resolved, collector: collector, schedule: schedule,
+                    job: job)
             }
             try? await health.registerHealthCheck(
                 job.name,
@@ -124,7 +128,9 @@ final class PluginManager: Sendable {
     func makeCollector(library: PluginLibrary, plugin: PluginConfig, name: String) async throws -> any PluginCollector {
         switch plugin.isolation {
         case .inProcess:
-            return try await PluginInstance(library: library, name: name, settings: plugin.settings, logger: logger)
+            return try await PluginInstance(
+                library: library, name: name, settings: plugin.settings, logger: logger,
+                sampleBudget: plugin.budgets.metricsPerCollection)
         case .process:
             throw PluginStartError("process isolation is not available in this build")
         }

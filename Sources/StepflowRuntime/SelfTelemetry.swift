@@ -20,7 +20,8 @@ struct SelfTelemetry: Sendable {
         let now = Date()
         var out: [MetricInfo] = []
         func add(_ name: String, _ help: String, _ value: MetricValue, _ labels: [Label] = []) {
-            out.append(MetricInfo(name: name, type: value.type, labels: labels, help: help, value: value, lastUpdated: now))
+            out.append(MetricInfo(
+                name: name, type: value.type, labels: labels.sorted(), help: help, value: value, lastUpdated: now))
         }
         for status in scheduler.statuses() {
             let labels = [Label("job", status.name), Label("kind", status.kind)]
@@ -50,6 +51,11 @@ struct SelfTelemetry: Sendable {
         }
         for plugin in plugins.plugins {
             let labels = [Label("plugin", plugin.name), Label("isolation", plugin.collector.isolation.rawValue)]
+            let series = plugin.job.seriesCounts
+            add("stepflow_plugin_series", "Distinct series the plugin has created (counted against budgets.series).",
+                .gauge(Double(series.known)), labels)
+            add("stepflow_plugin_series_refused_total", "Samples of new series dropped past the plugin's series budget.",
+                .counter(Double(series.refused)), labels)
             add("stepflow_plugin_restarts_total", "Times the plugin's runner was restarted after a crash or a missed deadline.",
                 .counter(Double(plugin.collector.restarts)), labels)
             for (reason, count) in plugin.collector.refusedSamples.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {

@@ -195,6 +195,8 @@ public struct PluginConfig: Sendable, Hashable {
     public var settings: [String: JSONValue] = [:]
     /// `isolation`, default `in-process`: where the plugin runs.
     public var isolation: PluginIsolation = .inProcess
+    /// `budgets`: how much one plugin may emit.
+    public var budgets = PluginBudgets()
 
     public init(
         name: String? = nil,
@@ -223,4 +225,18 @@ public enum PluginIsolation: String, Sendable, Hashable, CaseIterable {
     /// `process`: loaded into a child `stepflow-monitor plugin-runner` process. A crash or a missed deadline
     /// costs only the runner, which is restarted with backoff.
     case process
+}
+
+/// How much one plugin may emit (YAML `plugins[].budgets`). Whatever passes a budget is cut at it, counted in
+/// `stepflow_plugin_refused_samples_total{reason="over_budget"}` and logged once per collection.
+public struct PluginBudgets: Sendable, Hashable {
+    /// `metrics_per_collection`, default 100000: samples one call of `collect_metrics` may hand over.
+    public var metricsPerCollection: Int = 100_000
+    /// `series`, default 10000: distinct series (name plus labels) the plugin may create over its life.
+    public var series: Int = 10_000
+
+    public init(metricsPerCollection: Int = 100_000, series: Int = 10_000) {
+        self.metricsPerCollection = metricsPerCollection
+        self.series = series
+    }
 }

@@ -1,0 +1,44 @@
+import StepflowConfig
+import StepflowCore
+import Testing
+
+@Suite("Plugin entries: isolation and budgets")
+struct PluginEntryTests {
+    @Test("isolation and budgets are read, and default to in-process and the documented budgets")
+    func readsIsolationAndBudgets() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: """
+            plugins:
+              - path: liba.so
+                isolation: process
+                budgets:
+                  metrics_per_collection: 500
+                  series: 20
+              - path: libb.so
+            """, file: "config.yaml", environment: [:])
+        #expect(configuration.plugins[0].isolation == .process)
+        #expect(configuration.plugins[0].budgets == PluginBudgets(metricsPerCollection: 500, series: 20))
+        #expect(configuration.plugins[1].isolation == .inProcess)
+        #expect(configuration.plugins[1].budgets == PluginBudgets())
+        let rendered = try ConfigurationLoader.parse(
+            yaml: ConfigurationLoader.render(configuration), file: "rendered.yaml", environment: [:])
+        #expect(rendered == configuration)
+    }
+
+    @Test("a bad isolation or budget names the file, line and key path")
+    func reportsBadValues() {
+        let issues = parseIssues("""
+            plugins:
+              - path: liba.so
+                isolation: sandbox
+                budgets:
+                  series: 0
+                  metrics_per_colection: 10
+            """).map(\.description)
+        #expect(issues.contains { $0.hasPrefix("config.yaml:3:16: plugins[0].isolation:") && $0.contains("'in-process' or 'process'") })
+        #expect(issues.contains { $0.hasPrefix("config.yaml:5:15: plugins[0].budgets.series:") })
+        #expect(issues.contains {
+            $0.hasPrefix("config.yaml:6:7: plugins[0].budgets.metrics_per_colection: unknown key")
+                && $0.contains("metrics_per_collection")
+        })
+    }
+}
