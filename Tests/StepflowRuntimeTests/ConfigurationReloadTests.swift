@@ -205,6 +205,37 @@ struct ConfigurationReloadTests {
         try await running
     }
 
+    @Test("a changed scheduler.default_timeout restarts exactly the plugins that rely on it, and needs no restart")
+    func defaultTimeoutApplies() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let withoutTimeout = """
+              - name: plain
+                path: libStepflowFilesystemCollector.so
+                interval: 1s
+            """
+        let path = try directory.write("config.yaml", reloadConfigYAML(
+            directory: directory, plugins: systemPlugin + "\n" + withoutTimeout))
+        let runtime = try await MonitoringRuntime(
+            loaded: ConfigurationLoader.load(path: path, environment: [:]), environment: [:], logger: logger)
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        #expect(runtime.scheduler.status(of: "plugin:plain")?.schedule.timeout == .seconds(10))
+
+        let yaml = reloadConfigYAML(directory: directory, plugins: systemPlugin + "\n" + withoutTimeout)
+            .replacingOccurrences(of: "scheduler:\n  jitter: 0", with: "scheduler:\n  jitter: 0\n  default_timeout: 3s")
+        _ = try directory.write("config.yaml", yaml)
+        let report = await runtime.reload()
+        #expect(report.restarted == ["plain"])
+        #expect(report.unchanged == ["system"])
+        #expect(report.restartRequired.isEmpty)
+        #expect(runtime.scheduler.status(of: "plugin:plain")?.schedule.timeout == .seconds(3))
+        #expect(runtime.configuration.scheduler.defaultTimeout == .seconds(3))
+
+        await group.triggerGracefulShutdown()
+        try await running
+    }
+
     @Test("stepflow-monitor reloads on SIGHUP, starts the added plugin, keeps running, and exits 0 on SIGTERM")
     func sighupReloads() async throws {
         let directory = try TemporaryDirectory()
