@@ -93,6 +93,7 @@ let package = Package(
                 "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling",
                 "StepflowPluginHost", "StepflowMonitoring", "StepflowServer",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -9,6 +9,7 @@ import StepflowPluginHost
 import StepflowScheduling
 import StepflowServer
 import StepflowStorage
+import UnixSignals
 
 /// A plugin the runtime tried to load, and what came of it.
 public struct PluginLoadResult: Sendable {
@@ -29,17 +30,25 @@ public struct PluginLoadResult: Sendable {
 /// `init` opens the database and loads the plugins (so a bad database fails before anything runs); `run()`
 /// serves until SIGINT/SIGTERM or until the group is shut down, then stops scheduling, unloads the plugins,
 /// writes every queued sample and returns.
+///
+/// While it runs, ``reload()`` (SIGHUP in ``run()``, or `POST /api/v1/admin/reload`) re-reads the configuration and
+/// applies the changes to `plugins:`.
 public final class MonitoringRuntime: Sendable {
-    public let configuration: MonitoringConfiguration
+    /// The configuration in effect: the one the host started with, with `plugins:` and
+    /// `scheduler.default_timeout` as of the last applied reload.
+    public var configuration: MonitoringConfiguration { reloader.configuration }
     public let database: MonitoringDatabase
     public let engine: MetricsEngine
     public let queue: MetricsWriteQueue
     public let writer: MetricsWriter
     public let scheduler: Scheduler<ContinuousClock>
     public let health: HealthMonitor
-    public let plugins: [PluginLoadResult]
+    /// What came of each enabled `plugins:` entry of the configuration in effect, in configuration order.
+    public var plugins: [PluginLoadResult] { reloader.results }
     /// Starts, tracks and stops the configured plugins.
     let pluginManager: PluginManager
+    /// Starts the configured plugins and applies reloads.
+    private let reloader: ConfigurationReloader
     /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
     public let boundAddress = BoundAddress()
     private let telemetry: SelfTelemetry
@@ -48,12 +57,20 @@ public final class MonitoringRuntime: Sendable {
 
     /// Builds the host from a loaded configuration.
     ///
+    /// - Parameters:
+    ///   - loaded: The configuration and where it came from; ``reload()`` re-reads the same file (or the
+    ///     embedded default when `loaded` is it).
+    ///   - environment: The `STEPFLOW_MONITORING_*` variables ``reload()`` applies on top of the file; pass the
+    ///     ones `loaded` was read with.
+    ///   - logger: Where the host logs.
     /// - Throws: a `MonitoringError` when the database cannot be opened or a job cannot be scheduled.
     ///   A plugin that cannot be loaded does not stop the host: it is logged, reported unhealthy in
     ///   `/health`, and listed with its reason in ``plugins``.
-    public init(loaded: LoadedConfiguration, logger: Logger) async throws(MonitoringError) {
+    public init(
+        loaded: LoadedConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) async throws(MonitoringError) {
         let configuration = loaded.configuration
-        self.configuration = configuration
         self.logger = logger
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
 
@@ -77,6 +94,7 @@ public final class MonitoringRuntime: Sendable {
             scheduler: scheduler, engine: engine, health: health, logger: logger,
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
             retries: configuration.health.checkRetries)
+        reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
             plugins: pluginManager)
@@ -100,11 +118,7 @@ public final class MonitoringRuntime: Sendable {
             throw .internalError("cannot set up the built-in jobs: \(error)")
         }
 
-        var results: [PluginLoadResult] = []
-        for plugin in configuration.plugins {
-            if let result = await pluginManager.start(plugin) { results.append(result) }
-        }
-        plugins = results
+        await reloader.startConfiguredPlugins()
 
         var services: [any Service] = [writer, scheduler]
         if configuration.http.enabled {
@@ -113,11 +127,19 @@ public final class MonitoringRuntime: Sendable {
             let health = self.health
             let manager = self.pluginManager
             let scheduler = self.scheduler
-            let refused = results.filter { $0.error != nil }
+            let reloader = self.reloader
             let sources = HTTPDataSources(
                 metrics: { engine.snapshot() + telemetry.metrics() },
                 health: { await health.checkAll() },
-                plugins: { PluginReport.json(running: manager.plugins, refused: refused, scheduler: scheduler) })
+                plugins: {
+                    PluginReport.json(
+                        running: manager.plugins, refused: reloader.results.filter { $0.error != nil },
+                        scheduler: scheduler)
+                },
+                reload: {
+                    let report = await reloader.reload()
+                    return (report.httpStatus, report.json.jsonText)
+                })
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
                 boundAddress: boundAddress, logger: logger))
@@ -130,12 +152,35 @@ public final class MonitoringRuntime: Sendable {
         engine.snapshot() + telemetry.metrics()
     }
 
+    /// Re-reads the configuration from where the host got it (the same file and environment; the embedded
+    /// default when it started without a file) and applies it to the running host.
+    ///
+    /// - `plugins:` entries are matched by `name`, else `path`. Added entries are started, removed ones stopped,
+    ///   changed ones (path, isolation, interval, timeout, settings, enabled) stopped and started again with the
+    ///   new entry, and unchanged ones left running untouched. `scheduler.default_timeout` is applied to the
+    ///   plugins that set no `timeout`. A plugin that fails to start is reported unhealthy in `/health` with its
+    ///   reason, as at start-up; the rest of the reload still applies.
+    /// - Any other changed setting (storage, HTTP, metrics queue, …) needs a restart: it is logged, listed in
+    ///   ``ReloadReport/restartRequired`` and not applied.
+    /// - A configuration that does not validate is refused: nothing changes, and every issue is logged and
+    ///   listed in ``ReloadReport/errors``.
+    /// - The metrics queue and writer are not touched: no sample is lost.
+    /// - Reloads run one at a time, in the order they were asked for.
+    public func reload() async -> ReloadReport {
+        await reloader.reload()
+    }
+
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully (HTTP, then the scheduler and plugins,
-    /// then the writer flushes the queue).
+    /// then the writer flushes the queue). SIGHUP reloads the configuration (``reload()``).
     public func run() async throws {
+        // Trapped before the group starts, so that an early SIGHUP cannot terminate the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let reloader = self.reloader
+        let reloadService = ReloadService(signals: hangups, reload: { await reloader.reload() }, logger: logger)
+        logger.info("SIGHUP reloads the configuration")
         let group = ServiceGroup(
             configuration: .init(
-                services: services,
+                services: services + [reloadService],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -11,15 +11,20 @@ public struct HTTPDataSources: Sendable {
     public var health: @Sendable () async -> SystemHealth
     /// Every configured plugin with its state, as the JSON body of `GET /api/v1/plugins`.
     public var plugins: @Sendable () async -> JSONValue
+    /// Reloads the host's configuration and returns the HTTP status and JSON body to answer
+    /// `POST /api/v1/admin/reload` with; `nil` leaves the route out (404).
+    public var reload: (@Sendable () async -> (status: Int, body: String))?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
         health: @escaping @Sendable () async -> SystemHealth,
-        plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) }
+        plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
+        reload: (@Sendable () async -> (status: Int, body: String))? = nil
     ) {
         self.metrics = metrics
         self.health = health
         self.plugins = plugins
+        self.reload = reload
     }
 }
 
@@ -60,7 +65,8 @@ public final class BoundAddress: Sendable {
 /// Routes: `GET /metrics` (Prometheus text 0.0.4), `GET /health` (system health JSON: 200 unless unhealthy,
 /// then 503), `GET /health/live` (200 while the process serves), `GET /health/ready` (as `/health`, without
 /// the body's details), `GET /health/{component}` (one component; 404 when unknown), `GET /api/v1/plugins`
-/// (every configured plugin with its isolation, schedule, state and last error).
+/// (every configured plugin with its isolation, schedule, state and last error), and, when
+/// ``HTTPDataSources/reload`` is set, `POST /api/v1/admin/reload` (re-reads the configuration; JSON report).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
     public static func makeApplication(
@@ -101,6 +107,12 @@ public enum MonitoringHTTPServer {
                 return json(body, status: .notFound)
             }
             return json(HealthJSON.encode(status).jsonText, status: status.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        if let reload = sources.reload {
+            router.post("/api/v1/admin/reload") { _, _ -> Response in
+                let answer = await reload()
+                return json(answer.body, status: HTTPResponse.Status(code: answer.status))
+            }
         }
         return Application(
             router: router,
