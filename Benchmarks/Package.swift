@@ -7,7 +7,8 @@ let package = Package(
     name: "stepflow-monitoring-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        // Named, because a path dependency is otherwise known by its directory name, which differs per checkout.
+        .package(name: "stepflow-monitoring", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
