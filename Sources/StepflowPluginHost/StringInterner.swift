@@ -109,8 +109,8 @@ struct StringInterner: Sendable {
         while true {
             let index = Int(slots[slot])
             if index < 0 { break }
-            let entry = entries[index]
-            if entry.hash == hash, Self.equal(entry.string, buffer) {
+            // Read in place: copying the entry out would retain and release its string and dictionary.
+            if entries[index].hash == hash, Self.equal(entries[index].string, buffer) {
                 recent[recentSlot] = Recent(address: address, length: count, index: Int32(index), call: call)
                 return .cached(index)
             }
@@ -135,10 +135,11 @@ struct StringInterner: Sendable {
 
     /// Whether `string` consists of exactly `bytes`.
     private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var string = string
-        return string.withUTF8 { utf8 in
+        let contiguous = string.utf8.withContiguousStorageIfAvailable { utf8 in
             utf8.count == bytes.count && memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
         }
+        // Every cached string was made from UTF-8 bytes, so it is contiguous; the fallback is for completeness.
+        return contiguous ?? string.utf8.elementsEqual(bytes)
     }
 
     /// A fast, non-cryptographic hash of the bytes, eight at a time.
