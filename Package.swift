@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "StepflowMonitoring", targets: ["StepflowMonitoring"]),
         .library(name: "StepflowRuntime", targets: ["StepflowRuntime"]),
         .library(name: "StepflowPluginSDK", targets: ["StepflowPluginSDK"]),
+        // The plugin host on its own, for the `Benchmarks/` package (and embedders that only load plugins).
+        .library(name: "StepflowPluginHost", targets: ["StepflowPluginHost"]),
         // Example plugins: each is a shared library the host dlopen-s.
         .library(name: "StepflowSystemCollector", type: .dynamic, targets: ["StepflowSystemCollector"]),
         .library(name: "StepflowFilesystemCollector", type: .dynamic, targets: ["StepflowFilesystemCollector"]),

@@ -42,17 +42,27 @@ final class MetricEmitter: Sendable {
         let now = Date()
         var converted: [Metric] = []
         converted.reserveCapacity(count)
-        for index in 0..<count {
-            do throws(MetricRefusal) {
-                converted.append(try MetricConversion.metric(from: samples[index], now: now))
-            } catch {
-                host.countRefusal(error.reason, detail: error.detail)
+        var refusals: [MetricRefusal] = []
+        // One lock for the whole batch; refusals are counted (and logged) after it is released.
+        host.interner.withLock { interner in
+            interner.beginCall()
+            for index in 0..<count {
+                do throws(MetricRefusal) {
+                    converted.append(try MetricConversion.metric(from: samples[index], now: now, interner: &interner))
+                } catch {
+                    refusals.append(error)
+                }
             }
         }
+        for refusal in refusals { host.countRefusal(refusal.reason, detail: refusal.detail) }
         let dropped = state.withLock { state -> Int in
             let room = max(0, budget - state.accepted)
             let taken = min(room, converted.count)
-            state.metrics.append(contentsOf: converted.prefix(taken))
+            if state.metrics.isEmpty, taken == converted.count {
+                state.metrics = converted  // the common case: no copy
+            } else {
+                state.metrics.append(contentsOf: converted.prefix(taken))
+            }
             state.accepted += taken
             return converted.count - taken
         }

@@ -12,7 +12,8 @@ public enum MetricRefusalReason: String, Sendable, Hashable, CaseIterable, Custo
     case duplicateLabelName = "duplicate_label_name"
     /// A counter value that is negative, infinite or NaN.
     case invalidCounterValue = "invalid_counter_value"
-    /// Histogram buckets that are not strictly ascending, or whose counts are not cumulative.
+    /// Histogram buckets that are not strictly ascending, whose counts are not cumulative, or whose bound is NaN
+    /// or -Inf.
     case invalidHistogram = "invalid_histogram"
     /// A summary quantile outside [0, 1] or NaN.
     case invalidSummary = "invalid_summary"
@@ -24,6 +25,18 @@ public enum MetricRefusalReason: String, Sendable, Hashable, CaseIterable, Custo
     case invalidTimestamp = "invalid_timestamp"
     /// The sample came after the per-collection budget was used up.
     case overBudget = "over_budget"
+    /// A metric name or label name longer than ``MetricLimits/maxMetricNameBytes`` or
+    /// ``MetricLimits/maxLabelNameBytes``.
+    case nameTooLong = "name_too_long"
+    /// A label value longer than ``MetricLimits/maxLabelValueBytes``.
+    case labelValueTooLong = "label_value_too_long"
+    /// A HELP text longer than ``MetricLimits/maxHelpBytes``.
+    case helpTooLong = "help_too_long"
+    /// More labels than ``MetricLimits/maxLabelsPerSample`` on one sample.
+    case tooManyLabels = "too_many_labels"
+    /// A histogram or summary `sum` that is NaN or ±Inf. (Gauges may be NaN or ±Inf; counters are
+    /// ``invalidCounterValue``.)
+    case nonFiniteValue = "non_finite_value"
 
     public var description: String { rawValue }
 }

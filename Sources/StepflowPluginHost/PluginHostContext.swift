@@ -10,6 +10,10 @@ final class PluginHostContext: Sendable {
     /// The logger plugin `log` calls go to, with `plugin=<name>` metadata.
     let logger: Logger
 
+    /// The instance's cache of names, label values and HELP texts, kept across collections. Locked once per
+    /// `emit_metrics` call.
+    let interner = Mutex(StringInterner())
+
     private let lastError = Mutex<String?>(nil)
     private let refusals = Mutex<[MetricRefusalReason: Int]>([:])
 

@@ -23,6 +23,16 @@ struct MetricEmissionTests {
             ("descending_buckets", .invalidHistogram),
             ("unknown_type", .unknownType),
             ("null_labels", .nullPointer),
+            ("nan_counter", .invalidCounterValue),
+            ("long_name", .nameTooLong),
+            ("long_label_name", .nameTooLong),
+            ("long_help", .helpTooLong),
+            ("huge_label_value", .labelValueTooLong),
+            ("many_labels", .tooManyLabels),
+            ("invalid_utf8_label_value", .invalidUTF8),
+            ("nan_histogram_sum", .nonFiniteValue),
+            ("inf_summary_sum", .nonFiniteValue),
+            ("negative_inf_bucket", .invalidHistogram),
         ])
     func invalidSampleIsRefused(mode: String, reason: MetricRefusalReason) async throws {
         let plugin = try await instance(mode: mode)
@@ -71,5 +81,51 @@ struct MetricEmissionTests {
         await plugin.shutdown()
         #expect(metrics.count == 3)
         #expect(plugin.refusedSamples == [.overBudget: 2])
+    }
+
+    @Test("a gauge may be NaN or -Inf, as Prometheus allows", arguments: ["nan_gauge", "inf_gauge"])
+    func nonFiniteGaugeIsKept(mode: String) async throws {
+        let plugin = try await instance(mode: mode)
+        let metrics = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(metrics.map(\.name) == ["fixture_invalid", "fixture_ok"])
+        guard case .gauge(let value) = metrics.first?.value else {
+            Issue.record("expected a gauge, got \(String(describing: metrics.first?.value))")
+            return
+        }
+        #expect(mode == "nan_gauge" ? value.isNaN : value == -.infinity)
+        #expect(plugin.refusedSamples.isEmpty)
+    }
+
+    @Test("the limits are the documented ones")
+    func limits() {
+        #expect(MetricLimits.maxMetricNameBytes == 256)
+        #expect(MetricLimits.maxLabelNameBytes == 256)
+        #expect(MetricLimits.maxLabelValueBytes == 4096)
+        #expect(MetricLimits.maxHelpBytes == 1024)
+        #expect(MetricLimits.maxLabelsPerSample == 64)
+    }
+
+    @Test("a label value the plugin rewrites in the same buffer arrives fresh in every collection")
+    func reusedBufferIsReadAgain() async throws {
+        let plugin = try await instance(mode: "rotating_value")
+        let first = try await plugin.collectMetrics()
+        let second = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(first.first?.labels == [Label("a", "collection-1")])
+        #expect(second.first?.labels == [Label("a", "collection-2")])
+    }
+
+    @Test("more distinct label values than the name cache holds all arrive intact, twice")
+    func nameCacheOverflow() async throws {
+        let plugin = try await instance(mode: "many_values")
+        let metrics = try await plugin.collectMetrics()
+        await plugin.shutdown()
+        #expect(metrics.count == 40_000)
+        let expected = (0..<20_000).map { [Label("a", "value-\(String(repeating: "0", count: 5 - String($0).count))\($0)")] }
+        #expect(metrics.prefix(20_000).map(\.labels) == expected)
+        #expect(metrics.suffix(20_000).map(\.labels) == expected)
+        #expect(metrics.allSatisfy { $0.name == "fixture_many" })
+        #expect(plugin.refusedSamples.isEmpty)
     }
 }

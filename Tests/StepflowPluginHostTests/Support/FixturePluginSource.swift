@@ -11,6 +11,7 @@ enum FixturePluginSource {
     /// waits for (so a test decides when a "hung" call returns).
     static let plugin = #"""
         #include "stepflow_plugin.h"
+        #include <stdio.h>
         #include <stdlib.h>
         #include <string.h>
         #include <unistd.h>
@@ -37,6 +38,8 @@ enum FixturePluginSource {
             stepflow_host *host;
             char mode[64];
             char gate[1024];
+            unsigned collections;
+            char rotating[32];
         } fx_context;
 
         static stepflow_str S(const char *text) { stepflow_str s = { text, strlen(text) }; return s; }
@@ -108,6 +111,75 @@ enum FixturePluginSource {
             }
             else if (strcmp(c->mode, "unknown_type") == 0) m[0].type = 42;
             else if (strcmp(c->mode, "null_labels") == 0) m[0].label_count = 3;
+            else if (strcmp(c->mode, "nan_counter") == 0) { m[0].type = STEPFLOW_METRIC_COUNTER; m[0].value = __builtin_nan(""); }
+            else if (strcmp(c->mode, "long_name") == 0) {
+                static char name[300];
+                memset(name, 'n', sizeof name);
+                m[0].name.ptr = name; m[0].name.len = 257;
+            }
+            else if (strcmp(c->mode, "long_label_name") == 0) {
+                static char name[300];
+                memset(name, 'l', sizeof name);
+                labels[0].name.ptr = name; labels[0].name.len = 257;
+                m[0].labels = labels; m[0].label_count = 1;
+            }
+            else if (strcmp(c->mode, "long_help") == 0) {
+                static char help[2000];
+                memset(help, 'h', sizeof help);
+                m[0].help.ptr = help; m[0].help.len = 1025;
+            }
+            else if (strcmp(c->mode, "huge_label_value") == 0) {
+                static char value[1 << 20];
+                memset(value, 'v', sizeof value);
+                labels[0].value.ptr = value; labels[0].value.len = sizeof value;
+                m[0].labels = labels; m[0].label_count = 1;
+            }
+            else if (strcmp(c->mode, "many_labels") == 0) {
+                /* 100,000 labels, all named "a": refused for their number before any is read. */
+                static stepflow_label many[100000];
+                for (size_t i = 0; i < 100000; i++) { many[i].name = S("a"); many[i].value = S("1"); }
+                m[0].labels = many; m[0].label_count = 100000;
+            }
+            else if (strcmp(c->mode, "invalid_utf8_label_value") == 0) {
+                labels[0].value = S("\xc3\x28");
+                m[0].labels = labels; m[0].label_count = 1;
+            }
+            else if (strcmp(c->mode, "nan_histogram_sum") == 0) {
+                m[0].type = STEPFLOW_METRIC_HISTOGRAM; m[0].sum = __builtin_nan(""); m[0].count = 1;
+            }
+            else if (strcmp(c->mode, "inf_summary_sum") == 0) {
+                m[0].type = STEPFLOW_METRIC_SUMMARY; m[0].sum = __builtin_inf(); m[0].count = 1;
+            }
+            else if (strcmp(c->mode, "negative_inf_bucket") == 0) {
+                buckets[0].upper_bound = -__builtin_inf(); buckets[0].count = 0;
+                m[0].type = STEPFLOW_METRIC_HISTOGRAM; m[0].count = 2; m[0].buckets = buckets; m[0].bucket_count = 1;
+            }
+            else if (strcmp(c->mode, "nan_gauge") == 0) m[0].value = __builtin_nan("");
+            else if (strcmp(c->mode, "inf_gauge") == 0) m[0].value = -__builtin_inf();
+            else if (strcmp(c->mode, "rotating_value") == 0) {
+                /* The same buffer, rewritten every collection: the host must not reuse the previous value. */
+                c->collections++;
+                snprintf(c->rotating, sizeof c->rotating, "collection-%u", c->collections);
+                labels[0].value = S(c->rotating);
+                m[0].labels = labels; m[0].label_count = 1;
+            }
+            else if (strcmp(c->mode, "many_values") == 0) {
+                /* More distinct label values than the host's name cache holds, emitted twice. */
+                enum { N = 20000 };
+                static stepflow_metric many[N];
+                static stepflow_label many_labels[N];
+                static char text[N][16];
+                for (size_t i = 0; i < N; i++) {
+                    snprintf(text[i], sizeof text[i], "value-%05zu", i);
+                    many_labels[i].name = S("a"); many_labels[i].value = S(text[i]);
+                    memset(&many[i], 0, sizeof many[i]);
+                    many[i].name = S("fixture_many"); many[i].type = STEPFLOW_METRIC_GAUGE; many[i].value = (double)i;
+                    many[i].labels = &many_labels[i]; many[i].label_count = 1;
+                }
+                int32_t status = c->api->emit_metrics(emitter, many, N);
+                if (status != STEPFLOW_OK) return status;
+                return c->api->emit_metrics(emitter, many, N);
+            }
             m[1].name = S("fixture_ok");
             m[1].help = S("A sample the host accepts.");
             m[1].type = STEPFLOW_METRIC_COUNTER;

@@ -1,0 +1,61 @@
+import Benchmark
+import IngestFixture
+import StepflowPluginHost
+
+// Host-side cost of taking in one 1,000-sample batch from a C plugin (issue 3: under 50 µs per batch).
+//
+// - "collect 1000 samples" is the whole in-process path: `PluginInstance.collectMetrics()` → the instance's
+//   queue → the plugin's `collect_metrics` → one `emit_metrics` call with 1,000 samples → validation and copying
+//   into `[Metric]` → back to the awaiting task.
+// - "collect 0 samples" is the same path with an empty batch: the fixed cost of a collection (queue hop,
+//   continuation, emitter). The conversion cost of 1,000 samples is the difference between the two.
+// - The plugin builds its samples once, in `create`, so the plugin side of a collection costs nothing.
+
+let thousand = SharedInstance()
+let empty = SharedInstance()
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        timeUnits: .microseconds,
+        warmupIterations: 100,
+        maxDuration: .seconds(3),
+        maxIterations: 20_000
+    )
+
+    Benchmark(
+        "collect 1000 samples (one emit_metrics call)",
+        configuration: .init(
+            // Tolerances for `benchmark baseline check` and `benchmark thresholds check` (against the static
+            // p90 values in Benchmarks/Thresholds/): 10 % more wall clock time, or 50 more mallocs per batch, is a
+            // regression.
+            thresholds: [
+                .wallClock: .init(relative: [.p90: 10.0]),
+                .mallocCountTotal: .init(absolute: [.p90: 50]),
+            ],
+            setup: { try await thousand.start(count: 1000) },
+            teardown: { await thousand.stop() }
+        )
+    ) { benchmark async throws in
+        let plugin = try thousand.instance
+        for _ in benchmark.scaledIterations {
+            let metrics = try await plugin.collectMetrics()
+            precondition(metrics.count == 1000, "expected 1000 samples, got \(metrics.count)")
+            blackHole(metrics)
+        }
+    }
+
+    Benchmark(
+        "collect 0 samples (fixed cost of a collection)",
+        configuration: .init(
+            thresholds: [.wallClock: .init(relative: [.p90: 10.0]), .mallocCountTotal: .init(absolute: [.p90: 10])],
+            setup: { try await empty.start(count: 0) },
+            teardown: { await empty.stop() }
+        )
+    ) { benchmark async throws in
+        let plugin = try empty.instance
+        for _ in benchmark.scaledIterations {
+            blackHole(try await plugin.collectMetrics())
+        }
+    }
+}

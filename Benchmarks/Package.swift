@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// package-benchmark suites for stepflow-monitoring. A package of its own so that the root `swift test` never
+// builds package-benchmark; run with `scripts/bench.sh` (or `swift package --package-path Benchmarks benchmark`).
+let package = Package(
+    name: "stepflow-monitoring-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named, because a path dependency is otherwise known by its directory name, which differs per checkout.
+        .package(name: "stepflow-monitoring", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The C plugin the benchmarks load (compiled with `cc` at setup) and the code that builds it.
+        .target(
+            name: "IngestFixture",
+            dependencies: [.product(name: "StepflowPluginHost", package: "stepflow-monitoring")],
+            exclude: ["ingest_plugin.c"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "PluginIngest",
+            dependencies: [
+                "IngestFixture",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
+            ],
+            path: "Benchmarks/PluginIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "PluginThroughput",
+            dependencies: [
+                "IngestFixture",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
+            ],
+            path: "Benchmarks/PluginThroughput",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

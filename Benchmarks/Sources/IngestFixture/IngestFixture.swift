@@ -1,0 +1,100 @@
+import Foundation
+import StepflowPluginHost
+import Synchronization
+
+/// Compiles `ingest_plugin.c` (beside this file) with `cc` into a temp directory and creates instances of it.
+///
+/// The source ships in this folder rather than as a string so that it can be read and compiled by hand too:
+/// `cc -shared -fPIC -I Sources/CStepflowPlugin/include -o /tmp/libingest_bench.so <this folder>/ingest_plugin.c`.
+public enum IngestFixture {
+    /// Why the plugin could not be built or loaded.
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The root package's directory, from this file's path (`Benchmarks/Sources/IngestFixture/…`).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    private static let built = Mutex<String?>(nil)
+
+    /// The path of the compiled plugin; compiled on first use, once per process.
+    public static func libraryPath() throws(SetupError) -> String {
+        try built.withLock { path throws(SetupError) -> String in
+            if let path { return path }
+            let compiled = try compile()
+            path = compiled
+            return compiled
+        }
+    }
+
+    /// Loads the plugin and creates an instance emitting `batches` × `count` samples per collection.
+    public static func instance(count: Int = 1000, batches: Int = 1) async throws -> PluginInstance {
+        let library = try PluginLibrary.load(path: try libraryPath())
+        return try await PluginInstance(
+            library: library, name: "ingest_bench",
+            settings: ["count": .string(String(count)), "batches": .string(String(batches))],
+            sampleBudget: max(PluginInstance.defaultSampleBudget, count * batches))
+    }
+
+    private static func compile() throws(SetupError) -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ingest_plugin.c")
+        let header = repositoryRoot.appendingPathComponent("Sources/CStepflowPlugin/include")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("stepflow-ingest-bench-\(UUID().uuidString)")
+        let output = directory.appendingPathComponent("libingest_bench.so")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["cc", "-O2", "-shared", "-fPIC", "-I", header.path, "-o", output.path, source.path]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let message = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw SetupError(description: "cc failed: " + String(decoding: message, as: UTF8.self))
+            }
+        } catch let error as SetupError {
+            throw error
+        } catch {
+            throw SetupError(description: "could not compile \(source.path): \(error)")
+        }
+        return output.path
+    }
+}
+
+/// One plugin instance shared by a benchmark's setup, body and teardown (package-benchmark's hooks return
+/// nothing, so the state lives here).
+public final class SharedInstance: Sendable {
+    private let stored = Mutex<PluginInstance?>(nil)
+
+    public init() {}
+
+    /// The instance `start` created.
+    public var instance: PluginInstance {
+        get throws(IngestFixture.SetupError) {
+            guard let instance = stored.withLock({ $0 }) else {
+                throw IngestFixture.SetupError(description: "the benchmark's setup did not run")
+            }
+            return instance
+        }
+    }
+
+    /// Creates the instance (benchmark setup).
+    public func start(count: Int = 1000, batches: Int = 1) async throws {
+        let instance = try await IngestFixture.instance(count: count, batches: batches)
+        stored.withLock { $0 = instance }
+    }
+
+    /// Shuts the instance down (benchmark teardown).
+    public func stop() async {
+        let instance = stored.withLock { state -> PluginInstance? in
+            defer { state = nil }
+            return state
+        }
+        await instance?.shutdown()
+    }
+}
