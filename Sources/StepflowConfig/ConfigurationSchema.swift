@@ -12,7 +12,13 @@ enum ConfigurationSchema {
     static let pluginsKey = "plugins"
 
     /// The keys of one `plugins:` item, in the order they are rendered.
-    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "settings"]
+    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "settings", "limits"]
+
+    /// The keys of a plugin's `limits:` mapping.
+    static let pluginLimitKeys = ["memory", "cpu_time"]
+
+    /// The smallest `limits.memory`: below it the runner (a Swift program) cannot even start.
+    static let minimumMemoryLimit = 64 << 20
 
     /// Every scalar key, in the order of `config.yaml`.
     static let settings: [ConfigurationSetting] = [
