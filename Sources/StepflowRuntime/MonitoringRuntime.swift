@@ -49,7 +49,13 @@ public final class MonitoringRuntime: Sendable {
     /// - Throws: a `MonitoringError` when the database cannot be opened or a job cannot be scheduled.
     ///   A plugin that cannot be loaded does not stop the host: it is logged, reported unhealthy in
     ///   `/health`, and listed with its reason in ``plugins``.
-    public init(loaded: LoadedConfiguration, logger: Logger) async throws(MonitoringError) {
+    /// - Parameter pluginRunner: the `stepflow-monitor` executable started as `plugin-runner` for plugins with
+    ///   `isolation: process`; defaults to the running executable (tests, whose executable is the test bundle,
+    ///   pass the built `stepflow-monitor`).
+    public init(
+        loaded: LoadedConfiguration, logger: Logger,
+        pluginRunner: String = IsolatedPluginInstance.currentExecutable
+    ) async throws(MonitoringError) {
         let configuration = loaded.configuration
         self.configuration = configuration
         self.logger = logger
@@ -93,7 +99,8 @@ public final class MonitoringRuntime: Sendable {
 
         let manager = PluginManager(
             scheduler: scheduler, engine: engine, health: health, logger: logger,
-            configDirectory: loaded.baseDirectory, defaultTimeout: defaultTimeout, retries: retries)
+            configDirectory: loaded.baseDirectory, defaultTimeout: defaultTimeout, retries: retries,
+            pluginRunner: pluginRunner)
         var results: [PluginLoadResult] = []
         for plugin in configuration.plugins {
             if let result = await manager.start(plugin) { results.append(result) }

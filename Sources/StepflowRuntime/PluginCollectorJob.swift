@@ -27,7 +27,17 @@ final class PluginCollectorJob: ScheduledJob {
     var isBusy: Bool { instance.isBusy }
 
     func run() async throws {
-        let metrics = try await instance.collectMetrics()
+        let metrics: [Metric]
+        do {
+            metrics = try await instance.collectMetrics()
+        } catch {
+            if error.code == .timedOut, instance.isolation == .inProcess {
+                logger.notice(
+                    "an in-process plugin cannot be interrupted; with 'isolation: process' the host would kill it at its deadline",
+                    metadata: ["plugin": "\(name)"])
+            }
+            throw error
+        }
         let report = engine.record(metrics)
         if let first = report.refused.first {
             logger.warning(
