@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StepflowCore
 import StepflowPluginHost
 import Testing
@@ -101,6 +102,24 @@ struct IsolatedPluginInstanceTests {
         let metrics = try await instance.collectMetrics()
         #expect(metrics.first?.value == .gauge(1), "a new runner counts from its first call")
         #expect(instance.restarts == 1)
+        await instance.shutdown()
+    }
+
+    @Test("the plugin's log lines, its stray stderr and even its stdout reach the host's log with plugin=<name>")
+    func forwardsLogs() async throws {
+        let (logger, records) = CapturingLogHandler.logger()
+        let instance = try await RunnerFixtures.isolated(RunnerFixtures.plugin(), settings: ["mode": "log"], logger: logger)
+        let metrics = try await instance.collectMetrics()
+        #expect(metrics.map(\.name) == ["runner_fixture_calls"], "stdout output must not corrupt the frames")
+        func logged(_ text: String, _ level: Logger.Level) -> Bool {
+            records.all.contains {
+                $0.message.contains(text) && $0.level == level && $0.metadata["plugin"] == "runner_fixture"
+            }
+        }
+        #expect(await PluginFixtures.eventually(timeout: .seconds(20)) {
+            logged("runner fixture says hello", .info) && logged("runner fixture: stray output", .warning)
+                && logged("runner fixture: printf to stdout", .warning)
+        }, "\(records.all.map(\.message))")
         await instance.shutdown()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StepflowCore
 import StepflowPluginHost
 
@@ -6,7 +7,7 @@ import StepflowPluginHost
 enum RunnerFixtures {
     /// The plugin. Setting `mode`: `crash_on` segfaults on call number `crash_on` (counted per process),
     /// `abort` aborts, `exit` exits with status 3, `malloc` allocates `alloc_mb` MiB without touching them,
-    /// anything else emits one gauge. Setting `gate`: a file each call waits for before doing anything.
+    /// `log` logs through the host API and writes to stderr and stdout, anything else emits one gauge. Setting `gate`: a file each call waits for before doing anything.
     static let source = #"""
         #include "stepflow_plugin.h"
         #include <stdio.h>
@@ -53,6 +54,12 @@ enum RunnerFixtures {
                 fflush(stderr);
                 volatile int *nowhere = NULL;
                 *nowhere = 1;
+            }
+            if (strcmp(c->mode, "log") == 0) {
+                c->api->log(c->host, STEPFLOW_LOG_INFO, S("runner fixture says hello"));
+                fprintf(stderr, "runner fixture: stray output\n");
+                printf("runner fixture: printf to stdout\n");
+                fflush(stdout);
             }
             if (strcmp(c->mode, "abort") == 0) abort();
             if (strcmp(c->mode, "exit") == 0) exit(3);
@@ -120,10 +127,11 @@ enum RunnerFixtures {
     /// Starts `library` in a runner.
     static func isolated(
         _ library: String, settings: [String: JSONValue] = [:], limits: PluginLimits = .none,
-        restartPolicy: RunnerRestartPolicy = quickRestarts
+        restartPolicy: RunnerRestartPolicy = quickRestarts, logger: Logger = Logger(label: "stepflow.plugin")
     ) async throws -> IsolatedPluginInstance {
         let info = try PluginLibrary.load(path: library).info
         return try await IsolatedPluginInstance(
-            info: info, settings: settings, limits: limits, runnerExecutable: runner(), restartPolicy: restartPolicy)
+            info: info, settings: settings, limits: limits, runnerExecutable: runner(), restartPolicy: restartPolicy,
+            logger: logger)
     }
 }
