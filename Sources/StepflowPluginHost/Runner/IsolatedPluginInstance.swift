@@ -289,8 +289,11 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     private func recordFailure(of runner: RunnerProcess, call: String, reason: String) -> PluginError {
         retire(runner)
         let delay = recordCrash(reason)
-        logger.error(
-            "plugin runner crashed", metadata: ["call": "\(call)", "reason": "\(reason)", "restart_in": "\(Self.format(delay))"])
+        // A call cut short by shutdown() killing its runner is expected, not a crash worth an error line.
+        let level: Logger.Level = state.withLock { $0.isShutDown } ? .debug : .error
+        logger.log(
+            level: level, "plugin runner crashed",
+            metadata: ["call": "\(call)", "reason": "\(reason)", "restart_in": "\(Self.format(delay))"])
         return PluginError(
             .crashed, plugin: name, path: info.path,
             message: "\(call) failed: \(reason); the runner is restarted in \(Self.format(delay))",

@@ -89,7 +89,7 @@ public enum PluginRunner {
                 let request: Result<RunnerFrame, RunnerIOFailure> = await withCheckedContinuation { continuation in
                     io.async {
                         continuation.resume(returning: Result { () throws(RunnerIOFailure) in
-                            try RunnerFrameIO.read(from: STDIN_FILENO)
+                            try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
                         })
                     }
                 }

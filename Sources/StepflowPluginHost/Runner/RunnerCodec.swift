@@ -172,7 +172,7 @@ enum RunnerCodec {
                 }
             }
             let milliseconds = (metric.timestamp.timeIntervalSince1970 * 1000).rounded()
-            i64(milliseconds.isFinite ? Int64(clamping: Int64(exactly: milliseconds) ?? 0) : 0)
+            i64(Int64(exactly: milliseconds) ?? 0)
         }
     }
 

@@ -89,7 +89,7 @@ enum RunnerFrameIO {
     }
 
     /// Reads one frame. `shouldAbandon` is polled every `pollInterval` ms while no data arrives, so a reader
-    /// never waits forever on a pipe another process may still hold open.
+    /// never waits forever on a pipe another process may still hold open; `-1` waits for data or end of file.
     static func read(
         from fd: Int32, pollInterval: Int32 = 100, shouldAbandon: () -> Bool = { false }
     ) throws(RunnerIOFailure) -> RunnerFrame {
