@@ -262,7 +262,8 @@ struct NodeDecoder {
             case "memory":
                 let example = "write a number of bytes, optionally with KiB, MiB or GiB (for example 512MiB)"
                 guard case .scalar(let scalar) = valueNode, valueNode.tagName == .int || valueNode.tagName == .str else {
-                    report(valueNode, keyPath: limitPath, "expected a byte size, found \(Self.describe(valueNode)); \(example)")
+                    report(valueNode, keyPath: limitPath,
+                           "expected a byte size, found \(Self.describe(valueNode)); \(example)")
                     valid = false
                     continue
                 }

@@ -18,7 +18,8 @@ struct PluginLimitsTests {
         #expect(limits.cpuSeconds == 2)
 
         let plain = try ConfigurationLoader.parse(
-            yaml: plugin("    isolation: process\n    limits:\n      memory: 134217728\n"), file: "config.yaml", environment: [:])
+            yaml: plugin("    isolation: process\n    limits:\n      memory: 134217728\n"), file: "config.yaml",
+            environment: [:])
         #expect(plain.plugins.first?.limits == PluginLimits(memoryBytes: 128 << 20))
     }
 
@@ -33,9 +34,14 @@ struct PluginLimitsTests {
 
     @Test("a malformed or too small memory, a sub-second cpu_time and an unknown key are each reported")
     func reportsBadLimits() {
-        let issues = parseIssues(plugin(
-            "    isolation: process\n    limits:\n      memory: 12 apples\n      cpu_time: 10ms\n      cpu_tme: 1s\n"))
-        #expect(issues.map(\.keyPath) == ["plugins[0].limits.memory", "plugins[0].limits.cpu_time", "plugins[0].limits.cpu_tme"])
+        let issues = parseIssues(
+            plugin(
+                "    isolation: process\n    limits:\n      memory: 12 apples\n      cpu_time: 10ms\n      cpu_tme: 1s\n"
+            ))
+        #expect(
+            issues.map(\.keyPath) == [
+                "plugins[0].limits.memory", "plugins[0].limits.cpu_time", "plugins[0].limits.cpu_tme",
+            ])
         #expect(issues[0].message.contains("'12 apples' is not a byte size"))
         #expect(issues[1].message.contains("at least 1s"))
         #expect(issues[2].suggestion == "cpu_time")

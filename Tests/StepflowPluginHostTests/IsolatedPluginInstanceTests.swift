@@ -6,7 +6,9 @@ import Testing
 
 @Suite("A plugin in a runner process (isolation: process)")
 struct IsolatedPluginInstanceTests {
-    @Test("both example plugins emit the same metric names in a runner as in-process", arguments: ["system", "filesystem"])
+    @Test(
+        "both example plugins emit the same metric names in a runner as in-process",
+        arguments: ["system", "filesystem"])
     func examplePluginsMatch(_ which: String) async throws {
         let path = which == "system" ? try PluginFixtures.systemCollector() : try PluginFixtures.filesystemCollector()
         let inProcess = try await PluginInstance(library: PluginLibrary.load(path: path))
@@ -38,7 +40,7 @@ struct IsolatedPluginInstanceTests {
                 let metrics = try await instance.collectMetrics()
                 #expect(metrics.map(\.name) == ["runner_fixture_calls"])
                 samples += 1
-            } catch where error.message.contains("the next restart is in") {
+            } catch  where error.message.contains("the next restart is in") {
                 #expect(error.code == .crashed)
                 refusedInBackoff += 1
                 try await Task.sleep(for: .milliseconds(2))
@@ -71,7 +73,8 @@ struct IsolatedPluginInstanceTests {
     func failsFastInBackoff() async throws {
         let instance = try await RunnerFixtures.isolated(
             RunnerFixtures.plugin(), settings: ["mode": "abort"],
-            restartPolicy: RunnerRestartPolicy(initialDelay: .seconds(60), maxDelay: .seconds(60), stableAfter: .seconds(300)))
+            restartPolicy: RunnerRestartPolicy(
+                initialDelay: .seconds(60), maxDelay: .seconds(60), stableAfter: .seconds(300)))
         _ = try? await instance.collectMetrics()
         let error = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
         #expect(error?.code == .crashed)
@@ -108,7 +111,8 @@ struct IsolatedPluginInstanceTests {
     @Test("the plugin's log lines, its stray stderr and even its stdout reach the host's log with plugin=<name>")
     func forwardsLogs() async throws {
         let (logger, records) = CapturingLogHandler.logger()
-        let instance = try await RunnerFixtures.isolated(RunnerFixtures.plugin(), settings: ["mode": "log"], logger: logger)
+        let instance = try await RunnerFixtures.isolated(
+            RunnerFixtures.plugin(), settings: ["mode": "log"], logger: logger)
         let metrics = try await instance.collectMetrics()
         #expect(metrics.map(\.name) == ["runner_fixture_calls"], "stdout output must not corrupt the frames")
         func logged(_ text: String, _ level: Logger.Level) -> Bool {
@@ -116,10 +120,11 @@ struct IsolatedPluginInstanceTests {
                 $0.message.contains(text) && $0.level == level && $0.metadata["plugin"] == "runner_fixture"
             }
         }
-        #expect(await PluginFixtures.eventually(timeout: .seconds(20)) {
-            logged("runner fixture says hello", .info) && logged("runner fixture: stray output", .warning)
-                && logged("runner fixture: printf to stdout", .warning)
-        }, "\(records.all.map(\.message))")
+        #expect(
+            await PluginFixtures.eventually(timeout: .seconds(20)) {
+                logged("runner fixture says hello", .info) && logged("runner fixture: stray output", .warning)
+                    && logged("runner fixture: printf to stdout", .warning)
+            }, "\(records.all.map(\.message))")
         await instance.shutdown()
     }
 
@@ -128,7 +133,9 @@ struct IsolatedPluginInstanceTests {
         let library = try PluginFixtures.compiled().path("create_fails")
         let error = await #expect(throws: PluginError.self) { try await RunnerFixtures.isolated(library) }
         #expect(error?.code == .createFailed)
-        #expect(error?.message.contains("the fixture needs the setting 'token' (got none)") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("the fixture needs the setting 'token' (got none)") == true,
+            "\(String(describing: error))")
     }
 
     @Test("limits.memory makes a large allocation fail in the runner, not in the host")

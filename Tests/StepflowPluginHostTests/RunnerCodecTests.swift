@@ -14,18 +14,25 @@ struct RunnerCodecTests {
         let stamp = Date(timeIntervalSince1970: 1_700_000_000.123)
         let labels = (0..<200).map { Label("label_\($0)", $0.isMultiple(of: 2) ? "" : "värde \($0) ✓") }
         let metrics = [
-            Metric(name: "a_gauge", value: .gauge(.nan), labels: labels, timestamp: stamp, metadata: ["help": "ünïcode help"]),
+            Metric(
+                name: "a_gauge", value: .gauge(.nan), labels: labels, timestamp: stamp,
+                metadata: ["help": "ünïcode help"]),
             Metric(name: "b_gauge", value: .gauge(-.infinity), timestamp: stamp),
             Metric(name: "c_counter", value: .counter(.infinity), labels: [Label("", "")], timestamp: stamp),
             Metric(name: "", value: .counter(0.5), timestamp: stamp),
             Metric(
                 name: "d_histogram",
-                value: .histogram(HistogramValue(sum: .nan, count: .max, buckets: [
-                    HistogramBucket(upperBound: -.infinity, count: 0), HistogramBucket(upperBound: 1.5, count: 7),
-                ])), timestamp: stamp),
+                value: .histogram(
+                    HistogramValue(
+                        sum: .nan, count: .max,
+                        buckets: [
+                            HistogramBucket(upperBound: -.infinity, count: 0),
+                            HistogramBucket(upperBound: 1.5, count: 7),
+                        ])), timestamp: stamp),
             Metric(
                 name: "e_summary",
-                value: .summary(SummaryValue(sum: 3, count: 2, quantiles: [Quantile(quantile: 0.99, value: .infinity)])),
+                value: .summary(
+                    SummaryValue(sum: 3, count: 2, quantiles: [Quantile(quantile: 0.99, value: .infinity)])),
                 timestamp: Date(timeIntervalSince1970: 0)),
         ]
         let refused: [MetricRefusalReason: Int] = [.invalidMetricName: 3, .overBudget: 1]
@@ -45,10 +52,14 @@ struct RunnerCodecTests {
             case (.histogram(let a), .histogram(let b)):
                 #expect(same(a.sum, b.sum) && a.count == b.count)
                 #expect(a.buckets.count == b.buckets.count)
-                for (x, y) in zip(a.buckets, b.buckets) { #expect(same(x.upperBound, y.upperBound) && x.count == y.count) }
+                for (x, y) in zip(a.buckets, b.buckets) {
+                    #expect(same(x.upperBound, y.upperBound) && x.count == y.count)
+                }
             case (.summary(let a), .summary(let b)):
                 #expect(same(a.sum, b.sum) && a.count == b.count)
-                for (x, y) in zip(a.quantiles, b.quantiles) { #expect(same(x.quantile, y.quantile) && same(x.value, y.value)) }
+                for (x, y) in zip(a.quantiles, b.quantiles) {
+                    #expect(same(x.quantile, y.quantile) && same(x.value, y.value))
+                }
             default:
                 Issue.record("\(original.name) changed type: \(original.value) → \(copy.value)")
             }
@@ -64,13 +75,15 @@ struct RunnerCodecTests {
         #expect(create.settings.map(\.name) == settings.map(\.name))
         #expect(create.settings.map(\.value) == settings.map(\.value))
 
-        #expect(try RunnerCodec.decodeNamesReply(RunnerCodec.namesReply(["a", "", "c_total"])) == ["a", "", "c_total"])
+        #expect(
+            try RunnerCodec.decodeNamesReply(RunnerCodec.namesReply(["a", "", "c_total"])) == ["a", "", "c_total"])
 
         let error = PluginError(.createFailed, plugin: "x", path: "/x.so", message: "boom", hint: "fix it")
         let decoded = try RunnerCodec.decodeErrorReply(RunnerCodec.errorReply(error))
         #expect(decoded.code == .createFailed && decoded.message == "boom" && decoded.hint == "fix it")
-        let noHint = try RunnerCodec.decodeErrorReply(RunnerCodec.errorReply(
-            PluginError(.crashed, plugin: nil, path: "", message: "")))
+        let noHint = try RunnerCodec.decodeErrorReply(
+            RunnerCodec.errorReply(
+                PluginError(.crashed, plugin: nil, path: "", message: "")))
         #expect(noHint.code == .crashed && noHint.hint == nil)
 
         var writer = RunnerCodec.Writer()
@@ -88,7 +101,9 @@ struct RunnerCodecTests {
         }
         #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeMetricsReply(payload + [0]) }
         #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeNamesReply([0xFF, 0xFF, 0xFF, 0x7F]) }
-        #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeNamesReply([1, 0, 0, 0, 2, 0, 0, 0, 0xC3, 0x28]) }
+        #expect(throws: RunnerCodecError.self) {
+            try RunnerCodec.decodeNamesReply([1, 0, 0, 0, 2, 0, 0, 0, 0xC3, 0x28])
+        }
 
         #expect(RunnerFrame(.collect).bytes == [0, 0, 0, 0, 0x02])
         let bad = try pipeWith([3, 0, 0, 0, 0x7E, 1, 2, 3])

@@ -8,35 +8,35 @@ import Testing
 
 /// A C collector that dereferences NULL on every call.
 private let crasherPluginSource = #"""
-#include "stepflow_plugin.h"
-#include <stdlib.h>
+    #include "stepflow_plugin.h"
+    #include <stdlib.h>
 
-static int32_t create(const stepflow_host_api *api, stepflow_host *host, const stepflow_setting *settings,
-                      size_t count, void **out) {
-    (void)api; (void)host; (void)settings; (void)count;
-    *out = malloc(1);
-    return STEPFLOW_OK;
-}
+    static int32_t create(const stepflow_host_api *api, stepflow_host *host, const stepflow_setting *settings,
+                          size_t count, void **out) {
+        (void)api; (void)host; (void)settings; (void)count;
+        *out = malloc(1);
+        return STEPFLOW_OK;
+    }
 
-static void destroy(void *context) { free(context); }
+    static void destroy(void *context) { free(context); }
 
-static int32_t collect(void *context, stepflow_emitter *emitter) {
-    (void)context; (void)emitter;
-    volatile int *nowhere = NULL;
-    return *nowhere;
-}
+    static int32_t collect(void *context, stepflow_emitter *emitter) {
+        (void)context; (void)emitter;
+        volatile int *nowhere = NULL;
+        return *nowhere;
+    }
 
-static const stepflow_plugin_descriptor descriptor = {
-    .abi_version = STEPFLOW_PLUGIN_ABI_VERSION, .struct_size = sizeof(stepflow_plugin_descriptor),
-    .name = "crasher", .version = "1.0.0", .capabilities = STEPFLOW_CAP_METRICS_COLLECTOR,
-    .default_interval_ms = 1000, .create = create, .destroy = destroy, .collect_metrics = collect,
-};
+    static const stepflow_plugin_descriptor descriptor = {
+        .abi_version = STEPFLOW_PLUGIN_ABI_VERSION, .struct_size = sizeof(stepflow_plugin_descriptor),
+        .name = "crasher", .version = "1.0.0", .capabilities = STEPFLOW_CAP_METRICS_COLLECTOR,
+        .default_interval_ms = 1000, .create = create, .destroy = destroy, .collect_metrics = collect,
+    };
 
-const stepflow_plugin_descriptor *stepflow_plugin_register(const stepflow_host_api *api) {
-    (void)api;
-    return &descriptor;
-}
-"""#
+    const stepflow_plugin_descriptor *stepflow_plugin_register(const stepflow_host_api *api) {
+        (void)api;
+        return &descriptor;
+    }
+    """#
 
 @Suite("A plugin with isolation: process", .serialized)
 struct ProcessIsolationTests {
@@ -51,13 +51,17 @@ struct ProcessIsolationTests {
             "/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", directory.file("libcrasher.so"), source])
         try #require(compile.status == 0, "cc: \(compile.output)")
 
-        let path = try directory.write("config.yaml", testConfigYAML(directory: directory, extraPlugins: """
-              - name: crasher
-                path: libcrasher.so
-                isolation: process
-                interval: 1s
-                timeout: 5s
-            """))
+        let path = try directory.write(
+            "config.yaml",
+            testConfigYAML(
+                directory: directory,
+                extraPlugins: """
+                      - name: crasher
+                        path: libcrasher.so
+                        isolation: process
+                        interval: 1s
+                        timeout: 5s
+                    """))
         let logger = Logger(label: "process-isolation-tests")
         let runtime = try await MonitoringRuntime(
             loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger,

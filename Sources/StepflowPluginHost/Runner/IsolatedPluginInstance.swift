@@ -160,7 +160,9 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     // MARK: - Calls
 
     /// Runs one request: checks the state, (re)starts the runner when needed, exchanges the frames.
-    private func call(_ call: String, _ request: RunnerFrame, expecting kind: RunnerFrame.Kind) async throws(PluginError) -> RunnerFrame {
+    private func call(_ call: String, _ request: RunnerFrame, expecting kind: RunnerFrame.Kind)
+        async throws(PluginError) -> RunnerFrame
+    {
         guard !Task.isCancelled else {
             throw error(.timedOut, "\(call) was not started: the calling task was already cancelled")
         }
@@ -173,9 +175,14 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             if state.runner == nil, let next = state.nextStart, now < next {
                 throw PluginError(
                     .crashed, plugin: name, path: info.path,
-                    message: "\(call) was refused: the plugin runner failed \(state.consecutiveCrashes) time(s) in a row "
-                        + "(last: \(state.lastFailure ?? "unknown")); the next restart is in \(Self.format(now.duration(to: next)))",
-                    hint: "the runner is restarted with backoff; see the plugin's log lines (plugin=\(name)) and fix the plugin")
+                    message:
+                        "\(call) was refused: the plugin runner failed \(state.consecutiveCrashes) time(s) in a row "
+                        + "(last: \(state.lastFailure ?? "unknown")); "
+                        + "the next restart is in \(Self.format(now.duration(to: next)))",
+                    hint:
+                        "the runner is restarted with backoff; see the plugin's log lines (plugin=\(name)) "
+                        + "and fix the plugin"
+                )
             }
             state.callInFlight = call
             return state.runner
@@ -193,7 +200,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         if reply.kind == .error { throw remoteError(reply) }
         guard reply.kind == kind else {
             runner.kill()
-            throw recordFailure(of: runner, call: call, reason: "the runner answered \(call) with a \(reply.kind) frame")
+            throw recordFailure(
+                of: runner, call: call, reason: "the runner answered \(call) with a \(reply.kind) frame")
         }
         return reply
     }
@@ -205,7 +213,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         if let seconds = limits.cpuSeconds { arguments += ["--cpu-time-limit", "\(seconds)"] }
         let runner: RunnerProcess
         do {
-            runner = try RunnerProcess(executable: runnerExecutable, arguments: arguments, pluginName: name, logger: logger)
+            runner = try RunnerProcess(
+                executable: runnerExecutable, arguments: arguments, pluginName: name, logger: logger)
         } catch {
             let failure = PluginError(
                 .createFailed, plugin: name, path: info.path,
@@ -222,7 +231,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             logger.notice("plugin runner restarted", metadata: ["pid": "\(runner.pid)", "restarts": "\(launches - 1)"])
         }
         let reply = try await exchange(
-            "create", RunnerFrame(.create, payload: RunnerCodec.createRequest(name: name, settings: settings)), with: runner)
+            "create", RunnerFrame(.create, payload: RunnerCodec.createRequest(name: name, settings: settings)),
+            with: runner)
         switch reply.kind {
         case .ok:
             return runner
@@ -233,13 +243,16 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             throw failure
         default:
             runner.kill()
-            throw recordFailure(of: runner, call: "create", reason: "the runner answered create with a \(reply.kind) frame")
+            throw recordFailure(
+                of: runner, call: "create", reason: "the runner answered create with a \(reply.kind) frame")
         }
     }
 
     /// Sends a frame and awaits the reply; returns `timedOut` at once (and kills the runner) when the awaiting
     /// task is cancelled, and `crashed` when the runner dies first.
-    private func exchange(_ call: String, _ request: RunnerFrame, with runner: RunnerProcess) async throws(PluginError) -> RunnerFrame {
+    private func exchange(_ call: String, _ request: RunnerFrame, with runner: RunnerProcess) async throws(PluginError)
+        -> RunnerFrame
+    {
         let once = ResumeOnce<RunnerFrame>()
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: ResumeOnce<RunnerFrame>.Continuation) in
@@ -252,24 +265,29 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
                         // On the runner's own queue: waiting for the exit status here blocks no one else.
                         let termination = runner.waitForExit(timeout: .seconds(5))
                         let reason = termination.map { "\($0)" } ?? "the runner's pipe failed: \(failure)"
-                        once.resume(with: .failure(PluginError(.crashed, plugin: self.name, path: self.info.path, message: reason)))
+                        once.resume(
+                            with: .failure(
+                                PluginError(.crashed, plugin: self.name, path: self.info.path, message: reason)))
                     }
                 }
             }
         } onCancel: {
             runner.kill()
-            once.resume(with: .failure(PluginError(
-                .timedOut, plugin: name, path: info.path,
-                message: "\(call) did not return before the calling task was cancelled (its deadline); "
-                    + "the plugin runner was killed and is restarted at the next call",
-                hint: "raise the plugin's `timeout`, or fix the plugin so that the call returns sooner")))
+            once.resume(
+                with: .failure(
+                    PluginError(
+                        .timedOut, plugin: name, path: info.path,
+                        message: "\(call) did not return before the calling task was cancelled (its deadline); "
+                            + "the plugin runner was killed and is restarted at the next call",
+                        hint: "raise the plugin's `timeout`, or fix the plugin so that the call returns sooner")))
         }
         switch outcome {
         case .success(let reply):
             return reply
         case .failure(let failure) where failure.code == .timedOut:
             retire(runner)
-            logger.warning("plugin runner killed: it missed its deadline", metadata: ["call": "\(call)", "pid": "\(runner.pid)"])
+            logger.warning(
+                "plugin runner killed: it missed its deadline", metadata: ["call": "\(call)", "pid": "\(runner.pid)"])
             throw failure
         case .failure(let failure):
             throw recordFailure(of: runner, call: call, reason: failure.message)

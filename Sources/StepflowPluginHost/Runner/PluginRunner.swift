@@ -3,11 +3,11 @@ import Logging
 import StepflowCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The child side of `isolation: process`: what `stepflow-monitor plugin-runner` runs.
@@ -47,9 +47,9 @@ public enum PluginRunner {
         func set(_ resource: Int32, _ value: Int, _ name: String) -> PluginError? {
             var limit = rlimit(rlim_cur: rlim_t(value), rlim_max: rlim_t(value))
             #if canImport(Glibc)
-            let status = setrlimit(__rlimit_resource_t(UInt32(resource)), &limit)
+                let status = setrlimit(__rlimit_resource_t(UInt32(resource)), &limit)
             #else
-            let status = setrlimit(resource, &limit)
+                let status = setrlimit(resource, &limit)
             #endif
             guard status == 0 else {
                 return PluginError(
@@ -88,9 +88,10 @@ public enum PluginRunner {
             while true {
                 let request: Result<RunnerFrame, RunnerIOFailure> = await withCheckedContinuation { continuation in
                     io.async {
-                        continuation.resume(returning: Result { () throws(RunnerIOFailure) in
-                            try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
-                        })
+                        continuation.resume(
+                            returning: Result { () throws(RunnerIOFailure) in
+                                try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
+                            })
                     }
                 }
                 let frame: RunnerFrame
@@ -109,15 +110,22 @@ public enum PluginRunner {
                 case .create:
                     reply = await create(frame.payload, existing: &instance)
                 case .collect:
-                    guard let instance else { reply = notCreated("collect_metrics"); break }
+                    guard let instance else {
+                        reply = notCreated("collect_metrics")
+                        break
+                    }
                     do throws(PluginError) {
                         let metrics = try await instance.collectMetrics()
-                        reply = RunnerFrame(.metrics, payload: RunnerCodec.metricsReply(metrics, refused: instance.refusedSamples))
+                        reply = RunnerFrame(
+                            .metrics, payload: RunnerCodec.metricsReply(metrics, refused: instance.refusedSamples))
                     } catch {
                         reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
                     }
                 case .metricNames:
-                    guard let instance else { reply = notCreated("metric_names"); break }
+                    guard let instance else {
+                        reply = notCreated("metric_names")
+                        break
+                    }
                     do throws(PluginError) {
                         reply = RunnerFrame(.names, payload: RunnerCodec.namesReply(try await instance.metricNames()))
                     } catch {
@@ -127,9 +135,12 @@ public enum PluginRunner {
                     await instance?.shutdown()
                     return 0
                 case .ok, .error, .metrics, .names:
-                    reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(PluginError(
-                        .callFailed, plugin: instance?.name, path: path,
-                        message: "the runner received a reply frame (\(frame.kind)) as a request")))
+                    reply = RunnerFrame(
+                        .error,
+                        payload: RunnerCodec.errorReply(
+                            PluginError(
+                                .callFailed, plugin: instance?.name, path: path,
+                                message: "the runner received a reply frame (\(frame.kind)) as a request")))
                 }
                 do throws(RunnerIOFailure) {
                     try RunnerFrameIO.write(reply, to: output)
@@ -145,14 +156,16 @@ public enum PluginRunner {
             do throws(PluginError) {
                 let library = try setup.get()
                 guard instance == nil else {
-                    throw PluginError(.createFailed, plugin: instance?.name, path: path,
-                                      message: "the runner already holds an instance")
+                    throw PluginError(
+                        .createFailed, plugin: instance?.name, path: path,
+                        message: "the runner already holds an instance")
                 }
                 let request: (name: String, settings: [(name: String, value: String)])
                 do throws(RunnerCodecError) {
                     request = try RunnerCodec.decodeCreateRequest(payload)
                 } catch {
-                    throw PluginError(.createFailed, plugin: nil, path: path, message: "malformed create request: \(error)")
+                    throw PluginError(
+                        .createFailed, plugin: nil, path: path, message: "malformed create request: \(error)")
                 }
                 var settings: [String: JSONValue] = [:]
                 for setting in request.settings { settings[setting.name] = .string(setting.value) }
@@ -165,8 +178,12 @@ public enum PluginRunner {
         }
 
         private func notCreated(_ call: String) -> RunnerFrame {
-            RunnerFrame(.error, payload: RunnerCodec.errorReply(PluginError(
-                .unsupported, plugin: nil, path: path, message: "\(call) was refused: the instance was not created")))
+            RunnerFrame(
+                .error,
+                payload: RunnerCodec.errorReply(
+                    PluginError(
+                        .unsupported, plugin: nil, path: path,
+                        message: "\(call) was refused: the instance was not created")))
         }
     }
 }

@@ -23,7 +23,9 @@ enum RunnerCodec {
         return writer.bytes
     }
 
-    static func decodeCreateRequest(_ bytes: [UInt8]) throws(RunnerCodecError) -> (name: String, settings: [(name: String, value: String)]) {
+    static func decodeCreateRequest(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        name: String, settings: [(name: String, value: String)]
+    ) {
         var reader = Reader(bytes)
         let name = try reader.string("instance name")
         let count = try reader.count("setting count", minimumBytesEach: 8)
@@ -45,7 +47,9 @@ enum RunnerCodec {
         return writer.bytes
     }
 
-    static func decodeErrorReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (code: PluginError.Code, message: String, hint: String?) {
+    static func decodeErrorReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        code: PluginError.Code, message: String, hint: String?
+    ) {
         var reader = Reader(bytes)
         let codeText = try reader.string("error code")
         let message = try reader.string("error message")
@@ -87,7 +91,9 @@ enum RunnerCodec {
         return writer.bytes
     }
 
-    static func decodeMetricsReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (metrics: [Metric], refused: [MetricRefusalReason: Int]) {
+    static func decodeMetricsReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        metrics: [Metric], refused: [MetricRefusalReason: Int]
+    ) {
         var reader = Reader(bytes)
         let count = try reader.count("sample count", minimumBytesEach: 22)
         var metrics: [Metric] = []
@@ -118,11 +124,15 @@ enum RunnerCodec {
         mutating func u32(_ value: Int) { u32(UInt32(truncatingIfNeeded: value)) }
 
         mutating func u32(_ value: UInt32) {
-            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+            for shift in stride(from: 0, to: 32, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+            }
         }
 
         mutating func u64(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            }
         }
 
         mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
@@ -224,9 +234,11 @@ enum RunnerCodec {
             let length = Int(try u32("length of \(what)"))
             guard length <= remaining else { throw RunnerCodecError("truncated \(what)") }
             defer { offset += length }
-            guard let text = bytes[offset..<(offset + length)].withContiguousStorageIfAvailable({
-                String(validating: $0, as: UTF8.self)
-            }) ?? String(validating: Array(bytes[offset..<(offset + length)]), as: UTF8.self) else {
+            guard
+                let text = bytes[offset..<(offset + length)].withContiguousStorageIfAvailable({
+                    String(validating: $0, as: UTF8.self)
+                }) ?? String(validating: Array(bytes[offset..<(offset + length)]), as: UTF8.self)
+            else {
                 throw RunnerCodecError("\(what) is not valid UTF-8")
             }
             return text

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One message between the host and a `stepflow-monitor plugin-runner` child, as it travels over a pipe:
@@ -74,9 +74,9 @@ enum RunnerFrameIO {
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { buffer in
                 #if canImport(Glibc) || canImport(Musl)
-                Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 #else
-                Darwin.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    Darwin.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 #endif
             }
             if written < 0 {
@@ -124,9 +124,9 @@ enum RunnerFrameIO {
             }
             let received = bytes.withUnsafeMutableBytes { buffer in
                 #if canImport(Glibc) || canImport(Musl)
-                Glibc.read(fd, buffer.baseAddress! + offset, count - offset)
+                    Glibc.read(fd, buffer.baseAddress! + offset, count - offset)
                 #else
-                Darwin.read(fd, buffer.baseAddress! + offset, count - offset)
+                    Darwin.read(fd, buffer.baseAddress! + offset, count - offset)
                 #endif
             }
             if received < 0 {

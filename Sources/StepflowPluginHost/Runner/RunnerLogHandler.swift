@@ -2,11 +2,11 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The `plugin-runner`'s log handler: one line per entry on stderr, `<level>\t<message> <metadata>`, which the

@@ -4,11 +4,11 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One running `stepflow-monitor plugin-runner` child: its pipes, a serial queue for the blocking frame I/O,
@@ -82,7 +82,9 @@ final class RunnerProcess: Sendable {
 
     /// Sends `request` and waits for the reply, on the runner's queue; `completion` runs there.
     /// A shutdown request gets no reply: `completion` then gets `.ok`.
-    func exchange(_ request: RunnerFrame, completion: @escaping @Sendable (Result<RunnerFrame, RunnerIOFailure>) -> Void) {
+    func exchange(
+        _ request: RunnerFrame, completion: @escaping @Sendable (Result<RunnerFrame, RunnerIOFailure>) -> Void
+    ) {
         let input = requests.fileDescriptor
         let output = replies.fileDescriptor
         io.async { [self] in

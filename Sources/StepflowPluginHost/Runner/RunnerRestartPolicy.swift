@@ -12,7 +12,8 @@ public struct RunnerRestartPolicy: Sendable, Hashable {
     public var stableAfter: Duration
 
     /// 1 s doubling up to 60 s, reset after 5 minutes without a crash.
-    public static let `default` = RunnerRestartPolicy(initialDelay: .seconds(1), maxDelay: .seconds(60), stableAfter: .seconds(300))
+    public static let `default` = RunnerRestartPolicy(
+        initialDelay: .seconds(1), maxDelay: .seconds(60), stableAfter: .seconds(300))
 
     public init(initialDelay: Duration, maxDelay: Duration, stableAfter: Duration) {
         self.initialDelay = initialDelay

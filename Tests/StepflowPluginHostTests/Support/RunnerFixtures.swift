@@ -96,14 +96,17 @@ enum RunnerFixtures {
     static func plugin() throws -> String { try compiled.get() }
 
     private static let compiled: Result<String, PluginFixtures.SetupError> = Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stepflow-runner-fixture-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stepflow-runner-fixture-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let sourceFile = directory.appendingPathComponent("runner_fixture.c")
         try source.write(to: sourceFile, atomically: true, encoding: .utf8)
         let output = directory.appendingPathComponent("librunner_fixture.so").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-shared", "-fPIC", "-I", PluginFixtures.headerDirectory.path, "-o", output, sourceFile.path]
+        process.arguments = [
+            "cc", "-shared", "-fPIC", "-I", PluginFixtures.headerDirectory.path, "-o", output, sourceFile.path,
+        ]
         let errors = Pipe()
         process.standardError = errors
         try process.run()
