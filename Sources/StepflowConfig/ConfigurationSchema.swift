@@ -17,8 +17,9 @@ enum ConfigurationSchema {
     /// The keys of a plugin's `limits:` mapping.
     static let pluginLimitKeys = ["memory", "cpu_time"]
 
-    /// The smallest `limits.memory`: below it the runner (a Swift program) cannot even start.
-    static let minimumMemoryLimit = 64 << 20
+    /// The smallest `limits.memory`. The runner (a Swift program) takes ~320 MiB of address space itself; below
+    /// 256 MiB it cannot even create the plugin.
+    static let minimumMemoryLimit = 256 << 20
 
     /// Every scalar key, in the order of `config.yaml`.
     static let settings: [ConfigurationSetting] = [

@@ -18,9 +18,9 @@ struct PluginLimitsTests {
         #expect(limits.cpuSeconds == 2)
 
         let plain = try ConfigurationLoader.parse(
-            yaml: plugin("    isolation: process\n    limits:\n      memory: 134217728\n"), file: "config.yaml",
+            yaml: plugin("    isolation: process\n    limits:\n      memory: 536870912\n"), file: "config.yaml",
             environment: [:])
-        #expect(plain.plugins.first?.limits == PluginLimits(memoryBytes: 128 << 20))
+        #expect(plain.plugins.first?.limits == PluginLimits(memoryBytes: 512 << 20))
     }
 
     @Test("limits on an in-process plugin are refused, saying they need isolation: process")

@@ -315,7 +315,20 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         return PluginError(
             .crashed, plugin: name, path: info.path,
             message: "\(call) failed: \(reason); the runner is restarted in \(Self.format(delay))",
-            hint: "the host is unaffected; see the plugin's log lines (plugin=\(name)) and fix the plugin")
+            hint: crashHint)
+    }
+
+    /// What to do about a crashed runner; names the limits, which a crash may come from.
+    private var crashHint: String {
+        var hint = "the host is unaffected; see the plugin's log lines (plugin=\(name)) and fix the plugin"
+        if let bytes = limits.memoryBytes {
+            hint += "; the runner has limits.memory = \(bytes) bytes, and a crash while allocating (even while "
+                + "creating the plugin) may mean the limit is too low: the runner itself needs ~320 MiB of address space"
+        }
+        if let seconds = limits.cpuSeconds {
+            hint += "; SIGXCPU or SIGKILL may mean the runner used up limits.cpu_time (\(seconds)s)"
+        }
+        return hint
     }
 
     /// Counts a crash and sets when the next start may happen; returns the backoff delay.
