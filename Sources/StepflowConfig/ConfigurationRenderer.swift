@@ -32,6 +32,12 @@ enum ConfigurationRenderer {
             if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
             if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)
+            if !plugin.limits.isEmpty {
+                var limits: [String] = []
+                if let bytes = plugin.limits.memoryBytes { limits.append("memory: " + ByteSizeParser.format(bytes)) }
+                if let cpuTime = plugin.limits.cpuTime { limits.append("cpu_time: " + DurationParser.format(cpuTime)) }
+                fields.append("limits: {" + limits.joined(separator: ", ") + "}")
+            }
             for (index, field) in fields.enumerated() {
                 lines.append((index == 0 ? "  - " : "    ") + field)
             }

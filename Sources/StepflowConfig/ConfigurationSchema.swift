@@ -12,10 +12,19 @@ enum ConfigurationSchema {
     static let pluginsKey = "plugins"
 
     /// The keys of one `plugins:` item, in the order they are rendered.
-    static let pluginKeys = ["name", "path", "enabled", "isolation", "interval", "timeout", "budgets", "settings"]
+    static let pluginKeys = [
+        "name", "path", "enabled", "isolation", "interval", "timeout", "budgets", "limits", "settings",
+    ]
 
     /// The keys of a plugin's `budgets:` mapping.
     static let pluginBudgetKeys = ["metrics_per_collection", "series"]
+
+    /// The keys of a plugin's `limits:` mapping.
+    static let pluginLimitKeys = ["memory", "cpu_time"]
+
+    /// The smallest `limits.memory`. The runner (a Swift program) takes ~320 MiB of address space itself; below
+    /// 256 MiB it cannot even create the plugin.
+    static let minimumMemoryLimit = 256 << 20
 
     /// Every scalar key, in the order of `config.yaml`.
     static let settings: [ConfigurationSetting] = [

@@ -147,6 +147,7 @@ struct NodeDecoder {
         var plugin = PluginConfig(path: "")
         var hasPath = false
         var nameNode: Node?
+        var limitsNode: Node?
         var valid = true
         for (keyNode, valueNode) in pairs {
             guard enter(keyNode), enter(valueNode) else { return nil }
@@ -223,6 +224,13 @@ struct NodeDecoder {
                     continue
                 }
                 plugin.settings = settings
+            case "limits":
+                limitsNode = valueNode
+                guard let limits = decodeLimits(valueNode, keyPath: keyPath) else {
+                    valid = false
+                    continue
+                }
+                plugin.limits = limits
             default:
                 reportUnknownKey(keyNode, key: key, keyPath: keyPath, validKeys: ConfigurationSchema.pluginKeys)
                 valid = false
@@ -234,7 +242,68 @@ struct NodeDecoder {
                        + "(for example libStepflowSystemCollector.so)")
             valid = false
         }
+        if let limitsNode, !plugin.limits.isEmpty, plugin.isolation == .inProcess {
+            report(limitsNode, keyPath: itemPath + ".limits",
+                   "limits need 'isolation: process' (an in-process plugin shares the host's own limits); "
+                       + "add 'isolation: process' to this plugin or remove 'limits'")
+            valid = false
+        }
         return valid ? (plugin, nameNode) : nil
+    }
+
+    /// A plugin's `limits:` mapping: `memory` (bytes, or with a KiB/MiB/GiB suffix) and `cpu_time` (a duration).
+    private mutating func decodeLimits(_ node: Node, keyPath: String) -> PluginLimits? {
+        guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: true) else { return nil }
+        var limits = PluginLimits()
+        var valid = true
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode) else { return nil }
+            guard let key = keyName(keyNode, parentPath: keyPath) else {
+                valid = false
+                continue
+            }
+            let limitPath = keyPath + "." + key
+            if valueNode.tagName == .null && valueNode.isScalarNode { continue }
+            switch key {
+            case "memory":
+                let example = "write a number of bytes, optionally with KiB, MiB or GiB (for example 512MiB)"
+                guard case .scalar(let scalar) = valueNode, valueNode.tagName == .int || valueNode.tagName == .str else {
+                    report(valueNode, keyPath: limitPath,
+                           "expected a byte size, found \(Self.describe(valueNode)); \(example)")
+                    valid = false
+                    continue
+                }
+                guard let bytes = ByteSizeParser.parse(scalar.string) else {
+                    report(valueNode, keyPath: limitPath, "'\(scalar.string)' is not a byte size; \(example)")
+                    valid = false
+                    continue
+                }
+                guard bytes >= ConfigurationSchema.minimumMemoryLimit else {
+                    report(valueNode, keyPath: limitPath,
+                           "\(ByteSizeParser.format(bytes)) is too small: the runner itself needs address space; "
+                               + "use at least \(ByteSizeParser.format(ConfigurationSchema.minimumMemoryLimit))")
+                    valid = false
+                    continue
+                }
+                limits.memoryBytes = bytes
+            case "cpu_time":
+                guard case .duration(let duration)? = scalarValue(valueNode, as: .duration, keyPath: limitPath) else {
+                    valid = false
+                    continue
+                }
+                guard duration >= .seconds(1) else {
+                    report(valueNode, keyPath: limitPath,
+                           "must be at least 1s: RLIMIT_CPU counts whole seconds (fractions are rounded up)")
+                    valid = false
+                    continue
+                }
+                limits.cpuTime = duration
+            default:
+                reportUnknownKey(keyNode, key: key, keyPath: limitPath, validKeys: ConfigurationSchema.pluginLimitKeys)
+                valid = false
+            }
+        }
+        return valid ? limits : nil
     }
 
     /// A plugin's `settings:` mapping, whatever YAML its values hold.

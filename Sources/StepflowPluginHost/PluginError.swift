@@ -19,6 +19,7 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
             case timedOut = "plugin call timed out"
             case busy = "plugin busy"
             case unsupported = "plugin call not supported"
+            case crashed = "plugin runner crashed"
         }
 
         private let value: Value
@@ -50,6 +51,15 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let busy = Code(.busy)
         /// The plugin does not implement this call, or the instance has been shut down.
         public static let unsupported = Code(.unsupported)
+        /// The `plugin-runner` child process of a `process`-isolated plugin died (signal or exit) during a call,
+        /// or is waiting out its restart backoff.
+        public static let crashed = Code(.crashed)
+
+        /// Every code, e.g. to map a code's ``description`` back to the code.
+        public static let all: [Code] = [
+            .notFound, .openFailed, .missingSymbol, .registerFailed, .abiMismatch, .descriptorTooSmall,
+            .invalidDescriptor, .createFailed, .callFailed, .timedOut, .busy, .unsupported, .crashed,
+        ]
     }
 
     /// The kind of failure.

@@ -66,9 +66,14 @@ public final class MonitoringRuntime: Sendable {
     /// - Throws: a `MonitoringError` when the database cannot be opened or a job cannot be scheduled.
     ///   A plugin that cannot be loaded does not stop the host: it is logged, reported unhealthy in
     ///   `/health`, and listed with its reason in ``plugins``.
+    /// - Parameters:
+    ///   - environment: the variables the configuration is re-read with on reload.
+    ///   - pluginRunner: the `stepflow-monitor` executable started as `plugin-runner` for plugins with
+    ///     `isolation: process`; defaults to the running executable (tests, whose executable is the test
+    ///     bundle, pass the built `stepflow-monitor`).
     public init(
         loaded: LoadedConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger
+        logger: Logger, pluginRunner: String = IsolatedPluginInstance.currentExecutable
     ) async throws(MonitoringError) {
         let configuration = loaded.configuration
         self.logger = logger
@@ -93,7 +98,7 @@ public final class MonitoringRuntime: Sendable {
         pluginManager = PluginManager(
             scheduler: scheduler, engine: engine, health: health, logger: logger,
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
-            retries: configuration.health.checkRetries)
+            retries: configuration.health.checkRetries, pluginRunner: pluginRunner)
         reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,

@@ -45,7 +45,17 @@ final class PluginCollectorJob: ScheduledJob {
     var seriesCounts: (known: Int, refused: UInt64) { series.withLock { ($0.known.count, $0.refused) } }
 
     func run() async throws {
-        let metrics = try await instance.collectMetrics()
+        let metrics: [Metric]
+        do {
+            metrics = try await instance.collectMetrics()
+        } catch {
+            if error.code == .timedOut, instance.isolation == .inProcess {
+                logger.notice(
+                    "an in-process plugin cannot be interrupted; with 'isolation: process' the host would kill it at its deadline",
+                    metadata: ["plugin": "\(name)"])
+            }
+            throw error
+        }
         let overBudgetNow = instance.refusedSamples[.overBudget] ?? 0
         let (kept, cut, instanceCut) = series.withLock { state -> ([Metric], Int, Int) in
             var kept: [Metric] = []

@@ -31,10 +31,13 @@ final class PluginManager: Sendable {
     let defaultTimeout: Duration
     let retries: Int
     private let running = Mutex<[String: ManagedPlugin]>([:])
+    /// The executable started as `plugin-runner` for `isolation: process` plugins.
+    let pluginRunner: String
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
-        configDirectory: String?, defaultTimeout: Duration, retries: Int
+        configDirectory: String?, defaultTimeout: Duration, retries: Int,
+        pluginRunner: String
     ) {
         self.scheduler = scheduler
         self.engine = engine
@@ -43,6 +46,7 @@ final class PluginManager: Sendable {
         self.configDirectory = configDirectory
         self.defaultTimeout = defaultTimeout
         self.retries = retries
+        self.pluginRunner = pluginRunner
     }
 
     /// The job and health component name of a plugin instance.
@@ -132,7 +136,9 @@ final class PluginManager: Sendable {
                 library: library, name: name, settings: plugin.settings, logger: logger,
                 sampleBudget: plugin.budgets.metricsPerCollection)
         case .process:
-            throw PluginStartError("process isolation is not available in this build")
+            return try await IsolatedPluginInstance(
+                info: library.info, name: name, settings: plugin.settings, limits: plugin.limits,
+                runnerExecutable: pluginRunner, logger: logger)
         }
     }
 }

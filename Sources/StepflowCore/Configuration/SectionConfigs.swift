@@ -197,6 +197,8 @@ public struct PluginConfig: Sendable, Hashable {
     public var isolation: PluginIsolation = .inProcess
     /// `budgets`: how much one plugin may emit.
     public var budgets = PluginBudgets()
+    /// `limits`: resource limits applied to the plugin's runner process; only with `isolation: process`.
+    public var limits: PluginLimits = .none
 
     public init(
         name: String? = nil,
@@ -205,7 +207,8 @@ public struct PluginConfig: Sendable, Hashable {
         interval: Duration? = nil,
         timeout: Duration? = nil,
         settings: [String: JSONValue] = [:],
-        isolation: PluginIsolation = .inProcess
+        isolation: PluginIsolation = .inProcess,
+        limits: PluginLimits = .none
     ) {
         self.name = name
         self.path = path
@@ -214,6 +217,36 @@ public struct PluginConfig: Sendable, Hashable {
         self.timeout = timeout
         self.settings = settings
         self.isolation = isolation
+        self.limits = limits
+    }
+}
+
+/// Resource limits of a `process`-isolated plugin (YAML `plugins[].limits`), applied with `setrlimit` in the
+/// runner process before it loads the plugin. The runner itself (a Swift program) needs some address space too.
+public struct PluginLimits: Sendable, Hashable {
+    /// `limits.memory`: the runner's address-space limit (`RLIMIT_AS`) in bytes; YAML takes an integer or a
+    /// number with a `KiB`, `MiB` or `GiB` suffix. `nil` (the default) leaves it unlimited.
+    public var memoryBytes: Int?
+    /// `limits.cpu_time`: the runner's CPU-time limit (`RLIMIT_CPU`), rounded up to whole seconds; past it the
+    /// kernel kills the runner with SIGXCPU and it is restarted. `nil` (the default) leaves it unlimited.
+    public var cpuTime: Duration?
+
+    /// No limits.
+    public static let none = PluginLimits()
+
+    public init(memoryBytes: Int? = nil, cpuTime: Duration? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpuTime = cpuTime
+    }
+
+    /// Whether no limit is set.
+    public var isEmpty: Bool { memoryBytes == nil && cpuTime == nil }
+
+    /// ``cpuTime`` in whole seconds, rounded up (at least 1), as `RLIMIT_CPU` counts it.
+    public var cpuSeconds: Int? {
+        guard let cpuTime else { return nil }
+        let (seconds, attoseconds) = cpuTime.components
+        return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
     }
 }
 

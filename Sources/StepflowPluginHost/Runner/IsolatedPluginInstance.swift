@@ -1,0 +1,368 @@
+import Foundation
+import Logging
+import StepflowCore
+import Synchronization
+
+/// A metrics-collector plugin run in a child `stepflow-monitor plugin-runner` process (`isolation: process`).
+///
+/// The runner loads the same shared library through the same ABI code as an in-process ``PluginInstance``; the
+/// host talks to it over pipes with ``RunnerFrame``s. What the isolation buys:
+/// - a call that misses its deadline (the awaiting task is cancelled) returns `timedOut` at once and the runner
+///   is killed with SIGKILL, so ``isBusy`` stays false; the next call starts a new runner;
+/// - a runner that dies during a call (a segfault, an abort, an exit) costs that call a `crashed` error naming
+///   the signal; the runner is started again lazily, before the next call, after a capped exponential backoff
+///   (``RunnerRestartPolicy``). While the backoff lasts, calls fail at once saying when the next restart is.
+///
+/// Blocking pipe I/O runs on each runner's own serial queue, never on the Swift cooperative pool.
+public final class IsolatedPluginInstance: PluginCollector, Sendable {
+    /// The instance name (the config's `name`, or the plugin's own name).
+    public let name: String
+    /// The plugin's validated descriptor, as the host read it.
+    public let info: PluginDescriptorInfo
+    /// Always `.process`.
+    public var isolation: PluginIsolation { .process }
+    /// The executable started as the runner (`<it> plugin-runner …`).
+    public let runnerExecutable: String
+    /// The resource limits the runner applies before loading the plugin.
+    public let limits: PluginLimits
+    /// When a crashed runner is started again.
+    public let restartPolicy: RunnerRestartPolicy
+
+    private struct State {
+        var runner: RunnerProcess?
+        var callInFlight: String?
+        var isShutDown = false
+        var launches = 0
+        var consecutiveCrashes = 0
+        var lastCrash: ContinuousClock.Instant?
+        var nextStart: ContinuousClock.Instant?
+        var lastFailure: String?
+        var refusedByDeadRunners: [MetricRefusalReason: Int] = [:]
+        var refusedByRunner: [MetricRefusalReason: Int] = [:]
+    }
+
+    private let settings: [(name: String, value: String)]
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let state = Mutex(State())
+
+    /// The running executable (`/proc/self/exe` resolved): what the host passes as ``runnerExecutable``.
+    public static var currentExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Starts the runner and creates the instance in it.
+    ///
+    /// - Parameters:
+    ///   - info: the plugin's descriptor; the runner loads `info.resolvedPath`.
+    ///   - name: the instance name; defaults to the plugin's own name.
+    ///   - settings: the config's `settings:` map, passed to `create` as text pairs.
+    ///   - limits: `RLIMIT_AS` / `RLIMIT_CPU` for the runner.
+    ///   - runnerExecutable: a `stepflow-monitor` executable (the host passes ``currentExecutable``).
+    ///   - restartPolicy: the backoff between restarts after crashes.
+    ///   - logger: the host's logger; runner log lines and crashes are logged with `plugin=<name>`.
+    /// - Throws: ``PluginError`` `createFailed` with the plugin's own message (or why the runner could not
+    ///   start), `crashed` when the runner died during `create`, `timedOut` when the calling task is cancelled.
+    public init(
+        info: PluginDescriptorInfo,
+        name: String? = nil,
+        settings: [String: JSONValue] = [:],
+        limits: PluginLimits = .none,
+        runnerExecutable: String,
+        restartPolicy: RunnerRestartPolicy = .default,
+        logger: Logger = Logger(label: "stepflow.plugin")
+    ) async throws(PluginError) {
+        let instanceName = name ?? info.name
+        var logger = logger
+        logger[metadataKey: "plugin"] = "\(instanceName)"
+        self.name = instanceName
+        self.info = info
+        self.limits = limits
+        self.runnerExecutable = runnerExecutable
+        self.restartPolicy = restartPolicy
+        self.logger = logger
+        self.settings = settings.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value.settingText) }
+        state.withLock { $0.callInFlight = "create" }
+        defer { state.withLock { $0.callInFlight = nil } }
+        do throws(PluginError) {
+            let runner = try await start()
+            state.withLock { $0.runner = runner }
+        } catch {
+            state.withLock { $0.isShutDown = true }
+            throw error
+        }
+    }
+
+    /// Whether a call is running. A call abandoned at its deadline does not count: its runner was killed.
+    public var isBusy: Bool { state.withLock { $0.callInFlight != nil } }
+
+    /// How many samples were refused so far, by reason, over all runners.
+    public var refusedSamples: [MetricRefusalReason: Int] {
+        state.withLock { $0.refusedByDeadRunners.merging($0.refusedByRunner, uniquingKeysWith: +) }
+    }
+
+    /// How many times a runner was started again after a crash or a missed deadline.
+    public var restarts: Int { state.withLock { max(0, $0.launches - 1) } }
+
+    /// Calls the plugin's `collect_metrics` in the runner.
+    ///
+    /// - Throws: ``PluginError`` `callFailed` with the plugin's message, `crashed` when the runner died (or is in
+    ///   its restart backoff), `timedOut` when the awaiting task is cancelled (the runner is then killed),
+    ///   `busy` when a call is running, `unsupported` after ``shutdown()``.
+    public func collectMetrics() async throws(PluginError) -> [Metric] {
+        guard info.capabilities.contains(.metricsCollector) else {
+            throw error(.unsupported, "the plugin is not a metrics collector (capabilities: \(info.capabilities))")
+        }
+        let reply = try await call("collect_metrics", RunnerFrame(.collect), expecting: .metrics)
+        do throws(RunnerCodecError) {
+            let (metrics, refused) = try RunnerCodec.decodeMetricsReply(reply.payload)
+            state.withLock { $0.refusedByRunner = refused }
+            return metrics
+        } catch {
+            throw self.error(.callFailed, "the runner's collect_metrics reply is malformed: \(error)")
+        }
+    }
+
+    /// Calls the plugin's optional `metric_names` in the runner.
+    ///
+    /// - Throws: ``PluginError`` `unsupported` when the plugin does not implement it, otherwise as
+    ///   ``collectMetrics()``.
+    public func metricNames() async throws(PluginError) -> [String] {
+        guard info.listsMetricNames else {
+            throw error(.unsupported, "the plugin does not implement the optional metric_names call")
+        }
+        let reply = try await call("metric_names", RunnerFrame(.metricNames), expecting: .names)
+        do throws(RunnerCodecError) {
+            return try RunnerCodec.decodeNamesReply(reply.payload)
+        } catch {
+            throw self.error(.callFailed, "the runner's metric_names reply is malformed: \(error)")
+        }
+    }
+
+    /// Asks the runner to destroy the instance and exit; kills it if it has not exited within 2 seconds.
+    /// New calls fail with `unsupported`. Calling it again returns at once.
+    public func shutdown() async {
+        let runner = state.withLock { state -> RunnerProcess? in
+            guard !state.isShutDown else { return nil }
+            state.isShutDown = true
+            defer { state.runner = nil }
+            return state.runner
+        }
+        guard let runner else { return }
+        runner.exchange(RunnerFrame(.shutdown)) { _ in }
+        if await runner.exit(within: .seconds(2)) == nil {
+            logger.warning("plugin runner did not exit after shutdown; killing it", metadata: ["pid": "\(runner.pid)"])
+            runner.kill()
+            _ = await runner.exit(within: .seconds(5))
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Runs one request: checks the state, (re)starts the runner when needed, exchanges the frames.
+    private func call(_ call: String, _ request: RunnerFrame, expecting kind: RunnerFrame.Kind)
+        async throws(PluginError) -> RunnerFrame
+    {
+        guard !Task.isCancelled else {
+            throw error(.timedOut, "\(call) was not started: the calling task was already cancelled")
+        }
+        let now = clock.now
+        let current = try state.withLock { state throws(PluginError) -> RunnerProcess? in
+            if state.isShutDown { throw error(.unsupported, "\(call) was refused: the instance has been shut down") }
+            if let inFlight = state.callInFlight {
+                throw error(.busy, "\(call) was refused: the previous call (\(inFlight)) has not returned yet")
+            }
+            if state.runner == nil, let next = state.nextStart, now < next {
+                throw PluginError(
+                    .crashed, plugin: name, path: info.path,
+                    message:
+                        "\(call) was refused: the plugin runner failed \(state.consecutiveCrashes) time(s) in a row "
+                        + "(last: \(state.lastFailure ?? "unknown")); "
+                        + "the next restart is in \(Self.format(now.duration(to: next)))",
+                    hint:
+                        "the runner is restarted with backoff; see the plugin's log lines (plugin=\(name)) "
+                        + "and fix the plugin"
+                )
+            }
+            state.callInFlight = call
+            return state.runner
+        }
+        defer { state.withLock { $0.callInFlight = nil } }
+
+        let runner: RunnerProcess
+        if let current {
+            runner = current
+        } else {
+            runner = try await start()
+            state.withLock { $0.runner = runner }
+        }
+        let reply = try await exchange(call, request, with: runner)
+        if reply.kind == .error { throw remoteError(reply) }
+        guard reply.kind == kind else {
+            runner.kill()
+            throw recordFailure(
+                of: runner, call: call, reason: "the runner answered \(call) with a \(reply.kind) frame")
+        }
+        return reply
+    }
+
+    /// Launches a runner and sends it `create`; on failure the runner is gone and the failure recorded.
+    private func start() async throws(PluginError) -> RunnerProcess {
+        var arguments = ["plugin-runner", "--path", info.resolvedPath]
+        if let bytes = limits.memoryBytes { arguments += ["--memory-limit", "\(bytes)"] }
+        if let seconds = limits.cpuSeconds { arguments += ["--cpu-time-limit", "\(seconds)"] }
+        let runner: RunnerProcess
+        do {
+            runner = try RunnerProcess(
+                executable: runnerExecutable, arguments: arguments, pluginName: name, logger: logger)
+        } catch {
+            let failure = PluginError(
+                .createFailed, plugin: name, path: info.path,
+                message: "cannot start the plugin runner '\(runnerExecutable)': \(error)",
+                hint: "the runner is the stepflow-monitor executable itself; check that it exists and is executable")
+            recordCrash(failure.message)
+            throw failure
+        }
+        let launches = state.withLock { state -> Int in
+            state.launches += 1
+            return state.launches
+        }
+        if launches > 1 {
+            logger.notice("plugin runner restarted", metadata: ["pid": "\(runner.pid)", "restarts": "\(launches - 1)"])
+        }
+        let reply = try await exchange(
+            "create", RunnerFrame(.create, payload: RunnerCodec.createRequest(name: name, settings: settings)),
+            with: runner)
+        switch reply.kind {
+        case .ok:
+            return runner
+        case .error:
+            let failure = remoteError(reply)
+            runner.kill()
+            recordCrash(failure.message)
+            throw failure
+        default:
+            runner.kill()
+            throw recordFailure(
+                of: runner, call: "create", reason: "the runner answered create with a \(reply.kind) frame")
+        }
+    }
+
+    /// Sends a frame and awaits the reply; returns `timedOut` at once (and kills the runner) when the awaiting
+    /// task is cancelled, and `crashed` when the runner dies first.
+    private func exchange(_ call: String, _ request: RunnerFrame, with runner: RunnerProcess) async throws(PluginError)
+        -> RunnerFrame
+    {
+        let once = ResumeOnce<RunnerFrame>()
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: ResumeOnce<RunnerFrame>.Continuation) in
+                once.install(continuation)
+                runner.exchange(request) { result in
+                    switch result {
+                    case .success(let reply):
+                        once.resume(with: .success(reply))
+                    case .failure(let failure):
+                        // On the runner's own queue: waiting for the exit status here blocks no one else.
+                        let termination = runner.waitForExit(timeout: .seconds(5))
+                        let reason = termination.map { "\($0)" } ?? "the runner's pipe failed: \(failure)"
+                        once.resume(
+                            with: .failure(
+                                PluginError(.crashed, plugin: self.name, path: self.info.path, message: reason)))
+                    }
+                }
+            }
+        } onCancel: {
+            runner.kill()
+            once.resume(
+                with: .failure(
+                    PluginError(
+                        .timedOut, plugin: name, path: info.path,
+                        message: "\(call) did not return before the calling task was cancelled (its deadline); "
+                            + "the plugin runner was killed and is restarted at the next call",
+                        hint: "raise the plugin's `timeout`, or fix the plugin so that the call returns sooner")))
+        }
+        switch outcome {
+        case .success(let reply):
+            return reply
+        case .failure(let failure) where failure.code == .timedOut:
+            retire(runner)
+            logger.warning(
+                "plugin runner killed: it missed its deadline", metadata: ["call": "\(call)", "pid": "\(runner.pid)"])
+            throw failure
+        case .failure(let failure):
+            throw recordFailure(of: runner, call: call, reason: failure.message)
+        }
+    }
+
+    /// Forgets a dead (or killed) runner, keeping its refusal counts.
+    private func retire(_ runner: RunnerProcess) {
+        state.withLock { state in
+            if state.runner === runner { state.runner = nil }
+            state.refusedByDeadRunners.merge(state.refusedByRunner, uniquingKeysWith: +)
+            state.refusedByRunner = [:]
+        }
+    }
+
+    /// Retires a runner that died or broke the protocol, schedules its restart and returns the call's error.
+    private func recordFailure(of runner: RunnerProcess, call: String, reason: String) -> PluginError {
+        retire(runner)
+        let delay = recordCrash(reason)
+        // A call cut short by shutdown() killing its runner is expected, not a crash worth an error line.
+        let level: Logger.Level = state.withLock { $0.isShutDown } ? .debug : .error
+        logger.log(
+            level: level, "plugin runner crashed",
+            metadata: ["call": "\(call)", "reason": "\(reason)", "restart_in": "\(Self.format(delay))"])
+        return PluginError(
+            .crashed, plugin: name, path: info.path,
+            message: "\(call) failed: \(reason); the runner is restarted in \(Self.format(delay))",
+            hint: crashHint)
+    }
+
+    /// What to do about a crashed runner; names the limits, which a crash may come from.
+    private var crashHint: String {
+        var hint = "the host is unaffected; see the plugin's log lines (plugin=\(name)) and fix the plugin"
+        if let bytes = limits.memoryBytes {
+            hint += "; the runner has limits.memory = \(bytes) bytes, and a crash while allocating (even while "
+                + "creating the plugin) may mean the limit is too low: the runner itself needs ~320 MiB of address space"
+        }
+        if let seconds = limits.cpuSeconds {
+            hint += "; SIGXCPU or SIGKILL may mean the runner used up limits.cpu_time (\(seconds)s)"
+        }
+        return hint
+    }
+
+    /// Counts a crash and sets when the next start may happen; returns the backoff delay.
+    @discardableResult
+    private func recordCrash(_ reason: String) -> Duration {
+        let now = clock.now
+        return state.withLock { state in
+            if let last = state.lastCrash, last.duration(to: now) > restartPolicy.stableAfter {
+                state.consecutiveCrashes = 0
+            }
+            state.consecutiveCrashes += 1
+            state.lastCrash = now
+            state.lastFailure = reason
+            let delay = restartPolicy.delay(afterConsecutiveCrashes: state.consecutiveCrashes)
+            state.nextStart = now.advanced(by: delay)
+            return delay
+        }
+    }
+
+    private func remoteError(_ reply: RunnerFrame) -> PluginError {
+        do throws(RunnerCodecError) {
+            let (code, message, hint) = try RunnerCodec.decodeErrorReply(reply.payload)
+            return PluginError(code, plugin: name, path: info.path, message: message, hint: hint)
+        } catch {
+            return self.error(.callFailed, "the runner's error reply is malformed: \(error)")
+        }
+    }
+
+    private func error(_ code: PluginError.Code, _ message: String, hint: String? = nil) -> PluginError {
+        PluginError(code, plugin: name, path: info.path, message: message, hint: hint)
+    }
+
+    private static func format(_ duration: Duration) -> String {
+        let milliseconds = max(0, duration / .milliseconds(1))
+        return milliseconds >= 1000 ? String(format: "%.1fs", milliseconds / 1000) : "\(Int(milliseconds))ms"
+    }
+}

@@ -1,0 +1,189 @@
+import Dispatch
+import Logging
+import StepflowCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The child side of `isolation: process`: what `stepflow-monitor plugin-runner` runs.
+///
+/// It applies the resource limits, loads the plugin with the same ``PluginLibrary`` and ``PluginInstance`` code
+/// as the host, then serves ``RunnerFrame`` requests from stdin and answers on stdout until it is told to shut
+/// down or stdin closes. Nothing but frames is ever written to stdout: the original stdout is kept for frames
+/// and file descriptor 1 is pointed at stderr, so a plugin's stray `printf` ends up in the host's log.
+public enum PluginRunner {
+    /// Serves one plugin instance; returns the process exit status (0 after an orderly shutdown).
+    ///
+    /// - Parameters:
+    ///   - path: the plugin's shared library.
+    ///   - limits: applied with `setrlimit` before the library is loaded.
+    ///   - logger: where the runner and the plugin log; should write to stderr (see ``RunnerLogHandler``).
+    public static func run(path: String, limits: PluginLimits, logger: Logger) async -> Int32 {
+        signal(SIGPIPE, SIG_IGN)
+        let output = dup(STDOUT_FILENO)
+        guard output >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else {
+            logger.critical("cannot set up the frame channel: \(String(cString: strerror(errno)))")
+            return 70
+        }
+        _ = fcntl(output, F_SETFD, FD_CLOEXEC)
+
+        let setup: Result<PluginLibrary, PluginError>
+        if let failure = apply(limits, path: path) {
+            setup = .failure(failure)
+        } else {
+            setup = Result { () throws(PluginError) in try PluginLibrary.load(path: path) }
+        }
+        let server = Server(setup: setup, path: path, output: output, logger: logger)
+        return await server.serve()
+    }
+
+    /// Sets `RLIMIT_AS` and `RLIMIT_CPU`; returns the error when one cannot be set.
+    static func apply(_ limits: PluginLimits, path: String) -> PluginError? {
+        func set(_ resource: Int32, _ value: Int, _ name: String) -> PluginError? {
+            var limit = rlimit(rlim_cur: rlim_t(value), rlim_max: rlim_t(value))
+            #if canImport(Glibc)
+                let status = setrlimit(__rlimit_resource_t(UInt32(resource)), &limit)
+            #else
+                let status = setrlimit(resource, &limit)
+            #endif
+            guard status == 0 else {
+                return PluginError(
+                    .createFailed, plugin: nil, path: path,
+                    message: "setrlimit(\(name), \(value)) failed: \(String(cString: strerror(errno)))",
+                    hint: "the limit may exceed the hard limit of the host; lower `limits` or raise `ulimit -H`")
+            }
+            return nil
+        }
+        if let bytes = limits.memoryBytes, let error = set(Int32(RLIMIT_AS.rawValue), bytes, "RLIMIT_AS") {
+            return error
+        }
+        if let seconds = limits.cpuSeconds, let error = set(Int32(RLIMIT_CPU.rawValue), seconds, "RLIMIT_CPU") {
+            return error
+        }
+        return nil
+    }
+
+    /// The request loop. Blocking pipe reads run on a dedicated queue, never on the cooperative pool.
+    private final class Server: Sendable {
+        let setup: Result<PluginLibrary, PluginError>
+        let path: String
+        let output: Int32
+        let logger: Logger
+        let io = DispatchQueue(label: "stepflow.plugin-runner.io")
+
+        init(setup: Result<PluginLibrary, PluginError>, path: String, output: Int32, logger: Logger) {
+            self.setup = setup
+            self.path = path
+            self.output = output
+            self.logger = logger
+        }
+
+        func serve() async -> Int32 {
+            var instance: PluginInstance?
+            while true {
+                let request: Result<RunnerFrame, RunnerIOFailure> = await withCheckedContinuation { continuation in
+                    io.async {
+                        continuation.resume(
+                            returning: Result { () throws(RunnerIOFailure) in
+                                try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
+                            })
+                    }
+                }
+                let frame: RunnerFrame
+                switch request {
+                case .success(let received): frame = received
+                case .failure(.endOfStream):
+                    await instance?.shutdown()
+                    return 0
+                case .failure(let failure):
+                    logger.error("cannot read a request from the host: \(failure)")
+                    await instance?.shutdown()
+                    return 65
+                }
+                let reply: RunnerFrame
+                switch frame.kind {
+                case .create:
+                    reply = await create(frame.payload, existing: &instance)
+                case .collect:
+                    guard let instance else {
+                        reply = notCreated("collect_metrics")
+                        break
+                    }
+                    do throws(PluginError) {
+                        let metrics = try await instance.collectMetrics()
+                        reply = RunnerFrame(
+                            .metrics, payload: RunnerCodec.metricsReply(metrics, refused: instance.refusedSamples))
+                    } catch {
+                        reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+                    }
+                case .metricNames:
+                    guard let instance else {
+                        reply = notCreated("metric_names")
+                        break
+                    }
+                    do throws(PluginError) {
+                        reply = RunnerFrame(.names, payload: RunnerCodec.namesReply(try await instance.metricNames()))
+                    } catch {
+                        reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+                    }
+                case .shutdown:
+                    await instance?.shutdown()
+                    return 0
+                case .ok, .error, .metrics, .names:
+                    reply = RunnerFrame(
+                        .error,
+                        payload: RunnerCodec.errorReply(
+                            PluginError(
+                                .callFailed, plugin: instance?.name, path: path,
+                                message: "the runner received a reply frame (\(frame.kind)) as a request")))
+                }
+                do throws(RunnerIOFailure) {
+                    try RunnerFrameIO.write(reply, to: output)
+                } catch {
+                    logger.error("cannot write a reply to the host: \(error)")
+                    await instance?.shutdown()
+                    return 74
+                }
+            }
+        }
+
+        private func create(_ payload: [UInt8], existing instance: inout PluginInstance?) async -> RunnerFrame {
+            do throws(PluginError) {
+                let library = try setup.get()
+                guard instance == nil else {
+                    throw PluginError(
+                        .createFailed, plugin: instance?.name, path: path,
+                        message: "the runner already holds an instance")
+                }
+                let request: (name: String, settings: [(name: String, value: String)])
+                do throws(RunnerCodecError) {
+                    request = try RunnerCodec.decodeCreateRequest(payload)
+                } catch {
+                    throw PluginError(
+                        .createFailed, plugin: nil, path: path, message: "malformed create request: \(error)")
+                }
+                var settings: [String: JSONValue] = [:]
+                for setting in request.settings { settings[setting.name] = .string(setting.value) }
+                instance = try await PluginInstance(
+                    library: library, name: request.name, settings: settings, logger: logger)
+                return RunnerFrame(.ok)
+            } catch {
+                return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+            }
+        }
+
+        private func notCreated(_ call: String) -> RunnerFrame {
+            RunnerFrame(
+                .error,
+                payload: RunnerCodec.errorReply(
+                    PluginError(
+                        .unsupported, plugin: nil, path: path,
+                        message: "\(call) was refused: the instance was not created")))
+        }
+    }
+}

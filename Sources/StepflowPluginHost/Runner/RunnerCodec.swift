@@ -1,0 +1,302 @@
+import Foundation
+import StepflowCore
+
+/// The payloads of ``RunnerFrame``s: little-endian integers, `f64` as IEEE-754 bits, strings as `u32` length plus
+/// UTF-8 bytes. No JSON on the hot path.
+///
+/// A metrics payload is `u32` sample count, then per sample: name, help, `u8` type (1 counter, 2 gauge,
+/// 3 histogram, 4 summary), `u32` label count and name/value pairs, `f64` value (counter, gauge) or `f64` sum,
+/// `u64` count and `u32`-counted `(f64 upper bound, u64 count)` buckets or `(f64 quantile, f64 value)` quantiles,
+/// then `i64` Unix milliseconds; followed by `u32` refusal-reason count and `(reason, u64 count)` pairs.
+enum RunnerCodec {
+    // MARK: Messages
+
+    /// `create`: the instance name and its settings as text pairs.
+    static func createRequest(name: String, settings: [(name: String, value: String)]) -> [UInt8] {
+        var writer = Writer()
+        writer.string(name)
+        writer.u32(settings.count)
+        for setting in settings {
+            writer.string(setting.name)
+            writer.string(setting.value)
+        }
+        return writer.bytes
+    }
+
+    static func decodeCreateRequest(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        name: String, settings: [(name: String, value: String)]
+    ) {
+        var reader = Reader(bytes)
+        let name = try reader.string("instance name")
+        let count = try reader.count("setting count", minimumBytesEach: 8)
+        var settings: [(name: String, value: String)] = []
+        settings.reserveCapacity(count)
+        for _ in 0..<count {
+            settings.append((try reader.string("setting name"), try reader.string("setting value")))
+        }
+        try reader.finish()
+        return (name, settings)
+    }
+
+    /// `error`: a ``PluginError``'s code, message and hint (empty when none).
+    static func errorReply(_ error: PluginError) -> [UInt8] {
+        var writer = Writer()
+        writer.string(error.code.description)
+        writer.string(error.message)
+        writer.string(error.hint ?? "")
+        return writer.bytes
+    }
+
+    static func decodeErrorReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        code: PluginError.Code, message: String, hint: String?
+    ) {
+        var reader = Reader(bytes)
+        let codeText = try reader.string("error code")
+        let message = try reader.string("error message")
+        let hint = try reader.string("error hint")
+        try reader.finish()
+        let code = PluginError.Code.all.first { $0.description == codeText } ?? .callFailed
+        return (code, message, hint.isEmpty ? nil : hint)
+    }
+
+    /// `names`: a `u32` count and that many strings.
+    static func namesReply(_ names: [String]) -> [UInt8] {
+        var writer = Writer()
+        writer.u32(names.count)
+        for name in names { writer.string(name) }
+        return writer.bytes
+    }
+
+    static func decodeNamesReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> [String] {
+        var reader = Reader(bytes)
+        let count = try reader.count("name count", minimumBytesEach: 4)
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for _ in 0..<count { names.append(try reader.string("metric name")) }
+        try reader.finish()
+        return names
+    }
+
+    /// `metrics`: the samples, then the refusal counts of the runner's instance so far.
+    static func metricsReply(_ metrics: [Metric], refused: [MetricRefusalReason: Int]) -> [UInt8] {
+        var writer = Writer()
+        writer.u32(metrics.count)
+        for metric in metrics { writer.metric(metric) }
+        let reasons = refused.sorted { $0.key.rawValue < $1.key.rawValue }
+        writer.u32(reasons.count)
+        for (reason, count) in reasons {
+            writer.string(reason.rawValue)
+            writer.u64(UInt64(max(0, count)))
+        }
+        return writer.bytes
+    }
+
+    static func decodeMetricsReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
+        metrics: [Metric], refused: [MetricRefusalReason: Int]
+    ) {
+        var reader = Reader(bytes)
+        let count = try reader.count("sample count", minimumBytesEach: 22)
+        var metrics: [Metric] = []
+        metrics.reserveCapacity(count)
+        for index in 0..<count { metrics.append(try reader.metric(index)) }
+        let reasonCount = try reader.count("refusal reason count", minimumBytesEach: 12)
+        var refused: [MetricRefusalReason: Int] = [:]
+        for _ in 0..<reasonCount {
+            let text = try reader.string("refusal reason")
+            let value = try reader.u64("refusal count")
+            guard let reason = MetricRefusalReason(rawValue: text) else {
+                throw RunnerCodecError("unknown refusal reason '\(text)'")
+            }
+            refused[reason] = Int(clamping: value)
+        }
+        try reader.finish()
+        return (metrics, refused)
+    }
+
+    // MARK: Primitives
+
+    /// Appends values to a byte buffer.
+    struct Writer {
+        private(set) var bytes: [UInt8] = []
+
+        mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+        mutating func u32(_ value: Int) { u32(UInt32(truncatingIfNeeded: value)) }
+
+        mutating func u32(_ value: UInt32) {
+            for shift in stride(from: 0, to: 32, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+            }
+        }
+
+        mutating func u64(_ value: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            }
+        }
+
+        mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+
+        mutating func f64(_ value: Double) { u64(value.bitPattern) }
+
+        mutating func string(_ value: String) {
+            var value = value
+            value.withUTF8 { utf8 in
+                u32(utf8.count)
+                bytes.append(contentsOf: utf8)
+            }
+        }
+
+        mutating func metric(_ metric: Metric) {
+            string(metric.name)
+            string(metric.help ?? "")
+            switch metric.value {
+            case .counter: u8(1)
+            case .gauge: u8(2)
+            case .histogram: u8(3)
+            case .summary: u8(4)
+            }
+            u32(metric.labels.count)
+            for label in metric.labels {
+                string(label.name)
+                string(label.value)
+            }
+            switch metric.value {
+            case .counter(let value), .gauge(let value):
+                f64(value)
+            case .histogram(let histogram):
+                f64(histogram.sum)
+                u64(histogram.count)
+                u32(histogram.buckets.count)
+                for bucket in histogram.buckets {
+                    f64(bucket.upperBound)
+                    u64(bucket.count)
+                }
+            case .summary(let summary):
+                f64(summary.sum)
+                u64(summary.count)
+                u32(summary.quantiles.count)
+                for quantile in summary.quantiles {
+                    f64(quantile.quantile)
+                    f64(quantile.value)
+                }
+            }
+            let milliseconds = (metric.timestamp.timeIntervalSince1970 * 1000).rounded()
+            i64(Int64(exactly: milliseconds) ?? 0)
+        }
+    }
+
+    /// Reads values from a byte buffer, refusing truncated or oversized data.
+    struct Reader {
+        private let bytes: [UInt8]
+        private var offset = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        private var remaining: Int { bytes.count - offset }
+
+        mutating func u8(_ what: String) throws(RunnerCodecError) -> UInt8 {
+            guard remaining >= 1 else { throw RunnerCodecError("truncated \(what)") }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func u32(_ what: String) throws(RunnerCodecError) -> UInt32 {
+            guard remaining >= 4 else { throw RunnerCodecError("truncated \(what)") }
+            var value: UInt32 = 0
+            for index in 0..<4 { value |= UInt32(bytes[offset + index]) << UInt32(8 * index) }
+            offset += 4
+            return value
+        }
+
+        mutating func u64(_ what: String) throws(RunnerCodecError) -> UInt64 {
+            guard remaining >= 8 else { throw RunnerCodecError("truncated \(what)") }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
+            offset += 8
+            return value
+        }
+
+        mutating func i64(_ what: String) throws(RunnerCodecError) -> Int64 { Int64(bitPattern: try u64(what)) }
+
+        mutating func f64(_ what: String) throws(RunnerCodecError) -> Double { Double(bitPattern: try u64(what)) }
+
+        /// A `u32` element count, refused when the rest of the buffer cannot hold that many elements.
+        mutating func count(_ what: String, minimumBytesEach: Int) throws(RunnerCodecError) -> Int {
+            let count = Int(try u32(what))
+            guard count <= remaining / max(1, minimumBytesEach) else {
+                throw RunnerCodecError("\(what) \(count) exceeds what the remaining \(remaining) bytes can hold")
+            }
+            return count
+        }
+
+        mutating func string(_ what: String) throws(RunnerCodecError) -> String {
+            let length = Int(try u32("length of \(what)"))
+            guard length <= remaining else { throw RunnerCodecError("truncated \(what)") }
+            defer { offset += length }
+            guard
+                let text = bytes[offset..<(offset + length)].withContiguousStorageIfAvailable({
+                    String(validating: $0, as: UTF8.self)
+                }) ?? String(validating: Array(bytes[offset..<(offset + length)]), as: UTF8.self)
+            else {
+                throw RunnerCodecError("\(what) is not valid UTF-8")
+            }
+            return text
+        }
+
+        mutating func metric(_ index: Int) throws(RunnerCodecError) -> Metric {
+            let name = try string("name of sample #\(index)")
+            let help = try string("help of \(name)")
+            let type = try u8("type of \(name)")
+            let labelCount = try count("label count of \(name)", minimumBytesEach: 8)
+            var labels: [Label] = []
+            labels.reserveCapacity(labelCount)
+            for _ in 0..<labelCount {
+                labels.append(Label(try string("label name of \(name)"), try string("label value of \(name)")))
+            }
+            let value: MetricValue
+            switch type {
+            case 1: value = .counter(try f64("value of \(name)"))
+            case 2: value = .gauge(try f64("value of \(name)"))
+            case 3:
+                let sum = try f64("sum of \(name)")
+                let total = try u64("count of \(name)")
+                let bucketCount = try count("bucket count of \(name)", minimumBytesEach: 16)
+                var buckets: [HistogramBucket] = []
+                buckets.reserveCapacity(bucketCount)
+                for _ in 0..<bucketCount {
+                    buckets.append(HistogramBucket(upperBound: try f64("bucket bound"), count: try u64("bucket count")))
+                }
+                value = .histogram(HistogramValue(sum: sum, count: total, buckets: buckets))
+            case 4:
+                let sum = try f64("sum of \(name)")
+                let total = try u64("count of \(name)")
+                let quantileCount = try count("quantile count of \(name)", minimumBytesEach: 16)
+                var quantiles: [Quantile] = []
+                quantiles.reserveCapacity(quantileCount)
+                for _ in 0..<quantileCount {
+                    quantiles.append(Quantile(quantile: try f64("quantile"), value: try f64("quantile value")))
+                }
+                value = .summary(SummaryValue(sum: sum, count: total, quantiles: quantiles))
+            default:
+                throw RunnerCodecError("\(name) has unknown type \(type)")
+            }
+            let milliseconds = try i64("timestamp of \(name)")
+            return Metric(
+                name: name, value: value, labels: labels,
+                timestamp: Date(timeIntervalSince1970: Double(milliseconds) / 1000),
+                metadata: help.isEmpty ? [:] : ["help": .string(help)])
+        }
+
+        /// Refuses trailing bytes.
+        func finish() throws(RunnerCodecError) {
+            guard remaining == 0 else { throw RunnerCodecError("\(remaining) unexpected trailing bytes") }
+        }
+    }
+}
+
+/// A payload that does not decode: a protocol bug or a corrupt stream.
+struct RunnerCodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

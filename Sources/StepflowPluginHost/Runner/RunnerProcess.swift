@@ -1,0 +1,168 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One running `stepflow-monitor plugin-runner` child: its pipes, a serial queue for the blocking frame I/O,
+/// and how it ended. A new `RunnerProcess` is launched for every restart; a dead one is never reused.
+final class RunnerProcess: Sendable {
+    private struct State {
+        var abandoned = false
+        var termination: RunnerTermination?
+    }
+
+    /// What the termination handler (which must not capture `self`) shares with the runner.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+        let exited = DispatchSemaphore(value: 0)
+    }
+
+    let pid: Int32
+    private let process: Process
+    private let requests: FileHandle
+    private let replies: FileHandle
+    private let io: DispatchQueue
+    private let shared = Shared()
+    private let forwarder: RunnerLogForwarder
+
+    private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+    /// Starts `executable plugin-runner --path <library> [limits]` with pipes on stdin, stdout and stderr.
+    ///
+    /// SIGPIPE is ignored in the host from the first launch on, so writing to a runner that just died fails
+    /// with `EPIPE` instead of killing the host.
+    init(executable: String, arguments: [String], pluginName: String, logger: Logger) throws {
+        _ = Self.ignoreSIGPIPE
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        // A crash in the plugin should end the runner at once; the Swift backtracer would spend seconds on it.
+        if environment["SWIFT_BACKTRACE"] == nil { environment["SWIFT_BACKTRACE"] = "enable=no" }
+        process.environment = environment
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let shared = self.shared
+        process.terminationHandler = { process in
+            let termination = RunnerTermination(
+                signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
+                status: process.terminationReason == .exit ? process.terminationStatus : nil)
+            shared.state.withLock { $0.termination = termination }
+            shared.exited.signal()
+        }
+        self.forwarder = RunnerLogForwarder(handle: stderr.fileHandleForReading, pluginName: pluginName, logger: logger)
+        try process.run()
+        self.process = process
+        self.pid = process.processIdentifier
+        self.requests = stdin.fileHandleForWriting
+        self.replies = stdout.fileHandleForReading
+        self.io = DispatchQueue(label: "stepflow.plugin-runner.\(pluginName).\(process.processIdentifier)")
+        forwarder.start()
+    }
+
+    deinit {
+        if shared.state.withLock({ $0.termination == nil }) { sendSignal(SIGKILL, to: pid) }
+        try? requests.close()
+    }
+
+    /// How the runner ended, once it has (`nil` while it runs).
+    var termination: RunnerTermination? { shared.state.withLock { $0.termination } }
+
+    /// Sends `request` and waits for the reply, on the runner's queue; `completion` runs there.
+    /// A shutdown request gets no reply: `completion` then gets `.ok`.
+    func exchange(
+        _ request: RunnerFrame, completion: @escaping @Sendable (Result<RunnerFrame, RunnerIOFailure>) -> Void
+    ) {
+        let input = requests.fileDescriptor
+        let output = replies.fileDescriptor
+        io.async { [self] in
+            do throws(RunnerIOFailure) {
+                try RunnerFrameIO.write(request, to: input)
+                if request.kind == .shutdown {
+                    completion(.success(RunnerFrame(.ok)))
+                    return
+                }
+                let reply = try RunnerFrameIO.read(from: output) {
+                    shared.state.withLock { $0.abandoned || $0.termination != nil }
+                }
+                completion(.success(reply))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+    }
+
+    /// Kills the runner with SIGKILL (it missed its deadline, or shutdown took too long); the reader gives up.
+    func kill() {
+        shared.state.withLock { $0.abandoned = true }
+        if termination == nil { sendSignal(SIGKILL, to: pid) }
+    }
+
+    /// Waits up to `timeout` for the runner to exit and returns how it ended (`nil` if it is still running).
+    /// Blocks: call it on a dedicated queue.
+    func waitForExit(timeout: Duration) -> RunnerTermination? {
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        if shared.exited.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success { shared.exited.signal() }
+        return termination
+    }
+
+    /// Waits, off the cooperative pool, up to `timeout` for the runner to exit.
+    func exit(within timeout: Duration) async -> RunnerTermination? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.waitForExit(timeout: timeout)) }
+        }
+    }
+}
+
+private func sendSignal(_ signal: Int32, to pid: Int32) {
+    _ = kill(pid, signal)
+}
+
+/// How a runner process ended.
+struct RunnerTermination: Sendable, Equatable, CustomStringConvertible {
+    /// The signal that killed it, if one did.
+    var signal: Int32?
+    /// Its exit status, if it exited.
+    var status: Int32?
+
+    /// E.g. "runner exited on signal 11 (SIGSEGV)" or "runner exited with status 3".
+    var description: String {
+        if let signal { return "runner exited on signal \(signal) (\(Self.signalName(signal)))" }
+        if let status { return "runner exited with status \(status)" }
+        return "runner exited"
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGHUP: return "SIGHUP"
+        case SIGINT: return "SIGINT"
+        case SIGQUIT: return "SIGQUIT"
+        case SIGILL: return "SIGILL"
+        case SIGTRAP: return "SIGTRAP"
+        case SIGABRT: return "SIGABRT"
+        case SIGBUS: return "SIGBUS"
+        case SIGFPE: return "SIGFPE"
+        case SIGKILL: return "SIGKILL"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGPIPE: return "SIGPIPE"
+        case SIGTERM: return "SIGTERM"
+        case SIGXCPU: return "SIGXCPU, the cpu_time limit"
+        case SIGXFSZ: return "SIGXFSZ"
+        case SIGSYS: return "SIGSYS"
+        default: return "signal \(signal)"
+        }
+    }
+}
