@@ -59,6 +59,12 @@ public final class PluginInstance: Sendable {
         self.host = PluginHostContext(pluginName: instanceName, logger: logger)
         self.queue = DispatchQueue(label: "stepflow.plugin.\(instanceName)")
 
+        guard !library.isUnloaded else {
+            throw PluginError(
+                .unsupported, plugin: instanceName, path: library.info.path,
+                message: "the library was unloaded; load it again to create an instance",
+                hint: "call PluginLibrary.load(path:) again")
+        }
         let pairs = settings.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value.settingText) }
         try await perform("create", needsContext: false) { _ -> Result<Void, PluginError> in
             guard let create = self.library.descriptor.create else {
@@ -84,9 +90,11 @@ public final class PluginInstance: Sendable {
         // An instance dropped without `shutdown()` is still destroyed, after any call in flight.
         if let context, let destroy = library.descriptor.destroy {
             let host = self.host
+            // The library must stay loaded until `destroy` has run (a C plugin is unloaded with its last reference).
+            let library = self.library
             queue.async {
                 destroy(context.raw)
-                withExtendedLifetime(host) {}
+                withExtendedLifetime((host, library)) {}
             }
         }
     }

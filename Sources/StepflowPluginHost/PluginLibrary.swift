@@ -1,5 +1,6 @@
 import CStepflowPlugin
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,23 +12,58 @@ import Darwin
 
 /// A loaded plugin shared library and a validated copy of its descriptor.
 ///
-/// Loading opens the library with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)`, calls its
-/// `stepflow_plugin_register` entry with the host-API table and checks what it returns. The library is never
-/// closed: a Swift plugin cannot be unmapped safely (see DESIGN §2), and `RTLD_NODELETE` keeps any library
-/// mapped for the life of the process, so the function pointers kept here stay valid.
+/// Loading opens the library with `dlopen(RTLD_NOW | RTLD_LOCAL)`, calls its `stepflow_plugin_register`
+/// entry with the host-API table and checks what it returns.
 ///
-/// Sendable because every stored property is immutable after `load` and points into an image that is never
-/// unmapped.
+/// A Swift plugin (one that links `libswiftCore.so`) is opened with `RTLD_NODELETE` too and never unmapped:
+/// the Swift runtime keeps pointers into every image it has seen (DESIGN §2). A C plugin is closed when the
+/// last reference to its `PluginLibrary` goes (its instances hold one until `destroy` has run), so a reload
+/// after rebuilding it loads the new code. C plugins must therefore stop every thread they started in
+/// `destroy`.
+///
+/// Sendable because every stored property is immutable after `load`, and the image stays mapped while this
+/// object lives.
 public final class PluginLibrary: @unchecked Sendable {
     /// What the plugin says it is and does.
     public let info: PluginDescriptorInfo
 
+    /// Whether the library is unloaded when this object goes (a C plugin) or stays mapped for the life of the
+    /// process (a Swift plugin, or one the host could not classify).
+    public let unloadsWhenReleased: Bool
+
     /// The descriptor as a host-sized struct; members past the plugin's `struct_size` are zero (absent).
     let descriptor: stepflow_plugin_descriptor
 
-    private init(info: PluginDescriptorInfo, descriptor: stepflow_plugin_descriptor) {
+    private let handle: UnsafeMutableRawPointer
+    private let unloaded = Mutex(false)
+
+    private init(
+        info: PluginDescriptorInfo, descriptor: stepflow_plugin_descriptor, handle: UnsafeMutableRawPointer,
+        unloadsWhenReleased: Bool
+    ) {
         self.info = info
         self.descriptor = descriptor
+        self.handle = handle
+        self.unloadsWhenReleased = unloadsWhenReleased
+    }
+
+    deinit {
+        unload()
+    }
+
+    /// Whether ``unload()`` has closed the library.
+    public var isUnloaded: Bool { unloaded.withLock { $0 } }
+
+    /// Unloads a C plugin now rather than when this object goes, so that loading the same path again maps the
+    /// file afresh (a rebuilt plugin). Does nothing for a Swift plugin. Call it only once every instance made
+    /// from this library has been shut down and no call is in flight: their code is unmapped.
+    public func unload() {
+        guard unloadsWhenReleased else { return }
+        let close = unloaded.withLock { unloaded -> Bool in
+            defer { unloaded = true }
+            return !unloaded
+        }
+        if close { dlclose(handle) }
     }
 
     /// Loads the plugin at `path` and validates its descriptor.
@@ -37,11 +73,15 @@ public final class PluginLibrary: @unchecked Sendable {
     public static func load(path: String) throws(PluginError) -> PluginLibrary {
         let resolved = try resolve(path)
 
+        let keepMapped = ELFDependencies.linksSwiftRuntime(path: resolved)
         _ = dlerror()
-        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | (keepMapped ? RTLD_NODELETE : 0)) else {
             let reason = lastDLError() ?? "dlopen failed without a message"
             throw PluginError(.openFailed, plugin: nil, path: path, message: reason, hint: openFailureHint(reason))
         }
+        // Until the PluginLibrary owns the handle, a refusal below must close it (a no-op for NODELETE).
+        var owned = false
+        defer { if !owned { dlclose(handle) } }
 
         _ = dlerror()
         guard let symbol = dlsym(handle, PluginABI.entrySymbol) else {
@@ -67,7 +107,8 @@ public final class PluginLibrary: @unchecked Sendable {
 
         let descriptor = try copyDescriptor(returned, path: path)
         let info = try validate(descriptor, path: path, resolvedPath: resolved)
-        return PluginLibrary(info: info, descriptor: descriptor)
+        owned = true
+        return PluginLibrary(info: info, descriptor: descriptor, handle: handle, unloadsWhenReleased: !keepMapped)
     }
 
     /// Resolves `path` to an absolute, symlink-free path (so `dlopen` never searches the library path).

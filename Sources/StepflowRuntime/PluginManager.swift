@@ -14,6 +14,8 @@ struct ManagedPlugin: Sendable {
     var name: String
     var resolvedPath: String
     var collector: any PluginCollector
+    /// The library as the host loaded it (for an isolated plugin, only to read its descriptor).
+    var library: PluginLibrary
     var schedule: JobSchedule
     /// The scheduled job, which enforces the series budget.
     var job: PluginCollectorJob
@@ -59,9 +61,14 @@ final class PluginManager: Sendable {
 
     /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
     func stop(_ name: String) async {
-        guard running.withLock({ $0.removeValue(forKey: name) }) != nil else { return }
+        guard let plugin = running.withLock({ $0.removeValue(forKey: name) }) else { return }
         await scheduler.remove(Self.jobName(name))
         try? await health.unregisterHealthCheck(Self.jobName(name))
+        // A C plugin is unloaded at once, so that starting it again maps a rebuilt file; a stuck in-process call
+        // still runs its code, so then the library is left to close with its last reference.
+        if !plugin.collector.isBusy {
+            plugin.library.unload()
+        }
         logger.info("plugin stopped", metadata: ["plugin": "\(name)"])
     }
 
@@ -94,7 +101,8 @@ final class PluginManager: Sendable {
             try scheduler.add(job, schedule: schedule)
             running.withLock {
                 $0[name] = ManagedPlugin(
-                    config: plugin, name: name, resolvedPath: resolved, collector: collector, schedule: schedule,
+                    config: plugin, name: name, resolvedPath: resolved, collector: collector, library: library,
+                    schedule: schedule,
                     job: job)
             }
             try? await health.registerHealthCheck(
