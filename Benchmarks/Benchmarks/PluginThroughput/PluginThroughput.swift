@@ -2,20 +2,19 @@ import Benchmark
 import IngestFixture
 import StepflowPluginHost
 
-// Samples per second from one collector emitting 1,000-sample batches, in-process.
+// Samples per second from one collector emitting 1,000-sample batches, in-process and in a plugin-runner child
+// (`isolation: process`), and the fixed cost of one call in each mode (an empty collection).
 //
 // Each iteration is one collection; `samples_per_second` is computed from that iteration's wall clock time.
-//
-// ── Process isolation ─────────────────────────────────────────────────────────────────────────────────────
-// TODO(isolation: process): once `IsolatedPluginInstance` (the `isolation: process` runner) is merged, add
-// the same two benchmarks for it here, named "process: …", created from the same `IngestFixture.libraryPath()`,
-// so the README can put in-process and process-isolated throughput side by side.
-// ──────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 let samplesPerSecond = BenchmarkMetric.custom("samples_per_second", polarity: .prefersLarger, useScalingFactor: false)
 
 let oneBatch = SharedInstance()
 let tenBatches = SharedInstance()
+let isolatedOneBatch = SharedInstance()
+let isolatedTenBatches = SharedInstance()
+let emptyInProcess = SharedInstance()
+let emptyIsolated = SharedInstance()
 
 /// Collects once per iteration and records the samples per second of that collection.
 @Sendable func measureThroughput(_ shared: SharedInstance, samplesPerCollection: Int, _ benchmark: Benchmark) async throws {
@@ -28,7 +27,9 @@ let tenBatches = SharedInstance()
         precondition(metrics.count == samplesPerCollection, "expected \(samplesPerCollection), got \(metrics.count)")
         blackHole(metrics)
         let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-        benchmark.measurement(samplesPerSecond, Int(Double(samplesPerCollection) * 1e9 / max(nanoseconds, 1)))
+        if samplesPerCollection > 0 {
+            benchmark.measurement(samplesPerSecond, Int(Double(samplesPerCollection) * 1e9 / max(nanoseconds, 1)))
+        }
     }
 }
 
@@ -61,5 +62,46 @@ let benchmarks: @Sendable () -> Void = {
         )
     ) { benchmark async throws in
         try await measureThroughput(tenBatches, samplesPerCollection: 10_000, benchmark)
+    }
+
+    Benchmark(
+        "process: 1 batch of 1000 per collection",
+        configuration: .init(
+            thresholds: [samplesPerSecond: .init(relative: [.p50: 10.0])],
+            setup: { try await isolatedOneBatch.start(count: 1000, batches: 1, isolated: true) },
+            teardown: { await isolatedOneBatch.stop() }
+        )
+    ) { benchmark async throws in
+        try await measureThroughput(isolatedOneBatch, samplesPerCollection: 1000, benchmark)
+    }
+
+    Benchmark(
+        "process: 10 batches of 1000 per collection",
+        configuration: .init(
+            setup: { try await isolatedTenBatches.start(count: 1000, batches: 10, isolated: true) },
+            teardown: { await isolatedTenBatches.stop() }
+        )
+    ) { benchmark async throws in
+        try await measureThroughput(isolatedTenBatches, samplesPerCollection: 10_000, benchmark)
+    }
+
+    Benchmark(
+        "in-process: empty collection (per-call overhead)",
+        configuration: .init(
+            setup: { try await emptyInProcess.start(count: 0, batches: 1) },
+            teardown: { await emptyInProcess.stop() }
+        )
+    ) { benchmark async throws in
+        try await measureThroughput(emptyInProcess, samplesPerCollection: 0, benchmark)
+    }
+
+    Benchmark(
+        "process: empty collection (per-call overhead)",
+        configuration: .init(
+            setup: { try await emptyIsolated.start(count: 0, batches: 1, isolated: true) },
+            teardown: { await emptyIsolated.stop() }
+        )
+    ) { benchmark async throws in
+        try await measureThroughput(emptyIsolated, samplesPerCollection: 0, benchmark)
     }
 }

@@ -38,6 +38,21 @@ public enum IngestFixture {
             sampleBudget: max(PluginInstance.defaultSampleBudget, count * batches))
     }
 
+    /// The same plugin in a `stepflow-monitor plugin-runner` child (`isolation: process`). The runner is the
+    /// `stepflow-monitor` built beside the benchmark executable.
+    public static func isolatedInstance(count: Int = 1000, batches: Int = 1) async throws -> IsolatedPluginInstance {
+        let library = try PluginLibrary.load(path: try libraryPath())
+        let runner = URL(fileURLWithPath: IsolatedPluginInstance.currentExecutable).deletingLastPathComponent()
+            .appendingPathComponent("stepflow-monitor").path
+        guard FileManager.default.isExecutableFile(atPath: runner) else {
+            throw SetupError(description: "no stepflow-monitor beside the benchmark at \(runner)")
+        }
+        return try await IsolatedPluginInstance(
+            info: library.info, name: "ingest_bench",
+            settings: ["count": .string(String(count)), "batches": .string(String(batches))],
+            runnerExecutable: runner)
+    }
+
     private static func compile() throws(SetupError) -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ingest_plugin.c")
         let header = repositoryRoot.appendingPathComponent("Sources/CStepflowPlugin/include")
@@ -69,12 +84,12 @@ public enum IngestFixture {
 /// One plugin instance shared by a benchmark's setup, body and teardown (package-benchmark's hooks return
 /// nothing, so the state lives here).
 public final class SharedInstance: Sendable {
-    private let stored = Mutex<PluginInstance?>(nil)
+    private let stored = Mutex<(any PluginCollector)?>(nil)
 
     public init() {}
 
     /// The instance `start` created.
-    public var instance: PluginInstance {
+    public var instance: any PluginCollector {
         get throws(IngestFixture.SetupError) {
             guard let instance = stored.withLock({ $0 }) else {
                 throw IngestFixture.SetupError(description: "the benchmark's setup did not run")
@@ -83,15 +98,17 @@ public final class SharedInstance: Sendable {
         }
     }
 
-    /// Creates the instance (benchmark setup).
-    public func start(count: Int = 1000, batches: Int = 1) async throws {
-        let instance = try await IngestFixture.instance(count: count, batches: batches)
+    /// Creates the instance (benchmark setup), in-process or in a runner process.
+    public func start(count: Int = 1000, batches: Int = 1, isolated: Bool = false) async throws {
+        let instance: any PluginCollector = isolated
+            ? try await IngestFixture.isolatedInstance(count: count, batches: batches)
+            : try await IngestFixture.instance(count: count, batches: batches)
         stored.withLock { $0 = instance }
     }
 
     /// Shuts the instance down (benchmark teardown).
     public func stop() async {
-        let instance = stored.withLock { state -> PluginInstance? in
+        let instance = stored.withLock { state -> (any PluginCollector)? in
             defer { state = nil }
             return state
         }
