@@ -8,4 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cc >/dev/null || { echo "bench: needs a C compiler (cc) to build the benchmark plugin" >&2; exit 1; }
+# The process-isolation benchmarks start `stepflow-monitor plugin-runner`: build it in release first.
+echo "bench: building stepflow-monitor (release) for the plugin-runner benchmarks" >&2
+swift build -c release --product stepflow-monitor >&2
+export STEPFLOW_MONITOR_EXECUTABLE="$(swift build -c release --show-bin-path)/stepflow-monitor"
 exec swift package --package-path Benchmarks benchmark --no-progress --format markdown "$@"

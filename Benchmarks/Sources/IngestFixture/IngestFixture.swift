@@ -38,14 +38,17 @@ public enum IngestFixture {
             sampleBudget: max(PluginInstance.defaultSampleBudget, count * batches))
     }
 
-    /// The same plugin in a `stepflow-monitor plugin-runner` child (`isolation: process`). The runner is the
-    /// `stepflow-monitor` built beside the benchmark executable.
+    /// The same plugin in a `stepflow-monitor plugin-runner` child (`isolation: process`). The runner is
+    /// `$STEPFLOW_MONITOR_EXECUTABLE` (scripts/bench.sh builds it in release and sets it), else a
+    /// `stepflow-monitor` beside the benchmark executable.
     public static func isolatedInstance(count: Int = 1000, batches: Int = 1) async throws -> IsolatedPluginInstance {
         let library = try PluginLibrary.load(path: try libraryPath())
-        let runner = URL(fileURLWithPath: IsolatedPluginInstance.currentExecutable).deletingLastPathComponent()
-            .appendingPathComponent("stepflow-monitor").path
+        let runner = ProcessInfo.processInfo.environment["STEPFLOW_MONITOR_EXECUTABLE"]
+            ?? URL(fileURLWithPath: IsolatedPluginInstance.currentExecutable).deletingLastPathComponent()
+                .appendingPathComponent("stepflow-monitor").path
         guard FileManager.default.isExecutableFile(atPath: runner) else {
-            throw SetupError(description: "no stepflow-monitor beside the benchmark at \(runner)")
+            throw SetupError(description: "no stepflow-monitor executable at \(runner); build it with "
+                + "`swift build -c release --product stepflow-monitor` and set STEPFLOW_MONITOR_EXECUTABLE")
         }
         return try await IsolatedPluginInstance(
             info: library.info, name: "ingest_bench",
