@@ -9,13 +9,6 @@ import StepflowPluginHost
 
 let samplesPerSecond = BenchmarkMetric.custom("samples_per_second", polarity: .prefersLarger, useScalingFactor: false)
 
-let oneBatch = SharedInstance()
-let tenBatches = SharedInstance()
-let isolatedOneBatch = SharedInstance()
-let isolatedTenBatches = SharedInstance()
-let emptyInProcess = SharedInstance()
-let emptyIsolated = SharedInstance()
-
 /// Collects once per iteration and records the samples per second of that collection.
 @Sendable func measureThroughput(_ shared: SharedInstance, samplesPerCollection: Int, _ benchmark: Benchmark) async throws {
     let plugin = try shared.instance
@@ -33,6 +26,22 @@ let emptyIsolated = SharedInstance()
     }
 }
 
+/// One throughput benchmark: a collector emitting `batches` × `count` samples per collection, in-process or in a
+/// runner process. A 10 % drop in samples per second (p50) is a regression.
+func throughputBenchmark(_ name: String, count: Int, batches: Int, isolated: Bool) {
+    let shared = SharedInstance()
+    Benchmark(
+        name,
+        configuration: .init(
+            thresholds: count > 0 ? [samplesPerSecond: .init(relative: [.p50: 10.0])] : [:],
+            setup: { try await shared.start(count: count, batches: batches, isolated: isolated) },
+            teardown: { await shared.stop() }
+        )
+    ) { benchmark async throws in
+        try await measureThroughput(shared, samplesPerCollection: count * batches, benchmark)
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, samplesPerSecond],
@@ -41,67 +50,9 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(3),
         maxIterations: 20_000
     )
-
-    Benchmark(
-        "in-process: 1 batch of 1000 per collection",
-        configuration: .init(
-            // A 10 % drop in samples per second (p50) is a regression.
-            thresholds: [samplesPerSecond: .init(relative: [.p50: 10.0])],
-            setup: { try await oneBatch.start(count: 1000, batches: 1) },
-            teardown: { await oneBatch.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(oneBatch, samplesPerCollection: 1000, benchmark)
-    }
-
-    Benchmark(
-        "in-process: 10 batches of 1000 per collection",
-        configuration: .init(
-            setup: { try await tenBatches.start(count: 1000, batches: 10) },
-            teardown: { await tenBatches.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(tenBatches, samplesPerCollection: 10_000, benchmark)
-    }
-
-    Benchmark(
-        "process: 1 batch of 1000 per collection",
-        configuration: .init(
-            thresholds: [samplesPerSecond: .init(relative: [.p50: 10.0])],
-            setup: { try await isolatedOneBatch.start(count: 1000, batches: 1, isolated: true) },
-            teardown: { await isolatedOneBatch.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(isolatedOneBatch, samplesPerCollection: 1000, benchmark)
-    }
-
-    Benchmark(
-        "process: 10 batches of 1000 per collection",
-        configuration: .init(
-            setup: { try await isolatedTenBatches.start(count: 1000, batches: 10, isolated: true) },
-            teardown: { await isolatedTenBatches.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(isolatedTenBatches, samplesPerCollection: 10_000, benchmark)
-    }
-
-    Benchmark(
-        "in-process: empty collection (per-call overhead)",
-        configuration: .init(
-            setup: { try await emptyInProcess.start(count: 0, batches: 1) },
-            teardown: { await emptyInProcess.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(emptyInProcess, samplesPerCollection: 0, benchmark)
-    }
-
-    Benchmark(
-        "process: empty collection (per-call overhead)",
-        configuration: .init(
-            setup: { try await emptyIsolated.start(count: 0, batches: 1, isolated: true) },
-            teardown: { await emptyIsolated.stop() }
-        )
-    ) { benchmark async throws in
-        try await measureThroughput(emptyIsolated, samplesPerCollection: 0, benchmark)
+    for (mode, isolated) in [("in-process", false), ("process", true)] {
+        throughputBenchmark("\(mode): 1 batch of 1000 per collection", count: 1000, batches: 1, isolated: isolated)
+        throughputBenchmark("\(mode): 10 batches of 1000 per collection", count: 1000, batches: 10, isolated: isolated)
+        throughputBenchmark("\(mode): empty collection (per-call overhead)", count: 0, batches: 1, isolated: isolated)
     }
 }
