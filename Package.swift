@@ -130,7 +130,12 @@ let package = Package(
             path: "Plugins/FilesystemCollector"
         ),
 
-        // Tests mirror Sources.
+        // Tests mirror Sources. StepflowTestSupport holds what several test targets share.
+        .target(
+            name: "StepflowTestSupport",
+            path: "Tests/StepflowTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StepflowStorageTests",
             dependencies: ["StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -156,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowRuntimeTests",
-            dependencies: [
+            dependencies: ["StepflowTestSupport", 
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,12 +170,12 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowServerTests",
-            dependencies: ["StepflowServer", "StepflowCore"],
+            dependencies: ["StepflowTestSupport", "StepflowServer", "StepflowCore"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StepflowPluginHostTests",
-            dependencies: ["StepflowPluginHost", "StepflowCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StepflowTestSupport", "StepflowPluginHost", "StepflowCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -54,16 +54,10 @@ struct CommandLineTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("config.yaml", testConfigYAML(directory: directory))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["run", "--config", path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let log = LogCollector()
-        output.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let host = try HostProcess(configPath: path)
+        defer { withExtendedLifetime(host) {} }
+        let log = host.log
+        let process = host.process
 
         #expect(await eventually { log.text.contains("HTTP API listening") })
         #expect(log.text.contains("plugin loaded"))
@@ -87,29 +81,5 @@ struct CommandLineTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(log.text)")
         #expect(log.text.contains("metrics writer stopped"))
-    }
-}
-
-/// Collects a child's output from its readability handler.
-final class LogCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock()
-        data.append(chunk)
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// The port from the "HTTP API listening address=http://127.0.0.1:PORT" log line.
-    var listeningPort: Int? {
-        guard let range = text.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
-        return Int(text[range].split(separator: ":").last!)
     }
 }

@@ -241,16 +241,10 @@ struct ConfigurationReloadTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("config.yaml", reloadConfigYAML(directory: directory, plugins: systemPlugin))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: buildProductsDirectory + "/stepflow-monitor")
-        process.arguments = ["run", "--config", path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let log = LogCollector()
-        output.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let host = try HostProcess(configPath: path)
+        defer { withExtendedLifetime(host) {} }
+        let log = host.log
+        let process = host.process
 
         #expect(await eventually { log.text.contains("HTTP API listening") })
         #expect(log.text.contains("SIGHUP reloads the configuration"))

@@ -1,4 +1,8 @@
 import Foundation
+import StepflowTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -47,30 +51,13 @@ func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) as
     return try await condition()
 }
 
-func findExecutable(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
+func findExecutable(_ name: String) -> String? { ChildProcess.find(name) }
 
 /// Runs a program to completion, feeding `input`, and returns its exit status and combined output.
 func runProcess(_ executable: String, _ arguments: [String], input: String = "", environment: [String: String]? = nil)
     throws -> (status: Int32, output: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    try ChildProcess.run(executable, arguments, input: input, environment: environment)
 }
 
 /// A configuration for tests: a temp database, a free port, short intervals, both example plugins.
@@ -101,4 +88,57 @@ func testConfigYAML(directory: TemporaryDirectory, extraPlugins: String = "") ->
           paths: "/,\(directory.path)"
     \(extraPlugins)
     """
+}
+
+/// Collects a child's output.
+final class LogCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The port from the "HTTP API listening address=http://127.0.0.1:PORT" log line.
+    var listeningPort: Int? {
+        guard let range = text.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(text[range].split(separator: ":").last!)
+    }
+}
+
+/// A `stepflow-monitor run --config PATH` child with its combined output collected in ``log``; terminated when
+/// the value goes if it still runs.
+///
+/// The output is read with `read(2)` on a thread of its own, retrying on EINTR: Foundation's
+/// `FileHandle.availableData` traps on an interrupted read, which killed the test process.
+final class HostProcess: @unchecked Sendable {
+    let process = Process()
+    let log = LogCollector()
+
+    init(configPath: String) throws {
+        process.executableURL = URL(fileURLWithPath: buildProductsDirectory + "/stepflow-monitor")
+        process.arguments = ["run", "--config", configPath]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        let log = self.log
+        Thread.detachNewThread {
+            ChildProcess.readChunks(descriptor) { log.append($0) }
+            withExtendedLifetime(output) {}
+        }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
 }

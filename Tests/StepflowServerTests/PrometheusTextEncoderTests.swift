@@ -1,6 +1,7 @@
 import Foundation
 import StepflowCore
 import StepflowServer
+import StepflowTestSupport
 import Testing
 
 /// Series of every type, with labels that need escaping.
@@ -70,24 +71,8 @@ struct PrometheusTextEncoderTests {
     }
 }
 
-func findExecutable(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
+func findExecutable(_ name: String) -> String? { ChildProcess.find(name) }
 
 func runProcess(_ executable: String, _ arguments: [String], input: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    try ChildProcess.run(executable, arguments, input: input)
 }

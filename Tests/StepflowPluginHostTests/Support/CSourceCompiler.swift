@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 
 /// Compiles a C plugin source written in a test into a shared library in a temp directory.
 enum CSourceCompiler {
@@ -15,7 +16,7 @@ enum CSourceCompiler {
         let errors = Pipe()
         process.standardError = errors
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        let message = ChildProcess.readToEnd(errors.fileHandleForReading.fileDescriptor)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw PluginFixtures.SetupError(description: "cc failed for \(name): " + String(decoding: message, as: UTF8.self))

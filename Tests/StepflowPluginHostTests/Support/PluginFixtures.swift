@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 
 /// Where the example plugins were built, and the broken fixture plugins compiled for the tests.
 enum PluginFixtures {
@@ -104,7 +105,7 @@ enum PluginFixtures {
             let errors = Pipe()
             process.standardError = errors
             try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
+            let message = ChildProcess.readToEnd(errors.fileHandleForReading.fileDescriptor)
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 throw SetupError(

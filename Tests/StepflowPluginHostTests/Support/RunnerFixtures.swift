@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Logging
 import StepflowCore
 import StepflowPluginHost
@@ -110,7 +111,7 @@ enum RunnerFixtures {
         let errors = Pipe()
         process.standardError = errors
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        let message = ChildProcess.readToEnd(errors.fileHandleForReading.fileDescriptor)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw PluginFixtures.SetupError(description: "cc failed: " + String(decoding: message, as: UTF8.self))

@@ -1,0 +1,62 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Running programs from tests: `cc`, `promtool`, the built `stepflow-monitor`.
+///
+/// Output is read with `read(2)`, retrying reads a signal interrupted. Foundation's `FileHandle` reads trap on
+/// EINTR, and these tests receive signals (SIGCHLD from plugin runners, for one), which killed the test process.
+public enum ChildProcess {
+    /// Runs `executable` to completion, feeding `input` on its standard input; returns its exit status and its
+    /// standard output and error, interleaved.
+    public static func run(
+        _ executable: String, _ arguments: [String], input: String = "", environment: [String: String]? = nil,
+        currentDirectory: String? = nil
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        if !input.isEmpty { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let output = readToEnd(stdout.fileHandleForReading.fileDescriptor)
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    /// Reads `descriptor` until end of file, handing each chunk to `body`.
+    public static func readChunks(_ descriptor: Int32, _ body: (Data) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count > 0 {
+                body(Data(buffer[0..<count]))
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+
+    /// Everything readable from `descriptor` until end of file.
+    public static func readToEnd(_ descriptor: Int32) -> Data {
+        var data = Data()
+        readChunks(descriptor) { data.append($0) }
+        return data
+    }
+
+    /// The first executable named `name` on `$PATH`.
+    public static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
