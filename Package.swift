@@ -20,6 +20,8 @@ let package = Package(
         // Example plugins: each is a shared library the host dlopen-s.
         .library(name: "StepflowSystemCollector", type: .dynamic, targets: ["StepflowSystemCollector"]),
         .library(name: "StepflowFilesystemCollector", type: .dynamic, targets: ["StepflowFilesystemCollector"]),
+        .library(name: "StepflowFileLogExporter", type: .dynamic, targets: ["StepflowFileLogExporter"]),
+        .library(name: "StepflowFileNotifier", type: .dynamic, targets: ["StepflowFileNotifier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -128,6 +130,19 @@ let package = Package(
             name: "StepflowFilesystemCollector",
             dependencies: ["CStepflowPlugin"],
             path: "Plugins/FilesystemCollector"
+        ),
+        // A C log exporter: NDJSON lines appended to a file.
+        .target(
+            name: "StepflowFileLogExporter",
+            dependencies: ["CStepflowPlugin"],
+            path: "Plugins/FileLogExporter"
+        ),
+        // A Swift (SDK) alert notifier: JSON lines appended to a file.
+        .target(
+            name: "StepflowFileNotifier",
+            dependencies: ["StepflowPluginSDK"],
+            path: "Plugins/FileNotifier",
+            swiftSettings: strict
         ),
 
         // Tests mirror Sources. StepflowTestSupport holds what several test targets share.

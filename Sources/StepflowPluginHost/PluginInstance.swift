@@ -11,6 +11,9 @@ import Synchronization
 /// scheduler cancels it at the call's deadline) they return at once with a `timedOut` error while the C call
 /// keeps running on the queue. Until it returns, ``isBusy`` is true and any new call fails with `busy`: the
 /// plugin is never called again while a call is stuck, as the ABI promises.
+///
+/// The log-exporter and alert-notifier calls live in `PluginInstance+LogExporter.swift` and
+/// `PluginInstance+AlertNotifier.swift`.
 public final class PluginInstance: Sendable {
     /// How many samples one collection may hand over by default.
     public static let defaultSampleBudget = 100_000
@@ -191,7 +194,7 @@ public final class PluginInstance: Sendable {
 
     /// Runs `body` on the instance's queue and awaits its outcome, or returns `timedOut` as soon as the awaiting
     /// task is cancelled. The instance is busy from the start of the call until `body` returns.
-    private func perform<Value: Sendable>(
+    func perform<Value: Sendable>(
         _ call: String,
         needsContext: Bool = true,
         _ body: @escaping @Sendable (PluginContext?) -> Result<Value, PluginError>
@@ -242,12 +245,12 @@ public final class PluginInstance: Sendable {
         return try outcome.get()
     }
 
-    private func error(_ code: PluginError.Code, _ message: String, hint: String? = nil) -> PluginError {
+    func error(_ code: PluginError.Code, _ message: String, hint: String? = nil) -> PluginError {
         PluginError(code, plugin: name, path: library.info.path, message: message, hint: hint)
     }
 
     /// The error for a call that returned a non-OK status, with the plugin's own message when it set one.
-    private func failure(_ code: PluginError.Code, call: String, status: Int32) -> PluginError {
+    func failure(_ code: PluginError.Code, call: String, status: Int32) -> PluginError {
         let statusName = PluginABI.statusName(status)
         let message: String
         if let pluginMessage = host.errorMessage, !pluginMessage.isEmpty {

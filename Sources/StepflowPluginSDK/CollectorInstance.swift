@@ -1,7 +1,8 @@
 import CStepflowPlugin
 
-/// The object behind a plugin instance's opaque context: a collector plus what the C calls need.
-/// A non-generic base class, so the `@convention(c)` thunks can call it without knowing the collector's type.
+/// The object behind a plugin instance's opaque context: a collector, log exporter or notifier plus what the C
+/// calls need. A non-generic base class, so the `@convention(c)` thunks can call it without knowing the plugin's
+/// type; each subclass answers the calls of its capability, the others report `STEPFLOW_ERR_UNSUPPORTED`.
 class CollectorInstance {
     let api: UnsafePointer<stepflow_host_api>
     let host: OpaquePointer?
@@ -15,7 +16,22 @@ class CollectorInstance {
 
     deinit { namesArena?.deallocate() }
 
-    func collect(into emitter: OpaquePointer?) -> Int32 { STEPFLOW_ERR_UNSUPPORTED }
+    func collect(into emitter: OpaquePointer?) -> Int32 { unsupported("collect_metrics") }
+
+    /// Answers `export_logs` (``LogExporterInstance``).
+    func export(_ records: UnsafePointer<stepflow_log_record>?, _ count: Int) -> Int32 { unsupported("export_logs") }
+
+    /// Answers `send_notification` (``AlertNotifierInstance``).
+    func notify(_ alert: UnsafePointer<stepflow_alert>?) -> Int32 { unsupported("send_notification") }
+
+    /// Answers `send_acknowledgment` (``AlertNotifierInstance``).
+    func acknowledge(_ alertID: stepflow_str, _ user: stepflow_str, _ message: stepflow_str) -> Int32 {
+        unsupported("send_acknowledgment")
+    }
+
+    private func unsupported(_ call: String) -> Int32 {
+        report(PluginFailure(.unsupported, "this plugin does not implement \(call)"))
+    }
 
     func names() throws -> [String] { [] }
 

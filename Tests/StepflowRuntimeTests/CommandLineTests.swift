@@ -49,6 +49,18 @@ struct CommandLineTests {
         #expect(missing.output.contains("/nonexistent/libnothing.so"))
     }
 
+    @Test("plugins inspect shows a log exporter's formats and a notifier's channels")
+    func inspectExporterAndNotifier() throws {
+        let exporter = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileLogExporter.so"])
+        #expect(exporter.status == 0, "\(exporter.output)")
+        #expect(exporter.output.contains("capabilities:      log_exporter"))
+        #expect(exporter.output.contains("supported formats: ndjson"))
+        let notifier = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileNotifier.so"])
+        #expect(notifier.status == 0, "\(notifier.output)")
+        #expect(notifier.output.contains("capabilities:      alert_notifier"))
+        #expect(notifier.output.contains("supported channels: file"))
+    }
+
     @Test("run serves until SIGTERM, then flushes and exits 0")
     func runAndTerminate() async throws {
         let directory = try TemporaryDirectory()

@@ -58,6 +58,16 @@ enum PluginFixtures {
         try binPath().appendingPathComponent("libStepflowFilesystemCollector.so").path
     }
 
+    /// The C file log exporter built by SwiftPM.
+    static func fileLogExporter() throws -> String {
+        try binPath().appendingPathComponent("libStepflowFileLogExporter.so").path
+    }
+
+    /// The Swift (SDK) file notifier built by SwiftPM.
+    static func fileNotifier() throws -> String {
+        try binPath().appendingPathComponent("libStepflowFileNotifier.so").path
+    }
+
     /// The compiled fixtures, built once per test process.
     static func compiled() throws -> Compiled { try compiledResult.get() }
 
