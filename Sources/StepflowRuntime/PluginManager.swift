@@ -146,7 +146,7 @@ final class PluginManager: Sendable {
         case .process:
             return try await IsolatedPluginInstance(
                 info: library.info, name: name, settings: plugin.settings, limits: plugin.limits,
-                runnerExecutable: pluginRunner, logger: logger)
+                sampleBudget: plugin.budgets.metricsPerCollection, runnerExecutable: pluginRunner, logger: logger)
         }
     }
 }

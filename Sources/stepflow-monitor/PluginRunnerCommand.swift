@@ -21,10 +21,14 @@ struct PluginRunnerCommand: AsyncParsableCommand {
     @Option(help: "RLIMIT_CPU in seconds, applied before the plugin is loaded.")
     var cpuTimeLimit: Int?
 
+    @Option(help: "The most samples one collection may hand over (budgets.metrics_per_collection).")
+    var sampleBudget: Int = PluginInstance.defaultSampleBudget
+
     func run() async throws {
         LoggingSystem.bootstrap { _ in RunnerLogHandler() }
         let limits = PluginLimits(memoryBytes: memoryLimit, cpuTime: cpuTimeLimit.map { .seconds($0) })
-        let status = await PluginRunner.run(path: path, limits: limits, logger: Logger(label: "stepflow.plugin-runner"))
+        let status = await PluginRunner.run(
+            path: path, limits: limits, sampleBudget: sampleBudget, logger: Logger(label: "stepflow.plugin-runner"))
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -28,6 +28,16 @@ struct IsolatedPluginInstanceTests {
         await #expect(throws: PluginError.self) { try await isolated.collectMetrics() }
     }
 
+    @Test("the runner cuts a collection at the sample budget and reports the cut as over_budget")
+    func runnerAppliesSampleBudget() async throws {
+        let isolated = try await RunnerFixtures.isolated(
+            PluginFixtures.filesystemCollector(), settings: ["paths": .string("/")], sampleBudget: 2)
+        let metrics = try await isolated.collectMetrics()
+        await isolated.shutdown()
+        #expect(metrics.count == 2)
+        #expect(isolated.refusedSamples[.overBudget] == 3)
+    }
+
     @Test("the host survives 100 runner segfaults in a row, reports each with its signal and counts the restarts")
     func survivesCrashes() async throws {
         let instance = try await RunnerFixtures.isolated(

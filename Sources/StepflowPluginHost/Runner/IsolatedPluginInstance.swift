@@ -25,6 +25,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     public let runnerExecutable: String
     /// The resource limits the runner applies before loading the plugin.
     public let limits: PluginLimits
+    /// The most samples one collection may hand over; the runner refuses the rest as `overBudget`.
+    public let sampleBudget: Int
     /// When a crashed runner is started again.
     public let restartPolicy: RunnerRestartPolicy
 
@@ -58,6 +60,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     ///   - name: the instance name; defaults to the plugin's own name.
     ///   - settings: the config's `settings:` map, passed to `create` as text pairs.
     ///   - limits: `RLIMIT_AS` / `RLIMIT_CPU` for the runner.
+    ///   - sampleBudget: the most samples one collection may hand over (`budgets.metrics_per_collection`).
     ///   - runnerExecutable: a `stepflow-monitor` executable (the host passes ``currentExecutable``).
     ///   - restartPolicy: the backoff between restarts after crashes.
     ///   - logger: the host's logger; runner log lines and crashes are logged with `plugin=<name>`.
@@ -68,6 +71,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         name: String? = nil,
         settings: [String: JSONValue] = [:],
         limits: PluginLimits = .none,
+        sampleBudget: Int = PluginInstance.defaultSampleBudget,
         runnerExecutable: String,
         restartPolicy: RunnerRestartPolicy = .default,
         logger: Logger = Logger(label: "stepflow.plugin")
@@ -78,6 +82,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         self.name = instanceName
         self.info = info
         self.limits = limits
+        self.sampleBudget = sampleBudget
         self.runnerExecutable = runnerExecutable
         self.restartPolicy = restartPolicy
         self.logger = logger
@@ -211,6 +216,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         var arguments = ["plugin-runner", "--path", info.resolvedPath]
         if let bytes = limits.memoryBytes { arguments += ["--memory-limit", "\(bytes)"] }
         if let seconds = limits.cpuSeconds { arguments += ["--cpu-time-limit", "\(seconds)"] }
+        arguments += ["--sample-budget", "\(sampleBudget)"]
         let runner: RunnerProcess
         do {
             runner = try RunnerProcess(

@@ -23,7 +23,9 @@ public enum PluginRunner {
     ///   - path: the plugin's shared library.
     ///   - limits: applied with `setrlimit` before the library is loaded.
     ///   - logger: where the runner and the plugin log; should write to stderr (see ``RunnerLogHandler``).
-    public static func run(path: String, limits: PluginLimits, logger: Logger) async -> Int32 {
+    public static func run(
+        path: String, limits: PluginLimits, sampleBudget: Int = PluginInstance.defaultSampleBudget, logger: Logger
+    ) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let output = dup(STDOUT_FILENO)
         guard output >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else {
@@ -38,7 +40,7 @@ public enum PluginRunner {
         } else {
             setup = Result { () throws(PluginError) in try PluginLibrary.load(path: path) }
         }
-        let server = Server(setup: setup, path: path, output: output, logger: logger)
+        let server = Server(setup: setup, path: path, output: output, sampleBudget: sampleBudget, logger: logger)
         return await server.serve()
     }
 
@@ -73,13 +75,17 @@ public enum PluginRunner {
         let setup: Result<PluginLibrary, PluginError>
         let path: String
         let output: Int32
+        let sampleBudget: Int
         let logger: Logger
         let io = DispatchQueue(label: "stepflow.plugin-runner.io")
 
-        init(setup: Result<PluginLibrary, PluginError>, path: String, output: Int32, logger: Logger) {
+        init(
+            setup: Result<PluginLibrary, PluginError>, path: String, output: Int32, sampleBudget: Int, logger: Logger
+        ) {
             self.setup = setup
             self.path = path
             self.output = output
+            self.sampleBudget = sampleBudget
             self.logger = logger
         }
 
@@ -170,7 +176,7 @@ public enum PluginRunner {
                 var settings: [String: JSONValue] = [:]
                 for setting in request.settings { settings[setting.name] = .string(setting.value) }
                 instance = try await PluginInstance(
-                    library: library, name: request.name, settings: settings, logger: logger)
+                    library: library, name: request.name, settings: settings, logger: logger, sampleBudget: sampleBudget)
                 return RunnerFrame(.ok)
             } catch {
                 return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))

@@ -131,11 +131,12 @@ enum RunnerFixtures {
     /// Starts `library` in a runner.
     static func isolated(
         _ library: String, settings: [String: JSONValue] = [:], limits: PluginLimits = .none,
+        sampleBudget: Int = PluginInstance.defaultSampleBudget,
         restartPolicy: RunnerRestartPolicy = quickRestarts, logger: Logger = Logger(label: "stepflow.plugin")
     ) async throws -> IsolatedPluginInstance {
         let info = try PluginLibrary.load(path: library).info
         return try await IsolatedPluginInstance(
-            info: info, settings: settings, limits: limits, runnerExecutable: runner(), restartPolicy: restartPolicy,
-            logger: logger)
+            info: info, settings: settings, limits: limits, sampleBudget: sampleBudget, runnerExecutable: runner(),
+            restartPolicy: restartPolicy, logger: logger)
     }
 }
