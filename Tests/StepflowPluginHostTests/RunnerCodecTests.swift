@@ -67,6 +67,24 @@ struct RunnerCodecTests {
         #expect(decoded[0].labels.count == 200)
     }
 
+    @Test("replies decoded through one interner, as a runner's successive collections are, keep their values")
+    func internedDecode() throws {
+        var interner = StringInterner()
+        for round in 0..<3 {
+            let metrics = (0..<50).map { index in
+                Metric(
+                    name: "series_\(index % 5)", value: .gauge(Double(round * 100 + index)),
+                    labels: [Label("path", "/data/\(index)"), Label("round", "\(round)")],
+                    timestamp: Date(timeIntervalSince1970: 1_700_000_000), metadata: ["help": .string("Help for \(index % 5).")])
+            }
+            let (decoded, _) = try RunnerCodec.decodeMetricsReply(
+                RunnerCodec.metricsReply(metrics, refused: [:]), interner: &interner)
+            #expect(decoded == metrics)
+        }
+        let bad = RunnerCodec.metricsReply([Metric(name: "x", value: .gauge(1))], refused: [:])
+        #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeMetricsReply(Array(bad.dropLast()), interner: &interner) }
+    }
+
     @Test("create, names and error payloads round-trip; an unknown error code becomes callFailed")
     func messagesRoundTrip() throws {
         let settings = [(name: "", value: ""), (name: "path", value: "/tmp/ü\n"), (name: "n", value: "3")]

@@ -47,6 +47,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     private let logger: Logger
     private let clock = ContinuousClock()
     private let state = Mutex(State())
+    /// The strings of earlier replies (names, labels, HELP), so repeated ones are not decoded again.
+    private let interned = Mutex<StringInterner?>(nil)
 
     /// The running executable (`/proc/self/exe` resolved): what the host passes as ``runnerExecutable``.
     public static var currentExecutable: String {
@@ -120,7 +122,9 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         }
         let reply = try await call("collect_metrics", RunnerFrame(.collect), expecting: .metrics)
         do throws(RunnerCodecError) {
-            let (metrics, refused) = try RunnerCodec.decodeMetricsReply(reply.payload)
+            var interner = interned.withLock { $0.take() } ?? StringInterner()
+            defer { interned.withLock { $0 = interner } }
+            let (metrics, refused) = try RunnerCodec.decodeMetricsReply(reply.payload, interner: &interner)
             state.withLock { $0.refusedByRunner = refused }
             return metrics
         } catch {

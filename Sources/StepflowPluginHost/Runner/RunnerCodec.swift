@@ -80,6 +80,7 @@ enum RunnerCodec {
     /// `metrics`: the samples, then the refusal counts of the runner's instance so far.
     static func metricsReply(_ metrics: [Metric], refused: [MetricRefusalReason: Int]) -> [UInt8] {
         var writer = Writer()
+        writer.reserve(metrics.count * 160)
         writer.u32(metrics.count)
         for metric in metrics { writer.metric(metric) }
         let reasons = refused.sorted { $0.key.rawValue < $1.key.rawValue }
@@ -94,7 +95,18 @@ enum RunnerCodec {
     static func decodeMetricsReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
         metrics: [Metric], refused: [MetricRefusalReason: Int]
     ) {
-        var reader = Reader(bytes)
+        var interner = StringInterner()
+        return try decodeMetricsReply(bytes, interner: &interner)
+    }
+
+    /// Decodes a metrics reply, looking strings up in `interner` (kept across replies by the caller).
+    static func decodeMetricsReply(_ bytes: [UInt8], interner: inout StringInterner) throws(RunnerCodecError) -> (
+        metrics: [Metric], refused: [MetricRefusalReason: Int]
+    ) {
+        interner.beginCall()
+        var reader = Reader(bytes, interner: interner)
+        interner = StringInterner()  // moved into the reader for the decode, so it is not copied on write
+        defer { interner = reader.interner ?? StringInterner() }
         let count = try reader.count("sample count", minimumBytesEach: 22)
         var metrics: [Metric] = []
         metrics.reserveCapacity(count)
@@ -121,18 +133,16 @@ enum RunnerCodec {
 
         mutating func u8(_ value: UInt8) { bytes.append(value) }
 
+        mutating func reserve(_ capacity: Int) { bytes.reserveCapacity(capacity) }
+
         mutating func u32(_ value: Int) { u32(UInt32(truncatingIfNeeded: value)) }
 
         mutating func u32(_ value: UInt32) {
-            for shift in stride(from: 0, to: 32, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-            }
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
         }
 
         mutating func u64(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-            }
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
         }
 
         mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
@@ -190,69 +200,97 @@ enum RunnerCodec {
     struct Reader {
         private let bytes: [UInt8]
         private var offset = 0
+        /// Caches the strings of earlier replies, so a repeated name or label is neither validated nor
+        /// allocated again (the same interner the in-process path uses).
+        var interner: StringInterner?
 
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        init(_ bytes: [UInt8], interner: StringInterner? = nil) {
+            self.bytes = bytes
+            self.interner = interner
+        }
+
+        /// A string through the interner when there is one; also its cache index (for HELP metadata).
+        mutating func interned(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> (String, Int?) {
+            guard interner != nil else { return (try string(what()), nil) }
+            let length = Int(try u32("length of \(what())"))
+            guard length <= remaining else { throw RunnerCodecError("truncated \(what())") }
+            if length == 0 { return ("", nil) }
+            let start = offset
+            offset += length
+            let lookup = bytes.withUnsafeBufferPointer { buffer in
+                interner!.lookup(buffer.baseAddress! + start, count: length)
+            }
+            switch lookup {
+            case .cached(let index): return (interner!.string(at: index), index)
+            case .uncached(let text): return (text, nil)
+            case .invalidUTF8: throw RunnerCodecError("\(what()) is not valid UTF-8")
+            }
+        }
 
         private var remaining: Int { bytes.count - offset }
 
-        mutating func u8(_ what: String) throws(RunnerCodecError) -> UInt8 {
-            guard remaining >= 1 else { throw RunnerCodecError("truncated \(what)") }
+        mutating func u8(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> UInt8 {
+            guard remaining >= 1 else { throw RunnerCodecError("truncated \(what())") }
             defer { offset += 1 }
             return bytes[offset]
         }
 
-        mutating func u32(_ what: String) throws(RunnerCodecError) -> UInt32 {
-            guard remaining >= 4 else { throw RunnerCodecError("truncated \(what)") }
-            var value: UInt32 = 0
-            for index in 0..<4 { value |= UInt32(bytes[offset + index]) << UInt32(8 * index) }
+        mutating func u32(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> UInt32 {
+            guard remaining >= 4 else { throw RunnerCodecError("truncated \(what())") }
+            let start = offset
             offset += 4
-            return value
+            return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
         }
 
-        mutating func u64(_ what: String) throws(RunnerCodecError) -> UInt64 {
-            guard remaining >= 8 else { throw RunnerCodecError("truncated \(what)") }
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
+        mutating func u64(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> UInt64 {
+            guard remaining >= 8 else { throw RunnerCodecError("truncated \(what())") }
+            let start = offset
             offset += 8
-            return value
+            return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
         }
 
-        mutating func i64(_ what: String) throws(RunnerCodecError) -> Int64 { Int64(bitPattern: try u64(what)) }
+        mutating func i64(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> Int64 {
+            Int64(bitPattern: try u64(what()))
+        }
 
-        mutating func f64(_ what: String) throws(RunnerCodecError) -> Double { Double(bitPattern: try u64(what)) }
+        mutating func f64(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> Double {
+            Double(bitPattern: try u64(what()))
+        }
 
         /// A `u32` element count, refused when the rest of the buffer cannot hold that many elements.
-        mutating func count(_ what: String, minimumBytesEach: Int) throws(RunnerCodecError) -> Int {
-            let count = Int(try u32(what))
+        mutating func count(_ what: @autoclosure () -> String, minimumBytesEach: Int) throws(RunnerCodecError) -> Int {
+            let count = Int(try u32(what()))
             guard count <= remaining / max(1, minimumBytesEach) else {
-                throw RunnerCodecError("\(what) \(count) exceeds what the remaining \(remaining) bytes can hold")
+                throw RunnerCodecError("\(what()) \(count) exceeds what the remaining \(remaining) bytes can hold")
             }
             return count
         }
 
-        mutating func string(_ what: String) throws(RunnerCodecError) -> String {
-            let length = Int(try u32("length of \(what)"))
-            guard length <= remaining else { throw RunnerCodecError("truncated \(what)") }
+        mutating func string(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> String {
+            let length = Int(try u32("length of \(what())"))
+            guard length <= remaining else { throw RunnerCodecError("truncated \(what())") }
             defer { offset += length }
             guard
                 let text = bytes[offset..<(offset + length)].withContiguousStorageIfAvailable({
                     String(validating: $0, as: UTF8.self)
                 }) ?? String(validating: Array(bytes[offset..<(offset + length)]), as: UTF8.self)
             else {
-                throw RunnerCodecError("\(what) is not valid UTF-8")
+                throw RunnerCodecError("\(what()) is not valid UTF-8")
             }
             return text
         }
 
         mutating func metric(_ index: Int) throws(RunnerCodecError) -> Metric {
-            let name = try string("name of sample #\(index)")
-            let help = try string("help of \(name)")
+            let (name, _) = try interned("name of sample #\(index)")
+            let (help, helpIndex) = try interned("help of \(name)")
             let type = try u8("type of \(name)")
             let labelCount = try count("label count of \(name)", minimumBytesEach: 8)
             var labels: [Label] = []
             labels.reserveCapacity(labelCount)
             for _ in 0..<labelCount {
-                labels.append(Label(try string("label name of \(name)"), try string("label value of \(name)")))
+                let (labelName, _) = try interned("label name of \(name)")
+                let (labelValue, _) = try interned("label value of \(name)")
+                labels.append(Label(labelName, labelValue))
             }
             let value: MetricValue
             switch type {
@@ -282,10 +320,17 @@ enum RunnerCodec {
                 throw RunnerCodecError("\(name) has unknown type \(type)")
             }
             let milliseconds = try i64("timestamp of \(name)")
+            let metadata: [String: JSONValue]
+            if help.isEmpty {
+                metadata = [:]
+            } else if let helpIndex, interner != nil {
+                metadata = interner!.helpMetadata(at: helpIndex)
+            } else {
+                metadata = ["help": .string(help)]
+            }
             return Metric(
                 name: name, value: value, labels: labels,
-                timestamp: Date(timeIntervalSince1970: Double(milliseconds) / 1000),
-                metadata: help.isEmpty ? [:] : ["help": .string(help)])
+                timestamp: Date(timeIntervalSince1970: Double(milliseconds) / 1000), metadata: metadata)
         }
 
         /// Refuses trailing bytes.
