@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -6,9 +5,10 @@ import Synchronization
 /// Reads a runner's stderr and logs each line in the host's log with `plugin=<name>`.
 ///
 /// Lines written by ``RunnerLogHandler`` (`<level>\t<text>`) keep their level; anything else (a plugin's stray
-/// output, a crash message from the C library) is logged as a warning. A dispatch read source on a non-blocking
-/// duplicate of the pipe's descriptor drives it, so no thread waits on the pipe (and `EINTR` is retried, which
-/// `FileHandle.availableData` does not do).
+/// output, a crash message from the C library) is logged as a warning. A thread of its own reads a duplicate of
+/// the pipe's descriptor with `read(2)`, retrying on `EINTR` (which `FileHandle.availableData` traps on), until
+/// end of file. A thread rather than a dispatch read source: with runners restarted in quick succession, read
+/// sources being torn down while new ones were registered crashed libdispatch's event loop in the host.
 final class RunnerLogForwarder: Sendable {
     private let descriptor: Int32
     private let logger: Logger
@@ -20,36 +20,28 @@ final class RunnerLogForwarder: Sendable {
         logger[metadataKey: "source"] = "runner"
         self.logger = logger
         descriptor = dup(handle.fileDescriptor)
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
     }
 
-    /// Starts forwarding; stops by itself at end of file (when the runner exits). The source keeps itself (and
-    /// this forwarder) alive through its handler until then.
+    /// Starts forwarding; stops by itself at end of file (when the runner exits), then closes its descriptor.
     func start() {
         let descriptor = self.descriptor
-        let source = DispatchSource.makeReadSource(
-            fileDescriptor: descriptor, queue: DispatchQueue(label: "stepflow.plugin-runner.stderr"))
-        source.setEventHandler { [self] in
+        Thread.detachNewThread { [self] in
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count > 0 {
                     buffer.withLock { $0.append(contentsOf: chunk[..<count]) }
-                    continue
-                }
-                if count < 0 && errno == EINTR { continue }
-                if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                     flush(final: false)
-                    return
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break
                 }
-                flush(final: true)
-                source.cancel()
-                return
             }
+            flush(final: true)
+            close(descriptor)
         }
-        source.setCancelHandler { close(descriptor) }
-        source.activate()
     }
 
     private func flush(final: Bool) {
