@@ -107,12 +107,14 @@ final class PluginManager: Sendable {
             }
             try? await health.registerHealthCheck(
                 job.name,
-                check: JobHealthCheck(
-                    scheduler: scheduler, jobName: job.name, retries: retries,
-                    details: [
-                        "path": .string(resolved), "version": .string(library.info.version),
-                        "isolation": .string(collector.isolation.rawValue),
-                    ]))
+                check: PluginHealthCheck(
+                    job: JobHealthCheck(
+                        scheduler: scheduler, jobName: job.name, retries: retries,
+                        details: [
+                            "path": .string(resolved), "version": .string(library.info.version),
+                            "isolation": .string(collector.isolation.rawValue),
+                        ]),
+                    collector: collector, pluginJob: job))
             logger.info(
                 "plugin loaded",
                 metadata: [
