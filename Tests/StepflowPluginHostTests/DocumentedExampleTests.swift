@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import StepflowCore
 import StepflowPluginHost
 import Testing
@@ -9,14 +10,12 @@ struct DocumentedExampleTests {
     func buildsAndCollects() async throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("libuptime-\(UUID().uuidString).so")
         defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.currentDirectoryURL = PluginFixtures.packageRoot
-        process.arguments = ["cc", "-shared", "-fPIC", "-I", "Sources/CStepflowPlugin/include", "-o", output.path,
-                             "docs/examples/uptime_collector.c"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let build = try ChildProcess.run(
+            "/usr/bin/env",
+            ["cc", "-shared", "-fPIC", "-I", "Sources/CStepflowPlugin/include", "-o", output.path,
+             "docs/examples/uptime_collector.c"],
+            currentDirectory: PluginFixtures.packageRoot.path)
+        #expect(build.status == 0, "\(build.output)")
 
         let library = try PluginLibrary.load(path: output.path)
         #expect(library.info.name == "uptime")

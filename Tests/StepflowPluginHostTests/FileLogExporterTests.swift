@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import StepflowCore
 import StepflowPluginHost
 import Testing
@@ -91,14 +92,12 @@ struct FileLogExporterTests {
     func buildsWithPlainCC() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("libfilelog-\(UUID().uuidString).so")
         defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.currentDirectoryURL = PluginFixtures.packageRoot
-        process.arguments = ["cc", "-shared", "-fPIC", "-I", "Sources/CStepflowPlugin/include", "-o", output.path,
-                             "Plugins/FileLogExporter/file_log_exporter.c"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let build = try ChildProcess.run(
+            "/usr/bin/env",
+            ["cc", "-shared", "-fPIC", "-I", "Sources/CStepflowPlugin/include", "-o", output.path,
+             "Plugins/FileLogExporter/file_log_exporter.c"],
+            currentDirectory: PluginFixtures.packageRoot.path)
+        #expect(build.status == 0, "\(build.output)")
         #expect(try PluginLibrary.load(path: output.path).info.supportedFormats == ["ndjson"])
     }
 }
