@@ -14,8 +14,8 @@ struct ManagedPlugin: Sendable {
     var name: String
     var resolvedPath: String
     var collector: any PluginCollector
-    /// The library as the host loaded it (for an isolated plugin, only to read its descriptor).
-    var library: PluginLibrary
+    /// The library as the host loaded it; `nil` for a process-isolated plugin, which only its runner loads.
+    var library: PluginLibrary?
     var schedule: JobSchedule
     /// The scheduled job, which enforces the series budget.
     var job: PluginCollectorJob
@@ -67,7 +67,7 @@ final class PluginManager: Sendable {
         // A C plugin is unloaded at once, so that starting it again maps a rebuilt file; a stuck in-process call
         // still runs its code, so then the library is left to close with its last reference.
         if !plugin.collector.isBusy {
-            plugin.library.unload()
+            plugin.library?.unload()
         }
         logger.info("plugin stopped", metadata: ["plugin": "\(name)"])
     }
@@ -83,16 +83,29 @@ final class PluginManager: Sendable {
             name: plugin.name ?? URL(fileURLWithPath: plugin.path).deletingPathExtension().lastPathComponent,
             configuredPath: plugin.path, resolvedPath: resolved, descriptor: nil, error: nil)
         do {
-            let library = try PluginLibrary.load(path: resolved)
-            result.descriptor = library.info
-            let name = plugin.name ?? library.info.name
-            result.name = name
-            guard library.info.capabilities.contains(.metricsCollector) else {
-                throw PluginStartError(
-                    "declares no capability this host schedules yet (capabilities: \(library.info.capabilities))")
+            // A process-isolated plugin is never loaded into the host, not even to read its descriptor: a plugin
+            // that crashes while loading must cost only a runner.
+            let library: PluginLibrary?
+            let info: PluginDescriptorInfo
+            switch plugin.isolation {
+            case .inProcess:
+                let loaded = try PluginLibrary.load(path: resolved)
+                (library, info) = (loaded, loaded.info)
+            case .process:
+                library = nil
+                info = try await IsolatedPluginInstance.describe(
+                    path: resolved, runnerExecutable: pluginRunner, limits: plugin.limits,
+                    timeout: plugin.timeout ?? defaultTimeout, logger: logger)
             }
-            let collector = try await makeCollector(library: library, plugin: plugin, name: name)
-            let interval = plugin.interval ?? library.info.defaultInterval
+            result.descriptor = info
+            let name = plugin.name ?? info.name
+            result.name = name
+            guard info.capabilities.contains(.metricsCollector) else {
+                throw PluginStartError(
+                    "declares no capability this host schedules yet (capabilities: \(info.capabilities))")
+            }
+            let collector = try await makeCollector(library: library, info: info, plugin: plugin, name: name)
+            let interval = plugin.interval ?? info.defaultInterval
             let timeout = plugin.timeout ?? defaultTimeout
             let job = PluginCollectorJob(
                 name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
@@ -111,14 +124,14 @@ final class PluginManager: Sendable {
                     job: JobHealthCheck(
                         scheduler: scheduler, jobName: job.name, retries: retries,
                         details: [
-                            "path": .string(resolved), "version": .string(library.info.version),
+                            "path": .string(resolved), "version": .string(info.version),
                             "isolation": .string(collector.isolation.rawValue),
                         ]),
                     collector: collector, pluginJob: job))
             logger.info(
                 "plugin loaded",
                 metadata: [
-                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(library.info.version)",
+                    "plugin": "\(name)", "path": "\(resolved)", "version": "\(info.version)",
                     "isolation": "\(collector.isolation.rawValue)", "interval": "\(interval)", "timeout": "\(timeout)",
                 ])
         } catch {
@@ -138,16 +151,20 @@ final class PluginManager: Sendable {
         return result
     }
 
-    /// Creates the instance in the isolation the configuration asks for.
-    func makeCollector(library: PluginLibrary, plugin: PluginConfig, name: String) async throws -> any PluginCollector {
-        switch plugin.isolation {
-        case .inProcess:
+    /// Creates the instance in the isolation the configuration asks for (`library` is loaded only in-process).
+    func makeCollector(
+        library: PluginLibrary?, info: PluginDescriptorInfo, plugin: PluginConfig, name: String
+    ) async throws -> any PluginCollector {
+        switch (plugin.isolation, library) {
+        case (.inProcess, let library?):
             return try await PluginInstance(
                 library: library, name: name, settings: plugin.settings, logger: logger,
                 sampleBudget: plugin.budgets.metricsPerCollection)
-        case .process:
+        case (.inProcess, nil):
+            throw PluginStartError("an in-process plugin needs its library loaded in the host")
+        case (.process, _):
             return try await IsolatedPluginInstance(
-                info: library.info, name: name, settings: plugin.settings, limits: plugin.limits,
+                info: info, name: name, settings: plugin.settings, limits: plugin.limits,
                 sampleBudget: plugin.budgets.metricsPerCollection, runnerExecutable: pluginRunner, logger: logger)
         }
     }

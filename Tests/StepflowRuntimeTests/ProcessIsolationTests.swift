@@ -85,4 +85,39 @@ struct ProcessIsolationTests {
         await group.triggerGracefulShutdown()
         try await running
     }
+
+    @Test("a plugin that crashes while loading is refused with the signal; it never touches the host")
+    func crashWhileLoadingIsContained() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = try directory.write("bomb.c", """
+            #include "stepflow_plugin.h"
+            #include <signal.h>
+            const stepflow_plugin_descriptor *stepflow_plugin_register(const stepflow_host_api *api) {
+                (void)api;
+                raise(SIGSEGV);
+                return 0;
+            }
+            """)
+        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
+        let compile = try runProcess(
+            "/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", directory.file("libbomb.so"), source])
+        try #require(compile.status == 0, "cc: \(compile.output)")
+        let path = try directory.write(
+            "config.yaml",
+            testConfigYAML(
+                directory: directory,
+                extraPlugins: """
+                      - name: bomb
+                        path: libbomb.so
+                        isolation: process
+                    """))
+        let runtime = try await MonitoringRuntime(
+            loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: Logger(label: "bomb-tests"),
+            pluginRunner: buildProductsDirectory + "/stepflow-monitor")
+        let bomb = try #require(runtime.plugins.first { $0.name == "bomb" })
+        #expect(bomb.error?.contains("SIGSEGV") == true, "\(bomb.error ?? "no error")")
+        #expect(runtime.plugins.filter { $0.error == nil }.map(\.name) == ["system", "filesystem"])
+    }
 }

@@ -140,7 +140,14 @@ public enum PluginRunner {
                 case .shutdown:
                     await instance?.shutdown()
                     return 0
-                case .ok, .error, .metrics, .names:
+                case .describe:
+                    switch setup {
+                    case .success(let library):
+                        reply = RunnerFrame(.descriptor, payload: RunnerCodec.descriptorReply(library.info))
+                    case .failure(let failure):
+                        reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(failure))
+                    }
+                case .ok, .error, .metrics, .names, .descriptor:
                     reply = RunnerFrame(
                         .error,
                         payload: RunnerCodec.errorReply(

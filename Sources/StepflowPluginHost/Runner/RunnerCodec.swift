@@ -77,6 +77,53 @@ enum RunnerCodec {
         return names
     }
 
+    /// `descriptor`: the descriptor as the runner's `PluginLibrary` validated it.
+    static func descriptorReply(_ info: PluginDescriptorInfo) -> [UInt8] {
+        var writer = Writer()
+        writer.string(info.name)
+        writer.string(info.version)
+        writer.string(info.description)
+        writer.u32(info.abiVersion)
+        writer.u32(info.structSize)
+        writer.u64(info.capabilities.rawValue)
+        writer.u64(UInt64(max(0, info.defaultInterval / .milliseconds(1))))
+        writer.string(info.path)
+        writer.string(info.resolvedPath)
+        writer.u8(info.listsMetricNames ? 1 : 0)
+        for list in [info.supportedFormats, info.supportedChannels] {
+            writer.u32(list.count)
+            for item in list { writer.string(item) }
+        }
+        return writer.bytes
+    }
+
+    static func decodeDescriptorReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> PluginDescriptorInfo {
+        var reader = Reader(bytes)
+        let name = try reader.string("name")
+        let version = try reader.string("version")
+        let description = try reader.string("description")
+        let abiVersion = try reader.u32("abi_version")
+        let structSize = try reader.u32("struct_size")
+        let capabilities = PluginCapabilities(rawValue: try reader.u64("capabilities"))
+        let interval = try reader.u64("default interval")
+        let path = try reader.string("path")
+        let resolvedPath = try reader.string("resolved path")
+        let listsMetricNames = try reader.u8("metric_names flag") != 0
+        var lists: [[String]] = []
+        for what in ["supported formats", "supported channels"] {
+            let count = try reader.count(what, minimumBytesEach: 4)
+            var items: [String] = []
+            for _ in 0..<count { items.append(try reader.string(what)) }
+            lists.append(items)
+        }
+        try reader.finish()
+        return PluginDescriptorInfo(
+            name: name, version: version, description: description, abiVersion: abiVersion, structSize: structSize,
+            capabilities: capabilities, defaultInterval: .milliseconds(Int64(clamping: interval)), path: path,
+            resolvedPath: resolvedPath, listsMetricNames: listsMetricNames, supportedFormats: lists[0],
+            supportedChannels: lists[1])
+    }
+
     /// `metrics`: the samples, then the refusal counts of the runner's instance so far.
     static func metricsReply(_ metrics: [Metric], refused: [MetricRefusalReason: Int]) -> [UInt8] {
         var writer = Writer()

@@ -19,6 +19,8 @@ struct RunnerFrame: Sendable, Equatable {
         case metricNames = 0x03
         /// Host → runner: destroy the instance and exit. No payload, no reply.
         case shutdown = 0x04
+        /// Host → runner: describe the plugin the runner loaded. No payload; answered with `descriptor`.
+        case describe = 0x05
         /// Runner → host: the request succeeded and has nothing to return.
         case ok = 0x81
         /// Runner → host: the request failed. Payload: code, message, hint.
@@ -27,6 +29,8 @@ struct RunnerFrame: Sendable, Equatable {
         case metrics = 0x83
         /// Runner → host: the plugin's metric names.
         case names = 0x84
+        /// Runner → host: the plugin's validated descriptor (see ``RunnerCodec/descriptorReply(_:)``).
+        case descriptor = 0x85
     }
 
     /// The largest payload either side accepts; a bigger length means a corrupt stream.
