@@ -168,6 +168,14 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
 
     // MARK: - Calls
 
+    /// A request that returns nothing (`ok`), refused up front when the plugin lacks `capability`.
+    func request(_ name: String, capability: PluginCapabilities, _ frame: RunnerFrame) async throws(PluginError) {
+        guard info.capabilities.contains(capability) else {
+            throw error(.unsupported, "the plugin does not implement \(name) (capabilities: \(info.capabilities))")
+        }
+        _ = try await call(name, frame, expecting: .ok)
+    }
+
     /// Runs one request: checks the state, (re)starts the runner when needed, exchanges the frames.
     private func call(_ call: String, _ request: RunnerFrame, expecting kind: RunnerFrame.Kind)
         async throws(PluginError) -> RunnerFrame

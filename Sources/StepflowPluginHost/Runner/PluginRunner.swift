@@ -140,6 +140,12 @@ public enum PluginRunner {
                 case .shutdown:
                     await instance?.shutdown()
                     return 0
+                case .exportLogs, .notify, .acknowledge:
+                    guard let instance else {
+                        reply = notCreated("\(frame.kind)")
+                        break
+                    }
+                    reply = await forward(frame, to: instance)
                 case .describe:
                     switch setup {
                     case .success(let library):
@@ -187,6 +193,30 @@ public enum PluginRunner {
                 return RunnerFrame(.ok)
             } catch {
                 return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+            }
+        }
+
+        /// Runs a log-exporter or notifier request on the instance.
+        private func forward(_ frame: RunnerFrame, to instance: PluginInstance) async -> RunnerFrame {
+            do {
+                switch frame.kind {
+                case .exportLogs:
+                    try await instance.exportLogs(try RunnerCodec.decodeExportLogsRequest(frame.payload))
+                case .notify:
+                    try await instance.sendNotification(try RunnerCodec.decodeNotifyRequest(frame.payload))
+                default:
+                    let request = try RunnerCodec.decodeAcknowledgeRequest(frame.payload)
+                    try await instance.sendAcknowledgment(
+                        alertID: request.alertID, user: request.user, message: request.message)
+                }
+                return RunnerFrame(.ok)
+            } catch let error as PluginError {
+                return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+            } catch {
+                return RunnerFrame(
+                    .error,
+                    payload: RunnerCodec.errorReply(
+                        PluginError(.callFailed, plugin: instance.name, path: path, message: "malformed request: \(error)")))
             }
         }
 

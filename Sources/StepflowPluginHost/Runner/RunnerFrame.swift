@@ -21,6 +21,12 @@ struct RunnerFrame: Sendable, Equatable {
         case shutdown = 0x04
         /// Host → runner: describe the plugin the runner loaded. No payload; answered with `descriptor`.
         case describe = 0x05
+        /// Host → runner: call `export_logs`. Payload: the records; answered with `ok`.
+        case exportLogs = 0x06
+        /// Host → runner: call `send_notification`. Payload: the alert; answered with `ok`.
+        case notify = 0x07
+        /// Host → runner: call `send_acknowledgment`. Payload: alert id, user, message; answered with `ok`.
+        case acknowledge = 0x08
         /// Runner → host: the request succeeded and has nothing to return.
         case ok = 0x81
         /// Runner → host: the request failed. Payload: code, message, hint.
