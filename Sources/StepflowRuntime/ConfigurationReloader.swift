@@ -12,9 +12,9 @@ import Synchronization
 ///   a changed `scheduler.default_timeout` it relies on) is stopped, then started with the new entry; an entry
 ///   whose start failed before is tried again; an unchanged one is not touched (same instance, same counters).
 /// - Every stop comes before every start, so a name freed by one entry can be taken by another.
-/// - Stopping removes the job from the scheduler, which destroys the plugin instance. Libraries are opened with
-///   `RTLD_NODELETE` and never closed (DESIGN §2: unmapping a Swift plugin crashes the host), so nothing more is
-///   needed; it also means a library rebuilt at the same path keeps its old code in-process until a restart.
+/// - Stopping removes the job from the scheduler, which destroys the plugin instance; a C plugin's library is then
+///   unloaded, so restarting it maps a rebuilt file. Swift plugins stay mapped (DESIGN §2: unmapping one crashes
+///   the host), so a rebuilt Swift plugin runs its new code only with `isolation: process` or after a restart.
 /// - Other settings are not applied: the changed ones are logged and reported as needing a restart.
 /// - The metrics queue, writer and engine are never touched, so no sample is lost.
 /// - Reloads run one at a time, in the order they were asked for; each runs to its end even when the caller is
