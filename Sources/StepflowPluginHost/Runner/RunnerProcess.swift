@@ -35,6 +35,9 @@ final class RunnerProcess: Sendable {
 
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
+    /// `F_SETPIPE_SZ` (Linux), which Glibc's module does not export.
+    private static let setPipeSize: Int32 = 1031
+
     /// Starts `executable plugin-runner --path <library> [limits]` with pipes on stdin, stdout and stderr.
     ///
     /// SIGPIPE is ignored in the host from the first launch on, so writing to a runner that just died fails
@@ -51,6 +54,11 @@ final class RunnerProcess: Sendable {
         let stdin = Pipe()
         let stdout = Pipe()
         let stderr = Pipe()
+        // A 1,000-sample reply is ~150 KB; with the default 64 KB pipe the runner blocks mid-frame until the host
+        // reads, costing context switches per collection. Ask for 1 MiB (Linux caps it at pipe-max-size).
+        #if os(Linux)
+            _ = fcntl(stdout.fileHandleForWriting.fileDescriptor, Self.setPipeSize, 1 << 20)
+        #endif
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
