@@ -39,11 +39,8 @@ struct CPluginUnloadTests {
     /// would; writing into a mapped library in place would corrupt the running copy).
     private func install(_ generation: Int, at target: String, in directory: TemporaryDirectory) throws {
         let source = try directory.write("generation\(generation).c", generationPlugin(generation))
-        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
         let staging = directory.file("staging-\(generation).so")
-        let compile = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", staging, source])
-        try #require(compile.status == 0, "cc: \(compile.output)")
+        try compileCPlugin(source, to: staging)
         try #require(rename(staging, target) == 0)
     }
 

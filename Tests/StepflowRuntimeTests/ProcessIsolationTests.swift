@@ -45,11 +45,7 @@ struct ProcessIsolationTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let source = try directory.write("crasher.c", crasherPluginSource)
-        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
-        let compile = try runProcess(
-            "/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", directory.file("libcrasher.so"), source])
-        try #require(compile.status == 0, "cc: \(compile.output)")
+        try compileCPlugin(source, to: directory.file("libcrasher.so"))
 
         let path = try directory.write(
             "config.yaml",
@@ -99,11 +95,7 @@ struct ProcessIsolationTests {
                 return 0;
             }
             """)
-        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
-        let compile = try runProcess(
-            "/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", directory.file("libbomb.so"), source])
-        try #require(compile.status == 0, "cc: \(compile.output)")
+        try compileCPlugin(source, to: directory.file("libbomb.so"))
         let path = try directory.write(
             "config.yaml",
             testConfigYAML(

@@ -62,10 +62,7 @@ struct StuckPluginTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let source = try directory.write("sleepy.c", sleepyPluginSource)
-        let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
-        let compile = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", header, "-o", directory.file("libsleepy.so"), source])
-        try #require(compile.status == 0, "cc: \(compile.output)")
+        try compileCPlugin(source, to: directory.file("libsleepy.so"))
 
         let path = try directory.write("config.yaml", testConfigYAML(directory: directory, extraPlugins: """
               - name: sleepy

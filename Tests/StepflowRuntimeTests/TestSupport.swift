@@ -142,3 +142,17 @@ final class HostProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
     }
 }
+
+/// The directory of `stepflow_plugin.h`.
+let pluginHeaderDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Sources/CStepflowPlugin/include").path
+
+/// Compiles the C plugin source file `source` into `output` against the ABI header, or throws with cc's output.
+func compileCPlugin(_ source: String, to output: String) throws {
+    let compile = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", pluginHeaderDirectory, "-o", output, source])
+    guard compile.status == 0 else { throw CompileError(description: "cc failed for \(source): \(compile.output)") }
+}
+
+struct CompileError: Error, CustomStringConvertible {
+    var description: String
+}
