@@ -171,6 +171,7 @@ let package = Package(
                 "StepflowMonitoring", "StepflowStorage", "StepflowCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -100,9 +100,12 @@ public final class MonitoringRuntime: Sendable {
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
             retries: configuration.health.checkRetries, pluginRunner: pluginRunner)
         reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
+        let retention = RetentionJob(
+            metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
+            retentionDays: configuration.metrics.retentionDays, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
-            plugins: pluginManager)
+            plugins: pluginManager, retention: retention)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -119,6 +122,10 @@ public final class MonitoringRuntime: Sendable {
             try scheduler.add(
                 HealthCheckJob(monitor: health, store: HealthCheckStore(database: database), logger: logger),
                 schedule: JobSchedule(interval: configuration.health.checkInterval, timeout: configuration.health.checkTimeout * 2))
+            // Expired rows are deleted hourly, in small transactions (metrics.retention_days; 0 keeps everything).
+            try scheduler.add(retention, schedule: JobSchedule(interval: .seconds(3600), timeout: .seconds(300)))
+            try await health.registerHealthCheck(
+                "retention", check: JobHealthCheck(scheduler: scheduler, jobName: "retention", retries: retries))
         } catch {
             throw .internalError("cannot set up the built-in jobs: \(error)")
         }

@@ -15,6 +15,7 @@ struct SelfTelemetry: Sendable {
     let writer: MetricsWriter
     let database: MonitoringDatabase
     let plugins: PluginManager
+    let retention: RetentionJob
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -73,6 +74,8 @@ struct SelfTelemetry: Sendable {
         add("stepflow_metrics_series", "Series held in memory.", .gauge(Double(engine.seriesCount)))
         add("stepflow_metrics_average_write_seconds", "Mean time of one batch transaction.", .gauge(seconds(writer.averageWriteTime)))
         add("stepflow_storage_bytes", "Size of the database file and its WAL.", .gauge(Double(database.fileSize())))
+        add("stepflow_retention_deleted_rows_total", "Expired metric samples and health check results deleted.",
+            .counter(Double(retention.deleted)))
         return out
     }
 

@@ -59,3 +59,12 @@ public struct HealthCheckStore: Sendable {
         }
     }
 }
+
+extension HealthCheckStore {
+    /// Deletes check results older than `cutoff`, in small transactions; returns how many rows were deleted.
+    public func deleteResults(olderThan cutoff: Date, batchSize: Int = 5_000) async throws(MonitoringError) -> Int {
+        try await RetentionSQL.delete(
+            from: "monitoring_health_checks", timestampColumn: "last_check", olderThan: cutoff, batchSize: batchSize,
+            database: database)
+    }
+}

@@ -83,3 +83,13 @@ public struct MetricStore: Sendable {
         }
     }
 }
+
+extension MetricStore {
+    /// Deletes samples older than `cutoff`, `batchSize` rows per transaction so that writers are never blocked
+    /// for long; returns how many rows were deleted.
+    public func deleteSamples(olderThan cutoff: Date, batchSize: Int = 5_000) async throws(MonitoringError) -> Int {
+        try await RetentionSQL.delete(
+            from: "monitoring_metrics", timestampColumn: "timestamp", olderThan: cutoff, batchSize: batchSize,
+            database: database)
+    }
+}
