@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StepflowConfig
+import StepflowRuntime
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+private func freeLocalPort() throws -> Int {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socketFD >= 0 else { throw CompileError(description: "socket: \(errno)") }
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+    }
+    guard bound else { throw CompileError(description: "bind: \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite("A real Prometheus scraping /metrics", .serialized)
+struct PrometheusScrapeTests {
+    @Test("Prometheus scrapes the host: the target is up, with no scrape error, and its series are queryable")
+    func realScrape() async throws {
+        guard let prometheus = findExecutable("prometheus") else {
+            print("note: prometheus is not installed (apt-get install prometheus); the real-scrape test was skipped")
+            return
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let configPath = try directory.write("config.yaml", testConfigYAML(directory: directory))
+        let logger = Logger(label: "scrape-tests")
+        let runtime = try await MonitoringRuntime(
+            loaded: ConfigurationLoader.load(path: configPath, environment: [:]), logger: logger)
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        let hostPort = await runtime.boundAddress.waitForPort()
+
+        let prometheusPort = try freeLocalPort()
+        let scrapeConfig = try directory.write("prometheus.yml", """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: stepflow
+                static_configs:
+                  - targets: ["127.0.0.1:\(hostPort)"]
+            """)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: prometheus)
+        process.arguments = [
+            "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
+            "--web.listen-address=127.0.0.1:\(prometheusPort)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+
+        func query(_ expression: String) async throws -> [[String: Any]] {
+            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
+            let body = try await httpGet(prometheusPort, "/api/v1/query?query=\(encoded)").body
+            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            return (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+        }
+        func value(_ sample: [String: Any]) -> String? { (sample["value"] as? [Any])?.last as? String }
+
+        #expect(await eventually(60) { (try? await query("up{job=\"stepflow\"}"))?.first.flatMap(value) == "1" })
+        let targets = try await httpGet(prometheusPort, "/api/v1/targets").body
+        #expect(targets.contains("\"health\":\"up\""), "\(targets)")
+        #expect(targets.contains("\"lastError\":\"\""), "\(targets)")
+        #expect(await eventually(30) { !((try? await query("node_filesystem_size_bytes{mountpoint=\"/\"}")) ?? []).isEmpty })
+        #expect(!(try await query("process_cpu_seconds_total")).isEmpty)
+        #expect(!(try await query("stepflow_job_duration_seconds_bucket{le=\"+Inf\"}")).isEmpty)
+        #expect(try await query("scrape_samples_scraped{job=\"stepflow\"}").first.flatMap(value).flatMap(Double.init) ?? 0 > 50)
+
+        process.terminate()
+        process.waitUntilExit()
+        await group.triggerGracefulShutdown()
+        try await running
+    }
+}
