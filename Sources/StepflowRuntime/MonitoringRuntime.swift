@@ -49,6 +49,9 @@ public final class MonitoringRuntime: Sendable {
     let pluginManager: PluginManager
     /// Starts the configured plugins and applies reloads.
     private let reloader: ConfigurationReloader
+    /// A swift-metrics backend feeding this host: `MetricsSystem.bootstrap(runtime.metricsFactory)` sends an
+    /// embedding application's counters, gauges, meters, recorders and timers to the store and `/metrics`.
+    public let metricsFactory = StepflowMetricsFactory()
     /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
     public let boundAddress = BoundAddress()
     private let telemetry: SelfTelemetry
@@ -122,6 +125,9 @@ public final class MonitoringRuntime: Sendable {
             try scheduler.add(
                 HealthCheckJob(monitor: health, store: HealthCheckStore(database: database), logger: logger),
                 schedule: JobSchedule(interval: configuration.health.checkInterval, timeout: configuration.health.checkTimeout * 2))
+            try scheduler.add(
+                SwiftMetricsSnapshotJob(factory: metricsFactory, engine: engine, logger: logger),
+                schedule: JobSchedule(interval: configuration.metrics.collectionInterval, timeout: defaultTimeout))
             // Expired rows are deleted hourly, in small transactions (metrics.retention_days; 0 keeps everything).
             try scheduler.add(retention, schedule: JobSchedule(interval: .seconds(3600), timeout: .seconds(300)))
             try await health.registerHealthCheck(

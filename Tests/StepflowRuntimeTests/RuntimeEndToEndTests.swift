@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -126,9 +127,14 @@ struct RuntimeEndToEndTests {
         for index in 0..<2500 {
             try await runtime.engine.incrementCounter("shutdown_test_total", by: 1, labels: [Label("shard", "\(index % 7)")])
         }
+        // An embedding application's swift-metrics counter, counted just before shutdown, is stored too.
+        Counter(label: "app.orders_total", factory: runtime.metricsFactory).increment(by: 11)
         await group.triggerGracefulShutdown()
         try await running
         #expect(try MetricStore(database: runtime.database).count(name: "shutdown_test_total") == 2500)
+        #expect(try MetricStore(database: runtime.database).samples(name: "app_orders_total").last?.value == .counter(11))
+
+
     }
 
     @Test("a database file that is not SQLite stops the host with a clear error and is left untouched")
