@@ -41,6 +41,9 @@ enum ConfigurationSchema {
               .duration(\.metrics.exportInterval), .positive),
         .init("metrics.flush_interval", .duration(\.metrics.flushInterval), .positive),
         .init("metrics.max_queue_size", .integer(\.metrics.maxQueueSize), .atLeastOne),
+        .init("metrics.max_labels_per_series", .integer(\.metrics.maxLabelsPerSeries), .atLeastOne),
+        .init("metrics.max_label_value_length", .integer(\.metrics.maxLabelValueLength), .atLeastOne),
+        .init("metrics.max_series_per_metric", .integer(\.metrics.maxSeriesPerMetric), .atLeastOne),
 
         .init("logs.source", env: "LOGS_SOURCE", .text(\.logs.source), .nonEmpty),
         .init("logs.retention_days", env: "LOGS_RETENTION_DAYS", .integer(\.logs.retentionDays), .nonNegative),

@@ -66,7 +66,11 @@ struct SelfTelemetry: Sendable {
         }
         let counts = engine.counts
         add("stepflow_metrics_accepted_total", "Samples accepted by the metrics engine.", .counter(Double(counts.accepted)))
-        add("stepflow_metrics_refused_total", "Samples refused as invalid.", .counter(Double(counts.refused)))
+        let refusals = engine.refusals
+        for reason in SampleRefusal.allCases {
+            add("stepflow_metrics_refused_total", "Samples refused by the metrics engine, by reason.",
+                .counter(Double(refusals[reason] ?? 0)), [Label("reason", reason.rawValue)])
+        }
         add("stepflow_metrics_dropped_total", "Accepted samples dropped because the write queue was full.", .counter(Double(queue.dropped)))
         add("stepflow_metrics_written_total", "Samples written to the database.", .counter(Double(writer.written)))
         add("stepflow_metrics_write_failures_total", "Batch transactions that failed (their samples were kept).", .counter(Double(writer.failures)))

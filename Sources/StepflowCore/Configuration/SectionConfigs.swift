@@ -20,6 +20,13 @@ public struct MetricsConfig: Sendable, Hashable {
     public var flushInterval: Duration = .seconds(1)
     /// `max_queue_size`, default 100000: the most samples held in memory waiting to be written.
     public var maxQueueSize: Int = 100_000
+    /// `max_labels_per_series`, default 32: a sample with more labels is refused.
+    public var maxLabelsPerSeries: Int = 32
+    /// `max_label_value_length`, default 1024 bytes: a sample with a longer label value is refused.
+    public var maxLabelValueLength: Int = 1024
+    /// `max_series_per_metric`, default 10000: a sample that would create a series past this many for its
+    /// metric name is refused.
+    public var maxSeriesPerMetric: Int = 10_000
 
     public init() {}
     public static let `default` = MetricsConfig()

@@ -19,8 +19,15 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         var series: [SeriesKey: SeriesState] = [:]
         var types: [String: MetricType] = [:]
         var help: [String: String] = [:]
+        var seriesPerMetric: [String: Int] = [:]
         var accepted: UInt64 = 0
         var refused: UInt64 = 0
+        var refusedByReason: [SampleRefusal: UInt64] = [:]
+
+        mutating func refuse(_ reason: SampleRefusal) {
+            refused += 1
+            refusedByReason[reason, default: 0] += 1
+        }
     }
 
     /// What ``record(_:)`` did with a batch.
@@ -41,8 +48,15 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// - Parameters:
     ///   - queue: where accepted samples wait for the writer.
     ///   - summaryWindow: the sliding window summaries compute quantiles over.
-    public init(queue: MetricsWriteQueue, logger: Logger, summaryWindow: Duration = .seconds(600)) {
+    private let limits: CardinalityLimits
+
+    /// - Parameter limits: the cardinality limits (`metrics.max_*`).
+    public init(
+        queue: MetricsWriteQueue, logger: Logger, limits: CardinalityLimits = .default,
+        summaryWindow: Duration = .seconds(600)
+    ) {
         self.queue = queue
+        self.limits = limits
         self.logger = logger
         self.summaryMaxAge = Double(summaryWindow.components.seconds)
         self.summaryCapacity = 1024
@@ -50,6 +64,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
 
     /// Samples accepted and refused since start.
     public var counts: (accepted: UInt64, refused: UInt64) { state.withLock { ($0.accepted, $0.refused) } }
+    /// Samples refused since start, by reason.
+    public var refusals: [SampleRefusal: UInt64] { state.withLock { $0.refusedByReason } }
     /// The number of series held in memory.
     public var seriesCount: Int { state.withLock { $0.series.count } }
 
@@ -140,11 +156,13 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         accepted.reserveCapacity(metrics.count)
         state.withLock { state in
             for metric in metrics {
-                if let reason = Self.problem(with: metric, in: state) {
-                    refused.append((metric.name, reason))
+                let key = metric.seriesKey
+                if let (reason, message) = problem(with: metric, key: key, in: state) {
+                    state.refuse(reason)
+                    refused.append((metric.name, message))
                     continue
                 }
-                let key = metric.seriesKey
+                if state.series[key] == nil { state.seriesPerMetric[metric.name, default: 0] += 1 }
                 state.types[metric.name] = metric.value.type
                 if let help = metric.help { state.help[metric.name] = help }
                 state.series[key] = SeriesState(
@@ -152,7 +170,6 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 accepted.append(metric)
             }
             state.accepted += UInt64(accepted.count)
-            state.refused += UInt64(refused.count)
         }
         let dropped = queue.enqueue(accepted)
         if dropped > 0 {
@@ -180,10 +197,11 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     ) throws(MonitoringError) {
         let key = metric.seriesKey
         let result = state.withLock { state -> Result<Metric, MonitoringError> in
-            if let reason = Self.problem(with: metric, in: state) {
-                state.refused += 1
-                return .failure(.invalidMetricValue(reason))
+            if let (reason, message) = problem(with: metric, key: key, in: state) {
+                state.refuse(reason)
+                return .failure(.invalidMetricValue(message))
             }
+            if state.series[key] == nil { state.seriesPerMetric[metric.name, default: 0] += 1 }
             var series = state.series[key]
                 ?? SeriesState(type: metric.value.type, labels: key.labels, value: metric.value, lastUpdated: metric.timestamp)
             apply(&series, metric.timestamp)
@@ -201,10 +219,31 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         }
     }
 
-    private static func problem(with metric: Metric, in state: State) -> String? {
-        if let problem = MetricNameRules.problem(with: metric) { return problem }
+    private func problem(with metric: Metric, key: SeriesKey, in state: State) -> (SampleRefusal, String)? {
+        if let problem = MetricNameRules.problem(with: metric) { return (.invalid, problem) }
         if let existing = state.types[metric.name], existing != metric.value.type {
-            return "\(metric.name) is a \(existing); a \(metric.value.type) sample cannot share its name"
+            return (.typeClash, "\(metric.name) is a \(existing); a \(metric.value.type) sample cannot share its name")
+        }
+        if metric.labels.count > limits.maxLabelsPerSeries {
+            return (
+                .tooManyLabels,
+                "\(metric.name) has \(metric.labels.count) labels, more than metrics.max_labels_per_series "
+                    + "(\(limits.maxLabelsPerSeries))"
+            )
+        }
+        if let long = metric.labels.first(where: { $0.value.utf8.count > limits.maxLabelValueLength }) {
+            return (
+                .labelValueTooLong,
+                "label '\(long.name)' of \(metric.name) is \(long.value.utf8.count) bytes long, more than "
+                    + "metrics.max_label_value_length (\(limits.maxLabelValueLength))"
+            )
+        }
+        if state.series[key] == nil, state.seriesPerMetric[metric.name, default: 0] >= limits.maxSeriesPerMetric {
+            return (
+                .seriesLimit,
+                "\(metric.name) already has \(limits.maxSeriesPerMetric) series, the metrics.max_series_per_metric "
+                    + "limit; a new series was refused"
+            )
         }
         return nil
     }
