@@ -39,7 +39,19 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stepflow-monitor: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        try await runtime.run()
+        do {
+            try await runtime.run()
+        } catch {
+            var message = "stepflow-monitor: stopped on an error: \(error)\n"
+            if "\(error)".contains("Address already in use") {
+                let http = loaded.configuration.http
+                message = "stepflow-monitor: cannot listen on \(http.address):\(http.port): the address is already in use.\n"
+                    + "Stop the process that holds it, or choose another port with http.port "
+                    + "(STEPFLOW_MONITORING_HEALTH_CHECK_HTTP_PORT).\n"
+            }
+            FileHandle.standardError.write(Data(message.utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

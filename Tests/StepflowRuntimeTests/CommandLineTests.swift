@@ -61,6 +61,25 @@ struct CommandLineTests {
         #expect(notifier.output.contains("supported channels: file"))
     }
 
+    @Test("run on a port already in use says so, names the setting to change, and exits non-zero")
+    func portInUse() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try HostProcess(configPath: try directory.write("first.yaml", testConfigYAML(directory: directory)))
+        defer { withExtendedLifetime(first) {} }
+        #expect(await eventually { first.log.text.contains("HTTP API listening") })
+        let port = try #require(first.log.listeningPort)
+        let second = try runProcess(executable, ["run", "--config", try directory.write("second.yaml", """
+            storage:
+              path: \(directory.file("second.sqlite"))
+            http:
+              port: \(port)
+            """)])
+        #expect(second.status == 1)
+        #expect(second.output.contains("cannot listen on 127.0.0.1:\(port): the address is already in use"))
+        #expect(second.output.contains("STEPFLOW_MONITORING_HEALTH_CHECK_HTTP_PORT"))
+    }
+
     @Test("run serves until SIGTERM, then flushes and exits 0")
     func runAndTerminate() async throws {
         let directory = try TemporaryDirectory()

@@ -290,7 +290,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
                 }
             }
         } onCancel: {
-            runner.kill()
+            // Resume first: killing the runner first would let the reader report the death as a crash.
             once.resume(
                 with: .failure(
                     PluginError(
@@ -298,6 +298,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
                         message: "\(call) did not return before the calling task was cancelled (its deadline); "
                             + "the plugin runner was killed and is restarted at the next call",
                         hint: "raise the plugin's `timeout`, or fix the plugin so that the call returns sooner")))
+            runner.kill()
         }
         switch outcome {
         case .success(let reply):
