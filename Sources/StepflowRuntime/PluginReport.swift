@@ -17,8 +17,8 @@ enum PluginReport {
                 "path": .string(plugin.resolvedPath),
                 "version": .string(plugin.collector.info.version),
                 "isolation": .string(plugin.collector.isolation.rawValue),
-                "interval_seconds": .double(seconds(plugin.schedule.interval)),
-                "timeout_seconds": .double(seconds(plugin.schedule.timeout)),
+                "interval_seconds": .double(plugin.schedule.interval.inSeconds),
+                "timeout_seconds": .double(plugin.schedule.timeout.inSeconds),
                 "state": .string(status?.state.rawValue ?? "unknown"),
                 "breaker": .string(status?.breaker.rawValue ?? "closed"),
                 "runs": .int(Int64(status?.runs ?? 0)),
@@ -42,9 +42,5 @@ enum PluginReport {
             ]))
         }
         return .object(["plugins": .array(items)])
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

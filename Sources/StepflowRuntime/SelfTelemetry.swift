@@ -47,7 +47,7 @@ struct SelfTelemetry: Sendable {
                 labels)
             if let lastDuration = status.lastDuration {
                 add("stepflow_job_last_duration_seconds", "How long the job's last call took.",
-                    .gauge(seconds(lastDuration)), labels)
+                    .gauge(lastDuration.inSeconds), labels)
             }
         }
         for plugin in plugins.plugins {
@@ -76,14 +76,11 @@ struct SelfTelemetry: Sendable {
         add("stepflow_metrics_write_failures_total", "Batch transactions that failed (their samples were kept).", .counter(Double(writer.failures)))
         add("stepflow_metrics_queue_depth", "Samples waiting to be written.", .gauge(Double(queue.depth)))
         add("stepflow_metrics_series", "Series held in memory.", .gauge(Double(engine.seriesCount)))
-        add("stepflow_metrics_average_write_seconds", "Mean time of one batch transaction.", .gauge(seconds(writer.averageWriteTime)))
+        add("stepflow_metrics_average_write_seconds", "Mean time of one batch transaction.", .gauge(writer.averageWriteTime.inSeconds))
         add("stepflow_storage_bytes", "Size of the database file and its WAL.", .gauge(Double(database.fileSize())))
         add("stepflow_retention_deleted_rows_total", "Expired metric samples and health check results deleted.",
             .counter(Double(retention.deleted)))
         return out
     }
 
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

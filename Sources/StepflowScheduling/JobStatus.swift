@@ -1,4 +1,5 @@
 import Foundation
+import StepflowCore
 
 /// Where a job stands, as reported in `/health` and on `/metrics`.
 public struct JobStatus: Sendable, Hashable {
@@ -68,7 +69,7 @@ public struct DurationHistogram: Sendable, Hashable {
     public init() {}
 
     public mutating func observe(_ duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.inSeconds
         let index = Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count
         counts[index] += 1
         sum += seconds

@@ -16,8 +16,7 @@ enum HealthJSON {
     }
 
     static func encode(_ status: HealthStatus) -> JSONValue {
-        let milliseconds = Double(status.responseTime.components.seconds) * 1000
-            + Double(status.responseTime.components.attoseconds) / 1e15
+        let milliseconds = status.responseTime.inSeconds * 1000
         return .object([
             "component": .string(status.component),
             "status": .string(status.status.rawValue),
