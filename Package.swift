@@ -53,7 +53,12 @@ let package = Package(
         // SQLite through GRDB: migrations, records, batched writes.
         .target(
             name: "StepflowStorage",
-            dependencies: ["StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "StepflowCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The sqlite3 C API GRDB is built on, for the one hot insert loop (see MetricStore.insert).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // Interval scheduling with jitter, deadlines and capped backoff, generic over Clock.

@@ -3,21 +3,18 @@ import Foundation
 import StepflowCore
 import Synchronization
 
-/// The Swift object behind a `stepflow_emitter *`: collects the samples of one `collect_metrics` call.
+/// The Swift object behind a `stepflow_emitter *`: collects the samples of one `collect_metrics` call into one
+/// ``MetricBatch``.
 final class MetricEmitter: Sendable {
-    private struct State {
-        var metrics: [Metric] = []
-        var accepted = 0
-    }
-
     private let host: PluginHostContext
     private let budget: Int
-    private let state = Mutex(State())
+    private let state = Mutex(MetricBatch())
 
     /// - Parameter budget: the most samples one collection may hand over; the rest are refused as `overBudget`.
     init(host: PluginHostContext, budget: Int) {
         self.host = host
         self.budget = budget
+        host.interner.withLock { $0.beginBatch() }
     }
 
     /// The value passed to the plugin as `stepflow_emitter *`. Valid while this object is alive.
@@ -29,7 +26,7 @@ final class MetricEmitter: Sendable {
     }
 
     /// The samples accepted so far.
-    var metrics: [Metric] { state.withLock { $0.metrics } }
+    var batch: MetricBatch { state.withLock { $0 } }
 
     /// Copies `count` samples; invalid ones are refused one by one and counted on the host context.
     /// Returns `STEPFLOW_ERR_BUDGET` when samples past the budget were dropped, else `STEPFLOW_OK`.
@@ -39,37 +36,31 @@ final class MetricEmitter: Sendable {
             host.countRefusal(.nullPointer, detail: "emit_metrics was called with count \(count) and NULL metrics")
             return STEPFLOW_ERR_INVALID
         }
-        let now = Date()
-        var converted: [Metric] = []
-        converted.reserveCapacity(count)
+        let now = Date().unixMilliseconds
         var refusals: [MetricRefusal] = []
-        // One lock for the whole batch; refusals are counted (and logged) after it is released.
-        host.interner.withLock { interner in
-            interner.beginCall()
-            for index in 0..<count {
-                do throws(MetricRefusal) {
-                    converted.append(try MetricConversion.metric(from: samples[index], now: now, interner: &interner))
-                } catch {
-                    refusals.append(error)
+        var dropped = 0
+        // One lock for the whole call; refusals are counted (and logged) after it is released.
+        state.withLock { batch in
+            if batch.isEmpty { batch.reserveCapacity(samples: min(count, budget), labels: min(count, budget) * 4) }
+            host.interner.withLock { interner in
+                interner.beginCall()
+                for index in 0..<count {
+                    guard batch.count < budget else {
+                        dropped = count - index
+                        break
+                    }
+                    do throws(MetricRefusal) {
+                        try MetricConversion.append(samples[index], to: &batch, now: now, interner: &interner)
+                    } catch {
+                        refusals.append(error)
+                    }
                 }
             }
         }
         for refusal in refusals { host.countRefusal(refusal.reason, detail: refusal.detail) }
-        let dropped = state.withLock { state -> Int in
-            let room = max(0, budget - state.accepted)
-            let taken = min(room, converted.count)
-            if state.metrics.isEmpty, taken == converted.count {
-                state.metrics = converted  // the common case: no copy
-            } else {
-                state.metrics.append(contentsOf: converted.prefix(taken))
-            }
-            state.accepted += taken
-            return converted.count - taken
-        }
         guard dropped == 0 else {
-            for _ in 0..<dropped {
-                host.countRefusal(.overBudget, detail: "the collection exceeded its budget of \(budget) samples")
-            }
+            host.countRefusals(
+                .overBudget, count: dropped, detail: "the collection exceeded its budget of \(budget) samples")
             return STEPFLOW_ERR_BUDGET
         }
         return STEPFLOW_OK

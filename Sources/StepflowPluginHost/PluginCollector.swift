@@ -19,7 +19,7 @@ public protocol PluginCollector: AnyObject, Sendable {
     /// How many times the plugin was restarted after a crash or a missed deadline (always 0 in-process).
     var restarts: Int { get }
     /// Calls the plugin's `collect_metrics` and returns the valid samples it emitted.
-    func collectMetrics() async throws(PluginError) -> [Metric]
+    func collectMetrics() async throws(PluginError) -> MetricBatch
     /// Calls the plugin's optional `metric_names`.
     func metricNames() async throws(PluginError) -> [String]
     /// Stops the instance: waits for a call in flight, then destroys it.

@@ -41,9 +41,15 @@ final class PluginHostContext: Sendable {
 
     /// Counts one refused sample; the first refusal of each reason is logged as a warning.
     func countRefusal(_ reason: MetricRefusalReason, detail: String) {
+        countRefusals(reason, count: 1, detail: detail)
+    }
+
+    /// Counts `count` samples refused for one reason; the first refusal of each reason is logged as a warning.
+    func countRefusals(_ reason: MetricRefusalReason, count: Int, detail: String) {
+        guard count > 0 else { return }
         let first = refusals.withLock { counts in
-            counts[reason, default: 0] += 1
-            return counts[reason] == 1
+            counts[reason, default: 0] += count
+            return counts[reason] == count
         }
         if first {
             logger.warning(

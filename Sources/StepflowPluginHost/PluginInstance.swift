@@ -108,19 +108,36 @@ public final class PluginInstance: Sendable {
     /// How many samples the host refused so far, by reason (invalid names, non-integer counters, ...).
     public var refusedSamples: [MetricRefusalReason: Int] { host.refusalCounts }
 
-    /// Calls the plugin's `collect_metrics` and returns the samples it emitted.
+    /// Calls the plugin's `collect_metrics` and returns the samples it emitted, as one ``MetricBatch``.
     ///
     /// Invalid samples are refused one by one and counted in ``refusedSamples``; the rest are returned.
     /// Samples emitted by a call that then fails are discarded.
     /// - Throws: ``PluginError`` `callFailed` (with the plugin's message), `timedOut` when the awaiting task is
     ///   cancelled, `busy` when a previous call has not returned, `unsupported` when the plugin is not a metrics
     ///   collector or the instance is shut down.
-    public func collectMetrics() async throws(PluginError) -> [Metric] {
+    public func collectMetrics() async throws(PluginError) -> MetricBatch {
+        try checkCollector()
+        return try await perform("collect_metrics", collectCall())
+    }
+
+    /// ``collectMetrics()`` on the calling thread, for the plugin runner: its request loop has a thread of its own
+    /// with nothing else to do, so it saves the hops to the instance's queue and back. Blocks until the plugin
+    /// returns; never call it on the Swift cooperative pool.
+    package func collectMetricsBlocking() throws(PluginError) -> MetricBatch {
+        try checkCollector()
+        return try performBlocking("collect_metrics", collectCall())
+    }
+
+    private func checkCollector() throws(PluginError) {
         guard library.info.capabilities.contains(.metricsCollector), library.descriptor.collect_metrics != nil else {
             throw error(.unsupported, "the plugin is not a metrics collector (capabilities: \(library.info.capabilities))")
         }
+    }
+
+    /// One `collect_metrics` call into a fresh emitter.
+    private func collectCall() -> @Sendable (PluginContext?) -> Result<MetricBatch, PluginError> {
         let budget = sampleBudget
-        return try await perform("collect_metrics") { context in
+        return { context in
             guard let collect = self.library.descriptor.collect_metrics else {
                 return .failure(self.error(.unsupported, "the plugin has no collect_metrics function"))
             }
@@ -129,7 +146,7 @@ public final class PluginInstance: Sendable {
             guard status == STEPFLOW_OK || status == STEPFLOW_ERR_BUDGET else {
                 return .failure(self.failure(.callFailed, call: "collect_metrics", status: status))
             }
-            return .success(emitter.metrics)
+            return .success(emitter.batch)
         }
     }
 
@@ -202,23 +219,7 @@ public final class PluginInstance: Sendable {
         guard !Task.isCancelled else {
             throw error(.timedOut, "\(call) was not started: the calling task was already cancelled")
         }
-        let context = try state.withLock { state throws(PluginError) -> PluginContext? in
-            if state.isShutDown {
-                throw error(.unsupported, "\(call) was refused: the instance has been shut down")
-            }
-            if let inFlight = state.callInFlight {
-                throw PluginError(
-                    .busy, plugin: name, path: library.info.path,
-                    message: "\(call) was refused: the previous call (\(inFlight)) has not returned yet",
-                    hint: "the plugin is stuck or slower than its timeout; it is called again once that call returns"
-                )
-            }
-            if needsContext, state.context == nil {
-                throw error(.unsupported, "\(call) was refused: the instance was not created")
-            }
-            state.callInFlight = call
-            return state.context
-        }
+        let context = try claim(call, needsContext: needsContext)
 
         let once = ResumeOnce<Value>()
         let host = self.host
@@ -243,6 +244,43 @@ public final class PluginInstance: Sendable {
                     )))
         }
         return try outcome.get()
+    }
+
+    /// Runs `body` on the instance's queue, waiting on the calling thread (see ``collectMetricsBlocking()``).
+    func performBlocking<Value: Sendable>(
+        _ call: String, _ body: @Sendable (PluginContext?) -> Result<Value, PluginError>
+    ) throws(PluginError) -> Value {
+        let context = try claim(call, needsContext: true)
+        let host = self.host
+        let outcome = queue.sync {
+            host.clearError()
+            let outcome = body(context)
+            self.state.withLock { $0.callInFlight = nil }
+            return outcome
+        }
+        return try outcome.get()
+    }
+
+    /// Marks `call` as in flight, refusing it when the instance is shut down, busy or (when `needsContext`) not
+    /// created; returns the plugin's context.
+    private func claim(_ call: String, needsContext: Bool) throws(PluginError) -> PluginContext? {
+        try state.withLock { state throws(PluginError) -> PluginContext? in
+            if state.isShutDown {
+                throw error(.unsupported, "\(call) was refused: the instance has been shut down")
+            }
+            if let inFlight = state.callInFlight {
+                throw PluginError(
+                    .busy, plugin: name, path: library.info.path,
+                    message: "\(call) was refused: the previous call (\(inFlight)) has not returned yet",
+                    hint: "the plugin is stuck or slower than its timeout; it is called again once that call returns"
+                )
+            }
+            if needsContext, state.context == nil {
+                throw error(.unsupported, "\(call) was refused: the instance was not created")
+            }
+            state.callInFlight = call
+            return state.context
+        }
     }
 
     func error(_ code: PluginError.Code, _ message: String, hint: String? = nil) -> PluginError {

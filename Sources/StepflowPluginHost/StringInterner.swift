@@ -4,16 +4,15 @@ import StepflowCore
 /// A bounded, per-instance cache from raw UTF-8 bytes to a `String` made from the same bytes earlier, so that
 /// the names, label values and HELP texts a plugin repeats every collection are validated and allocated once.
 ///
-/// Lookups are in two steps:
-/// 1. Within one `emit_metrics` call, by address: a borrowed slice with the same pointer and length as one
-///    already seen in the same call has the same bytes (the ABI keeps borrowed memory valid and unchanged for the
-///    call), so a plugin passing the same `"device"` literal a thousand times costs one comparison each.
-/// 2. Otherwise by content: a hash of the bytes, then a byte comparison with the cached string.
+/// A lookup first tries the address: a slice with the pointer and length of one seen before (in this collection
+/// or an earlier one) is compared byte for byte with the bytes cached then, a `memcmp` of a few bytes. Only when
+/// that fails (new bytes, or a buffer the plugin reused for other text) is the content hashed and looked up.
+/// Every cached string's bytes are kept in one arena for those comparisons.
 ///
-/// Each entry also records whether its bytes are a valid metric name and label name, and, for HELP texts, the
-/// `metadata` dictionary built from it, so those are computed once too. When the cache holds
-/// ``maxEntries`` strings or ``maxBytes`` bytes it is emptied and fills again: a plugin emitting ever new
-/// values costs a cache miss per value, never unbounded memory.
+/// Each entry also records whether its bytes are a valid metric name and label name, and where its string is in
+/// the ``MetricBatch`` being built, so those are computed once too. When the cache holds ``maxEntries`` strings
+/// or ``maxBytes`` bytes it is emptied and fills again: a plugin emitting ever new values costs a cache miss per
+/// value, never unbounded memory.
 struct StringInterner: Sendable {
     /// The most strings kept.
     static let maxEntries = 8192
@@ -35,133 +34,209 @@ struct StringInterner: Sendable {
     enum Lookup {
         /// A cached string, by index (valid until the next lookup, which may empty the cache).
         case cached(Int)
-        /// A string too long to cache, converted just now.
-        case uncached(String)
+        /// Longer than ``longestCached``: not cached, the caller makes the string (``uncachedString(_:count:)``).
+        case tooLong
         /// The bytes are not valid UTF-8.
         case invalidUTF8
     }
 
-    private struct Entry: Sendable {
-        let hash: Int
-        let string: String
-        let flags: Flags
-        var metadata: [String: JSONValue]?
+    /// The string of bytes too long to cache, or `nil` when they are not valid UTF-8.
+    static func uncachedString(_ base: UnsafePointer<UInt8>, count: Int) -> String? {
+        String(validating: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
     }
 
-    /// One slot of the by-address table of the current call.
+    /// What is known of one cached string (the string itself is in `strings`, at the same index): plain data, so
+    /// reading an entry never touches a reference count.
+    private struct Entry: Sendable {
+        let hash: UInt64
+        let flags: Flags
+        /// Where the string's bytes are in `arena`.
+        let offset: Int32
+        let length: Int32
+        /// The string's index in the batch being built, valid when `batchStamp` equals `batchGeneration`.
+        var batchSlot: UInt32 = 0
+        var batchStamp: UInt32 = 0
+    }
+
+    /// One slot of the by-address table.
     private struct Recent: Sendable {
         var address: UInt = 0
         var length = 0
-        var index: Int32 = 0
-        var call: UInt32 = 0
+        var index: Int32 = -1
+        /// The cache generation the index belongs to (indices are void once the cache is emptied).
+        var generation: UInt32 = 0
+    }
+
+    /// A string found in the batch being built: its index there and what is known of its bytes.
+    struct Resolved {
+        let index: UInt32
+        let flags: Flags
+    }
+
+    /// One slot of the table of addresses seen in the current `emit_metrics` call.
+    private struct CallSlot: Sendable {
+        var address: UInt = 0
+        var length = 0
+        var resolved = Resolved(index: 0, flags: [])
+        var stamp: UInt32 = 0
     }
 
     private static let slotCount = 2 * maxEntries  // a power of two, at most half full
-    private static let recentCount = 512  // a power of two
+    private static let recentCount = 4096  // a power of two
+    private static let callSlotCount = 256  // a power of two
 
     private var entries: [Entry] = []
+    private var strings: [String] = []
+    private var arena: [UInt8] = []
     private var slots: [Int32] = []  // index into `entries`, -1 when free
     private var recent: [Recent] = []
-    private var bytes = 0
-    private var call: UInt32 = 1
+    private var generation: UInt32 = 1
+    private var batchGeneration: UInt32 = 1
+    private var callSlots: [CallSlot] = []
+    private var callStamp: UInt32 = 1
 
-    /// Starts a new `emit_metrics` call: addresses seen in earlier calls are no longer trusted.
+    /// Starts a new ``MetricBatch``: strings added to an earlier batch must be added to the new one again.
+    mutating func beginBatch() {
+        batchGeneration &+= 1
+        if batchGeneration == 0 {
+            for index in entries.indices { entries[index].batchStamp = 0 }
+            batchGeneration = 1
+        }
+        beginCall()
+    }
+
+    /// Starts a new `emit_metrics` call. Within one call the ABI keeps borrowed memory valid and unchanged, so a
+    /// slice at an address already seen in the call is the same string: ``resolve(_:count:in:)`` answers it
+    /// from a small table without reading the bytes. Addresses from earlier calls are verified instead.
     mutating func beginCall() {
-        call &+= 1
-        if call == 0 {  // wrapped: forget every address rather than confuse an old call with this one
-            for index in recent.indices { recent[index].call = 0 }
-            call = 1
+        callStamp &+= 1
+        if callStamp == 0 {
+            for index in callSlots.indices { callSlots[index].stamp = 0 }
+            callStamp = 1
         }
     }
 
+    /// The index in `batch` of the string of `count` bytes at `base` (`count` > 0), adding it the first time the
+    /// batch needs it, and what is known of its bytes; `nil` when they are not valid UTF-8.
+    @inline(__always)
+    mutating func resolve(_ base: UnsafePointer<UInt8>, count: Int, in batch: inout MetricBatch) -> Resolved? {
+        let address = UInt(bitPattern: base)
+        if callSlots.isEmpty { callSlots = Array(repeating: CallSlot(), count: Self.callSlotCount) }
+        let slot = Int(truncatingIfNeeded: (address >> 3) ^ (address >> 11) ^ UInt(count)) & (Self.callSlotCount - 1)
+        if callSlots[slot].stamp == callStamp, callSlots[slot].address == address, callSlots[slot].length == count {
+            return callSlots[slot].resolved
+        }
+        let resolved: Resolved
+        switch lookup(base, count: count) {
+        case .cached(let entry):
+            resolved = Resolved(index: batchIndex(ofEntry: entry, in: &batch), flags: entries[entry].flags)
+        case .tooLong:
+            guard let text = Self.uncachedString(base, count: count) else { return nil }
+            resolved = Resolved(
+                index: batch.addString(text, hash: ContentHash.hash(UnsafeRawPointer(base), count: count)),
+                flags: Self.flags(of: UnsafeBufferPointer(start: base, count: count)))
+        case .invalidUTF8:
+            return nil
+        }
+        callSlots[slot] = CallSlot(address: address, length: count, resolved: resolved, stamp: callStamp)
+        return resolved
+    }
+
+    /// The index in `batch` of the cached string at `index`, adding it (with its hash) the first time the
+    /// current batch needs it.
+    @inline(__always)
+    mutating func batchIndex(ofEntry index: Int, in batch: inout MetricBatch) -> UInt32 {
+        if entries[index].batchStamp == batchGeneration { return entries[index].batchSlot }
+        let added = batch.addString(strings[index], hash: entries[index].hash)
+        entries[index].batchStamp = batchGeneration
+        entries[index].batchSlot = added
+        return added
+    }
+
     /// The cached string at `index`.
-    func string(at index: Int) -> String { entries[index].string }
+    func string(at index: Int) -> String { strings[index] }
 
     /// What is known about the cached string at `index`.
     func flags(at index: Int) -> Flags { entries[index].flags }
-
-    /// The `metadata` of a sample whose HELP text is the cached string at `index`: `["help": .string(text)]`,
-    /// built once per text.
-    mutating func helpMetadata(at index: Int) -> [String: JSONValue] {
-        if let metadata = entries[index].metadata { return metadata }
-        let metadata: [String: JSONValue] = ["help": .string(entries[index].string)]
-        entries[index].metadata = metadata
-        return metadata
-    }
 
     /// The string for `count` bytes at `base` (`count` > 0).
     mutating func lookup(_ base: UnsafePointer<UInt8>, count: Int) -> Lookup {
         let address = UInt(bitPattern: base)
         if recent.isEmpty { recent = Array(repeating: Recent(), count: Self.recentCount) }
-        let recentSlot = Int(truncatingIfNeeded: (address >> 3) ^ (address >> 12) ^ UInt(count)) & (Self.recentCount - 1)
+        let recentSlot = Int(truncatingIfNeeded: (address >> 3) ^ (address >> 15) ^ UInt(count)) & (Self.recentCount - 1)
         let seen = recent[recentSlot]
-        if seen.call == call, seen.address == address, seen.length == count {
+        if seen.generation == generation, seen.address == address, seen.length == count,
+            sameBytes(entry: Int(seen.index), base, count)
+        {
             return .cached(Int(seen.index))
         }
         let buffer = UnsafeBufferPointer(start: base, count: count)
-        guard count <= Self.longestCached else {
-            guard let string = String(validating: buffer, as: UTF8.self) else { return .invalidUTF8 }
-            return .uncached(string)
-        }
-        let hash = Self.hash(base, count: count)
+        guard count <= Self.longestCached else { return .tooLong }
+        let hash = ContentHash.hash(UnsafeRawPointer(base), count: count)
         if slots.isEmpty { slots = Array(repeating: -1, count: Self.slotCount) }
-        var slot = hash & (Self.slotCount - 1)
+        var slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
         while true {
             let index = Int(slots[slot])
             if index < 0 { break }
-            // Read in place: copying the entry out would retain and release its string and dictionary.
-            if entries[index].hash == hash, Self.equal(entries[index].string, buffer) {
-                recent[recentSlot] = Recent(address: address, length: count, index: Int32(index), call: call)
+            if entries[index].hash == hash, sameBytes(entry: index, base, count) {
+                recent[recentSlot] = Recent(address: address, length: count, index: Int32(index), generation: generation)
                 return .cached(index)
             }
             slot = (slot + 1) & (Self.slotCount - 1)
         }
         guard let string = String(validating: buffer, as: UTF8.self) else { return .invalidUTF8 }
-        if entries.count == Self.maxEntries || bytes + count > Self.maxBytes {
-            // Full: start again. Indices handed out so far are void, so are this call's addresses.
+        if entries.count == Self.maxEntries || arena.count + count > Self.maxBytes {
+            // Full: start again. Indices handed out so far are void, and so are the addresses that lead to them.
             entries.removeAll(keepingCapacity: true)
+            strings.removeAll(keepingCapacity: true)
+            arena.removeAll(keepingCapacity: true)
             for index in slots.indices { slots[index] = -1 }
-            bytes = 0
-            beginCall()
-            slot = hash & (Self.slotCount - 1)
+            generation &+= 1
+            if generation == 0 {
+                for index in recent.indices { recent[index].generation = 0 }
+                generation = 1
+            }
+            slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
         }
         let index = entries.count
-        entries.append(Entry(hash: hash, string: string, flags: Self.flags(of: buffer), metadata: nil))
+        let offset = arena.count
+        arena.append(contentsOf: buffer)
+        entries.append(Entry(hash: hash, flags: Self.flags(of: buffer), offset: Int32(offset), length: Int32(count)))
+        strings.append(string)
         slots[slot] = Int32(index)
-        bytes += count
-        recent[recentSlot] = Recent(address: address, length: count, index: Int32(index), call: call)
+        recent[recentSlot] = Recent(address: address, length: count, index: Int32(index), generation: generation)
         return .cached(index)
     }
 
-    /// Whether `string` consists of exactly `bytes`.
-    private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let contiguous = string.utf8.withContiguousStorageIfAvailable { utf8 in
-            utf8.count == bytes.count && memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+    /// Whether the cached entry's bytes are the `count` bytes at `base`.
+    @inline(__always)
+    private func sameBytes(entry index: Int, _ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        guard Int(entries[index].length) == count else { return false }
+        let offset = Int(entries[index].offset)
+        return arena.withUnsafeBufferPointer { arena in
+            Self.equalBytes(UnsafeRawPointer(arena.baseAddress! + offset), UnsafeRawPointer(base), count)
         }
-        // Every cached string was made from UTF-8 bytes, so it is contiguous; the fallback is for completeness.
-        return contiguous ?? string.utf8.elementsEqual(bytes)
     }
 
-    /// A fast, non-cryptographic hash of the bytes, eight at a time.
-    private static func hash(_ base: UnsafePointer<UInt8>, count: Int) -> Int {
-        let raw = UnsafeRawPointer(base)
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(count)
+    /// `memcmp(a, b, count) == 0` for the short strings of metrics, eight bytes at a time, without a call.
+    @inline(__always)
+    private static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
         var offset = 0
         while offset + 8 <= count {
-            hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            hash ^= hash >> 29
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
             offset += 8
         }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
         while offset < count {
-            tail |= UInt64(base[offset]) << shift
-            shift += 8
+            if a.load(fromByteOffset: offset, as: UInt8.self) != b.load(fromByteOffset: offset, as: UInt8.self) {
+                return false
+            }
             offset += 1
         }
-        hash = (hash ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-        hash ^= hash >> 32
-        return Int(truncatingIfNeeded: hash)
+        return true
     }
 
     /// Which name rules the bytes satisfy.

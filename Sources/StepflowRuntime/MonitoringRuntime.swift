@@ -89,7 +89,7 @@ public final class MonitoringRuntime: Sendable {
 
         queue = MetricsWriteQueue(
             capacity: configuration.metrics.maxQueueSize, batchSize: configuration.metrics.maxMetricsPerBatch)
-        engine = MetricsEngine(queue: queue, logger: logger, limits: CardinalityLimits(configuration.metrics))
+        engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration.metrics))
         writer = MetricsWriter(
             queue: queue, store: MetricStore(database: database),
             flushInterval: configuration.metrics.flushInterval, logger: logger)

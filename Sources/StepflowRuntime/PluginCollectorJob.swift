@@ -10,7 +10,8 @@ import Synchronization
 /// are counted and logged once per collection; the rest are kept.
 final class PluginCollectorJob: ScheduledJob {
     private struct SeriesBudgetState {
-        var known = Set<SeriesKey>()
+        /// Fingerprints of the series the plugin has created (a 64-bit collision would count two as one).
+        var known = Set<UInt64>()
         var refused: UInt64 = 0
         /// `refusedSamples[.overBudget]` of the instance after the previous collection.
         var instanceOverBudget = 0
@@ -45,9 +46,9 @@ final class PluginCollectorJob: ScheduledJob {
     var seriesCounts: (known: Int, refused: UInt64) { series.withLock { ($0.known.count, $0.refused) } }
 
     func run() async throws {
-        let metrics: [Metric]
+        let batch: MetricBatch
         do {
-            metrics = try await instance.collectMetrics()
+            batch = try await instance.collectMetrics()
         } catch {
             if error.code == .timedOut, instance.isolation == .inProcess {
                 logger.notice(
@@ -57,19 +58,18 @@ final class PluginCollectorJob: ScheduledJob {
             throw error
         }
         let overBudgetNow = instance.refusedSamples[.overBudget] ?? 0
-        let (kept, cut, instanceCut) = series.withLock { state -> ([Metric], Int, Int) in
-            var kept: [Metric] = []
-            kept.reserveCapacity(metrics.count)
-            var cut = 0
-            for metric in metrics {
-                let key = metric.seriesKey
-                if state.known.contains(key) || state.known.count < seriesBudget {
-                    state.known.insert(key)
-                    kept.append(metric)
-                } else {
-                    cut += 1
+        let (kept, cut, instanceCut) = series.withLock { state -> ([Int]?, Int, Int) in
+            var kept: [Int]?
+            for position in batch.indices {
+                let fingerprint = batch.fingerprint(at: position)
+                if state.known.count < seriesBudget || state.known.contains(fingerprint) {
+                    state.known.insert(fingerprint)
+                    kept?.append(position)
+                } else if kept == nil {
+                    kept = Array(0..<position)  // the first sample past the budget: keep what came before it
                 }
             }
+            let cut = batch.count - (kept?.count ?? batch.count)
             state.refused += UInt64(cut)
             let instanceCut = overBudgetNow - state.instanceOverBudget
             state.instanceOverBudget = overBudgetNow
@@ -91,7 +91,7 @@ final class PluginCollectorJob: ScheduledJob {
                     "budget": "budgets.series",
                 ])
         }
-        let report = engine.record(kept)
+        let report = engine.record(kept.map { batch.keeping($0) } ?? batch)
         if let first = report.refused.first {
             logger.warning(
                 "plugin samples refused",

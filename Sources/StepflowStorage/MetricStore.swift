@@ -1,8 +1,22 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import StepflowCore
 
-/// Reads and writes rows of `monitoring_metrics`.
+/// What is known of one metric family (one name): its type and HELP text, kept in `monitoring_metric_families`.
+public struct MetricFamilyRow: Sendable, Hashable {
+    public var name: String
+    public var type: MetricType
+    public var help: String?
+
+    public init(name: String, type: MetricType, help: String?) {
+        self.name = name
+        self.type = type
+        self.help = help
+    }
+}
+
+/// Reads and writes rows of `monitoring_metrics` (and the families of `monitoring_metric_families`).
 public struct MetricStore: Sendable {
     public let database: MonitoringDatabase
 
@@ -12,31 +26,106 @@ public struct MetricStore: Sendable {
 
     private static let insertSQL = """
         INSERT INTO monitoring_metrics (name, value_type, value_data, labels, timestamp, metadata)
-        VALUES (?, ?, ?, ?, ?, ?)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
         """
 
-    /// Writes the samples in one transaction through one cached statement.
+    private static let familySQL = """
+        INSERT INTO monitoring_metric_families (name, value_type, help, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET value_type = excluded.value_type,
+            help = COALESCE(excluded.help, help), updated_at = excluded.updated_at
+        """
+
+    /// Writes the rows (and the families whose type or HELP changed) in one transaction.
     ///
-    /// Callers batch: the metrics write queue hands over up to `max_metrics_per_batch` samples per call.
-    public func insert(_ metrics: [Metric]) async throws(MonitoringError) {
-        if metrics.isEmpty { return }
+    /// Callers batch: the metrics write queue hands over up to `max_metrics_per_batch` rows per call. This is the
+    /// hottest loop of the host, so it binds through the sqlite3 C API on GRDB's connection, with text borrowed
+    /// from the rows (`SQLITE_STATIC`) instead of copied: nothing is allocated per row but its value's text.
+    public func insert(_ rows: [MetricRow], families: [MetricFamilyRow] = []) async throws(MonitoringError) {
+        if rows.isEmpty && families.isEmpty { return }
         do {
             try await database.pool.write { db in
-                let statement = try db.cachedStatement(sql: Self.insertSQL)
-                for metric in metrics {
-                    statement.setUncheckedArguments([
-                        metric.name,
-                        metric.value.type.rawValue,
-                        MetricValueCoding.encode(metric.value),
-                        MetricValueCoding.encodeLabels(metric.seriesKey.labels),
-                        metric.timestamp.unixMilliseconds,
-                        MetricValueCoding.encodeMetadata(metric.metadata),
-                    ])
-                    try statement.execute()
+                if !rows.isEmpty { try Self.insertRows(rows, db: db) }
+                if !families.isEmpty {
+                    let now = Date().unixMilliseconds
+                    let statement = try db.cachedStatement(sql: Self.familySQL)
+                    for family in families {
+                        try statement.execute(arguments: [family.name, family.type.rawValue, family.help, now])
+                    }
                 }
             }
         } catch {
-            throw .databaseError("cannot write \(metrics.count) metric samples to \(database.path): \(error)")
+            throw .databaseError("cannot write \(rows.count) metric samples to \(database.path): \(error)")
+        }
+    }
+
+    /// Writes samples with their families (type and HELP): a convenience over ``insert(_:families:)``.
+    public func insert(_ metrics: [Metric]) async throws(MonitoringError) {
+        var families: [String: MetricFamilyRow] = [:]
+        for metric in metrics {
+            let help = metric.help ?? families[metric.name]?.help
+            families[metric.name] = MetricFamilyRow(name: metric.name, type: metric.value.type, help: help)
+        }
+        try await insert(metrics.map(MetricRow.init), families: Array(families.values))
+    }
+
+    private static func insertRows(_ rows: [MetricRow], db: Database) throws {
+        let connection = db.sqliteConnection
+        var handle: OpaquePointer?
+        let prepared = sqlite3_prepare_v3(connection, insertSQL, -1, 0, &handle, nil)
+        guard prepared == SQLITE_OK, let statement = handle else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: prepared), message: lastMessage(connection))
+        }
+        defer { sqlite3_finalize(statement) }
+        for row in rows {
+            let code = withText(row.name) { name, nameLength in
+                withText(row.type.rawValue) { type, typeLength in
+                    withText(MetricValueCoding.encode(row.value)) { value, valueLength in
+                        withText(row.labels) { labels, labelsLength in
+                            withText(row.metadata) { metadata, metadataLength in
+                                sqlite3_bind_text(statement, 1, name, nameLength, nil)
+                                sqlite3_bind_text(statement, 2, type, typeLength, nil)
+                                sqlite3_bind_text(statement, 3, value, valueLength, nil)
+                                if let labels {
+                                    sqlite3_bind_text(statement, 4, labels, labelsLength, nil)
+                                } else {
+                                    sqlite3_bind_null(statement, 4)
+                                }
+                                sqlite3_bind_int64(statement, 5, row.timestamp)
+                                if let metadata {
+                                    sqlite3_bind_text(statement, 6, metadata, metadataLength, nil)
+                                } else {
+                                    sqlite3_bind_null(statement, 6)
+                                }
+                                let stepped = sqlite3_step(statement)
+                                sqlite3_reset(statement)
+                                // The borrowed text is only valid inside these closures: unbind it now.
+                                sqlite3_clear_bindings(statement)
+                                return stepped
+                            }
+                        }
+                    }
+                }
+            }
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: lastMessage(connection))
+            }
+        }
+    }
+
+    private static func lastMessage(_ connection: OpaquePointer?) -> String {
+        connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "unknown error"
+    }
+
+    /// Borrows a string's UTF-8 bytes (`nil` for `nil`) for the span of `body`.
+    @inline(__always)
+    private static func withText<Result>(
+        _ text: String?, _ body: (UnsafePointer<CChar>?, Int32) -> Result
+    ) -> Result {
+        guard var text else { return body(nil, 0) }
+        return text.withUTF8 { utf8 in
+            // An empty string still needs a non-NULL pointer, or SQLite stores NULL.
+            guard let base = utf8.baseAddress, utf8.count > 0 else { return body("", 0) }
+            return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { body($0, Int32(utf8.count)) }
         }
     }
 
@@ -59,6 +148,8 @@ public struct MetricStore: Sendable {
     public func samples(name: String, limit: Int = 10_000) throws(MonitoringError) -> [Metric] {
         do {
             return try database.pool.read { db in
+                let help = try String.fetchOne(
+                    db, sql: "SELECT help FROM monitoring_metric_families WHERE name = ?", arguments: [name])
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -67,6 +158,8 @@ public struct MetricStore: Sendable {
                         """,
                     arguments: [name, limit])
                 return rows.compactMap { row -> Metric? in
+                    var metadata = MetricValueCoding.decodeMetadata(row["metadata"])
+                    if let help { metadata["help"] = .string(help) }
                     let type: String = row["value_type"]
                     let data: String = row["value_data"]
                     guard let value = MetricValueCoding.decode(type: type, data: data) else { return nil }
@@ -75,7 +168,7 @@ public struct MetricStore: Sendable {
                         value: value,
                         labels: MetricValueCoding.decodeLabels(row["labels"]),
                         timestamp: Date(unixMilliseconds: row["timestamp"]),
-                        metadata: MetricValueCoding.decodeMetadata(row["metadata"]))
+                        metadata: metadata)
                 }
             }
         } catch {

@@ -54,6 +54,10 @@ enum MetricValueCoding {
     }
 
     static func decode(type: String, data: String) -> MetricValue? {
+        // Counters and gauges are plain JSON numbers almost always: read them without a JSON parser.
+        if type == "gauge" || type == "counter", let number = Double(data) {
+            return type == "gauge" ? .gauge(number) : .counter(number)
+        }
         guard let metricType = MetricType(rawValue: type),
               let json = try? JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])
         else { return nil }
@@ -94,14 +98,5 @@ enum MetricValueCoding {
         guard let text, let value = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8))
         else { return [:] }
         return value
-    }
-}
-
-extension Date {
-    /// Unix milliseconds, as timestamps are stored.
-    var unixMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    init(unixMilliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
     }
 }

@@ -116,12 +116,42 @@ enum Migrations {
                 CREATE INDEX monitoring_health_checks_component_time ON monitoring_health_checks(component, last_check);
                 """)
         }
+        migrator.registerMigration("v2-metric-families-and-aggregates") { db in
+            try db.execute(sql: """
+                CREATE TABLE monitoring_metric_families (
+                    name TEXT PRIMARY KEY,
+                    value_type TEXT NOT NULL,
+                    help TEXT,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE monitoring_metric_aggregates (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL,
+                    value_type TEXT NOT NULL,
+                    labels TEXT NOT NULL,
+                    interval_start INTEGER NOT NULL,
+                    interval_ms INTEGER NOT NULL,
+                    samples INTEGER NOT NULL,
+                    min REAL,
+                    max REAL,
+                    sum REAL,
+                    last REAL,
+                    last_value_data TEXT NOT NULL,
+                    last_timestamp INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX monitoring_metric_aggregates_series_start
+                    ON monitoring_metric_aggregates(name, labels, interval_start);
+                CREATE INDEX monitoring_metric_aggregates_start ON monitoring_metric_aggregates(interval_start);
+                """)
+        }
         return migrator
     }
 
-    /// The names of the tables the schema creates, in the spec's order.
+    /// The names of the tables the schema creates: the spec's six in its order, then ours.
     static let tableNames = [
         "monitoring_metrics", "monitoring_logs", "monitoring_traces",
         "monitoring_alerts", "monitoring_alert_rules", "monitoring_health_checks",
+        "monitoring_metric_families", "monitoring_metric_aggregates",
     ]
 }

@@ -81,7 +81,7 @@ struct FilesystemCollectorTests {
         do {
             let metrics = try await instance.collectMetrics()
             await instance.shutdown()
-            return metrics
+            return metrics.metrics
         } catch {
             await instance.shutdown()
             throw error

@@ -15,7 +15,7 @@ private struct HungPlugin {
     }
 
     /// Starts a collection and waits until the C call is in flight.
-    func startCollection() async throws -> Task<[Metric], any Error> {
+    func startCollection() async throws -> Task<MetricBatch, any Error> {
         let task = Task { try await instance.collectMetrics() }
         let started = await PluginFixtures.eventually { instance.isBusy }
         try #require(started, "the collection never started")

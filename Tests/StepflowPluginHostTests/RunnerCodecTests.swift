@@ -12,7 +12,9 @@ struct RunnerCodecTests {
     @Test("metrics round-trip with NaN and ±Inf values, empty strings, many labels and every type")
     func metricsRoundTrip() throws {
         let stamp = Date(timeIntervalSince1970: 1_700_000_000.123)
-        let labels = (0..<200).map { Label("label_\($0)", $0.isMultiple(of: 2) ? "" : "värde \($0) ✓") }
+        let labels = (0..<MetricLimits.maxLabelsPerSample).map {
+            Label("label_\($0)", $0.isMultiple(of: 2) ? "" : "värde \($0) ✓")
+        }
         let metrics = [
             Metric(
                 name: "a_gauge", value: .gauge(.nan), labels: labels, timestamp: stamp,
@@ -36,8 +38,11 @@ struct RunnerCodecTests {
                 timestamp: Date(timeIntervalSince1970: 0)),
         ]
         let refused: [MetricRefusalReason: Int] = [.invalidMetricName: 3, .overBudget: 1]
-        let frame = RunnerFrame(.metrics, payload: RunnerCodec.metricsReply(metrics, refused: refused))
-        let (decoded, decodedRefused) = try RunnerCodec.decodeMetricsReply(try frameRoundTrip(frame).payload)
+        var encoder = RunnerMetricsCodec.Encoder()
+        var decoder = RunnerMetricsCodec.Decoder()
+        let frame = RunnerFrame(.metrics, payload: encoder.encode(MetricBatch(metrics), refused: refused))
+        let (batch, decodedRefused) = try decoder.decode(try frameRoundTrip(frame).payload)
+        let decoded = batch.metrics
 
         #expect(decodedRefused == refused)
         #expect(decoded.count == metrics.count)
@@ -64,25 +69,49 @@ struct RunnerCodecTests {
                 Issue.record("\(original.name) changed type: \(original.value) → \(copy.value)")
             }
         }
-        #expect(decoded[0].labels.count == 200)
+        #expect(decoded[0].labels.count == MetricLimits.maxLabelsPerSample)
     }
 
-    @Test("replies decoded through one interner, as a runner's successive collections are, keep their values")
-    func internedDecode() throws {
-        var interner = StringInterner()
-        for round in 0..<3 {
-            let metrics = (0..<50).map { index in
-                Metric(
-                    name: "series_\(index % 5)", value: .gauge(Double(round * 100 + index)),
-                    labels: [Label("path", "/data/\(index)"), Label("round", "\(round)")],
-                    timestamp: Date(timeIntervalSince1970: 1_700_000_000), metadata: ["help": .string("Help for \(index % 5).")])
-            }
-            let (decoded, _) = try RunnerCodec.decodeMetricsReply(
-                RunnerCodec.metricsReply(metrics, refused: [:]), interner: &interner)
-            #expect(decoded == metrics)
+    /// Fifty samples of five series shaped like a collector's, with values that change per round.
+    private func round(_ round: Int, paths: Int = 50) -> [Metric] {
+        (0..<paths).map { index in
+            Metric(
+                name: "series_\(index % 5)", value: .gauge(Double(round * 100 + index)),
+                labels: [Label("path", "/data/\(index)"), Label("round", "\(round % 2)")],
+                timestamp: Date(timeIntervalSince1970: 1_700_000_000), metadata: ["help": .string("Help for \(index % 5).")])
         }
-        let bad = RunnerCodec.metricsReply([Metric(name: "x", value: .gauge(1))], refused: [:])
-        #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeMetricsReply(Array(bad.dropLast()), interner: &interner) }
+    }
+
+    @Test("a runner's successive replies send each string once, and later replies only its id")
+    func stringsSentOnce() throws {
+        var encoder = RunnerMetricsCodec.Encoder()
+        var decoder = RunnerMetricsCodec.Decoder()
+        var sizes: [Int] = []
+        for index in 0..<4 {
+            let metrics = round(index)
+            let payload = encoder.encode(MetricBatch(metrics), refused: [:])
+            sizes.append(payload.count)
+            let (batch, _) = try decoder.decode(payload)
+            #expect(batch.metrics == metrics)
+        }
+        // Rounds 0 and 1 introduce the label values "0" and "1"; from round 2 on every string is known.
+        #expect(sizes[2] < sizes[0])
+        #expect(sizes[3] == sizes[2])
+    }
+
+    @Test("when the string table fills up, the runner starts a new one and the host follows")
+    func tableReset() throws {
+        var encoder = RunnerMetricsCodec.Encoder()
+        var decoder = RunnerMetricsCodec.Decoder()
+        let half = RunnerMetricsCodec.maxStrings / 2 + 10
+        for round in 0..<3 {
+            let metrics = (0..<half).map { index in
+                Metric(name: "wide", value: .gauge(Double(index)), labels: [Label("id", "\(round)-\(index)")])
+            }
+            let (batch, _) = try decoder.decode(encoder.encode(MetricBatch(metrics), refused: [:]))
+            #expect(batch.count == half)
+            #expect(batch.last?.labels == [Label("id", "\(round)-\(half - 1)")])
+        }
     }
 
     @Test("create, names and error payloads round-trip; an unknown error code becomes callFailed")
@@ -113,11 +142,26 @@ struct RunnerCodecTests {
 
     @Test("truncated payloads, absurd counts, trailing bytes and unknown frame types are refused")
     func refusesMalformedInput() throws {
-        let payload = RunnerCodec.metricsReply([Metric(name: "x", value: .gauge(1))], refused: [:])
+        var encoder = RunnerMetricsCodec.Encoder()
+        let payload = encoder.encode(MetricBatch([Metric(name: "x", value: .gauge(1))]), refused: [.invalidUTF8: 1])
         for cut in [1, 5, payload.count - 1] {
-            #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeMetricsReply(Array(payload.prefix(cut))) }
+            var decoder = RunnerMetricsCodec.Decoder()
+            #expect(throws: RunnerCodecError.self) { try decoder.decode(Array(payload.prefix(cut))) }
         }
-        #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeMetricsReply(payload + [0]) }
+        var decoder = RunnerMetricsCodec.Decoder()
+        #expect(throws: RunnerCodecError.self) { try decoder.decode(payload + [0]) }
+        // A reply that uses ids the host was never sent (as after a lost reply) is refused, not guessed at.
+        let second = encoder.encode(MetricBatch([Metric(name: "x", value: .gauge(2))]), refused: [:])
+        var fresh = RunnerMetricsCodec.Decoder()
+        #expect(throws: RunnerCodecError.self) { try fresh.decode(second) }
+        // More labels than any plugin may emit means a corrupt reply.
+        let wide = Metric(
+            name: "w", value: .gauge(1), labels: (0...MetricLimits.maxLabelsPerSample).map { Label("l\($0)", "") })
+        var wideEncoder = RunnerMetricsCodec.Encoder()
+        var wideDecoder = RunnerMetricsCodec.Decoder()
+        #expect(throws: RunnerCodecError.self) {
+            try wideDecoder.decode(wideEncoder.encode(MetricBatch([wide]), refused: [:]))
+        }
         #expect(throws: RunnerCodecError.self) { try RunnerCodec.decodeNamesReply([0xFF, 0xFF, 0xFF, 0x7F]) }
         #expect(throws: RunnerCodecError.self) {
             try RunnerCodec.decodeNamesReply([1, 0, 0, 0, 2, 0, 0, 0, 0xC3, 0x28])

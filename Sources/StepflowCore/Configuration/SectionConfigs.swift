@@ -27,6 +27,20 @@ public struct MetricsConfig: Sendable, Hashable {
     /// `max_series_per_metric`, default 10000: a sample that would create a series past this many for its
     /// metric name is refused.
     public var maxSeriesPerMetric: Int = 10_000
+    /// `histogram_buckets`, default Prometheus' `[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`: the
+    /// upper bounds of histograms fed by observations whose name has none of its own in `histograms`.
+    public var histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// `histograms`, default empty: upper bounds per histogram name, e.g. `http_request_duration_seconds: [0.1, 1]`.
+    public var histograms: [String: [Double]] = [:]
+    /// `summary_quantiles`, default `[0.5, 0.9, 0.99]`: the φ-quantiles summaries report.
+    public var summaryQuantiles: [Double] = [0.5, 0.9, 0.99]
+    /// `summary_max_age`, default 10m: how long an observation counts towards a summary's quantiles.
+    public var summaryMaxAge: Duration = .seconds(600)
+    /// `summary_max_samples`, default 1024: the most observations a summary keeps for its quantiles.
+    public var summaryMaxSamples: Int = 1024
+    /// `backpressure_timeout`, default 5s: how long `record_metrics` waits for room in a full write queue before
+    /// the rest of its batch is dropped and counted.
+    public var backpressureTimeout: Duration = .seconds(5)
 
     public init() {}
     public static let `default` = MetricsConfig()

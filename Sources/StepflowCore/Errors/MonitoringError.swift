@@ -21,6 +21,8 @@ public struct MonitoringError: Error, Sendable, CustomStringConvertible, Equatab
             case networkError = "Network error"
             case configurationError = "Configuration error"
             case internalError = "Internal error"
+            case invalidQuery = "Invalid query"
+            case queueFull = "Queue full"
         }
 
         private let value: Value
@@ -43,6 +45,10 @@ public struct MonitoringError: Error, Sendable, CustomStringConvertible, Equatab
         public static let networkError = Code(.networkError)
         public static let configurationError = Code(.configurationError)
         public static let internalError = Code(.internalError)
+        /// A filter, selector or query that does not parse or cannot be answered (not in the spec).
+        public static let invalidQuery = Code(.invalidQuery)
+        /// A bounded queue could not take what was handed to it in time (not in the spec).
+        public static let queueFull = Code(.queueFull)
     }
 
     /// The kind of failure.
@@ -71,4 +77,7 @@ public struct MonitoringError: Error, Sendable, CustomStringConvertible, Equatab
     }
     public static func healthCheckFailed(_ message: String) -> MonitoringError { .init(.healthCheckFailed, message) }
     public static func internalError(_ message: String) -> MonitoringError { .init(.internalError, message) }
+    public static func invalidQuery(_ message: String, hint: String? = nil) -> MonitoringError {
+        .init(.invalidQuery, message, hint: hint)
+    }
 }

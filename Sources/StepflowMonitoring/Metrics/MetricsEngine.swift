@@ -1,28 +1,37 @@
 import Foundation
 import Logging
 import StepflowCore
+import StepflowStorage
 import Synchronization
 
 /// The spec's `MetricsCollector`: validates each sample, keeps the current value of every series in memory
-/// (what `/metrics`, `get_metric` and `list_metrics` read) and queues the sample for the batched writer.
+/// (what `/metrics`, `get_metric` and `list_metrics` read) and queues a row per sample for the batched writer.
 ///
-/// Recording never touches SQLite; it takes one short lock. Invalid samples are refused one by one with a
-/// reason, and a sample whose type differs from the type its name already has is refused too, so that
-/// `/metrics` never shows one family with two types.
+/// Recording never touches SQLite; a batch takes one short lock. A sample of a known series is found by its
+/// fingerprint (see ``SeriesFingerprint``) and costs no allocation beyond its row; names, labels and limits are
+/// checked once, when its series is created. Invalid samples are refused one by one with a reason, and a sample
+/// whose type differs from the type its name already has is refused too, so that `/metrics` never shows one
+/// family with two types.
+///
+/// NaN and infinities, as Prometheus treats them: gauges may be NaN or ±Inf; counters must be finite and ≥ 0
+/// (`increment_counter` refuses a negative or non-finite increment; a snapshot lower than the previous one is a
+/// counter reset, as Prometheus reads it). A histogram observation of NaN lands in the `+Inf` bucket only and
+/// makes the sum NaN, as the Prometheus client libraries do; ±Inf lands in the first bucket whose bound is not
+/// below it. A summary counts NaN observations in its count and sum but leaves them out of its quantiles, which
+/// are NaN while the window is empty.
 public final class MetricsEngine: MetricsCollector, Sendable {
     /// Prometheus' default histogram buckets.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    /// The quantiles a summary reports.
+    /// The quantiles a summary reports unless configured otherwise.
     public static let defaultQuantiles: [Double] = [0.5, 0.9, 0.99]
 
     private struct State {
-        var series: [SeriesKey: SeriesState] = [:]
-        var types: [String: MetricType] = [:]
-        var help: [String: String] = [:]
-        var seriesPerMetric: [String: Int] = [:]
+        var table = SeriesTable()
         var accepted: UInt64 = 0
         var refused: UInt64 = 0
         var refusedByReason: [SampleRefusal: UInt64] = [:]
+        var lookups: UInt64 = 0
+        var hits: UInt64 = 0
 
         mutating func refuse(_ reason: SampleRefusal) {
             refused += 1
@@ -39,27 +48,31 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         public var dropped: Int
     }
 
+    /// Why a sample cannot be recorded.
+    private struct Refusal: Error {
+        let reason: SampleRefusal
+        let message: String
+    }
+
     private let state = Mutex(State())
     private let queue: MetricsWriteQueue
     private let logger: Logger
-    private let summaryMaxAge: TimeInterval
-    private let summaryCapacity: Int
+    /// Limits, buckets, quantiles and windows.
+    public let options: MetricsEngineOptions
+
+    public init(queue: MetricsWriteQueue, logger: Logger, options: MetricsEngineOptions = .default) {
+        self.queue = queue
+        self.logger = logger
+        self.options = options
+    }
 
     /// - Parameters:
-    ///   - queue: where accepted samples wait for the writer.
+    ///   - limits: the cardinality limits (`metrics.max_*`).
     ///   - summaryWindow: the sliding window summaries compute quantiles over.
-    private let limits: CardinalityLimits
-
-    /// - Parameter limits: the cardinality limits (`metrics.max_*`).
-    public init(
-        queue: MetricsWriteQueue, logger: Logger, limits: CardinalityLimits = .default,
-        summaryWindow: Duration = .seconds(600)
+    public convenience init(
+        queue: MetricsWriteQueue, logger: Logger, limits: CardinalityLimits, summaryWindow: Duration = .seconds(600)
     ) {
-        self.queue = queue
-        self.limits = limits
-        self.logger = logger
-        self.summaryMaxAge = Double(summaryWindow.components.seconds)
-        self.summaryCapacity = 1024
+        self.init(queue: queue, logger: logger, options: MetricsEngineOptions(limits: limits, summaryMaxAge: summaryWindow))
     }
 
     /// Samples accepted and refused since start.
@@ -67,7 +80,9 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// Samples refused since start, by reason.
     public var refusals: [SampleRefusal: UInt64] { state.withLock { $0.refusedByReason } }
     /// The number of series held in memory.
-    public var seriesCount: Int { state.withLock { $0.series.count } }
+    public var seriesCount: Int { state.withLock { $0.table.count } }
+    /// `get_metric` calls answered from memory, and all of them, since start (the spec's cache hit rate).
+    public var cacheLookups: (hits: UInt64, lookups: UInt64) { state.withLock { ($0.hits, $0.lookups) } }
 
     // MARK: MetricsCollector
 
@@ -80,171 +95,375 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         guard value >= 0, value.isFinite else {
             throw .invalidMetricValue("counter \(name) cannot be incremented by \(value): increments must be finite and ≥ 0")
         }
-        // A new series starts at 0; the closure adds the increment.
-        try observe(Metric(name: name, value: .counter(0), labels: labels)) { series, _ in
+        try await observe(name, labels, .counter) { series, _ in
             guard case .counter(let current) = series.value else { return }
             series.value = .counter(current + value)
         }
     }
 
     public func recordGauge(_ name: String, value: Double, labels: [Label]) async throws(MonitoringError) {
-        try observe(Metric(name: name, value: .gauge(value), labels: labels)) { series, _ in
-            series.value = .gauge(value)
-        }
+        try await observe(name, labels, .gauge) { series, _ in series.value = .gauge(value) }
     }
 
     public func recordHistogram(_ name: String, value: Double, labels: [Label]) async throws(MonitoringError) {
-        let bounds = Self.defaultBuckets
-        let empty = HistogramValue(sum: 0, count: 0, buckets: bounds.map { HistogramBucket(upperBound: $0, count: 0) })
-        try observe(Metric(name: name, value: .histogram(empty), labels: labels)) { series, _ in
+        try await observe(name, labels, .histogram) { series, _ in
             guard case .histogram(var histogram) = series.value else { return }
-            if series.bucketCounts.count != bounds.count { series.bucketCounts = Array(repeating: 0, count: bounds.count) }
-            if let index = bounds.firstIndex(where: { value <= $0 }) { series.bucketCounts[index] += 1 }
+            // The first bucket whose bound is not below the value; NaN (and values past every bound) only +Inf.
+            if let index = series.bounds.firstIndex(where: { value <= $0 }) { series.bucketCounts[index] += 1 }
             histogram.count += 1
             histogram.sum += value
             var cumulative: UInt64 = 0
-            histogram.buckets = zip(bounds, series.bucketCounts).map { bound, count in
-                cumulative += count
-                return HistogramBucket(upperBound: bound, count: cumulative)
+            for index in histogram.buckets.indices {
+                cumulative += series.bucketCounts[index]
+                histogram.buckets[index].count = cumulative
             }
             series.value = .histogram(histogram)
         }
     }
 
     public func recordSummary(_ name: String, value: Double, labels: [Label]) async throws(MonitoringError) {
-        let empty = SummaryValue(sum: 0, count: 0, quantiles: [])
-        let maxAge = summaryMaxAge
-        let capacity = summaryCapacity
-        try observe(Metric(name: name, value: .summary(empty), labels: labels)) { series, now in
-            guard case .summary(var summary) = series.value else { return }
-            var window = series.window ?? SlidingWindow(maxAge: maxAge, capacity: capacity)
+        let quantiles = options.quantiles
+        try await observe(name, labels, .summary) { series, now in
+            guard case .summary(var summary) = series.value, var window = series.window else { return }
             window.observe(value, at: now)
             summary.count += 1
             summary.sum += value
-            summary.quantiles = window.quantiles(Self.defaultQuantiles)
+            summary.quantiles = window.quantiles(quantiles)
             series.window = window
             series.value = .summary(summary)
         }
     }
 
+    /// Records complete samples (e.g. snapshots a collector computed).
+    ///
+    /// Valid samples are recorded even when others in the batch are refused. When the write queue is full the
+    /// call waits for the writer, up to `metrics.backpressure_timeout`, before dropping what is left.
+    /// - Throws: `invalidMetricValue` naming the refused samples (the others were recorded), or `queueFull` when
+    ///   samples had to be dropped.
     public func recordMetrics(_ metrics: [Metric]) async throws(MonitoringError) {
-        let report = record(metrics)
+        let report = await record(MetricBatch(metrics), waitingForRoom: true)
         if !report.refused.isEmpty {
             let reasons = report.refused.prefix(3).map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
             throw .invalidMetricValue(
                 "\(report.refused.count) of \(metrics.count) samples refused (\(reasons)); the other \(report.accepted) were recorded")
         }
+        if report.dropped > 0 {
+            throw MonitoringError(
+                .queueFull,
+                "\(report.dropped) of \(metrics.count) samples were dropped: the write queue stayed full for "
+                    + "metrics.backpressure_timeout (\(options.backpressureTimeout))",
+                hint: "the database is slower than the samples arrive; check storage health, or raise "
+                    + "metrics.max_queue_size or metrics.backpressure_timeout")
+        }
     }
 
     public func getMetric(_ name: String, labels: [Label]) async throws(MonitoringError) -> MetricValue? {
-        let key = SeriesKey(name: name, labels: labels)
-        return state.withLock { $0.series[key]?.value }
+        value(of: name, labels: labels)
     }
 
     public func listMetrics(filter: MetricFilter?) async throws(MonitoringError) -> [MetricInfo] {
-        snapshot(filter: filter)
+        snapshot(filter: try filter?.validated())
     }
 
     // MARK: Beyond the protocol
 
-    /// Records complete samples (snapshots, e.g. from plugins): each valid one replaces its series' value;
-    /// each invalid one is refused with a reason. Never throws.
+    /// The current value of one series, or `nil` when it is unknown (the synchronous `get_metric`).
+    public func value(of name: String, labels: [Label]) -> MetricValue? {
+        let fingerprint = SeriesFingerprint.of(name: name, labels: labels)
+        return state.withLock { state -> MetricValue? in
+            state.lookups += 1
+            guard let index = state.table.find(fingerprint, where: { $0.matches(name: name, labels: labels) }) else {
+                return nil
+            }
+            state.hits += 1
+            return state.table[index].value
+        }
+    }
+
+    /// Records complete samples: each valid one replaces its series' value; each invalid one is refused with a
+    /// reason. Never waits: rows the full queue cannot take are dropped and counted.
     @discardableResult
     public func record(_ metrics: [Metric]) -> RecordReport {
-        var refused: [(name: String, reason: String)] = []
-        var accepted: [Metric] = []
-        accepted.reserveCapacity(metrics.count)
-        state.withLock { state in
-            for metric in metrics {
-                let key = metric.seriesKey
-                if let (reason, message) = problem(with: metric, key: key, in: state) {
-                    state.refuse(reason)
-                    refused.append((metric.name, message))
-                    continue
-                }
-                if state.series[key] == nil { state.seriesPerMetric[metric.name, default: 0] += 1 }
-                state.types[metric.name] = metric.value.type
-                if let help = metric.help { state.help[metric.name] = help }
-                state.series[key] = SeriesState(
-                    type: metric.value.type, labels: key.labels, value: metric.value, lastUpdated: metric.timestamp)
-                accepted.append(metric)
-            }
-            state.accepted += UInt64(accepted.count)
+        record(MetricBatch(metrics))
+    }
+
+    /// Records a batch (e.g. what a plugin emitted), never waiting for room in the queue.
+    @discardableResult
+    public func record(_ batch: MetricBatch) -> RecordReport {
+        var (rows, report, families) = ingest(batch)
+        for family in families { queue.noteFamily(family) }
+        report.dropped = queue.enqueue(rows)
+        rows.removeAll()
+        if report.dropped > 0 {
+            logger.warning("metrics write queue is full; samples dropped", metadata: ["dropped": "\(report.dropped)"])
         }
-        let dropped = queue.enqueue(accepted)
-        if dropped > 0 {
-            logger.warning("metrics write queue is full; samples dropped", metadata: ["dropped": "\(dropped)"])
+        return report
+    }
+
+    /// Records a batch; with `waitingForRoom` a full queue makes the call wait (up to the backpressure timeout).
+    public func record(_ batch: MetricBatch, waitingForRoom: Bool) async -> RecordReport {
+        guard waitingForRoom else { return record(batch) }
+        var (rows, report, families) = ingest(batch)
+        for family in families { queue.noteFamily(family) }
+        report.dropped = await queue.enqueue(waitingForRoom: rows, timeout: options.backpressureTimeout)
+        rows.removeAll()
+        if report.dropped > 0 {
+            logger.warning(
+                "metrics write queue stayed full; samples dropped",
+                metadata: ["dropped": "\(report.dropped)", "waited": "\(options.backpressureTimeout)"])
         }
-        return RecordReport(accepted: accepted.count, refused: refused, dropped: dropped)
+        return report
     }
 
     /// Every series passing `filter`, sorted by name then labels.
     public func snapshot(filter: MetricFilter? = nil) -> [MetricInfo] {
-        let infos = state.withLock { state -> [(SeriesKey, MetricInfo)] in
-            state.series.compactMap { key, series in
-                if let filter, !filter.matches(name: key.name, type: series.type, labels: series.labels) { return nil }
-                return (key, MetricInfo(
-                    name: key.name, type: series.type, labels: series.labels, help: state.help[key.name],
-                    value: series.value, lastUpdated: series.lastUpdated))
+        state.withLock { state -> [MetricInfo] in
+            let order = state.table.sortedIndices()
+            var infos: [MetricInfo] = []
+            infos.reserveCapacity(filter == nil ? order.count : 16)
+            for index in order {
+                let series = state.table[Int(index)]
+                let identity = series.identity
+                let updated = Date(unixMilliseconds: series.lastUpdated)
+                if let filter {
+                    guard filter.matches(name: identity.name, type: identity.type, labels: identity.labels),
+                        filter.matches(lastUpdated: updated)
+                    else { continue }
+                }
+                infos.append(MetricInfo(
+                    name: identity.name, type: identity.type, labels: identity.labels,
+                    help: state.table.families[identity.family].help, value: series.value, lastUpdated: updated))
             }
+            return infos
         }
-        return infos.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
-    /// Applies one observation to its series (creating it from `metric` when new) and queues the result.
+    // MARK: Ingest
+
+    /// Validates and applies every sample of `batch` under one lock; returns the rows to queue, the report and
+    /// the families to store.
+    private func ingest(_ batch: MetricBatch) -> ([MetricRow], RecordReport, [MetricFamilyRow]) {
+        var rows: [MetricRow] = []
+        rows.reserveCapacity(batch.count)
+        var refused: [(name: String, reason: String)] = []
+        var families: [MetricFamilyRow] = []
+        state.withLock { state in
+            for position in batch.indices {
+                do throws(Refusal) {
+                    rows.append(try apply(batch, at: position, to: &state, families: &families))
+                } catch {
+                    state.refuse(error.reason)
+                    refused.append((batch.name(at: position), error.message))
+                }
+            }
+            state.accepted += UInt64(rows.count)
+        }
+        return (rows, RecordReport(accepted: rows.count, refused: refused, dropped: 0), families)
+    }
+
+    private func apply(
+        _ batch: MetricBatch, at position: Int, to state: inout State, families: inout [MetricFamilyRow]
+    ) throws(Refusal) -> MetricRow {
+        let sample = batch.samples[position]
+        try checkValue(of: batch, at: position)
+        let fingerprint = batch.fingerprint(at: position)
+        let value = batch.value(at: position)
+        let index: Int
+        if let found = state.table.find(fingerprint, where: { $0.matches(batch, at: position) }) {
+            index = found
+            let identity = state.table[index].identity
+            guard identity.type == sample.type else {
+                throw Refusal(
+                    reason: .typeClash,
+                    message: "\(identity.name) is a \(identity.type); a \(sample.type) sample cannot share its name")
+            }
+            if sample.timestamp >= state.table[index].lastUpdated {
+                state.table[index].value = value
+                state.table[index].lastUpdated = sample.timestamp
+            }
+        } else {
+            index = try createSeries(
+                name: batch.name(at: position), labels: batch.labels(at: position), type: sample.type,
+                fingerprint: fingerprint, value: value, timestamp: sample.timestamp, in: &state, families: &families)
+        }
+        let identity = state.table[index].identity
+        if let help = batch.help(at: position), state.table.setHelp(help, ofFamily: identity.family) {
+            families.append(MetricFamilyRow(name: identity.name, type: identity.type, help: help))
+        }
+        var metadata: String?
+        if var extra = batch.metadata[position] {
+            extra["help"] = nil
+            if !extra.isEmpty { metadata = JSONValue.object(extra).jsonText }
+        }
+        return MetricRow(
+            name: identity.name, type: identity.type, value: value, labels: identity.labelsJSON,
+            timestamp: sample.timestamp, metadata: metadata)
+    }
+
+    /// Refuses values Prometheus cannot represent: negative or non-finite counters, histograms whose buckets are
+    /// not ascending and cumulative, summary quantiles outside 0…1.
+    private func checkValue(of batch: MetricBatch, at position: Int) throws(Refusal) {
+        let sample = batch.samples[position]
+        func invalid(_ message: String) -> Refusal { Refusal(reason: .invalid, message: message) }
+        switch sample.type {
+        case .counter:
+            guard sample.value >= 0, sample.value.isFinite else {
+                throw invalid("counter \(batch.name(at: position)) must be a finite number ≥ 0, got \(sample.value)")
+            }
+        case .gauge:
+            break
+        case .histogram:
+            var previous = -Double.infinity
+            var previousCount: UInt64 = 0
+            for part in batch.parts[Int(sample.partStart)..<Int(sample.partStart + sample.partCount)] {
+                if part.key.isNaN || part.key <= previous {
+                    throw invalid("histogram \(batch.name(at: position)) bucket bounds must be ascending numbers")
+                }
+                if part.bits < previousCount || part.bits > sample.count {
+                    throw invalid(
+                        "histogram \(batch.name(at: position)) bucket counts must be cumulative and at most count")
+                }
+                previous = part.key
+                previousCount = part.bits
+            }
+        case .summary:
+            for part in batch.parts[Int(sample.partStart)..<Int(sample.partStart + sample.partCount)]
+            where !(0...1).contains(part.key) {
+                throw invalid("summary \(batch.name(at: position)) quantile \(part.key) lies outside 0…1")
+            }
+        }
+    }
+
+    /// Validates a new series' name, labels and limits, then adds it (and its family, when new).
+    private func createSeries(
+        name: String, labels: [Label], type: MetricType, fingerprint: UInt64, value: MetricValue, timestamp: Int64,
+        in state: inout State, families: inout [MetricFamilyRow]
+    ) throws(Refusal) -> Int {
+        if !MetricNameRules.isValidMetricName(name) {
+            throw Refusal(reason: .invalid, message: "metric name '\(name)' does not match [a-zA-Z_:][a-zA-Z0-9_:]*")
+        }
+        for (position, label) in labels.enumerated() {
+            if !MetricNameRules.isValidLabelName(label.name) {
+                throw Refusal(
+                    reason: .invalid,
+                    message: "label name '\(label.name)' of \(name) does not match [a-zA-Z_][a-zA-Z0-9_]* (or starts with __)")
+            }
+            if labels[..<position].contains(where: { $0.name == label.name }) {
+                throw Refusal(reason: .invalid, message: "label '\(label.name)' appears twice on \(name)")
+            }
+            if type == .histogram, label.name == "le" {
+                throw Refusal(reason: .invalid, message: "histogram \(name) must not carry the reserved label 'le'")
+            }
+            if type == .summary, label.name == "quantile" {
+                throw Refusal(
+                    reason: .invalid, message: "summary \(name) must not carry the reserved label 'quantile'")
+            }
+        }
+        let existingFamily = state.table.family(named: name)
+        if let existingFamily, state.table.families[existingFamily].type != type {
+            let existing = state.table.families[existingFamily].type
+            throw Refusal(
+                reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name")
+        }
+        let limits = options.limits
+        if labels.count > limits.maxLabelsPerSeries {
+            throw Refusal(
+                reason: .tooManyLabels,
+                message: "\(name) has \(labels.count) labels, more than metrics.max_labels_per_series "
+                    + "(\(limits.maxLabelsPerSeries))")
+        }
+        if let long = labels.first(where: { $0.value.utf8.count > limits.maxLabelValueLength }) {
+            throw Refusal(
+                reason: .labelValueTooLong,
+                message: "label '\(long.name)' of \(name) is \(long.value.utf8.count) bytes long, more than "
+                    + "metrics.max_label_value_length (\(limits.maxLabelValueLength))")
+        }
+        if let existingFamily, state.table.families[existingFamily].seriesCount >= limits.maxSeriesPerMetric {
+            throw Refusal(
+                reason: .seriesLimit,
+                message: "\(name) already has \(limits.maxSeriesPerMetric) series, the metrics.max_series_per_metric "
+                    + "limit; a new series was refused")
+        }
+        let family: Int
+        if let existingFamily {
+            family = existingFamily
+        } else {
+            family = state.table.addFamily(name: name, type: type)
+            families.append(MetricFamilyRow(name: name, type: type, help: nil))
+        }
+        let identity = SeriesIdentity(
+            name: name, labels: labels, type: type, fingerprint: fingerprint, family: family,
+            labelsJSON: MetricRow.labelsJSON(labels.sorted()))
+        var series = SeriesState(identity: identity, value: value, lastUpdated: timestamp)
+        switch type {
+        case .histogram:
+            series.bounds = options.bounds(of: name)
+            series.bucketCounts = Array(repeating: 0, count: series.bounds.count)
+        case .summary:
+            series.window = SlidingWindow(
+                maxAge: Int64(options.summaryMaxAge / .milliseconds(1)), capacity: options.summaryMaxSamples)
+        case .counter, .gauge:
+            break
+        }
+        return state.table.add(series)
+    }
+
+    /// Applies one observation to its series (creating it when new) and queues the series' new value.
     private func observe(
-        _ metric: Metric, _ apply: (inout SeriesState, Date) -> Void
-    ) throws(MonitoringError) {
-        let key = metric.seriesKey
-        let result = state.withLock { state -> Result<Metric, MonitoringError> in
-            if let (reason, message) = problem(with: metric, key: key, in: state) {
-                state.refuse(reason)
-                return .failure(.invalidMetricValue(message))
+        _ name: String, _ labels: [Label], _ type: MetricType, _ apply: (inout SeriesState, Int64) -> Void
+    ) async throws(MonitoringError) {
+        let now = Date().unixMilliseconds
+        let fingerprint = SeriesFingerprint.of(name: name, labels: labels)
+        var families: [MetricFamilyRow] = []
+        let result = state.withLock { state -> Result<MetricRow, Refusal> in
+            var index = state.table.find(fingerprint, where: { $0.matches(name: name, labels: labels) })
+            if let found = index, state.table[found].identity.type != type {
+                let existing = state.table[found].identity.type
+                state.refuse(.typeClash)
+                return .failure(
+                    Refusal(reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name"))
             }
-            if state.series[key] == nil { state.seriesPerMetric[metric.name, default: 0] += 1 }
-            var series = state.series[key]
-                ?? SeriesState(type: metric.value.type, labels: key.labels, value: metric.value, lastUpdated: metric.timestamp)
-            apply(&series, metric.timestamp)
-            series.lastUpdated = metric.timestamp
-            state.series[key] = series
-            state.types[metric.name] = metric.value.type
+            if index == nil {
+                do throws(Refusal) {
+                    index = try createSeries(
+                        name: name, labels: labels, type: type, fingerprint: fingerprint,
+                        value: emptyValue(type, name: name), timestamp: now, in: &state, families: &families)
+                } catch {
+                    state.refuse(error.reason)
+                    return .failure(error)
+                }
+            }
+            let series = index!
+            apply(&state.table[series], now)
+            state.table[series].lastUpdated = max(state.table[series].lastUpdated, now)
             state.accepted += 1
-            var sample = metric
-            sample.value = series.value
-            return .success(sample)
+            let identity = state.table[series].identity
+            return .success(MetricRow(
+                name: identity.name, type: identity.type, value: state.table[series].value,
+                labels: identity.labelsJSON, timestamp: now, metadata: nil))
         }
-        let sample = try result.get()
-        if queue.enqueue([sample]) > 0 {
-            logger.warning("metrics write queue is full; sample dropped", metadata: ["metric": "\(metric.name)"])
+        let row: MetricRow
+        switch result {
+        case .success(let made): row = made
+        case .failure(let refusal): throw .invalidMetricValue(refusal.message)
+        }
+        for family in families { queue.noteFamily(family) }
+        if await queue.enqueue(waitingForRoom: [row], timeout: options.backpressureTimeout) > 0 {
+            logger.warning("metrics write queue is full; sample dropped", metadata: ["metric": "\(name)"])
         }
     }
 
-    private func problem(with metric: Metric, key: SeriesKey, in state: State) -> (SampleRefusal, String)? {
-        if let problem = MetricNameRules.problem(with: metric) { return (.invalid, problem) }
-        if let existing = state.types[metric.name], existing != metric.value.type {
-            return (.typeClash, "\(metric.name) is a \(existing); a \(metric.value.type) sample cannot share its name")
+    /// The value a series fed by observations starts from.
+    private func emptyValue(_ type: MetricType, name: String) -> MetricValue {
+        switch type {
+        case .counter: return .counter(0)
+        case .gauge: return .gauge(0)
+        case .histogram:
+            return .histogram(HistogramValue(
+                sum: 0, count: 0, buckets: options.bounds(of: name).map { HistogramBucket(upperBound: $0, count: 0) }))
+        case .summary:
+            return .summary(SummaryValue(
+                sum: 0, count: 0, quantiles: options.quantiles.map { Quantile(quantile: $0, value: .nan) }))
         }
-        if metric.labels.count > limits.maxLabelsPerSeries {
-            return (
-                .tooManyLabels,
-                "\(metric.name) has \(metric.labels.count) labels, more than metrics.max_labels_per_series "
-                    + "(\(limits.maxLabelsPerSeries))"
-            )
-        }
-        if let long = metric.labels.first(where: { $0.value.utf8.count > limits.maxLabelValueLength }) {
-            return (
-                .labelValueTooLong,
-                "label '\(long.name)' of \(metric.name) is \(long.value.utf8.count) bytes long, more than "
-                    + "metrics.max_label_value_length (\(limits.maxLabelValueLength))"
-            )
-        }
-        if state.series[key] == nil, state.seriesPerMetric[metric.name, default: 0] >= limits.maxSeriesPerMetric {
-            return (
-                .seriesLimit,
-                "\(metric.name) already has \(limits.maxSeriesPerMetric) series, the metrics.max_series_per_metric "
-                    + "limit; a new series was refused"
-            )
-        }
-        return nil
     }
 }

@@ -1,20 +1,31 @@
 import StepflowCore
+import StepflowStorage
 import Synchronization
 
-/// The bounded in-memory queue between recording a sample and writing it: recording never waits for
-/// SQLite, and memory never grows past `capacity` (samples past it are dropped and counted).
+/// The bounded in-memory queue between recording a sample and writing it: recording never waits for SQLite, and
+/// memory never grows past `capacity` rows.
+///
+/// Two ways in: ``enqueue(_:)`` never waits and drops (and counts) what does not fit, for callers that must not
+/// block (plugin collections, snapshots); ``enqueue(waitingForRoom:timeout:)`` waits for the writer to make room —
+/// backpressure — for callers of the spec's `record_metrics`, and drops only what is still left when `timeout`
+/// runs out.
 public final class MetricsWriteQueue: Sendable {
     private struct State {
-        var items: [Metric] = []
+        var items: [MetricRow] = []
         var head = 0
         var dropped: UInt64 = 0
         var enqueued: UInt64 = 0
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Families whose type or HELP changed since the writer last took them.
+        var families: [String: MetricFamilyRow] = [:]
+        var writer: CheckedContinuation<Void, Never>?
+        /// Producers waiting for room, oldest first.
+        var roomWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiter: UInt64 = 0
 
         var count: Int { items.count - head }
     }
 
-    /// The most samples held at once.
+    /// The most rows held at once.
     public let capacity: Int
     /// The queue depth that wakes the writer before its flush interval.
     public let batchSize: Int
@@ -25,55 +36,68 @@ public final class MetricsWriteQueue: Sendable {
         self.batchSize = max(min(batchSize, capacity), 1)
     }
 
-    /// Samples waiting to be written.
+    /// Rows waiting to be written.
     public var depth: Int { state.withLock { $0.count } }
-    /// Samples dropped because the queue was full, since start.
+    /// Rows dropped because the queue was full, since start.
     public var dropped: UInt64 { state.withLock { $0.dropped } }
-    /// Samples accepted into the queue, since start.
+    /// Rows accepted into the queue, since start.
     public var enqueued: UInt64 { state.withLock { $0.enqueued } }
 
-    /// Appends samples; returns how many were dropped because the queue was full.
+    /// Appends rows without waiting; returns how many were dropped because the queue was full.
     @discardableResult
-    public func enqueue(_ metrics: [Metric]) -> Int {
-        let (dropped, waiter) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
-            let room = capacity - state.count
-            let accepted = min(room, metrics.count)
-            if accepted == metrics.count {
-                state.items.append(contentsOf: metrics)
-            } else if accepted > 0 {
-                state.items.append(contentsOf: metrics.prefix(accepted))
-            }
-            state.enqueued += UInt64(accepted)
-            let dropped = metrics.count - accepted
-            state.dropped += UInt64(dropped)
-            var waiter: CheckedContinuation<Void, Never>?
-            if state.count >= batchSize {
-                waiter = state.waiter
-                state.waiter = nil
-            }
-            return (dropped, waiter)
-        }
-        waiter?.resume()
+    public func enqueue(_ rows: [MetricRow]) -> Int {
+        let (taken, writer) = state.withLock { state in take(rows[...], into: &state) }
+        writer?.resume()
+        let dropped = rows.count - taken
+        if dropped > 0 { state.withLock { $0.dropped += UInt64(dropped) } }
         return dropped
     }
 
-    /// Puts back a batch that could not be written, ahead of newer samples, within capacity.
-    public func requeue(_ metrics: [Metric]) {
+    /// Appends rows, waiting up to `timeout` for room when the queue is full.
+    ///
+    /// - Returns: how many rows were dropped because the writer did not make room in time (0 normally).
+    @discardableResult
+    public func enqueue(waitingForRoom rows: [MetricRow], timeout: Duration) async -> Int {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var rest = rows[...]
+        while true {
+            let (taken, writer) = state.withLock { state in take(rest, into: &state) }
+            writer?.resume()
+            rest = rest.dropFirst(taken)
+            if rest.isEmpty { return 0 }
+            guard clock.now < deadline, !Task.isCancelled else { break }
+            await waitForRoom(until: deadline, clock: clock)
+        }
+        state.withLock { $0.dropped += UInt64(rest.count) }
+        return rest.count
+    }
+
+    /// Notes that a family's type or HELP text changed; the writer stores it with the next batch.
+    public func noteFamily(_ family: MetricFamilyRow) {
+        state.withLock { $0.families[family.name] = family }
+    }
+
+    /// Puts back a batch that could not be written, ahead of newer rows, within capacity.
+    public func requeue(_ rows: [MetricRow], families: [MetricFamilyRow] = []) {
         state.withLock { state in
             let pending = Array(state.items[state.head...])
             let room = max(capacity - pending.count, 0)
-            let kept = metrics.suffix(room)
-            state.dropped += UInt64(metrics.count - kept.count)
+            let kept = rows.suffix(room)
+            state.dropped += UInt64(rows.count - kept.count)
             state.items = Array(kept) + pending
             state.head = 0
+            for family in families where state.families[family.name] == nil { state.families[family.name] = family }
         }
     }
 
-    /// Takes up to `max` of the oldest samples.
-    public func drain(max: Int) -> [Metric] {
-        state.withLock { state in
+    /// Takes up to `max` of the oldest rows, and the families noted since the last call.
+    public func drain(max: Int) -> (rows: [MetricRow], families: [MetricFamilyRow]) {
+        let (batch, families, waiters) = state.withLock { state in
             let count = min(max, state.count)
-            guard count > 0 else { return [] }
+            let families = Array(state.families.values)
+            state.families.removeAll()
+            guard count > 0 else { return ([MetricRow](), families, [CheckedContinuation<Void, Never>]()) }
             let batch = Array(state.items[state.head..<(state.head + count)])
             state.head += count
             if state.head == state.items.count {
@@ -83,28 +107,78 @@ public final class MetricsWriteQueue: Sendable {
                 state.items.removeFirst(state.head)
                 state.head = 0
             }
-            return batch
+            let waiters = state.roomWaiters.map(\.continuation)
+            state.roomWaiters.removeAll()
+            return (batch, families, waiters)
         }
+        for waiter in waiters { waiter.resume() }
+        return (batch, families)
     }
 
-    /// Returns when at least `batchSize` samples are queued, or when the calling task is cancelled.
+    /// Returns when at least `batchSize` rows are queued, or when the calling task is cancelled.
     public func waitForBatch() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
                     if state.count >= batchSize || Task.isCancelled { return true }
-                    state.waiter?.resume()
-                    state.waiter = continuation
+                    state.writer?.resume()
+                    state.writer = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.waiter = nil }
-                return state.waiter
+                defer { state.writer = nil }
+                return state.writer
             }
             waiter?.resume()
+        }
+    }
+
+    /// Moves as many of `rows` as fit; returns how many, and the writer to wake when a batch is ready.
+    private func take(_ rows: ArraySlice<MetricRow>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
+        let taken = min(capacity - state.count, rows.count)
+        if taken > 0 {
+            state.items.append(contentsOf: rows.prefix(taken))
+            state.enqueued += UInt64(taken)
+        }
+        var writer: CheckedContinuation<Void, Never>?
+        if state.count >= batchSize || (taken < rows.count && state.count > 0) {
+            writer = state.writer
+            state.writer = nil
+        }
+        return (max(taken, 0), writer)
+    }
+
+    /// Waits until the writer drains a batch, `deadline` passes, or the task is cancelled.
+    private func waitForRoom(until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let resumeNow = self.state.withLock { state -> Bool in
+                            if state.count < self.capacity || Task.isCancelled { return true }
+                            state.roomWaiters.append((id, continuation))
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                        guard let index = state.roomWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                        return state.roomWaiters.remove(at: index).continuation
+                    }
+                    waiter?.resume()
+                }
+            }
+            group.addTask { try? await clock.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -4,7 +4,7 @@ import StepflowCore
 import StepflowStorage
 import Synchronization
 
-/// The single writer that moves queued samples into `monitoring_metrics`, in transactions of at most
+/// The single writer that moves queued rows into `monitoring_metrics`, in transactions of at most
 /// `max_metrics_per_batch` samples, every `flush_interval` or as soon as a full batch is waiting.
 /// On graceful shutdown it writes everything still queued before returning.
 public final class MetricsWriter: Service, Sendable {
@@ -60,12 +60,12 @@ public final class MetricsWriter: Service, Sendable {
     /// Writes everything queued now, batch by batch; stops at the first failed batch (which is requeued).
     public func flush() async {
         while true {
-            let batch = queue.drain(max: queue.batchSize)
-            if batch.isEmpty { return }
+            let (batch, families) = queue.drain(max: queue.batchSize)
+            if batch.isEmpty && families.isEmpty { return }
             let clock = ContinuousClock()
             let start = clock.now
             do {
-                try await store.insert(batch)
+                try await store.insert(batch, families: families)
                 let elapsed = start.duration(to: clock.now)
                 counters.withLock {
                     $0.written += UInt64(batch.count)
@@ -74,7 +74,7 @@ public final class MetricsWriter: Service, Sendable {
                     $0.lastError = nil
                 }
             } catch {
-                queue.requeue(batch)
+                queue.requeue(batch, families: families)
                 // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.
                 if Task.isCancelled { return }
                 counters.withLock {

@@ -5,8 +5,8 @@ import StepflowScheduling
 import StepflowStorage
 import Synchronization
 
-/// Deletes metric samples and health check results older than `metrics.retention_days`, on its schedule,
-/// in small batches. `retention_days: 0` keeps everything.
+/// Deletes metric samples, metric aggregates and health check results older than `metrics.retention_days`, on
+/// its schedule, in small batches. `retention_days: 0` keeps everything.
 public final class RetentionJob: ScheduledJob {
     public let name = "retention"
     public let kind = "builtin"
@@ -38,6 +38,7 @@ public final class RetentionJob: ScheduledJob {
         guard retentionDays > 0 else { return }
         let cutoff = now().addingTimeInterval(-Double(retentionDays) * 86_400)
         let samples = try await metrics.deleteSamples(olderThan: cutoff)
+            + (try await metrics.deleteAggregates(olderThan: cutoff))
         let results = try await healthChecks.deleteResults(olderThan: cutoff)
         deletedRows.withLock { $0 += UInt64(samples + results) }
         if samples + results > 0 {

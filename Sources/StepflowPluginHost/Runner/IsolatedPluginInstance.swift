@@ -48,7 +48,6 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     private let clock = ContinuousClock()
     private let state = Mutex(State())
     /// The strings of earlier replies (names, labels, HELP), so repeated ones are not decoded again.
-    private let interned = Mutex<StringInterner?>(nil)
 
     /// The running executable (`/proc/self/exe` resolved): what the host passes as ``runnerExecutable``.
     public static var currentExecutable: String {
@@ -116,19 +115,21 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     /// - Throws: ``PluginError`` `callFailed` with the plugin's message, `crashed` when the runner died (or is in
     ///   its restart backoff), `timedOut` when the awaiting task is cancelled (the runner is then killed),
     ///   `busy` when a call is running, `unsupported` after ``shutdown()``.
-    public func collectMetrics() async throws(PluginError) -> [Metric] {
+    public func collectMetrics() async throws(PluginError) -> MetricBatch {
         guard info.capabilities.contains(.metricsCollector) else {
             throw error(.unsupported, "the plugin is not a metrics collector (capabilities: \(info.capabilities))")
         }
-        let reply = try await call("collect_metrics", RunnerFrame(.collect), expecting: .metrics)
+        let (reply, runner) = try await call("collect_metrics", RunnerFrame(.collect), expecting: .metrics)
         do throws(RunnerCodecError) {
-            var interner = interned.withLock { $0.take() } ?? StringInterner()
-            defer { interned.withLock { $0 = interner } }
-            let (metrics, refused) = try RunnerCodec.decodeMetricsReply(reply.payload, interner: &interner)
+            let (batch, refused) = try runner.decodeMetrics(reply.payload)
             state.withLock { $0.refusedByRunner = refused }
-            return metrics
+            return batch
         } catch {
-            throw self.error(.callFailed, "the runner's collect_metrics reply is malformed: \(error)")
+            // The runner's string table and ours may now disagree: start over with a new runner.
+            runner.kill()
+            retire(runner)
+            throw self.error(
+                .callFailed, "the runner's collect_metrics reply is malformed (\(error)); the runner was restarted")
         }
     }
 
@@ -140,7 +141,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         guard info.listsMetricNames else {
             throw error(.unsupported, "the plugin does not implement the optional metric_names call")
         }
-        let reply = try await call("metric_names", RunnerFrame(.metricNames), expecting: .names)
+        let (reply, _) = try await call("metric_names", RunnerFrame(.metricNames), expecting: .names)
         do throws(RunnerCodecError) {
             return try RunnerCodec.decodeNamesReply(reply.payload)
         } catch {
@@ -178,7 +179,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
 
     /// Runs one request: checks the state, (re)starts the runner when needed, exchanges the frames.
     private func call(_ call: String, _ request: RunnerFrame, expecting kind: RunnerFrame.Kind)
-        async throws(PluginError) -> RunnerFrame
+        async throws(PluginError) -> (reply: RunnerFrame, runner: RunnerProcess)
     {
         guard !Task.isCancelled else {
             throw error(.timedOut, "\(call) was not started: the calling task was already cancelled")
@@ -220,7 +221,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             throw recordFailure(
                 of: runner, call: call, reason: "the runner answered \(call) with a \(reply.kind) frame")
         }
-        return reply
+        return (reply, runner)
     }
 
     /// Launches a runner and sends it `create`; on failure the runner is gone and the failure recorded.

@@ -1,6 +1,8 @@
 import Dispatch
+import Foundation
 import Logging
 import StepflowCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -70,14 +72,15 @@ public enum PluginRunner {
         return nil
     }
 
-    /// The request loop. Blocking pipe reads run on a dedicated queue, never on the cooperative pool.
+    /// The request loop, on a thread of its own: it reads a request, answers it and reads the next, so a
+    /// collection costs no hop between threads in the runner. The few calls that are `async` (creating the
+    /// instance, exporting logs, notifying) are awaited from that thread with ``blocking(_:)``.
     private final class Server: Sendable {
         let setup: Result<PluginLibrary, PluginError>
         let path: String
         let output: Int32
         let sampleBudget: Int
         let logger: Logger
-        let io = DispatchQueue(label: "stepflow.plugin-runner.io")
 
         init(
             setup: Result<PluginLibrary, PluginError>, path: String, output: Int32, sampleBudget: Int, logger: Logger
@@ -90,40 +93,53 @@ public enum PluginRunner {
         }
 
         func serve() async -> Int32 {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: self.loop()) }
+                thread.name = "stepflow.plugin-runner"
+                thread.start()
+            }
+        }
+
+        /// Runs `operation` on the cooperative pool and waits for it on the request thread.
+        private func blocking<Value: Sendable>(_ operation: @escaping @Sendable () async -> Value) -> Value {
+            let result = Mutex<Value?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let value = await operation()
+                result.withLock { $0 = value }
+                done.signal()
+            }
+            done.wait()
+            return result.withLock { $0! }
+        }
+
+        private func loop() -> Int32 {
             var instance: PluginInstance?
+            var encoder = RunnerMetricsCodec.Encoder()
             while true {
-                let request: Result<RunnerFrame, RunnerIOFailure> = await withCheckedContinuation { continuation in
-                    io.async {
-                        continuation.resume(
-                            returning: Result { () throws(RunnerIOFailure) in
-                                try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
-                            })
-                    }
-                }
                 let frame: RunnerFrame
-                switch request {
-                case .success(let received): frame = received
-                case .failure(.endOfStream):
-                    await instance?.shutdown()
+                do throws(RunnerIOFailure) {
+                    frame = try RunnerFrameIO.read(from: STDIN_FILENO, pollInterval: -1)
+                } catch .endOfStream {
+                    shutDown(instance)
                     return 0
-                case .failure(let failure):
-                    logger.error("cannot read a request from the host: \(failure)")
-                    await instance?.shutdown()
+                } catch {
+                    logger.error("cannot read a request from the host: \(error)")
+                    shutDown(instance)
                     return 65
                 }
                 let reply: RunnerFrame
                 switch frame.kind {
                 case .create:
-                    reply = await create(frame.payload, existing: &instance)
+                    reply = create(frame.payload, existing: &instance)
                 case .collect:
                     guard let instance else {
                         reply = notCreated("collect_metrics")
                         break
                     }
                     do throws(PluginError) {
-                        let metrics = try await instance.collectMetrics()
-                        reply = RunnerFrame(
-                            .metrics, payload: RunnerCodec.metricsReply(metrics, refused: instance.refusedSamples))
+                        let batch = try instance.collectMetricsBlocking()
+                        reply = RunnerFrame(.metrics, payload: encoder.encode(batch, refused: instance.refusedSamples))
                     } catch {
                         reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
                     }
@@ -132,20 +148,22 @@ public enum PluginRunner {
                         reply = notCreated("metric_names")
                         break
                     }
-                    do throws(PluginError) {
-                        reply = RunnerFrame(.names, payload: RunnerCodec.namesReply(try await instance.metricNames()))
-                    } catch {
-                        reply = RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+                    reply = blocking {
+                        do throws(PluginError) {
+                            return RunnerFrame(.names, payload: RunnerCodec.namesReply(try await instance.metricNames()))
+                        } catch {
+                            return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))
+                        }
                     }
                 case .shutdown:
-                    await instance?.shutdown()
+                    shutDown(instance)
                     return 0
                 case .exportLogs, .notify, .acknowledge:
                     guard let instance else {
                         reply = notCreated("\(frame.kind)")
                         break
                     }
-                    reply = await forward(frame, to: instance)
+                    reply = blocking { await self.forward(frame, to: instance) }
                 case .describe:
                     switch setup {
                     case .success(let library):
@@ -165,13 +183,18 @@ public enum PluginRunner {
                     try RunnerFrameIO.write(reply, to: output)
                 } catch {
                     logger.error("cannot write a reply to the host: \(error)")
-                    await instance?.shutdown()
+                    shutDown(instance)
                     return 74
                 }
             }
         }
 
-        private func create(_ payload: [UInt8], existing instance: inout PluginInstance?) async -> RunnerFrame {
+        private func shutDown(_ instance: PluginInstance?) {
+            guard let instance else { return }
+            blocking { await instance.shutdown() }
+        }
+
+        private func create(_ payload: [UInt8], existing instance: inout PluginInstance?) -> RunnerFrame {
             do throws(PluginError) {
                 let library = try setup.get()
                 guard instance == nil else {
@@ -188,8 +211,17 @@ public enum PluginRunner {
                 }
                 var settings: [String: JSONValue] = [:]
                 for setting in request.settings { settings[setting.name] = .string(setting.value) }
-                instance = try await PluginInstance(
-                    library: library, name: request.name, settings: settings, logger: logger, sampleBudget: sampleBudget)
+                let (logger, budget, name) = (self.logger, sampleBudget, request.name)
+                let created = blocking { [settings] () async -> Result<PluginInstance, PluginError> in
+                    do throws(PluginError) {
+                        return .success(
+                            try await PluginInstance(
+                                library: library, name: name, settings: settings, logger: logger, sampleBudget: budget))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                instance = try created.get()
                 return RunnerFrame(.ok)
             } catch {
                 return RunnerFrame(.error, payload: RunnerCodec.errorReply(error))

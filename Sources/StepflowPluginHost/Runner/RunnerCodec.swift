@@ -4,10 +4,8 @@ import StepflowCore
 /// The payloads of ``RunnerFrame``s: little-endian integers, `f64` as IEEE-754 bits, strings as `u32` length plus
 /// UTF-8 bytes. No JSON on the hot path.
 ///
-/// A metrics payload is `u32` sample count, then per sample: name, help, `u8` type (1 counter, 2 gauge,
-/// 3 histogram, 4 summary), `u32` label count and name/value pairs, `f64` value (counter, gauge) or `f64` sum,
-/// `u64` count and `u32`-counted `(f64 upper bound, u64 count)` buckets or `(f64 quantile, f64 value)` quantiles,
-/// then `i64` Unix milliseconds; followed by `u32` refusal-reason count and `(reason, u64 count)` pairs.
+/// The `metrics` reply, the hot path, has a codec of its own with a string table kept per runner
+/// (``RunnerMetricsCodec``).
 enum RunnerCodec {
     // MARK: Messages
 
@@ -124,54 +122,6 @@ enum RunnerCodec {
             supportedChannels: lists[1])
     }
 
-    /// `metrics`: the samples, then the refusal counts of the runner's instance so far.
-    static func metricsReply(_ metrics: [Metric], refused: [MetricRefusalReason: Int]) -> [UInt8] {
-        var writer = Writer()
-        writer.reserve(metrics.count * 160)
-        writer.u32(metrics.count)
-        for metric in metrics { writer.metric(metric) }
-        let reasons = refused.sorted { $0.key.rawValue < $1.key.rawValue }
-        writer.u32(reasons.count)
-        for (reason, count) in reasons {
-            writer.string(reason.rawValue)
-            writer.u64(UInt64(max(0, count)))
-        }
-        return writer.bytes
-    }
-
-    static func decodeMetricsReply(_ bytes: [UInt8]) throws(RunnerCodecError) -> (
-        metrics: [Metric], refused: [MetricRefusalReason: Int]
-    ) {
-        var interner = StringInterner()
-        return try decodeMetricsReply(bytes, interner: &interner)
-    }
-
-    /// Decodes a metrics reply, looking strings up in `interner` (kept across replies by the caller).
-    static func decodeMetricsReply(_ bytes: [UInt8], interner: inout StringInterner) throws(RunnerCodecError) -> (
-        metrics: [Metric], refused: [MetricRefusalReason: Int]
-    ) {
-        interner.beginCall()
-        var reader = Reader(bytes, interner: interner)
-        interner = StringInterner()  // moved into the reader for the decode, so it is not copied on write
-        defer { interner = reader.interner ?? StringInterner() }
-        let count = try reader.count("sample count", minimumBytesEach: 22)
-        var metrics: [Metric] = []
-        metrics.reserveCapacity(count)
-        for index in 0..<count { metrics.append(try reader.metric(index)) }
-        let reasonCount = try reader.count("refusal reason count", minimumBytesEach: 12)
-        var refused: [MetricRefusalReason: Int] = [:]
-        for _ in 0..<reasonCount {
-            let text = try reader.string("refusal reason")
-            let value = try reader.u64("refusal count")
-            guard let reason = MetricRefusalReason(rawValue: text) else {
-                throw RunnerCodecError("unknown refusal reason '\(text)'")
-            }
-            refused[reason] = Int(clamping: value)
-        }
-        try reader.finish()
-        return (metrics, refused)
-    }
-
     // MARK: Primitives
 
     /// Appends values to a byte buffer.
@@ -203,75 +153,14 @@ enum RunnerCodec {
                 bytes.append(contentsOf: utf8)
             }
         }
-
-        mutating func metric(_ metric: Metric) {
-            string(metric.name)
-            string(metric.help ?? "")
-            switch metric.value {
-            case .counter: u8(1)
-            case .gauge: u8(2)
-            case .histogram: u8(3)
-            case .summary: u8(4)
-            }
-            u32(metric.labels.count)
-            for label in metric.labels {
-                string(label.name)
-                string(label.value)
-            }
-            switch metric.value {
-            case .counter(let value), .gauge(let value):
-                f64(value)
-            case .histogram(let histogram):
-                f64(histogram.sum)
-                u64(histogram.count)
-                u32(histogram.buckets.count)
-                for bucket in histogram.buckets {
-                    f64(bucket.upperBound)
-                    u64(bucket.count)
-                }
-            case .summary(let summary):
-                f64(summary.sum)
-                u64(summary.count)
-                u32(summary.quantiles.count)
-                for quantile in summary.quantiles {
-                    f64(quantile.quantile)
-                    f64(quantile.value)
-                }
-            }
-            let milliseconds = (metric.timestamp.timeIntervalSince1970 * 1000).rounded()
-            i64(Int64(exactly: milliseconds) ?? 0)
-        }
     }
 
     /// Reads values from a byte buffer, refusing truncated or oversized data.
     struct Reader {
         private let bytes: [UInt8]
         private var offset = 0
-        /// Caches the strings of earlier replies, so a repeated name or label is neither validated nor
-        /// allocated again (the same interner the in-process path uses).
-        var interner: StringInterner?
-
-        init(_ bytes: [UInt8], interner: StringInterner? = nil) {
+        init(_ bytes: [UInt8]) {
             self.bytes = bytes
-            self.interner = interner
-        }
-
-        /// A string through the interner when there is one; also its cache index (for HELP metadata).
-        mutating func interned(_ what: @autoclosure () -> String) throws(RunnerCodecError) -> (String, Int?) {
-            guard interner != nil else { return (try string(what()), nil) }
-            let length = Int(try u32("length of \(what())"))
-            guard length <= remaining else { throw RunnerCodecError("truncated \(what())") }
-            if length == 0 { return ("", nil) }
-            let start = offset
-            offset += length
-            let lookup = bytes.withUnsafeBufferPointer { buffer in
-                interner!.lookup(buffer.baseAddress! + start, count: length)
-            }
-            switch lookup {
-            case .cached(let index): return (interner!.string(at: index), index)
-            case .uncached(let text): return (text, nil)
-            case .invalidUTF8: throw RunnerCodecError("\(what()) is not valid UTF-8")
-            }
         }
 
         private var remaining: Int { bytes.count - offset }
@@ -325,59 +214,6 @@ enum RunnerCodec {
                 throw RunnerCodecError("\(what()) is not valid UTF-8")
             }
             return text
-        }
-
-        mutating func metric(_ index: Int) throws(RunnerCodecError) -> Metric {
-            let (name, _) = try interned("name of sample #\(index)")
-            let (help, helpIndex) = try interned("help of \(name)")
-            let type = try u8("type of \(name)")
-            let labelCount = try count("label count of \(name)", minimumBytesEach: 8)
-            var labels: [Label] = []
-            labels.reserveCapacity(labelCount)
-            for _ in 0..<labelCount {
-                let (labelName, _) = try interned("label name of \(name)")
-                let (labelValue, _) = try interned("label value of \(name)")
-                labels.append(Label(labelName, labelValue))
-            }
-            let value: MetricValue
-            switch type {
-            case 1: value = .counter(try f64("value of \(name)"))
-            case 2: value = .gauge(try f64("value of \(name)"))
-            case 3:
-                let sum = try f64("sum of \(name)")
-                let total = try u64("count of \(name)")
-                let bucketCount = try count("bucket count of \(name)", minimumBytesEach: 16)
-                var buckets: [HistogramBucket] = []
-                buckets.reserveCapacity(bucketCount)
-                for _ in 0..<bucketCount {
-                    buckets.append(HistogramBucket(upperBound: try f64("bucket bound"), count: try u64("bucket count")))
-                }
-                value = .histogram(HistogramValue(sum: sum, count: total, buckets: buckets))
-            case 4:
-                let sum = try f64("sum of \(name)")
-                let total = try u64("count of \(name)")
-                let quantileCount = try count("quantile count of \(name)", minimumBytesEach: 16)
-                var quantiles: [Quantile] = []
-                quantiles.reserveCapacity(quantileCount)
-                for _ in 0..<quantileCount {
-                    quantiles.append(Quantile(quantile: try f64("quantile"), value: try f64("quantile value")))
-                }
-                value = .summary(SummaryValue(sum: sum, count: total, quantiles: quantiles))
-            default:
-                throw RunnerCodecError("\(name) has unknown type \(type)")
-            }
-            let milliseconds = try i64("timestamp of \(name)")
-            let metadata: [String: JSONValue]
-            if help.isEmpty {
-                metadata = [:]
-            } else if let helpIndex, interner != nil {
-                metadata = interner!.helpMetadata(at: helpIndex)
-            } else {
-                metadata = ["help": .string(help)]
-            }
-            return Metric(
-                name: name, value: value, labels: labels,
-                timestamp: Date(timeIntervalSince1970: Double(milliseconds) / 1000), metadata: metadata)
         }
 
         /// Refuses trailing bytes.

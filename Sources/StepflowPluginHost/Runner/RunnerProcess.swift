@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import StepflowCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -32,6 +33,8 @@ final class RunnerProcess: Sendable {
     private let io: DispatchQueue
     private let shared = Shared()
     private let forwarder: RunnerLogForwarder
+    /// The strings this runner has sent with its `metrics` replies (see ``RunnerMetricsCodec``).
+    private let metricsDecoder = Mutex(RunnerMetricsCodec.Decoder())
 
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
@@ -110,6 +113,11 @@ final class RunnerProcess: Sendable {
                 completion(.failure(error))
             }
         }
+    }
+
+    /// Decodes one of this runner's `metrics` replies against the strings it has sent before.
+    func decodeMetrics(_ payload: [UInt8]) throws(RunnerCodecError) -> (MetricBatch, [MetricRefusalReason: Int]) {
+        try metricsDecoder.withLock { decoder throws(RunnerCodecError) in try decoder.decode(payload) }
     }
 
     /// Kills the runner with SIGKILL (it missed its deadline, or shutdown took too long); the reader gives up.
