@@ -59,6 +59,9 @@ extension SettingValue {
         case .boolean(let boolean): return boolean ? "true" : "false"
         case .number(let number): return JSONValue.double(number).yamlFlowText
         case .text(let text): return JSONValue.quote(text)
+        case .numbers(let numbers): return JSONValue.array(numbers.map(JSONValue.double)).yamlFlowText
+        case .namedNumbers(let lists):
+            return JSONValue.object(lists.mapValues { JSONValue.array($0.map(JSONValue.double)) }).yamlFlowText
         }
     }
 }

@@ -7,6 +7,10 @@ enum SettingValue: Hashable, Sendable {
     case boolean(Bool)
     case number(Double)
     case text(String)
+    /// A list of numbers, such as histogram bucket bounds.
+    case numbers([Double])
+    /// Named lists of numbers, such as bucket bounds per histogram.
+    case namedNumbers([String: [Double]])
 }
 
 /// The type of a scalar setting.
@@ -16,6 +20,8 @@ enum SettingType: Sendable {
     case boolean
     case number
     case text
+    case numbers
+    case namedNumbers
 
     /// The type, as named in the reference.
     var name: String {
@@ -25,6 +31,8 @@ enum SettingType: Sendable {
         case .boolean: return "boolean"
         case .number: return "number"
         case .text: return "text"
+        case .numbers: return "list of numbers"
+        case .namedNumbers: return "mapping of name to list of numbers"
         }
     }
 
@@ -36,6 +44,8 @@ enum SettingType: Sendable {
         case .boolean: return "true or false"
         case .number: return "a number"
         case .text: return "text"
+        case .numbers: return "a list of numbers such as [0.1, 0.5, 1]"
+        case .namedNumbers: return "a mapping of names to lists of numbers, such as {latency_seconds: [0.1, 1]}"
         }
     }
 
@@ -64,6 +74,21 @@ enum SettingType: Sendable {
             return .success(.number(number))
         case .text:
             return .success(.text(text))
+        case .numbers:
+            // "0.1,0.5,1", with or without brackets and spaces.
+            var body = Substring(trimmed)
+            if body.hasPrefix("["), body.hasSuffix("]") { body = body.dropFirst().dropLast() }
+            var numbers: [Double] = []
+            for part in body.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let number = Double(String(part).trimmingWhitespace()), !number.isNaN else {
+                    return .failure(SettingParseFailure(
+                        message: "expected numbers separated by commas (for example 0.1,0.5,1), found '\(text)'"))
+                }
+                numbers.append(number)
+            }
+            return .success(.numbers(numbers))
+        case .namedNumbers:
+            return .failure(SettingParseFailure(message: "this key has no environment variable"))
         }
     }
 }
@@ -75,6 +100,8 @@ enum SettingAccessor: Sendable {
     case boolean(WritableKeyPath<MonitoringConfiguration, Bool> & Sendable)
     case number(WritableKeyPath<MonitoringConfiguration, Double> & Sendable)
     case text(WritableKeyPath<MonitoringConfiguration, String> & Sendable)
+    case numbers(WritableKeyPath<MonitoringConfiguration, [Double]> & Sendable)
+    case namedNumbers(WritableKeyPath<MonitoringConfiguration, [String: [Double]]> & Sendable)
 
     /// The type of the property.
     var type: SettingType {
@@ -84,6 +111,8 @@ enum SettingAccessor: Sendable {
         case .boolean: return .boolean
         case .number: return .number
         case .text: return .text
+        case .numbers: return .numbers
+        case .namedNumbers: return .namedNumbers
         }
     }
 }
@@ -106,6 +135,10 @@ enum SettingConstraint: Sendable {
     case nonEmpty
     /// An `http://` or `https://` URL.
     case httpURL
+    /// Histogram bucket bounds: at least one, strictly ascending (per name, for named lists).
+    case bucketBounds
+    /// Summary quantiles: at least one, each from 0 to 1, no repeats.
+    case quantiles
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -124,9 +157,37 @@ enum SettingConstraint: Sendable {
             return "must not be empty"
         case (.httpURL, .text(let text)) where !(text.hasPrefix("http://") || text.hasPrefix("https://")):
             return "must be a URL starting with http:// or https://, found '\(text)'"
+        case (.bucketBounds, .numbers(let bounds)):
+            return Self.boundsViolation(bounds)
+        case (.bucketBounds, .namedNumbers(let lists)):
+            for (name, bounds) in lists.sorted(by: { $0.key < $1.key }) {
+                if !MetricNameRules.isValidMetricName(name) {
+                    return "'\(name)' is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"
+                }
+                if let violation = Self.boundsViolation(bounds) { return "the buckets of \(name) " + violation }
+            }
+            return nil
+        case (.quantiles, .numbers(let quantiles)):
+            if quantiles.isEmpty { return "must list at least one quantile" }
+            if let outside = quantiles.first(where: { !(0...1).contains($0) }) {
+                return "must hold quantiles between 0 and 1, found \(outside)"
+            }
+            if Set(quantiles).count != quantiles.count { return "must not list a quantile twice" }
+            return nil
         default:
             return nil
         }
+    }
+
+    private static func boundsViolation(_ bounds: [Double]) -> String? {
+        if bounds.isEmpty { return "must list at least one bucket bound (+Inf is implied)" }
+        if let nonFinite = bounds.first(where: { !$0.isFinite }) {
+            return "must be finite numbers (+Inf is implied), found \(nonFinite)"
+        }
+        for (lower, upper) in zip(bounds, bounds.dropFirst()) where upper <= lower {
+            return "must be strictly ascending, found \(lower) before \(upper)"
+        }
+        return nil
     }
 
     /// The allowed values, as written in the reference.
@@ -140,6 +201,8 @@ enum SettingConstraint: Sendable {
         case .port: return "0 to 65535"
         case .nonEmpty: return "not empty"
         case .httpURL: return "http:// or https:// URL"
+        case .bucketBounds: return "ascending, finite"
+        case .quantiles: return "each 0 to 1"
         }
     }
 }
@@ -179,6 +242,8 @@ struct ConfigurationSetting: Sendable {
         case .boolean(let keyPath): return .boolean(configuration[keyPath: keyPath])
         case .number(let keyPath): return .number(configuration[keyPath: keyPath])
         case .text(let keyPath): return .text(configuration[keyPath: keyPath])
+        case .numbers(let keyPath): return .numbers(configuration[keyPath: keyPath])
+        case .namedNumbers(let keyPath): return .namedNumbers(configuration[keyPath: keyPath])
         }
     }
 
@@ -190,6 +255,8 @@ struct ConfigurationSetting: Sendable {
         case (.boolean(let keyPath), .boolean(let value)): configuration[keyPath: keyPath] = value
         case (.number(let keyPath), .number(let value)): configuration[keyPath: keyPath] = value
         case (.text(let keyPath), .text(let value)): configuration[keyPath: keyPath] = value
+        case (.numbers(let keyPath), .numbers(let value)): configuration[keyPath: keyPath] = value
+        case (.namedNumbers(let keyPath), .namedNumbers(let value)): configuration[keyPath: keyPath] = value
         default: break
         }
     }

@@ -73,6 +73,11 @@ struct NodeDecoder {
     private mutating func scalarValue(
         _ node: Node, as type: SettingType, keyPath: String, default defaultValue: SettingValue? = nil
     ) -> SettingValue? {
+        switch type {
+        case .numbers: return numberList(node, keyPath: keyPath).map(SettingValue.numbers)
+        case .namedNumbers: return namedNumberLists(node, keyPath: keyPath).map(SettingValue.namedNumbers)
+        default: break
+        }
         guard case .scalar(let scalar) = node, node.tagName != .null else {
             if node.tagName == .null, case .scalar = node {
                 let keep = defaultValue.map { ", or remove the key to keep the default (\($0.yamlText))" } ?? ""
@@ -108,9 +113,51 @@ struct NodeDecoder {
             if tag == .float, let number = node.float, number.isFinite { return .number(number) }
         case .text:
             return .text(scalar.string)
+        case .numbers, .namedNumbers:
+            break
         }
         report(node, keyPath: keyPath, mismatch)
         return nil
+    }
+
+    /// A YAML list of numbers (`[0.1, 0.5, 1]` or one item per line), or `nil` after reporting what is wrong.
+    private mutating func numberList(_ node: Node, keyPath: String) -> [Double]? {
+        guard case .sequence(let sequence) = node else {
+            report(node, keyPath: keyPath, "expected \(SettingType.numbers.expectation), found \(Self.describe(node))")
+            return nil
+        }
+        var numbers: [Double] = []
+        var valid = true
+        for (index, item) in sequence.enumerated() {
+            guard enter(item) else { return nil }
+            if item.tagName == .int, let integer = item.int {
+                numbers.append(Double(integer))
+            } else if item.tagName == .float, let number = item.float, !number.isNaN {
+                numbers.append(number)
+            } else {
+                report(item, keyPath: "\(keyPath)[\(index)]", "expected a number, found \(Self.describe(item))")
+                valid = false
+            }
+        }
+        return valid ? numbers : nil
+    }
+
+    /// A mapping of names to lists of numbers, or `nil` after reporting what is wrong.
+    private mutating func namedNumberLists(_ node: Node, keyPath: String) -> [String: [Double]]? {
+        guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: true) else { return nil }
+        var lists: [String: [Double]] = [:]
+        var valid = true
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode) else { return nil }
+            guard let name = keyName(keyNode, parentPath: keyPath),
+                let numbers = numberList(valueNode, keyPath: keyPath + "." + name)
+            else {
+                valid = false
+                continue
+            }
+            lists[name] = numbers
+        }
+        return valid ? lists : nil
     }
 
     // MARK: Plugins

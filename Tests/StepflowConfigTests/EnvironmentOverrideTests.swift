@@ -26,6 +26,8 @@ let environmentCases: [EnvironmentCase] = [
     .init("METRICS_AGGREGATION_INTERVAL", "10m") { $0.metrics.aggregationInterval = .seconds(600) },
     .init("METRICS_ENABLE_EXPORT", "true") { $0.metrics.enableExport = true },
     .init("METRICS_EXPORT_INTERVAL", "90") { $0.metrics.exportInterval = .seconds(90) },
+    .init("METRICS_HISTOGRAM_BUCKETS", "0.5,1,2") { $0.metrics.histogramBuckets = [0.5, 1, 2] },
+    .init("METRICS_SUMMARY_QUANTILES", "0.5, 0.75") { $0.metrics.summaryQuantiles = [0.5, 0.75] },
     .init("LOGS_SOURCE", "billing") { $0.logs.source = "billing" },
     .init("LOGS_RETENTION_DAYS", "30") { $0.logs.retentionDays = 30 },
     .init("LOGS_MAX_SIZE", "2048") { $0.logs.maxLogSize = 2048 },
@@ -80,7 +82,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 39)
+        #expect(known.count == 41)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")
