@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "StepflowServer",
             dependencies: [
-                "StepflowCore", "StepflowMonitoring",
+                "StepflowCore", "StepflowMonitoring", "StepflowStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict

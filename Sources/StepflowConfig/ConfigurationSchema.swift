@@ -102,6 +102,7 @@ enum ConfigurationSchema {
         .init("http.enabled", env: "HEALTH_CHECK_ENABLE_HTTP", .boolean(\.http.enabled)),
         .init("http.address", env: "HTTP_ADDRESS", .text(\.http.address), .nonEmpty),
         .init("http.port", env: "HEALTH_CHECK_HTTP_PORT", .integer(\.http.port), .port),
+        .init("http.max_body_size", .integer(\.http.maxBodySize), .atLeastOne),
 
         .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
         .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),

@@ -103,12 +103,15 @@ public final class MonitoringRuntime: Sendable {
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
             retries: configuration.health.checkRetries, pluginRunner: pluginRunner)
         reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
+        let aggregation = AggregationJob(
+            store: MetricStore(database: database), interval: configuration.metrics.aggregationInterval, logger: logger)
         let retention = RetentionJob(
             metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
             retentionDays: configuration.metrics.retentionDays, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
-            plugins: pluginManager, retention: retention)
+            plugins: pluginManager, retention: retention,
+            aggregation: configuration.metrics.enableAggregation ? aggregation : nil)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -132,6 +135,14 @@ public final class MonitoringRuntime: Sendable {
             try scheduler.add(retention, schedule: JobSchedule(interval: .seconds(3600), timeout: .seconds(300)))
             try await health.registerHealthCheck(
                 "retention", check: JobHealthCheck(scheduler: scheduler, jobName: "retention", retries: retries))
+            if configuration.metrics.enableAggregation {
+                // Raw samples older than one aggregation_interval are rolled up into interval aggregates.
+                try scheduler.add(
+                    aggregation,
+                    schedule: JobSchedule(interval: configuration.metrics.aggregationInterval, timeout: .seconds(300)))
+                try await health.registerHealthCheck(
+                    "aggregation", check: JobHealthCheck(scheduler: scheduler, jobName: "aggregation", retries: retries))
+            }
         } catch {
             throw .internalError("cannot set up the built-in jobs: \(error)")
         }
@@ -157,7 +168,10 @@ public final class MonitoringRuntime: Sendable {
                 reload: {
                     let report = await reloader.reload()
                     return (report.httpStatus, report.json.jsonText)
-                })
+                },
+                metricsAPI: MetricsAPI(
+                    engine: engine, store: MetricStore(database: database),
+                    maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
                 boundAddress: boundAddress, logger: logger))

@@ -16,6 +16,8 @@ struct SelfTelemetry: Sendable {
     let database: MonitoringDatabase
     let plugins: PluginManager
     let retention: RetentionJob
+    /// `nil` when `metrics.enable_aggregation` is off.
+    let aggregation: AggregationJob?
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -78,8 +80,28 @@ struct SelfTelemetry: Sendable {
         add("stepflow_metrics_series", "Series held in memory.", .gauge(Double(engine.seriesCount)))
         add("stepflow_metrics_average_write_seconds", "Mean time of one batch transaction.", .gauge(writer.averageWriteTime.inSeconds))
         add("stepflow_storage_bytes", "Size of the database file and its WAL.", .gauge(Double(database.fileSize())))
-        add("stepflow_retention_deleted_rows_total", "Expired metric samples and health check results deleted.",
+        add("stepflow_retention_deleted_rows_total",
+            "Expired metric samples, metric aggregates and health check results deleted.",
             .counter(Double(retention.deleted)))
+        if let aggregation {
+            let rolled = aggregation.counts
+            add("stepflow_metrics_aggregated_samples_total", "Raw samples rolled up into interval aggregates.",
+                .counter(Double(rolled.rows)))
+            add("stepflow_metrics_aggregation_runs_total", "Runs of the aggregation job.", .counter(Double(rolled.runs)))
+        }
+        let lookups = engine.cacheLookups
+        add("stepflow_metrics_cache_lookups_total", "get_metric calls.", .counter(Double(lookups.lookups)))
+        add("stepflow_metrics_cache_hits_total", "get_metric calls answered from memory.", .counter(Double(lookups.hits)))
+        add("stepflow_metrics_cache_hit_ratio", "Share of get_metric calls answered from memory (1 before any call).",
+            .gauge(lookups.lookups == 0 ? 1 : Double(lookups.hits) / Double(lookups.lookups)))
+        let collections = scheduler.statuses().filter { $0.kind == "plugin" || $0.name == "process" }
+        let durations = collections.reduce(into: (sum: 0.0, count: UInt64(0))) {
+            $0.sum += $1.durations.sum
+            $0.count += $1.durations.count
+        }
+        add("stepflow_metrics_average_collection_seconds",
+            "Mean duration of a collection (plugin collectors and the process collector) since start.",
+            .gauge(durations.count == 0 ? 0 : durations.sum / Double(durations.count)))
         return out
     }
 

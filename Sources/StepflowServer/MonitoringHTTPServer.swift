@@ -14,17 +14,21 @@ public struct HTTPDataSources: Sendable {
     /// Reloads the host's configuration and returns the HTTP status and JSON body to answer
     /// `POST /api/v1/admin/reload` with; `nil` leaves the route out (404).
     public var reload: (@Sendable () async -> (status: Int, body: String))?
+    /// The metrics API (`/api/v1/metrics`, `/api/v1/metrics/query`); `nil` leaves those routes out.
+    public var metricsAPI: MetricsAPI?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
         health: @escaping @Sendable () async -> SystemHealth,
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
-        reload: (@Sendable () async -> (status: Int, body: String))? = nil
+        reload: (@Sendable () async -> (status: Int, body: String))? = nil,
+        metricsAPI: MetricsAPI? = nil
     ) {
         self.metrics = metrics
         self.health = health
         self.plugins = plugins
         self.reload = reload
+        self.metricsAPI = metricsAPI
     }
 }
 
@@ -66,7 +70,8 @@ public final class BoundAddress: Sendable {
 /// then 503), `GET /health/live` (200 while the process serves), `GET /health/ready` (as `/health`, without
 /// the body's details), `GET /health/{component}` (one component; 404 when unknown), `GET /api/v1/plugins`
 /// (every configured plugin with its isolation, schedule, state and last error), and, when
-/// ``HTTPDataSources/reload`` is set, `POST /api/v1/admin/reload` (re-reads the configuration; JSON report).
+/// ``HTTPDataSources/reload`` is set, `POST /api/v1/admin/reload` (re-reads the configuration; JSON report); with
+/// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
     public static func makeApplication(
@@ -107,6 +112,9 @@ public enum MonitoringHTTPServer {
                 return json(body, status: .notFound)
             }
             return json(HealthJSON.encode(status).jsonText, status: status.status == .unhealthy ? .serviceUnavailable : .ok)
+        }
+        if let metricsAPI = sources.metricsAPI {
+            MetricsRoutes.register(on: router, api: metricsAPI)
         }
         if let reload = sources.reload {
             router.post("/api/v1/admin/reload") { _, _ -> Response in

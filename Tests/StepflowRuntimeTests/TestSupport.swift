@@ -156,3 +156,21 @@ func compileCPlugin(_ source: String, to output: String) throws {
 struct CompileError: Error, CustomStringConvertible {
     var description: String
 }
+
+/// A request with a body over real HTTP on 127.0.0.1.
+func httpSend(_ port: Int, _ method: String, _ path: String, body: String) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = Data(body.utf8)
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+}
+
+/// A JSON object from text, or a test failure.
+func jsonObject(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw CompileError(description: "not a JSON object: \(text)")
+    }
+    return object
+}

@@ -164,6 +164,8 @@ public struct HTTPConfig: Sendable, Hashable {
     public var address: String = "127.0.0.1"
     /// `port`, env `STEPFLOW_MONITORING_HEALTH_CHECK_HTTP_PORT`, default 8080; 0 picks a free port.
     public var port: Int = 8080
+    /// `max_body_size`, default 16777216 (16 MiB): the largest request body accepted; a larger one gets 413.
+    public var maxBodySize: Int = 16 << 20
 
     public init() {}
     public static let `default` = HTTPConfig()

@@ -44,6 +44,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         public var accepted: Int
         /// Each refused sample's name and the reason.
         public var refused: [(name: String, reason: String)]
+        /// The position in the batch of each refused sample, in the order of ``refused``.
+        public var refusedPositions: [Int] = []
         /// Accepted samples the full write queue had to drop.
         public var dropped: Int
     }
@@ -57,13 +59,19 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     private let state = Mutex(State())
     private let queue: MetricsWriteQueue
     private let logger: Logger
+    private let now: @Sendable () -> Date
     /// Limits, buckets, quantiles and windows.
     public let options: MetricsEngineOptions
 
-    public init(queue: MetricsWriteQueue, logger: Logger, options: MetricsEngineOptions = .default) {
+    /// - Parameter now: the time observations are stamped with (tests pass a clock they control).
+    public init(
+        queue: MetricsWriteQueue, logger: Logger, options: MetricsEngineOptions = .default,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.queue = queue
         self.logger = logger
         self.options = options
+        self.now = now
     }
 
     /// - Parameters:
@@ -246,6 +254,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         var rows: [MetricRow] = []
         rows.reserveCapacity(batch.count)
         var refused: [(name: String, reason: String)] = []
+        var refusedPositions: [Int] = []
         var families: [MetricFamilyRow] = []
         state.withLock { state in
             for position in batch.indices {
@@ -254,11 +263,13 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 } catch {
                     state.refuse(error.reason)
                     refused.append((batch.name(at: position), error.message))
+                    refusedPositions.append(position)
                 }
             }
             state.accepted += UInt64(rows.count)
         }
-        return (rows, RecordReport(accepted: rows.count, refused: refused, dropped: 0), families)
+        let report = RecordReport(accepted: rows.count, refused: refused, refusedPositions: refusedPositions, dropped: 0)
+        return (rows, report, families)
     }
 
     private func apply(
@@ -412,7 +423,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     private func observe(
         _ name: String, _ labels: [Label], _ type: MetricType, _ apply: (inout SeriesState, Int64) -> Void
     ) async throws(MonitoringError) {
-        let now = Date().unixMilliseconds
+        let now = self.now().unixMilliseconds
         let fingerprint = SeriesFingerprint.of(name: name, labels: labels)
         var families: [MetricFamilyRow] = []
         let result = state.withLock { state -> Result<MetricRow, Refusal> in

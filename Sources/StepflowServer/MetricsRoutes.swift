@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import StepflowCore
+import StepflowMonitoring
+import StepflowStorage
+
+/// What the metrics API reads and writes: the engine (current values, ingest) and the store (history).
+public struct MetricsAPI: Sendable {
+    public var engine: MetricsEngine
+    public var store: MetricStore
+    /// The largest request body accepted (`http.max_body_size`); a larger one is answered 413.
+    public var maxBodyBytes: Int
+
+    public init(engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int) {
+        self.engine = engine
+        self.store = store
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// `GET /api/v1/metrics` (series and their current values), `POST /api/v1/metrics` (ingest a JSON batch) and
+/// `GET /api/v1/metrics/query` (stored points of a series over a time range). docs/http-api.md has the schemas.
+enum MetricsRoutes {
+    static func register(on router: Router<BasicRequestContext>, api: MetricsAPI) {
+        router.get("/api/v1/metrics") { request, _ -> Response in
+            do throws(MonitoringError) {
+                let filter = try RequestParameters(request).metricFilter()
+                let series = try await api.engine.listMetrics(filter: filter)
+                return json(
+                    JSONValue.object(["count": .int(Int64(series.count)), "series": .array(series.map(MetricJSON.series))]),
+                    status: .ok)
+            } catch {
+                return failure(error)
+            }
+        }
+
+        router.post("/api/v1/metrics") { request, _ -> Response in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: api.maxBodyBytes)
+            } catch {
+                return Response(
+                    status: .contentTooLarge, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: MetricJSON.error(
+                        "the body is larger than http.max_body_size (\(api.maxBodyBytes) bytes)",
+                        hint: "send the samples in several smaller batches"))))
+            }
+            return await ingest(Array(buffer: body), api: api)
+        }
+
+        router.get("/api/v1/metrics/query") { request, _ -> Response in
+            do throws(MonitoringError) {
+                let parameters = RequestParameters(request)
+                guard let selectorText = parameters.text("match") ?? parameters.text("name") else {
+                    throw .invalidQuery(
+                        "name or match is required", hint: "e.g. ?name=node_load1 or ?match=node_load1{instance=\"a\"}")
+                }
+                let selector = try MetricSelector.parse(selectorText)
+                guard let name = selector.name else {
+                    throw .invalidQuery("the selector must start with a metric name, found '\(selectorText)'")
+                }
+                let end = try parameters.time("end") ?? Date()
+                let start = try parameters.time("start") ?? end.addingTimeInterval(-3600)
+                guard start <= end else {
+                    throw .invalidQuery("the time range is inverted: start is after end", hint: "swap start and end")
+                }
+                let modeText = parameters.text("mode") ?? "auto"
+                guard let mode = StoredPointSelection(rawValue: modeText) else {
+                    throw .invalidQuery("mode: expected raw, aggregated or auto, found '\(modeText)'")
+                }
+                let limit = try parameters.integer("limit", default: 10_000, range: 1...100_000)
+                let matchers = selector.matchers
+                let series = try api.store.series(
+                    named: name, from: start.unixMilliseconds, to: end.unixMilliseconds, selection: mode, limit: limit,
+                    matches: { labels in matchers.allSatisfy { $0.matches(labels) } })
+                return json(JSONValue.object(["series": .array(series.map(MetricJSON.series))]), status: .ok)
+            } catch {
+                return failure(error)
+            }
+        }
+    }
+
+    /// Decodes, validates and records an ingest body.
+    ///
+    /// 200 when at least one sample was recorded (refused ones listed with their position and reason), 400 when
+    /// none was, 503 (with `Retry-After`) when the write queue stayed full and samples were dropped.
+    static func ingest(_ body: [UInt8], api: MetricsAPI) async -> Response {
+        let decoded: (metrics: [(index: Int, metric: Metric)], errors: [MetricJSON.ItemError])
+        do throws(MonitoringError) {
+            decoded = try MetricJSON.ingest(body, now: Date())
+        } catch {
+            return failure(error)
+        }
+        let report = await api.engine.record(MetricBatch(decoded.metrics.map(\.metric)), waitingForRoom: true)
+        var refused: [(index: Int, name: String?, error: String)] = decoded.errors.map { ($0.index, $0.name, $0.message) }
+        for (position, refusal) in zip(report.refusedPositions, report.refused) {
+            refused.append((decoded.metrics[position].index, refusal.name, refusal.reason))
+        }
+        refused.sort { $0.index < $1.index }
+        let answer = JSONValue.object([
+            "accepted": .int(Int64(report.accepted - report.dropped)),
+            "dropped": .int(Int64(report.dropped)),
+            "refused": .array(refused.map { item in
+                var object: [String: JSONValue] = ["index": .int(Int64(item.index)), "error": .string(item.error)]
+                if let name = item.name { object["name"] = .string(name) }
+                return .object(object)
+            }),
+        ])
+        if report.dropped > 0 {
+            var response = json(answer, status: .serviceUnavailable)
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+        return json(answer, status: report.accepted == 0 && !refused.isEmpty ? .badRequest : .ok)
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
+    }
+
+    static func failure(_ error: MonitoringError) -> Response {
+        let status: HTTPResponse.Status
+        switch error.code {
+        case .invalidQuery, .invalidMetricValue: status = .badRequest
+        case .metricNotFound: status = .notFound
+        default: status = .internalServerError
+        }
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: MetricJSON.error(error))))
+    }
+}
