@@ -112,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "stepflow-monitor",
             dependencies: [
-                "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore",
+                "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -90,6 +90,16 @@ public enum ConfigurationLoader {
 
     /// The configuration rendered as YAML (every key, plugins included), as `stepflow-monitor check-config` prints
     /// it. Parsing the result gives back `configuration`.
+    /// A duration written as in the configuration (`500ms`, `30s`, `5m`, `1h30m`, or seconds), or `nil`; for
+    /// command-line options that take durations.
+    public static func parseDuration(_ text: String) -> Duration? {
+        if case .success(let duration) = DurationParser.parse(text) { return duration }
+        return nil
+    }
+
+    /// The grammar of durations, for error messages.
+    public static let durationGrammar = DurationParser.grammar
+
     public static func render(_ configuration: MonitoringConfiguration) -> String {
         ConfigurationRenderer.render(configuration)
     }

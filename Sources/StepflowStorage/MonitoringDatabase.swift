@@ -55,6 +55,57 @@ public final class MonitoringDatabase: Sendable {
         try migrate()
     }
 
+    /// Opens an existing database read-only, as the command-line tools do while a host writes to it: nothing is
+    /// created, migrated or written.
+    ///
+    /// - Throws: `databaseError` when there is no file at `path`, it is not a stepflow-monitoring database, or its
+    ///   schema is older or newer than this version reads.
+    public init(readOnlyPath path: String) throws(MonitoringError) {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .databaseError(
+                "there is no database at \(path)",
+                hint: "the host creates it when it starts; check storage.path, or pass --database")
+        }
+        try Self.checkIsSQLite(path: path)
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "stepflow-monitoring (read-only)"
+        configuration.busyMode = .timeout(5)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let (applicationID, applied) = try pool.read { db -> (Int32, [String]) in
+                let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let hasMigrations = try db.tableExists("grdb_migrations")
+                let applied = hasMigrations
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") : []
+                return (applicationID, applied)
+            }
+            guard applicationID == Self.applicationID else {
+                throw StorageRefusal(message: "\(path) is not a stepflow-monitoring database", hint: "check storage.path")
+            }
+            let known = Migrations.migrator.migrations
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw StorageRefusal(
+                    message: "\(path) was written by a newer stepflow-monitor (schema migration \(unknown))",
+                    hint: "use the stepflow-monitor that wrote it")
+            }
+            if applied.count < known.count {
+                throw StorageRefusal(
+                    message: "\(path) has an older schema (\(applied.joined(separator: ", ")))",
+                    hint: "start the host once with this version, which migrates it")
+            }
+        } catch let refusal as StorageRefusal {
+            throw .databaseError(refusal.message, hint: refusal.hint)
+        } catch {
+            throw .databaseError(
+                "cannot open the database \(path) read-only: \(error)",
+                hint: "check that the file is readable (and its -wal and -shm files, while the host runs)")
+        }
+        self.pool = pool
+    }
+
     /// The first 16 bytes of every SQLite 3 file.
     private static let sqliteHeader = Array("SQLite format 3\0".utf8)
 

@@ -78,15 +78,7 @@ enum PluginTable {
                 text(plugin["restarts"], or: "-"), text(plugin["path"]), text(plugin["last_error"], or: "-"),
             ]
         }
-        let widths = columns.indices.map { column in
-            ([columns[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        return ([line(columns)] + rows.map(line)).joined(separator: "\n")
+        return TextTable.render(columns: columns, rows: rows)
     }
 
     private static func text(_ value: Any?, or fallback: String = "") -> String {

@@ -6,7 +6,9 @@ struct StepflowMonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stepflow-monitor",
         abstract: "An observability host: plugins, metrics, health and a Prometheus endpoint, stored in SQLite.",
-        subcommands: [RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, PluginRunnerCommand.self],
+        subcommands: [
+            RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, MetricsCommand.self, PluginRunnerCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }
