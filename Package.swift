@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "StepflowPluginSDK", targets: ["StepflowPluginSDK"]),
         // The plugin host on its own, for the `Benchmarks/` package (and embedders that only load plugins).
         .library(name: "StepflowPluginHost", targets: ["StepflowPluginHost"]),
+        // Storage and the HTTP layer on their own, for the `Benchmarks/` package and embedders.
+        .library(name: "StepflowStorage", targets: ["StepflowStorage"]),
+        .library(name: "StepflowServer", targets: ["StepflowServer"]),
         // Example plugins: each is a shared library the host dlopen-s.
         .library(name: "StepflowSystemCollector", type: .dynamic, targets: ["StepflowSystemCollector"]),
         .library(name: "StepflowFilesystemCollector", type: .dynamic, targets: ["StepflowFilesystemCollector"]),

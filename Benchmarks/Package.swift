@@ -10,6 +10,10 @@ let package = Package(
         // Named, because a path dependency is otherwise known by its directory name, which differs per checkout.
         .package(name: "stepflow-monitoring", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The reference for the swift-metrics hot path (P2): the same Counter through PrometheusMetricsFactory.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The C plugin the benchmarks load (compiled with `cc` at setup) and the code that builds it.
@@ -27,6 +31,32 @@ let package = Package(
                 .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
             ],
             path: "Benchmarks/PluginIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "MetricsIngest",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MetricsIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "MetricsHotPath",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+                .product(name: "StepflowServer", package: "stepflow-monitoring"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Benchmarks/MetricsHotPath",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -158,7 +158,7 @@ public final class MonitoringRuntime: Sendable {
             let scheduler = self.scheduler
             let reloader = self.reloader
             let sources = HTTPDataSources(
-                metrics: { engine.snapshot() + telemetry.metrics() },
+                metrics: { PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics()) },
                 health: { await health.checkAll() },
                 plugins: {
                     PluginReport.json(
@@ -181,7 +181,7 @@ public final class MonitoringRuntime: Sendable {
 
     /// The series `/metrics` shows: every stored series plus the host's own telemetry.
     public func exposedMetrics() -> [MetricInfo] {
-        engine.snapshot() + telemetry.metrics()
+        PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics())
     }
 
     /// Re-reads the configuration from where the host got it (the same file and environment; the embedded

@@ -80,11 +80,11 @@ public enum MonitoringHTTPServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
-            let body = PrometheusTextEncoder.encode(await sources.metrics())
+            let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(
                 status: .ok,
                 headers: [.contentType: PrometheusTextEncoder.contentType],
-                body: .init(byteBuffer: ByteBuffer(string: body)))
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("/health") { _, _ -> Response in
             let health = await sources.health()

@@ -1,0 +1,156 @@
+import Benchmark
+import Foundation
+import Logging
+import StepflowCore
+import StepflowMonitoring
+import StepflowStorage
+import Synchronization
+
+// P1 (issue 4): persisted samples per second through `record_metrics` batches, against the raw sqlite3 C API
+// (`../shared/bench/sqlite_bench.c`) measured in the same run with the same table, indexes, row count and batch size.
+//
+// - "record_metrics → SQLite": 1,000 batches of 1,000 samples are handed to `MetricsEngine.recordMetrics` (which
+//   validates each, updates the series in memory and queues a row, waiting for room when the queue is full); the
+//   host's `MetricsWriter` writes them in transactions of 1,000 rows into a fresh database with the real schema
+//   (the spec's `monitoring_metrics` with its two indexes, `(name, timestamp)` and `(timestamp)`). Timed from the
+//   first call to the last row committed.
+// - "sqlite_bench.c reference": the C program, run with `metrics 1000000 1000 1 <tmp> index`: one prepared INSERT,
+//   1,000 rows per transaction, the same two indexes. Skipped when ../shared/bench is not there.
+//
+// The rows are the C program's: 10 metric names, 4 labels (host, region, service, instance; ~17,850 series),
+// values `(i % 100000) * 0.731`, timestamps 1 ms apart. Names the C program types histogram or summary are
+// recorded as gauges here, since it stores a plain number for them.
+
+let rowsPerSecond = BenchmarkMetric.custom("rows_per_second", polarity: .prefersLarger, useScalingFactor: false)
+let rowCount = 1_000_000
+let batchSize = 1_000
+
+let names = [
+    "cpu_usage_percent", "memory_used_bytes", "http_requests_total", "http_request_duration_seconds",
+    "disk_free_bytes", "net_rx_bytes_total", "net_tx_bytes_total", "load_average_1m", "gc_pause_seconds",
+    "queue_depth",
+]
+let counters: Set<Int> = [2, 5, 6]
+
+/// The samples, built once: the benchmark measures taking them in, not making them.
+let batches: [[Metric]] = {
+    let base = 1_735_689_600_000.0
+    return stride(from: 0, to: rowCount, by: batchSize).map { start in
+        (start..<(start + batchSize)).map { i in
+            let k = i % 10
+            let value = Double(i % 100_000) * 0.731
+            return Metric(
+                name: names[k], value: counters.contains(k) ? .counter(value) : .gauge(value),
+                labels: [
+                    Label("host", "node-" + (i % 50 < 10 ? "0" : "") + String(i % 50)),
+                    Label("region", "eu-west-" + String(i % 3)),
+                    Label("service", "api"),
+                    Label("instance", "10.0.\((i / 7) % 255).\(i % 255):9100"),
+                ],
+                timestamp: Date(timeIntervalSince1970: (base + Double(i)) / 1000))
+        }
+    }
+}()
+
+/// `sqlite_bench.c` compiled once, or why it cannot be.
+let reference: Result<String, ReferenceMissing> = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let source = ProcessInfo.processInfo.environment["STEPFLOW_SQLITE_BENCH_SOURCE"]
+        ?? root.deletingLastPathComponent().appendingPathComponent("shared/bench/sqlite_bench.c").path
+    guard FileManager.default.fileExists(atPath: source) else {
+        return .failure(ReferenceMissing(description: "no \(source) (set STEPFLOW_SQLITE_BENCH_SOURCE)"))
+    }
+    let binary = NSTemporaryDirectory() + "stepflow-sqlite-bench-\(getpid())"
+    let status = run("/usr/bin/env", ["cc", "-O2", "-o", binary, source, "-lsqlite3"]).status
+    guard status == 0 else { return .failure(ReferenceMissing(description: "cc could not build \(source)")) }
+    return .success(binary)
+}()
+
+struct ReferenceMissing: Error, CustomStringConvertible { let description: String }
+
+func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    do { try process.run() } catch { return (-1, "\(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "stepflow-ingest-bench-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, rowsPerSecond],
+        timeUnits: .milliseconds,
+        warmupIterations: 1,
+        maxDuration: .seconds(60),
+        maxIterations: 5
+    )
+
+    Benchmark(
+        "P1 record_metrics → SQLite, 1,000,000 rows in batches of 1,000",
+        configuration: .init(thresholds: [rowsPerSecond: .init(relative: [.p50: 10.0])], setup: { _ = batches })
+    ) { benchmark in
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "bench")
+        let database = try MonitoringDatabase(path: directory + "/ingest.sqlite")
+        let queue = MetricsWriteQueue(capacity: 100_000, batchSize: batchSize)
+        let engine = MetricsEngine(
+            queue: queue, logger: logger, options: MetricsEngineOptions(backpressureTimeout: .seconds(120)))
+        let writer = MetricsWriter(
+            queue: queue, store: MetricStore(database: database), flushInterval: .milliseconds(20), logger: logger)
+        let writing = Task { try await writer.run() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        benchmark.startMeasurement()
+        for batch in batches { try await engine.recordMetrics(batch) }
+        while writer.written < UInt64(rowCount) { try await Task.sleep(for: .milliseconds(1)) }
+        benchmark.stopMeasurement()
+        let elapsed = start.duration(to: clock.now)
+        writing.cancel()
+        _ = try? await writing.value
+        let stored = try MetricStore(database: database).count()
+        precondition(stored == rowCount, "\(rowCount - stored) rows missing")
+        benchmark.measurement(rowsPerSecond, Int(Double(rowCount) / elapsed.seconds))
+    }
+
+    Benchmark(
+        "P1 reference: sqlite_bench.c metrics 1000000 1000 (raw sqlite3 C API, same indexes)",
+        configuration: .init(setup: { _ = reference })
+    ) { benchmark in
+        let binary: String
+        switch reference {
+        case .success(let path): binary = path
+        case .failure(let missing):
+            print("sqlite_bench.c reference skipped: \(missing)")
+            return
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        benchmark.startMeasurement()
+        let result = run(binary, ["metrics", String(rowCount), String(batchSize), "1", directory, "index"])
+        benchmark.stopMeasurement()
+        // "  run 1: 123456 rows/s (db …)"
+        guard result.status == 0, let line = result.output.split(separator: "\n").first(where: { $0.contains("run 1:") }),
+            let rate = line.split(separator: " ").dropFirst(2).first.flatMap({ Int($0) })
+        else {
+            fatalError("sqlite_bench failed: \(result.output)")
+        }
+        benchmark.measurement(rowsPerSecond, rate)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
