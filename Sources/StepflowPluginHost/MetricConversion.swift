@@ -135,10 +135,12 @@ enum MetricConversion {
                 detail: "\(batch.strings[Int(nameIndex)]) has \(count) labels, more than \(MetricLimits.maxLabelsPerSample)")
         }
         let start = batch.marks.labels
+        let ordinal = batch.count * 8
         for index in 0..<count {
             let name = try labelName(pointer[index].name, index: index, metric: nameIndex, batch: &batch, interner: &interner)
             let value = try labelValue(
-                pointer[index].value, label: name, metric: nameIndex, batch: &batch, interner: &interner)
+                pointer[index].value, label: name, metric: nameIndex, position: index < 8 ? ordinal + index : nil,
+                batch: &batch, interner: &interner)
             // Equal strings share one batch index, so comparing indices finds a repeated label name.
             if batch.hasLabel(named: name, from: start) {
                 throw MetricRefusal(
@@ -176,7 +178,8 @@ enum MetricConversion {
     }
 
     private static func labelValue(
-        _ slice: stepflow_str, label: UInt32, metric nameIndex: UInt32, batch: inout MetricBatch, interner: inout StringInterner
+        _ slice: stepflow_str, label: UInt32, metric nameIndex: UInt32, position: Int?, batch: inout MetricBatch,
+        interner: inout StringInterner
     ) throws(MetricRefusal) -> UInt32 {
         if slice.len == 0 {
             return batch.addEmptyString()
@@ -192,7 +195,7 @@ enum MetricConversion {
                 detail: "value of label \(batch.strings[Int(label)]) of \(batch.strings[Int(nameIndex)]) is \(slice.len) bytes, "
                     + "more than \(MetricLimits.maxLabelValueBytes)")
         }
-        guard let value = interner.resolve(base, count: slice.len, in: &batch) else {
+        guard let value = interner.resolve(base, count: slice.len, in: &batch, position: position) else {
             throw MetricRefusal(
                 reason: .invalidUTF8, detail: "value of label \(batch.strings[Int(label)]) of \(batch.strings[Int(nameIndex)]) is not valid UTF-8")
         }

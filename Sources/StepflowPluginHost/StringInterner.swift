@@ -84,6 +84,16 @@ struct StringInterner: Sendable {
     private static let slotCount = 2 * maxEntries  // a power of two, at most half full
     private static let recentCount = 4096  // a power of two
     private static let callSlotCount = 256  // a power of two
+    /// Positions remembered by ``resolve(_:count:in:position:)``: a collection's first 4,096 samples × 8 labels.
+    private static let positionCount = 1 << 15
+
+    /// What was found at one position (sample × label) of the previous batch.
+    private struct PositionSlot: Sendable {
+        var address: UInt = 0
+        var length: Int32 = 0
+        var entry: Int32 = -1
+        var generation: UInt32 = 0
+    }
 
     private var entries: [Entry] = []
     private var strings: [String] = []
@@ -94,6 +104,7 @@ struct StringInterner: Sendable {
     private var batchGeneration: UInt32 = 1
     private var callSlots: [CallSlot] = []
     private var callStamp: UInt32 = 1
+    private var positions: [PositionSlot] = []
 
     /// Starts a new ``MetricBatch``: strings added to an earlier batch must be added to the new one again.
     mutating func beginBatch() {
@@ -118,16 +129,29 @@ struct StringInterner: Sendable {
 
     /// The index in `batch` of the string of `count` bytes at `base` (`count` > 0), adding it the first time the
     /// batch needs it, and what is known of its bytes; `nil` when they are not valid UTF-8.
+    ///
+    /// `position` (a sample's ordinal in the batch × 8 + the label's index), when given, is where the same
+    /// string was in the previous batch: collectors emit the same series in the same order every time, so the
+    /// slice at that position usually has the same address and bytes as then, one sequential read away. A label
+    /// value unique to one sample (a device, a mount point) is found that way instead of by a random probe.
     @inline(__always)
-    mutating func resolve(_ base: UnsafePointer<UInt8>, count: Int, in batch: inout MetricBatch) -> Resolved? {
+    mutating func resolve(
+        _ base: UnsafePointer<UInt8>, count: Int, in batch: inout MetricBatch, position: Int? = nil
+    ) -> Resolved? {
         let address = UInt(bitPattern: base)
         if callSlots.isEmpty { callSlots = Array(repeating: CallSlot(), count: Self.callSlotCount) }
         let slot = Int(truncatingIfNeeded: (address >> 3) ^ (address >> 11) ^ UInt(count)) & (Self.callSlotCount - 1)
         if callSlots[slot].stamp == callStamp, callSlots[slot].address == address, callSlots[slot].length == count {
             return callSlots[slot].resolved
         }
+        let found: Lookup
+        if let position, position < Self.positionCount {
+            found = lookup(base, count: count, at: position)
+        } else {
+            found = lookup(base, count: count)
+        }
         let resolved: Resolved
-        switch lookup(base, count: count) {
+        switch found {
         case .cached(let entry):
             resolved = Resolved(index: batchIndex(ofEntry: entry, in: &batch), flags: entries[entry].flags)
         case .tooLong:
@@ -158,6 +182,23 @@ struct StringInterner: Sendable {
 
     /// What is known about the cached string at `index`.
     func flags(at index: Int) -> Flags { entries[index].flags }
+
+    /// ``lookup(_:count:)``, trying first what was found at `position` of the previous batch.
+    private mutating func lookup(_ base: UnsafePointer<UInt8>, count: Int, at position: Int) -> Lookup {
+        if positions.isEmpty { positions = Array(repeating: PositionSlot(), count: Self.positionCount) }
+        let seen = positions[position]
+        if seen.generation == generation, seen.address == UInt(bitPattern: base), Int(seen.length) == count,
+            sameBytes(entry: Int(seen.entry), base, count)
+        {
+            return .cached(Int(seen.entry))
+        }
+        let found = lookup(base, count: count)
+        if case .cached(let entry) = found {
+            positions[position] = PositionSlot(
+                address: UInt(bitPattern: base), length: Int32(count), entry: Int32(entry), generation: generation)
+        }
+        return found
+    }
 
     /// The string for `count` bytes at `base` (`count` > 0).
     mutating func lookup(_ base: UnsafePointer<UInt8>, count: Int) -> Lookup {
