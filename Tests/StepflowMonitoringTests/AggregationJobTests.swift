@@ -30,15 +30,21 @@ struct AggregationJobTests {
         try await store.insert(samples)
     }
 
-    @Test("raw samples older than one interval become one aggregate per series and interval; queries read both")
-    func rollsUpAndAnswers() async throws {
+    /// A seeded database whose samples were rolled up once, `now`.
+    func rolledUp() async throws -> (MonitoringDatabase, MetricStore, AggregationJob, String) {
         let (database, directory) = try database()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = MetricStore(database: database)
         try await seed(store)
         let fixed = now
         let job = AggregationJob(store: store, interval: .seconds(300), logger: Logger(label: "test"), now: { fixed })
         try await job.run()
+        return (database, store, job, directory)
+    }
+
+    @Test("raw samples older than one interval become one aggregate per series and interval; queries read both")
+    func rollsUpAndAnswers() async throws {
+        let (_, store, job, directory) = try await rolledUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
 
         // Cut-off: now - 5 min. Samples in [now-20m, now-5m) are rolled into three 5-minute intervals.
         #expect(job.counts.rows == 90 * 3)
@@ -78,13 +84,8 @@ struct AggregationJobTests {
 
     @Test("late samples for an interval already rolled up are merged into its aggregate, not duplicated")
     func mergesLateSamples() async throws {
-        let (database, directory) = try database()
+        let (_, store, job, directory) = try await rolledUp()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = MetricStore(database: database)
-        try await seed(store)
-        let fixed = now
-        let job = AggregationJob(store: store, interval: .seconds(300), logger: Logger(label: "test"), now: { fixed })
-        try await job.run()
         let late = now.addingTimeInterval(-1195)
         try await store.insert([Metric(name: "load", value: .gauge(-5), labels: [Label("host", "a")], timestamp: late)])
         try await job.run()
@@ -99,12 +100,8 @@ struct AggregationJobTests {
 
     @Test("retention deletes aggregates whose interval is past retention_days")
     func retentionCoversAggregates() async throws {
-        let (database, directory) = try database()
+        let (database, store, _, directory) = try await rolledUp()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = MetricStore(database: database)
-        try await seed(store)
-        let fixed = now
-        try await AggregationJob(store: store, interval: .seconds(300), logger: Logger(label: "test"), now: { fixed }).run()
         let later = now.addingTimeInterval(86_400 + 3600)
         let retention = RetentionJob(
             metrics: store, healthChecks: HealthCheckStore(database: database), retentionDays: 1,

@@ -54,20 +54,9 @@ public struct MetricSelector: Sendable, Hashable, CustomStringConvertible {
         return (name ?? "") + body
     }
 
-    /// `text` in double quotes with `"`, `\` and control characters escaped.
-    public static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `text` in double quotes with `"`, `\` and control characters escaped (JSON's escapes, which the selector
+    /// syntax reads too).
+    public static func quote(_ text: String) -> String { JSONValue.quote(text) }
 }
 
 /// A cursor over UTF-8 text with the lexical rules of selectors; the alert query language embeds it.
