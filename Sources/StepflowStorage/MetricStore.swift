@@ -69,51 +69,39 @@ public struct MetricStore: Sendable {
     }
 
     private static func insertRows(_ rows: [MetricRow], db: Database) throws {
-        let connection = db.sqliteConnection
-        var handle: OpaquePointer?
-        let prepared = sqlite3_prepare_v3(connection, insertSQL, -1, 0, &handle, nil)
-        guard prepared == SQLITE_OK, let statement = handle else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: prepared), message: lastMessage(connection))
-        }
-        defer { sqlite3_finalize(statement) }
-        for row in rows {
-            let code = withText(row.name) { name, nameLength in
-                withText(row.type.rawValue) { type, typeLength in
-                    withText(MetricValueCoding.encode(row.value)) { value, valueLength in
-                        withText(row.labels) { labels, labelsLength in
-                            withText(row.metadata) { metadata, metadataLength in
-                                sqlite3_bind_text(statement, 1, name, nameLength, nil)
-                                sqlite3_bind_text(statement, 2, type, typeLength, nil)
-                                sqlite3_bind_text(statement, 3, value, valueLength, nil)
-                                if let labels {
-                                    sqlite3_bind_text(statement, 4, labels, labelsLength, nil)
-                                } else {
-                                    sqlite3_bind_null(statement, 4)
+        try RawStatement.with(insertSQL, in: db) { raw in
+            let statement = raw.sqliteStatement
+            for row in rows {
+                // Text is borrowed from the rows (SQLITE_STATIC), valid inside these closures only: the statement
+                // runs, and its bindings are cleared, before they return.
+                let code = withText(row.name) { name, nameLength in
+                    withText(row.type.rawValue) { type, typeLength in
+                        withText(MetricValueCoding.encode(row.value)) { value, valueLength in
+                            withText(row.labels) { labels, labelsLength in
+                                withText(row.metadata) { metadata, metadataLength in
+                                    sqlite3_bind_text(statement, 1, name, nameLength, nil)
+                                    sqlite3_bind_text(statement, 2, type, typeLength, nil)
+                                    sqlite3_bind_text(statement, 3, value, valueLength, nil)
+                                    if let labels {
+                                        sqlite3_bind_text(statement, 4, labels, labelsLength, nil)
+                                    } else {
+                                        sqlite3_bind_null(statement, 4)
+                                    }
+                                    sqlite3_bind_int64(statement, 5, row.timestamp)
+                                    if let metadata {
+                                        sqlite3_bind_text(statement, 6, metadata, metadataLength, nil)
+                                    } else {
+                                        sqlite3_bind_null(statement, 6)
+                                    }
+                                    return raw.run()
                                 }
-                                sqlite3_bind_int64(statement, 5, row.timestamp)
-                                if let metadata {
-                                    sqlite3_bind_text(statement, 6, metadata, metadataLength, nil)
-                                } else {
-                                    sqlite3_bind_null(statement, 6)
-                                }
-                                let stepped = sqlite3_step(statement)
-                                sqlite3_reset(statement)
-                                // The borrowed text is only valid inside these closures: unbind it now.
-                                sqlite3_clear_bindings(statement)
-                                return stepped
                             }
                         }
                     }
                 }
-            }
-            guard code == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: lastMessage(connection))
+                try raw.check(code)
             }
         }
-    }
-
-    private static func lastMessage(_ connection: OpaquePointer?) -> String {
-        connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "unknown error"
     }
 
     /// Borrows a string's UTF-8 bytes (`nil` for `nil`) for the span of `body`.

@@ -145,6 +145,18 @@ enum Migrations {
                 CREATE INDEX monitoring_metric_aggregates_start ON monitoring_metric_aggregates(interval_start);
                 """)
         }
+        migrator.registerMigration("v3-logs-and-traces") { db in
+            try db.execute(sql: """
+                ALTER TABLE monitoring_logs ADD COLUMN source TEXT;
+                CREATE INDEX monitoring_logs_request_id ON monitoring_logs(request_id) WHERE request_id IS NOT NULL;
+
+                CREATE TABLE monitoring_export_positions (
+                    exporter TEXT PRIMARY KEY,
+                    position INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -152,6 +164,6 @@ enum Migrations {
     static let tableNames = [
         "monitoring_metrics", "monitoring_logs", "monitoring_traces",
         "monitoring_alerts", "monitoring_alert_rules", "monitoring_health_checks",
-        "monitoring_metric_families", "monitoring_metric_aggregates",
+        "monitoring_metric_families", "monitoring_metric_aggregates", "monitoring_export_positions",
     ]
 }

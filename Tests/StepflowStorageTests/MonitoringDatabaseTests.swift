@@ -6,7 +6,7 @@ import Testing
 
 @Suite("The monitoring database")
 struct MonitoringDatabaseTests {
-    @Test("a new file gets the spec's six tables and ours (families, aggregates), in WAL mode")
+    @Test("a new file gets the spec's six tables and ours (families, aggregates, export positions), in WAL mode")
     func createsSchema() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -17,14 +17,14 @@ struct MonitoringDatabaseTests {
         }
         for table in ["monitoring_metrics", "monitoring_logs", "monitoring_traces", "monitoring_alerts",
                       "monitoring_alert_rules", "monitoring_health_checks", "monitoring_metric_families",
-                      "monitoring_metric_aggregates"] {
+                      "monitoring_metric_aggregates", "monitoring_export_positions"] {
             #expect(tables.contains(table), "missing \(table)")
         }
         #expect(journalMode == "wal")
         let columns = try database.pool.read { db in try db.columns(in: "monitoring_logs").map(\.name) }
         #expect(columns == ["id", "log_id", "level", "message", "trace_id", "span_id", "user_id", "request_id",
-                            "component", "module", "function", "line", "context", "timestamp", "metadata"])
-        #expect(try database.appliedMigrations() == ["v1-spec-tables", "v2-metric-families-and-aggregates"])
+                            "component", "module", "function", "line", "context", "timestamp", "metadata", "source"])
+        #expect(try database.appliedMigrations() == ["v1-spec-tables", "v2-metric-families-and-aggregates", "v3-logs-and-traces"])
     }
 
     @Test("a second open reuses the file and keeps its rows")

@@ -199,7 +199,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     @discardableResult
     public func record(_ batch: MetricBatch) -> RecordReport {
         var (rows, report, families) = ingest(batch)
-        for family in families { queue.noteFamily(family) }
+        for family in families { queue.note(family, key: family.name) }
         report.dropped = queue.enqueue(rows)
         rows.removeAll()
         if report.dropped > 0 {
@@ -212,7 +212,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     public func record(_ batch: MetricBatch, waitingForRoom: Bool) async -> RecordReport {
         guard waitingForRoom else { return record(batch) }
         var (rows, report, families) = ingest(batch)
-        for family in families { queue.noteFamily(family) }
+        for family in families { queue.note(family, key: family.name) }
         report.dropped = await queue.enqueue(waitingForRoom: rows, timeout: options.backpressureTimeout)
         rows.removeAll()
         if report.dropped > 0 {
@@ -458,7 +458,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         case .success(let made): row = made
         case .failure(let refusal): throw .invalidMetricValue(refusal.message)
         }
-        for family in families { queue.noteFamily(family) }
+        for family in families { queue.note(family, key: family.name) }
         if await queue.enqueue(waitingForRoom: [row], timeout: options.backpressureTimeout) > 0 {
             logger.warning("metrics write queue is full; sample dropped", metadata: ["metric": "\(name)"])
         }

@@ -2,21 +2,28 @@ import StepflowCore
 import StepflowStorage
 import Synchronization
 
-/// The bounded in-memory queue between recording a sample and writing it: recording never waits for SQLite, and
-/// memory never grows past `capacity` rows.
+/// The queue between the metrics engine and its writer: rows of `monitoring_metrics`, plus the families whose
+/// type or HELP changed.
+public typealias MetricsWriteQueue = WriteQueue<MetricRow, MetricFamilyRow>
+
+/// The bounded in-memory queue between recording something (a sample, a log entry, a span) and writing it:
+/// recording never waits for SQLite, and memory never grows past `capacity` rows.
 ///
 /// Two ways in: ``enqueue(_:)`` never waits and drops (and counts) what does not fit, for callers that must not
-/// block (plugin collections, snapshots); ``enqueue(waitingForRoom:timeout:)`` waits for the writer to make room —
-/// backpressure — for callers of the spec's `record_metrics`, and drops only what is still left when `timeout`
-/// runs out.
-public final class MetricsWriteQueue: Sendable {
+/// block (plugin collections, snapshots, log handlers); ``enqueue(waitingForRoom:timeout:)`` waits for the writer to
+/// make room — backpressure — for callers of the spec's batch calls, and drops only what is still left when
+/// `timeout` runs out.
+///
+/// Beside the rows, the queue carries notes keyed by name (the latest note per key wins), which the writer stores
+/// with its next batch: the metrics pipeline notes the families whose type or HELP changed. `Never` for none.
+public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     private struct State {
-        var items: [MetricRow] = []
+        var items: [Row] = []
         var head = 0
         var dropped: UInt64 = 0
         var enqueued: UInt64 = 0
-        /// Families whose type or HELP changed since the writer last took them.
-        var families: [String: MetricFamilyRow] = [:]
+        /// Notes since the writer last took them.
+        var notes: [String: Note] = [:]
         var writer: CheckedContinuation<Void, Never>?
         /// Producers waiting for room, oldest first.
         var roomWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
@@ -45,7 +52,7 @@ public final class MetricsWriteQueue: Sendable {
 
     /// Appends rows without waiting; returns how many were dropped because the queue was full.
     @discardableResult
-    public func enqueue(_ rows: [MetricRow]) -> Int {
+    public func enqueue(_ rows: [Row]) -> Int {
         let (taken, writer) = state.withLock { state in take(rows[...], into: &state) }
         writer?.resume()
         let dropped = rows.count - taken
@@ -57,7 +64,7 @@ public final class MetricsWriteQueue: Sendable {
     ///
     /// - Returns: how many rows were dropped because the writer did not make room in time (0 normally).
     @discardableResult
-    public func enqueue(waitingForRoom rows: [MetricRow], timeout: Duration) async -> Int {
+    public func enqueue(waitingForRoom rows: [Row], timeout: Duration) async -> Int {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var rest = rows[...]
@@ -73,13 +80,14 @@ public final class MetricsWriteQueue: Sendable {
         return rest.count
     }
 
-    /// Notes that a family's type or HELP text changed; the writer stores it with the next batch.
-    public func noteFamily(_ family: MetricFamilyRow) {
-        state.withLock { $0.families[family.name] = family }
+    /// Adds a note under `key` (replacing an earlier one); the writer stores it with the next batch.
+    public func note(_ note: Note, key: String) {
+        state.withLock { $0.notes[key] = note }
     }
 
-    /// Puts back a batch that could not be written, ahead of newer rows, within capacity.
-    public func requeue(_ rows: [MetricRow], families: [MetricFamilyRow] = []) {
+    /// Puts back a batch that could not be written, ahead of newer rows, within capacity; its notes go back
+    /// where no newer note took their key.
+    public func requeue(_ rows: [Row], notes: [(key: String, note: Note)] = []) {
         state.withLock { state in
             let pending = Array(state.items[state.head...])
             let room = max(capacity - pending.count, 0)
@@ -87,17 +95,17 @@ public final class MetricsWriteQueue: Sendable {
             state.dropped += UInt64(rows.count - kept.count)
             state.items = Array(kept) + pending
             state.head = 0
-            for family in families where state.families[family.name] == nil { state.families[family.name] = family }
+            for (key, note) in notes where state.notes[key] == nil { state.notes[key] = note }
         }
     }
 
-    /// Takes up to `max` of the oldest rows, and the families noted since the last call.
-    public func drain(max: Int) -> (rows: [MetricRow], families: [MetricFamilyRow]) {
-        let (batch, families, waiters) = state.withLock { state in
+    /// Takes up to `max` of the oldest rows, and the notes added since the last call.
+    public func drain(max: Int) -> (rows: [Row], notes: [(key: String, note: Note)]) {
+        let (batch, notes, waiters) = state.withLock { state in
             let count = min(max, state.count)
-            let families = Array(state.families.values)
-            state.families.removeAll()
-            guard count > 0 else { return ([MetricRow](), families, [CheckedContinuation<Void, Never>]()) }
+            let notes = state.notes.map { (key: $0.key, note: $0.value) }
+            state.notes.removeAll()
+            guard count > 0 else { return ([Row](), notes, [CheckedContinuation<Void, Never>]()) }
             let batch = Array(state.items[state.head..<(state.head + count)])
             state.head += count
             if state.head == state.items.count {
@@ -109,10 +117,10 @@ public final class MetricsWriteQueue: Sendable {
             }
             let waiters = state.roomWaiters.map(\.continuation)
             state.roomWaiters.removeAll()
-            return (batch, families, waiters)
+            return (batch, notes, waiters)
         }
         for waiter in waiters { waiter.resume() }
-        return (batch, families)
+        return (batch, notes)
     }
 
     /// Returns when at least `batchSize` rows are queued, or when the calling task is cancelled.
@@ -137,7 +145,7 @@ public final class MetricsWriteQueue: Sendable {
     }
 
     /// Moves as many of `rows` as fit; returns how many, and the writer to wake when a batch is ready.
-    private func take(_ rows: ArraySlice<MetricRow>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
+    private func take(_ rows: ArraySlice<Row>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
         let taken = min(capacity - state.count, rows.count)
         if taken > 0 {
             state.items.append(contentsOf: rows.prefix(taken))

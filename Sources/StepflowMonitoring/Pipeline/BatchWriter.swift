@@ -4,10 +4,25 @@ import StepflowCore
 import StepflowStorage
 import Synchronization
 
-/// The single writer that moves queued rows into `monitoring_metrics`, in transactions of at most
-/// `max_metrics_per_batch` samples, every `flush_interval` or as soon as a full batch is waiting.
-/// On graceful shutdown it writes everything still queued before returning.
-public final class MetricsWriter: Service, Sendable {
+/// The writer of the metrics pipeline: rows into `monitoring_metrics`, family notes into
+/// `monitoring_metric_families`.
+public typealias MetricsWriter = BatchWriter<MetricRow, MetricFamilyRow>
+
+extension BatchWriter where Row == MetricRow, Note == MetricFamilyRow {
+    /// The writer of `monitoring_metrics`, in transactions of at most the queue's batch size.
+    public convenience init(queue: MetricsWriteQueue, store: MetricStore, flushInterval: Duration, logger: Logger) {
+        self.init(queue: queue, name: "metrics", flushInterval: flushInterval, logger: logger) {
+            (rows, notes) async throws(MonitoringError) in
+            try await store.insert(rows, families: notes.map(\.note))
+        }
+    }
+}
+
+/// The single writer of one pipeline (metrics, logs, spans): it moves queued rows into the database in
+/// transactions of at most the queue's batch size, every `flush_interval` or as soon as a full batch is waiting.
+/// A batch that fails is put back in the queue and retried. On graceful shutdown it writes everything still queued
+/// before returning.
+public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable {
     private struct Counters {
         var written: UInt64 = 0
         var batches: UInt64 = 0
@@ -16,20 +31,30 @@ public final class MetricsWriter: Service, Sendable {
         var lastError: String?
     }
 
-    private let queue: MetricsWriteQueue
-    private let store: MetricStore
+    /// Writes one batch in one transaction.
+    public typealias Store = @Sendable ([Row], [(key: String, note: Note)]) async throws(MonitoringError) -> Void
+
+    private let queue: WriteQueue<Row, Note>
+    private let name: String
+    private let store: Store
     private let flushInterval: Duration
     private let logger: Logger
     private let counters = Mutex(Counters())
 
-    public init(queue: MetricsWriteQueue, store: MetricStore, flushInterval: Duration, logger: Logger) {
+    /// - Parameters:
+    ///   - name: the pipeline, for log lines ("metrics", "logs", "spans").
+    ///   - store: writes one batch in one transaction.
+    public init(
+        queue: WriteQueue<Row, Note>, name: String, flushInterval: Duration, logger: Logger, store: @escaping Store
+    ) {
         self.queue = queue
+        self.name = name
         self.store = store
         self.flushInterval = flushInterval
         self.logger = logger
     }
 
-    /// Samples written since start.
+    /// Rows written since start.
     public var written: UInt64 { counters.withLock { $0.written } }
     /// Transactions that failed since start (their samples were put back in the queue).
     public var failures: UInt64 { counters.withLock { $0.failures } }
@@ -54,18 +79,19 @@ public final class MetricsWriter: Service, Sendable {
         }
         let pending = queue.depth
         await flush()
-        logger.info("metrics writer stopped", metadata: ["flushed_at_shutdown": "\(pending)", "still_queued": "\(queue.depth)"])
+        logger.info(
+            "\(name) writer stopped", metadata: ["flushed_at_shutdown": "\(pending)", "still_queued": "\(queue.depth)"])
     }
 
     /// Writes everything queued now, batch by batch; stops at the first failed batch (which is requeued).
     public func flush() async {
         while true {
-            let (batch, families) = queue.drain(max: queue.batchSize)
-            if batch.isEmpty && families.isEmpty { return }
+            let (batch, notes) = queue.drain(max: queue.batchSize)
+            if batch.isEmpty && notes.isEmpty { return }
             let clock = ContinuousClock()
             let start = clock.now
             do {
-                try await store.insert(batch, families: families)
+                try await store(batch, notes)
                 let elapsed = start.duration(to: clock.now)
                 counters.withLock {
                     $0.written += UInt64(batch.count)
@@ -74,14 +100,15 @@ public final class MetricsWriter: Service, Sendable {
                     $0.lastError = nil
                 }
             } catch {
-                queue.requeue(batch, families: families)
+                queue.requeue(batch, notes: notes)
                 // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.
                 if Task.isCancelled { return }
                 counters.withLock {
                     $0.failures += 1
                     $0.lastError = "\(error)"
                 }
-                logger.error("cannot write metrics; they stay queued", metadata: ["error": "\(error)", "queued": "\(queue.depth)"])
+                logger.error(
+                    "cannot write \(name); they stay queued", metadata: ["error": "\(error)", "queued": "\(queue.depth)"])
                 return
             }
         }

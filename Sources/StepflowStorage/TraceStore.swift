@@ -1,0 +1,233 @@
+import Foundation
+import GRDB
+import StepflowCore
+
+/// One row of `monitoring_traces`: a span that ended, its events and attributes already JSON.
+public struct SpanRow: Sendable {
+    public var span: Span
+    public var events: String?
+    public var metadata: String?
+
+    public init(_ span: Span) {
+        self.span = span
+        events = span.events.isEmpty ? nil : JSONValue.array(span.events.map(Self.json)).jsonText
+        metadata = span.metadata.isEmpty ? nil : JSONValue.object(span.metadata).jsonText
+    }
+
+    static func json(_ event: TraceEvent) -> JSONValue {
+        .object([
+            "name": .string(event.name), "timestamp": .int(event.timestamp.unixMilliseconds),
+            "attributes": .object(event.attributes),
+        ])
+    }
+}
+
+/// Reads and writes `monitoring_traces`: one row per span, written when the span ends.
+///
+/// Indexes: `(trace_id)`, unique `(trace_id, span_id)` (a span sent twice replaces itself), `(name, start_time)`
+/// and `(start_time)`.
+public struct TraceStore: Sendable {
+    public let database: MonitoringDatabase
+
+    public init(database: MonitoringDatabase) {
+        self.database = database
+    }
+
+    private static let insertSQL = """
+        INSERT INTO monitoring_traces (trace_id, span_id, parent_span_id, name, start_time, end_time, events,
+            metadata, status, created_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        ON CONFLICT(trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id, name = excluded.name,
+            start_time = excluded.start_time, end_time = excluded.end_time, events = excluded.events,
+            metadata = excluded.metadata, status = excluded.status
+        """
+
+    /// Writes the spans in one transaction.
+    public func insert(_ rows: [SpanRow]) async throws(MonitoringError) {
+        if rows.isEmpty { return }
+        let now = Date().unixMilliseconds
+        do {
+            try await database.pool.write { db in
+                try RawStatement.with(Self.insertSQL, in: db) { statement in
+                    for row in rows {
+                        let span = row.span
+                        statement.bind(1, span.traceID.description)
+                        statement.bind(2, span.spanID.description)
+                        statement.bind(3, span.parentSpanID?.description)
+                        statement.bind(4, span.name)
+                        statement.bind(5, span.startTime.unixMilliseconds)
+                        statement.bind(6, span.endTime?.unixMilliseconds)
+                        statement.bind(7, row.events)
+                        statement.bind(8, row.metadata)
+                        statement.bind(9, span.status.rawValue)
+                        statement.bind(10, now)
+                        try statement.step()
+                    }
+                }
+            }
+        } catch {
+            throw .databaseError("cannot write \(rows.count) spans to \(database.path): \(error)")
+        }
+    }
+
+    /// Every stored span of one trace, as a ``Trace`` (`nil` when none is stored).
+    public func trace(_ id: TraceID) throws(MonitoringError) -> Trace? {
+        do {
+            let spans = try database.pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT \(Self.columns) FROM monitoring_traces WHERE trace_id = ?",
+                    arguments: [id.description]
+                ).compactMap(Self.span)
+            }
+            return spans.isEmpty ? nil : Trace(traceID: id, spans: spans)
+        } catch {
+            throw .databaseError("cannot read trace \(id) from \(database.path): \(error)")
+        }
+    }
+
+    /// The traces that have a span matching `query`, newest first (by their latest matching span), whole.
+    public func traces(_ query: TraceQuery) throws(MonitoringError) -> [Trace] {
+        let query = try query.validated()
+        if let traceID = query.traceID { return try trace(traceID).map { [$0] } ?? [] }
+        var conditions: [String] = []
+        var arguments: [any DatabaseValueConvertible & Sendable] = []
+        if let operation = query.operation {
+            conditions.append("name = ?")
+            arguments.append(operation)
+        }
+        if let since = query.since {
+            conditions.append("start_time >= ?")
+            arguments.append(since.unixMilliseconds)
+        }
+        if let until = query.until {
+            conditions.append("start_time <= ?")
+            arguments.append(until.unixMilliseconds)
+        }
+        if let minimum = query.minimumDuration {
+            conditions.append("end_time - start_time >= ?")
+            arguments.append(Int64(minimum / .milliseconds(1)))
+        }
+        if let status = query.status {
+            conditions.append("status = ?")
+            arguments.append(status.rawValue)
+        }
+        let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(query.limit)
+        do {
+            return try database.pool.read { db in
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT trace_id FROM monitoring_traces \(clause)
+                        GROUP BY trace_id ORDER BY MAX(start_time) DESC LIMIT ?
+                        """,
+                    arguments: StatementArguments(arguments))
+                return try ids.compactMap { text -> Trace? in
+                    guard let id = TraceID(hex: text) else { return nil }
+                    let spans = try Row.fetchAll(
+                        db, sql: "SELECT \(Self.columns) FROM monitoring_traces WHERE trace_id = ?", arguments: [text]
+                    ).compactMap(Self.span)
+                    return Trace(traceID: id, spans: spans)
+                }
+            }
+        } catch {
+            throw .databaseError("cannot query the traces of \(database.path): \(error)")
+        }
+    }
+
+    /// Per operation: spans, error rate and p50/p95/p99 durations of the ended spans `filter` selects.
+    public func stats(_ filter: TraceFilter?) throws(MonitoringError) -> TraceStats {
+        var conditions = ["end_time IS NOT NULL"]
+        var arguments: [any DatabaseValueConvertible & Sendable] = []
+        if let since = filter?.since {
+            conditions.append("start_time >= ?")
+            arguments.append(since.unixMilliseconds)
+        }
+        if let until = filter?.until {
+            conditions.append("start_time <= ?")
+            arguments.append(until.unixMilliseconds)
+        }
+        if let operation = filter?.operation {
+            conditions.append("name = ?")
+            arguments.append(operation)
+        }
+        let clause = "WHERE " + conditions.joined(separator: " AND ")
+        do {
+            return try database.pool.read { db in
+                var durations: [String: [Int64]] = [:]
+                var errors: [String: Int] = [:]
+                var traces = Set<String>()
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT name, status, end_time - start_time, trace_id FROM monitoring_traces \(clause)",
+                    arguments: StatementArguments(arguments))
+                var spans = 0
+                while let row = try rows.next() {
+                    let name: String = row[0]
+                    let status: String = row[1]
+                    durations[name, default: []].append(row[2])
+                    if status == SpanStatus.error.rawValue || status == SpanStatus.timedOut.rawValue {
+                        errors[name, default: 0] += 1
+                    }
+                    traces.insert(row[3])
+                    spans += 1
+                }
+                let operations = durations.keys.sorted().map { name -> OperationStats in
+                    let sorted = durations[name]!.sorted()
+                    func percentile(_ p: Double) -> Duration {
+                        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
+                        return .milliseconds(sorted[min(max(rank, 0), sorted.count - 1)])
+                    }
+                    return OperationStats(
+                        operation: name, count: sorted.count,
+                        errorRate: Double(errors[name] ?? 0) / Double(sorted.count),
+                        p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99))
+                }
+                return TraceStats(traces: traces.count, spans: spans, operations: operations)
+            }
+        } catch {
+            throw .databaseError("cannot count the spans of \(database.path): \(error)")
+        }
+    }
+
+    /// The number of stored spans.
+    public func count() throws(MonitoringError) -> Int {
+        do {
+            return try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_traces") ?? 0 }
+        } catch {
+            throw .databaseError("cannot count the spans of \(database.path): \(error)")
+        }
+    }
+
+    /// Deletes spans that started before `cutoff`, in small transactions; returns how many.
+    public func deleteSpans(olderThan cutoff: Date, batchSize: Int = 5_000) async throws(MonitoringError) -> Int {
+        try await RetentionSQL.delete(
+            from: "monitoring_traces", timestampColumn: "start_time", olderThan: cutoff, batchSize: batchSize,
+            database: database)
+    }
+
+    static let columns = "trace_id, span_id, parent_span_id, name, start_time, end_time, events, metadata, status"
+
+    static func span(_ row: Row) -> Span? {
+        guard let traceID = TraceID(hex: row["trace_id"]), let spanID = SpanID(hex: row["span_id"]) else { return nil }
+        let parent: String? = row["parent_span_id"]
+        let end: Int64? = row["end_time"]
+        var events: [TraceEvent] = []
+        if let text: String = row["events"],
+            let decoded = try? JSONDecoder().decode([JSONValue].self, from: Data(text.utf8))
+        {
+            events = decoded.compactMap { value -> TraceEvent? in
+                guard case .object(let event) = value, case .string(let name)? = event["name"] else { return nil }
+                var milliseconds: Int64 = 0
+                if case .int(let value)? = event["timestamp"] { milliseconds = value }
+                var attributes: [String: JSONValue] = [:]
+                if case .object(let members)? = event["attributes"] { attributes = members }
+                return TraceEvent(name: name, timestamp: Date(unixMilliseconds: milliseconds), attributes: attributes)
+            }
+        }
+        return Span(
+            spanID: spanID, traceID: traceID, parentSpanID: parent.flatMap(SpanID.init(hex:)), name: row["name"],
+            startTime: Date(unixMilliseconds: row["start_time"]), endTime: end.map(Date.init(unixMilliseconds:)),
+            events: events, metadata: MetricValueCoding.decodeMetadata(row["metadata"]),
+            status: SpanStatus(rawValue: row["status"]) ?? .ok, sampled: true)
+    }
+}
