@@ -86,7 +86,8 @@ let package = Package(
             dependencies: ["StepflowCore", "CStepflowPlugin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // Implementations: metrics collector, health checker, process collector.
+        // Implementations: metrics, logs, traces, health, process collector; the swift-log, swift-metrics and
+        // swift-distributed-tracing backends.
         .target(
             name: "StepflowMonitoring",
             dependencies: [
@@ -94,6 +95,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: strict
         ),

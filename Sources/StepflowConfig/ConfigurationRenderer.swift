@@ -28,7 +28,8 @@ enum ConfigurationRenderer {
             fields.append("enabled: \(plugin.enabled)")
             fields.append("isolation: " + plugin.isolation.rawValue)
             fields.append(
-                "budgets: {metrics_per_collection: \(plugin.budgets.metricsPerCollection), series: \(plugin.budgets.series)}")
+                "budgets: {metrics_per_collection: \(plugin.budgets.metricsPerCollection), series: \(plugin.budgets.series), "
+                    + "log_bytes_per_batch: \(plugin.budgets.logBytesPerBatch)}")
             if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
             if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)

@@ -17,7 +17,7 @@ enum ConfigurationSchema {
     ]
 
     /// The keys of a plugin's `budgets:` mapping.
-    static let pluginBudgetKeys = ["metrics_per_collection", "series"]
+    static let pluginBudgetKeys = ["metrics_per_collection", "series", "log_bytes_per_batch"]
 
     /// The keys of a plugin's `limits:` mapping.
     static let pluginLimitKeys = ["memory", "cpu_time"]
@@ -61,6 +61,10 @@ enum ConfigurationSchema {
         .init("logs.rotation_size", env: "LOGS_ROTATION_SIZE", .integer(\.logs.rotationSize), .atLeastOne),
         .init("logs.enable_export", env: "LOGS_ENABLE_EXPORT", .boolean(\.logs.enableExport)),
         .init("logs.export_interval", env: "LOGS_EXPORT_INTERVAL", .duration(\.logs.exportInterval), .positive),
+        .init("logs.export_file", env: "LOGS_EXPORT_FILE", .text(\.logs.exportFile)),
+        .init("logs.max_rotated_files", .integer(\.logs.maxRotatedFiles), .atLeastOne),
+        .init("logs.flush_interval", .duration(\.logs.flushInterval), .positive),
+        .init("logs.max_queue_size", .integer(\.logs.maxQueueSize), .atLeastOne),
 
         .init("tracing.sampling_rate", env: "TRACING_SAMPLING_RATE", .number(\.tracing.samplingRate), .unitInterval),
         .init("tracing.max_trace_duration", env: "TRACING_MAX_DURATION",
@@ -70,6 +74,8 @@ enum ConfigurationSchema {
         .init("tracing.export_interval", env: "TRACING_EXPORT_INTERVAL",
               .duration(\.tracing.exportInterval), .positive),
         .init("tracing.enable_sampling", env: "TRACING_ENABLE_SAMPLING", .boolean(\.tracing.enableSampling)),
+        .init("tracing.max_open_spans", .integer(\.tracing.maxOpenSpans), .atLeastOne),
+        .init("tracing.flush_interval", .duration(\.tracing.flushInterval), .positive),
 
         .init("alerts.evaluation_interval", env: "ALERTS_EVALUATION_INTERVAL",
               .duration(\.alerts.evaluationInterval), .positive),

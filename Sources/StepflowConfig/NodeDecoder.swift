@@ -380,7 +380,11 @@ struct NodeDecoder {
                 valid = false
                 continue
             }
-            if key == "series" { budgets.series = value } else { budgets.metricsPerCollection = value }
+            switch key {
+            case "series": budgets.series = value
+            case "log_bytes_per_batch": budgets.logBytesPerBatch = value
+            default: budgets.metricsPerCollection = value
+            }
         }
         return valid ? budgets : nil
     }

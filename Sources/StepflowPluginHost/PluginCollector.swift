@@ -1,6 +1,8 @@
 import StepflowCore
 
-/// A created metrics-collector plugin, whichever way it is isolated: the runtime schedules any of them alike.
+/// A created plugin instance, whichever way it is isolated and whatever its capabilities (metrics collector, log
+/// exporter, alert notifier): the runtime schedules any of them alike. A call the plugin does not implement throws
+/// `unsupported`.
 ///
 /// ``PluginInstance`` runs the plugin inside the host process. Every implementation promises what the
 /// scheduler relies on: calls return promptly when the calling task is cancelled (throwing `timedOut`),
@@ -22,6 +24,12 @@ public protocol PluginCollector: AnyObject, Sendable {
     func collectMetrics() async throws(PluginError) -> MetricBatch
     /// Calls the plugin's optional `metric_names`.
     func metricNames() async throws(PluginError) -> [String]
+    /// Calls the plugin's `export_logs` (log exporters).
+    func exportLogs(_ records: [PluginLogRecord]) async throws(PluginError)
+    /// Calls the plugin's `send_notification` (alert notifiers).
+    func sendNotification(_ alert: PluginAlert) async throws(PluginError)
+    /// Calls the plugin's `send_acknowledgment` (alert notifiers).
+    func sendAcknowledgment(alertID: String, user: String, message: String) async throws(PluginError)
     /// Stops the instance: waits for a call in flight, then destroys it.
     func shutdown() async
 }

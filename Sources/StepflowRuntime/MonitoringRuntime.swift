@@ -41,6 +41,12 @@ public final class MonitoringRuntime: Sendable {
     public let engine: MetricsEngine
     public let queue: MetricsWriteQueue
     public let writer: MetricsWriter
+    /// The spec's `LogManager`: `monitoring_logs`, its queue and writer.
+    public let logs: LogEngine
+    public let logWriter: BatchWriter<LogRow, Never>
+    /// The spec's `TracingManager`: spans, sampling, `monitoring_traces`, its queue and writer.
+    public let traces: TraceEngine
+    public let spanWriter: BatchWriter<SpanRow, Never>
     public let scheduler: Scheduler<ContinuousClock>
     public let health: HealthMonitor
     /// What came of each enabled `plugins:` entry of the configuration in effect, in configuration order.
@@ -52,6 +58,9 @@ public final class MonitoringRuntime: Sendable {
     /// A swift-metrics backend feeding this host: `MetricsSystem.bootstrap(runtime.metricsFactory)` sends an
     /// embedding application's counters, gauges, meters, recorders and timers to the store and `/metrics`.
     public let metricsFactory = StepflowMetricsFactory()
+    /// A swift-distributed-tracing backend feeding this host: `InstrumentationSystem.bootstrap(runtime.tracer)`
+    /// records an embedding application's `withSpan` spans in `monitoring_traces`.
+    public var tracer: StepflowTracer { StepflowTracer(engine: traces) }
     /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
     public let boundAddress = BoundAddress()
     private let telemetry: SelfTelemetry
@@ -93,6 +102,25 @@ public final class MonitoringRuntime: Sendable {
         writer = MetricsWriter(
             queue: queue, store: MetricStore(database: database),
             flushInterval: configuration.metrics.flushInterval, logger: logger)
+        let logStore = LogStore(database: database)
+        let logQueue = LogWriteQueue(capacity: configuration.logs.maxQueueSize, batchSize: 1000)
+        logs = LogEngine(
+            queue: logQueue, store: logStore, source: configuration.logs.source,
+            maxMessageBytes: configuration.logs.maxLogSize,
+            backpressureTimeout: configuration.metrics.backpressureTimeout, logger: logger)
+        logWriter = BatchWriter(
+            queue: logQueue, name: "logs", flushInterval: configuration.logs.flushInterval, logger: logger
+        ) { (rows, _) async throws(MonitoringError) in try await logStore.insert(rows) }
+        let traceStore = TraceStore(database: database)
+        let spanQueue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
+        traces = TraceEngine(
+            queue: spanQueue, store: traceStore, sampling: configuration.tracing.enableSampling,
+            samplingRate: configuration.tracing.samplingRate, maxDuration: configuration.tracing.maxTraceDuration,
+            maxOpenSpans: configuration.tracing.maxOpenSpans, logger: logger)
+        spanWriter = BatchWriter(
+            queue: spanQueue, name: "spans", flushInterval: configuration.tracing.flushInterval, logger: logger
+        ) { (rows, _) async throws(MonitoringError) in try await traceStore.insert(rows) }
+        let positions = ExportPositionStore(database: database)
         scheduler = Scheduler(
             clock: ContinuousClock(), maxBackoff: configuration.scheduler.maxBackoff,
             jitter: configuration.scheduler.jitter, breakerFailures: configuration.scheduler.breakerFailures,
@@ -101,17 +129,33 @@ public final class MonitoringRuntime: Sendable {
         pluginManager = PluginManager(
             scheduler: scheduler, engine: engine, health: health, logger: logger,
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
-            retries: configuration.health.checkRetries, pluginRunner: pluginRunner)
+            retries: configuration.health.checkRetries, pluginRunner: pluginRunner,
+            logExport: LogExportSettings(
+                store: logStore, positions: positions, enabled: configuration.logs.enableExport,
+                interval: configuration.logs.exportInterval))
         reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
         let aggregation = AggregationJob(
             store: MetricStore(database: database), interval: configuration.metrics.aggregationInterval, logger: logger)
         let retention = RetentionJob(
             metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
-            retentionDays: configuration.metrics.retentionDays, logger: logger)
+            retentionDays: configuration.metrics.retentionDays,
+            logs: (logStore, configuration.logs.retentionDays), traces: (traceStore, configuration.tracing.retentionDays),
+            logger: logger)
+        var fileExport: LogExportJob?
+        if configuration.logs.enableExport, !configuration.logs.exportFile.isEmpty {
+            let exporter = FileLogExporter(
+                path: configuration.logs.exportFile,
+                rotationSize: configuration.logs.enableRotation ? configuration.logs.rotationSize : nil,
+                compress: configuration.logs.enableCompression, keep: configuration.logs.maxRotatedFiles, logger: logger)
+            fileExport = LogExportJob(
+                name: "export:file", kind: "builtin", exporter: exporter, store: logStore, positions: positions,
+                logger: logger)
+        }
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
             plugins: pluginManager, retention: retention,
-            aggregation: configuration.metrics.enableAggregation ? aggregation : nil)
+            aggregation: configuration.metrics.enableAggregation ? aggregation : nil,
+            logs: logs, logWriter: logWriter, traces: traces, spanWriter: spanWriter, fileExport: fileExport)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -135,6 +179,15 @@ public final class MonitoringRuntime: Sendable {
             try scheduler.add(retention, schedule: JobSchedule(interval: .seconds(3600), timeout: .seconds(300)))
             try await health.registerHealthCheck(
                 "retention", check: JobHealthCheck(scheduler: scheduler, jobName: "retention", retries: retries))
+            // Spans open past tracing.max_trace_duration are closed as timed out.
+            let sweep = max(Duration.seconds(1), min(configuration.tracing.maxTraceDuration / 4, .seconds(30)))
+            try scheduler.add(SpanTimeoutJob(engine: traces), schedule: JobSchedule(interval: sweep, timeout: .seconds(30)))
+            if let fileExport {
+                try scheduler.add(
+                    fileExport, schedule: JobSchedule(interval: configuration.logs.exportInterval, timeout: .seconds(120)))
+                try await health.registerHealthCheck(
+                    "export:file", check: JobHealthCheck(scheduler: scheduler, jobName: "export:file", retries: retries))
+            }
             if configuration.metrics.enableAggregation {
                 // Raw samples older than one aggregation_interval are rolled up into interval aggregates.
                 try scheduler.add(
@@ -149,7 +202,7 @@ public final class MonitoringRuntime: Sendable {
 
         await reloader.startConfiguredPlugins()
 
-        var services: [any Service] = [writer, scheduler]
+        var services: [any Service] = [writer, logWriter, spanWriter, scheduler]
         if configuration.http.enabled {
             let telemetry = self.telemetry
             let engine = self.engine

@@ -4,6 +4,7 @@ import StepflowCore
 import StepflowMonitoring
 import StepflowPluginHost
 import StepflowScheduling
+import StepflowStorage
 import Synchronization
 
 /// A plugin the manager started and schedules.
@@ -13,12 +14,25 @@ struct ManagedPlugin: Sendable {
     /// The instance name (also in the job name `plugin:<name>`).
     var name: String
     var resolvedPath: String
+    /// The created instance, in its isolation.
     var collector: any PluginCollector
     /// The library as the host loaded it; `nil` for a process-isolated plugin, which only its runner loads.
     var library: PluginLibrary?
     var schedule: JobSchedule
-    /// The scheduled job, which enforces the series budget.
-    var job: PluginCollectorJob
+    /// The collection job of a metrics collector, which enforces the series budget.
+    var job: PluginCollectorJob?
+    /// The export job of a log exporter (while `logs.enable_export` is on).
+    var exportJob: LogExportJob?
+}
+
+/// Where log-exporter plugins get their entries from.
+struct LogExportSettings: Sendable {
+    var store: LogStore
+    var positions: ExportPositionStore
+    /// `logs.enable_export`: off, exporters are started but sent nothing.
+    var enabled: Bool
+    /// `logs.export_interval`, the schedule of an exporter that sets no `interval`.
+    var interval: Duration
 }
 
 /// Turns `plugins:` entries into scheduled jobs: resolves the path, loads the library, creates the instance
@@ -35,12 +49,15 @@ final class PluginManager: Sendable {
     private let running = Mutex<[String: ManagedPlugin]>([:])
     /// The executable started as `plugin-runner` for `isolation: process` plugins.
     let pluginRunner: String
+    /// Where log exporters read from; `nil` leaves log-exporter plugins unscheduled.
+    let logExport: LogExportSettings?
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
         configDirectory: String?, defaultTimeout: Duration, retries: Int,
-        pluginRunner: String
+        pluginRunner: String, logExport: LogExportSettings? = nil
     ) {
+        self.logExport = logExport
         self.scheduler = scheduler
         self.engine = engine
         self.health = health
@@ -59,10 +76,17 @@ final class PluginManager: Sendable {
         running.withLock { Array($0.values) }.sorted { $0.name < $1.name }
     }
 
+    /// The name of a log exporter's job: the plugin's job name, or `plugin:<name>:export` beside a collection job.
+    static func exportJobName(_ pluginName: String, alsoCollects: Bool) -> String {
+        alsoCollects ? jobName(pluginName) + ":export" : jobName(pluginName)
+    }
+
     /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
     func stop(_ name: String) async {
         guard let plugin = running.withLock({ $0.removeValue(forKey: name) }) else { return }
-        await scheduler.remove(Self.jobName(name))
+        if let job = plugin.job { await scheduler.remove(job.name) }
+        if let exportJob = plugin.exportJob { await scheduler.remove(exportJob.name) }
+        if plugin.job == nil && plugin.exportJob == nil { await plugin.collector.shutdown() }
         try? await health.unregisterHealthCheck(Self.jobName(name))
         // A C plugin is unloaded at once, so that starting it again maps a rebuilt file; a stuck in-process call
         // still runs its code, so then the library is left to close with its last reference.
@@ -100,34 +124,67 @@ final class PluginManager: Sendable {
             result.descriptor = info
             let name = plugin.name ?? info.name
             result.name = name
-            guard info.capabilities.contains(.metricsCollector) else {
+            let collects = info.capabilities.contains(.metricsCollector)
+            let exports = info.capabilities.contains(.logExporter)
+            guard collects || exports else {
                 throw PluginStartError(
-                    "declares no capability this host schedules yet (capabilities: \(info.capabilities))")
+                    "declares no capability this host schedules yet (capabilities: \(info.capabilities)); "
+                        + "alert notifiers are called by the alert pipeline, which is not in this version")
             }
             let collector = try await makeCollector(library: library, info: info, plugin: plugin, name: name)
-            let interval = plugin.interval ?? info.defaultInterval
+            let interval = plugin.interval ?? (collects ? info.defaultInterval : logExport?.interval ?? info.defaultInterval)
             let timeout = plugin.timeout ?? defaultTimeout
-            let job = PluginCollectorJob(
-                name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
-                seriesBudget: plugin.budgets.series)
             let schedule = JobSchedule(interval: interval, timeout: timeout)
-            try scheduler.add(job, schedule: schedule)
+            var job: PluginCollectorJob?
+            if collects {
+                let collection = PluginCollectorJob(
+                    name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
+                    seriesBudget: plugin.budgets.series)
+                try scheduler.add(collection, schedule: schedule)
+                job = collection
+            }
+            var exportJob: LogExportJob?
+            if exports, let logExport, logExport.enabled {
+                let export = LogExportJob(
+                    name: Self.exportJobName(name, alsoCollects: collects), kind: "plugin",
+                    exporter: PluginLogExporter(name: Self.jobName(name), instance: collector), store: logExport.store,
+                    positions: logExport.positions, byteBudget: plugin.budgets.logBytesPerBatch, logger: logger)
+                do {
+                    try scheduler.add(
+                        export, schedule: JobSchedule(interval: plugin.interval ?? logExport.interval, timeout: timeout))
+                } catch {
+                    if let job { await scheduler.remove(job.name) } else { await collector.shutdown() }
+                    throw error
+                }
+                exportJob = export
+            }
             running.withLock {
                 $0[name] = ManagedPlugin(
                     config: plugin, name: name, resolvedPath: resolved, collector: collector, library: library,
-                    schedule: schedule,
-                    job: job)
+                    schedule: schedule, job: job, exportJob: exportJob)
             }
-            try? await health.registerHealthCheck(
-                job.name,
-                check: PluginHealthCheck(
-                    job: JobHealthCheck(
-                        scheduler: scheduler, jobName: job.name, retries: retries,
-                        details: [
-                            "path": .string(resolved), "version": .string(info.version),
-                            "isolation": .string(collector.isolation.rawValue),
-                        ]),
-                    collector: collector, pluginJob: job))
+            let details: [String: JSONValue] = [
+                "path": .string(resolved), "version": .string(info.version),
+                "isolation": .string(collector.isolation.rawValue),
+            ]
+            if let job {
+                try? await health.registerHealthCheck(
+                    job.name,
+                    check: PluginHealthCheck(
+                        job: JobHealthCheck(scheduler: scheduler, jobName: job.name, retries: retries, details: details),
+                        collector: collector, pluginJob: job))
+            } else if let exportJob {
+                try? await health.registerHealthCheck(
+                    Self.jobName(name),
+                    check: JobHealthCheck(scheduler: scheduler, jobName: exportJob.name, retries: retries, details: details))
+            } else {
+                try? await health.registerHealthCheck(
+                    Self.jobName(name),
+                    check: FixedHealthCheck(HealthStatus(
+                        component: Self.jobName(name), status: .healthy,
+                        message: "loaded; logs.enable_export is off, so this log exporter is sent nothing",
+                        details: details)))
+            }
             logger.info(
                 "plugin loaded",
                 metadata: [

@@ -18,6 +18,12 @@ struct SelfTelemetry: Sendable {
     let retention: RetentionJob
     /// `nil` when `metrics.enable_aggregation` is off.
     let aggregation: AggregationJob?
+    let logs: LogEngine
+    let logWriter: BatchWriter<LogRow, Never>
+    let traces: TraceEngine
+    let spanWriter: BatchWriter<SpanRow, Never>
+    /// `nil` unless `logs.export_file` is set (and export on).
+    let fileExport: LogExportJob?
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -54,11 +60,12 @@ struct SelfTelemetry: Sendable {
         }
         for plugin in plugins.plugins {
             let labels = [Label("plugin", plugin.name), Label("isolation", plugin.collector.isolation.rawValue)]
-            let series = plugin.job.seriesCounts
-            add("stepflow_plugin_series", "Distinct series the plugin has created (counted against budgets.series).",
-                .gauge(Double(series.known)), labels)
-            add("stepflow_plugin_series_refused_total", "Samples of new series dropped past the plugin's series budget.",
-                .counter(Double(series.refused)), labels)
+            if let series = plugin.job?.seriesCounts {
+                add("stepflow_plugin_series", "Distinct series the plugin has created (counted against budgets.series).",
+                    .gauge(Double(series.known)), labels)
+                add("stepflow_plugin_series_refused_total", "Samples of new series dropped past the plugin's series budget.",
+                    .counter(Double(series.refused)), labels)
+            }
             add("stepflow_plugin_restarts_total", "Times the plugin's runner was restarted after a crash or a missed deadline.",
                 .counter(Double(plugin.collector.restarts)), labels)
             for (reason, count) in plugin.collector.refusedSamples.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -102,7 +109,52 @@ struct SelfTelemetry: Sendable {
         add("stepflow_metrics_average_collection_seconds",
             "Mean duration of a collection (plugin collectors and the process collector) since start.",
             .gauge(durations.count == 0 ? 0 : durations.sum / Double(durations.count)))
+        addLogsAndTraces(add)
         return out
+    }
+
+    /// The spec's `total_logs_processed` and `total_traces_generated`, and how their pipelines fare.
+    private func addLogsAndTraces(_ add: (String, String, MetricValue, [Label]) -> Void) {
+        let byLevel = logs.acceptedByLevel
+        for level in LogLevel.allCases {
+            add("stepflow_logs_accepted_total", "Log entries accepted, by level.",
+                .counter(Double(byLevel[level] ?? 0)), [Label("level", level.rawValue)])
+        }
+        let counts = logs.counts
+        add("stepflow_logs_refused_total", "Log entries refused (malformed trace or span ids).", .counter(Double(counts.refused)), [])
+        add("stepflow_logs_truncated_total", "Log messages cut at logs.max_log_size.", .counter(Double(counts.truncated)), [])
+        let logQueue = logs.queueCounts
+        add("stepflow_logs_dropped_total", "Accepted log entries dropped because the write queue was full.",
+            .counter(Double(logQueue.dropped)), [])
+        add("stepflow_logs_queue_depth", "Log entries waiting to be written.", .gauge(Double(logQueue.depth)), [])
+        add("stepflow_logs_written_total", "Log entries written to the database.", .counter(Double(logWriter.written)), [])
+        var exports: [LogExportJob] = plugins.plugins.compactMap(\.exportJob)
+        if let fileExport { exports.append(fileExport) }
+        for export in exports {
+            let labels = [Label("exporter", export.exporter.name)]
+            let exported = export.counts
+            add("stepflow_log_export_entries_total", "Log entries an exporter accepted.", .counter(Double(exported.exported)), labels)
+            add("stepflow_log_export_batches_total", "Batches an exporter accepted.", .counter(Double(exported.batches)), labels)
+            add("stepflow_log_export_deferred_total",
+                "Log entries moved to a later batch by the exporter's byte budget (budgets.log_bytes_per_batch).",
+                .counter(Double(exported.deferred)), labels)
+        }
+        let spans = traces.counts
+        add("stepflow_traces_spans_started_total", "Sampled spans started.", .counter(Double(spans.started)), [])
+        add("stepflow_traces_spans_recorded_total", "Spans ended (or imported) and queued to be written.",
+            .counter(Double(spans.recorded)), [])
+        add("stepflow_traces_spans_unsampled_total", "Spans started in traces that sampling leaves out.",
+            .counter(Double(spans.unsampled)), [])
+        add("stepflow_traces_spans_timed_out_total", "Spans closed after tracing.max_trace_duration.",
+            .counter(Double(spans.timedOut)), [])
+        add("stepflow_traces_spans_over_limit_total", "Spans not recorded because tracing.max_open_spans were open.",
+            .counter(Double(spans.overflow)), [])
+        add("stepflow_traces_spans_refused_total", "Imported spans refused as malformed.", .counter(Double(spans.refused)), [])
+        add("stepflow_traces_open_spans", "Spans started and not ended yet.", .gauge(Double(traces.openSpans)), [])
+        let spanQueue = traces.queueCounts
+        add("stepflow_traces_spans_dropped_total", "Ended spans dropped because the write queue was full.",
+            .counter(Double(spanQueue.dropped)), [])
+        add("stepflow_traces_spans_written_total", "Spans written to the database.", .counter(Double(spanWriter.written)), [])
     }
 
 }

@@ -36,6 +36,7 @@ let environmentCases: [EnvironmentCase] = [
     .init("LOGS_ROTATION_SIZE", "4096") { $0.logs.rotationSize = 4096 },
     .init("LOGS_ENABLE_EXPORT", "1") { $0.logs.enableExport = true },
     .init("LOGS_EXPORT_INTERVAL", "1h") { $0.logs.exportInterval = .seconds(3600) },
+    .init("LOGS_EXPORT_FILE", "/var/log/stepflow/logs.ndjson") { $0.logs.exportFile = "/var/log/stepflow/logs.ndjson" },
     .init("TRACING_SAMPLING_RATE", "0.25") { $0.tracing.samplingRate = 0.25 },
     .init("TRACING_MAX_DURATION", "120") { $0.tracing.maxTraceDuration = .seconds(120) },
     .init("TRACING_RETENTION_DAYS", "3") { $0.tracing.retentionDays = 3 },
@@ -82,7 +83,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 41)
+        #expect(known.count == 42)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

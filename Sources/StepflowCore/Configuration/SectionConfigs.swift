@@ -52,8 +52,9 @@ public struct LogConfig: Sendable, Hashable {
     public var source: String = "stepflow"
     /// `retention_days`, env `STEPFLOW_MONITORING_LOGS_RETENTION_DAYS`, default 90.
     public var retentionDays: Int = 90
-    /// `max_log_size`, env `STEPFLOW_MONITORING_LOGS_MAX_SIZE`, default 104857600 bytes.
-    public var maxLogSize: Int = 104_857_600
+    /// `max_log_size`, env `STEPFLOW_MONITORING_LOGS_MAX_SIZE`, default 65536 bytes: the longest message kept
+    /// whole; a longer one is cut there, marked `… [truncated N bytes]`, and counted.
+    public var maxLogSize: Int = 65_536
     /// `enable_compression`, env `STEPFLOW_MONITORING_LOGS_ENABLE_COMPRESSION`, default true.
     public var enableCompression: Bool = true
     /// `enable_rotation`, env `STEPFLOW_MONITORING_LOGS_ENABLE_ROTATION`, default true.
@@ -62,8 +63,18 @@ public struct LogConfig: Sendable, Hashable {
     public var rotationSize: Int = 10_485_760
     /// `enable_export`, env `STEPFLOW_MONITORING_LOGS_ENABLE_EXPORT`, default false.
     public var enableExport: Bool = false
-    /// `export_interval`, env `STEPFLOW_MONITORING_LOGS_EXPORT_INTERVAL`, default 5m.
+    /// `export_interval`, env `STEPFLOW_MONITORING_LOGS_EXPORT_INTERVAL`, default 5m: how often each exporter
+    /// receives the entries written since its last batch.
     public var exportInterval: Duration = .seconds(300)
+    /// `export_file`, env `STEPFLOW_MONITORING_LOGS_EXPORT_FILE`, default "" (off): the NDJSON file of the built-in
+    /// file exporter, rotated at `rotation_size` when `enable_rotation`, gzip-compressed when `enable_compression`.
+    public var exportFile: String = ""
+    /// `max_rotated_files`, default 5: how many rotated files the file exporter keeps.
+    public var maxRotatedFiles: Int = 5
+    /// `flush_interval`, default 1s: how long accepted entries may wait in memory before they are written.
+    public var flushInterval: Duration = .seconds(1)
+    /// `max_queue_size`, default 100000: the most entries held in memory waiting to be written.
+    public var maxQueueSize: Int = 100_000
 
     public init() {}
     public static let `default` = LogConfig()
@@ -83,6 +94,11 @@ public struct TracingConfig: Sendable, Hashable {
     public var exportInterval: Duration = .seconds(60)
     /// `enable_sampling`, env `STEPFLOW_MONITORING_TRACING_ENABLE_SAMPLING`, default true.
     public var enableSampling: Bool = true
+    /// `max_open_spans`, default 100000: the most spans started and not yet ended held in memory; past it a new
+    /// span is still returned but not recorded, and counted.
+    public var maxOpenSpans: Int = 100_000
+    /// `flush_interval`, default 1s: how long ended spans may wait in memory before they are written.
+    public var flushInterval: Duration = .seconds(1)
 
     public init() {}
     public static let `default` = TracingConfig()
@@ -290,9 +306,13 @@ public struct PluginBudgets: Sendable, Hashable {
     public var metricsPerCollection: Int = 100_000
     /// `series`, default 10000: distinct series (name plus labels) the plugin may create over its life.
     public var series: Int = 10_000
+    /// `log_bytes_per_batch`, default 1048576 (1 MiB): the most bytes of log records (message plus fields) one
+    /// `export_logs` call hands a log-exporter plugin; the rest waits for the next call.
+    public var logBytesPerBatch: Int = 1 << 20
 
-    public init(metricsPerCollection: Int = 100_000, series: Int = 10_000) {
+    public init(metricsPerCollection: Int = 100_000, series: Int = 10_000, logBytesPerBatch: Int = 1 << 20) {
         self.metricsPerCollection = metricsPerCollection
         self.series = series
+        self.logBytesPerBatch = logBytesPerBatch
     }
 }

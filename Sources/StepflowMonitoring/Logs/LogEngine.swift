@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import StepflowCore
+import StepflowStorage
+import Synchronization
+
+/// The queue between the log engine and its writer.
+public typealias LogWriteQueue = WriteQueue<LogRow, Never>
+
+/// The spec's `LogManager`: checks and stamps each entry, queues it for the batched writer, and answers queries,
+/// statistics and exports from `monitoring_logs`.
+///
+/// Recording never touches SQLite. A message longer than `logs.max_log_size` bytes is cut there, marked
+/// `… [truncated N bytes]`, and counted. Trace and span ids must be W3C hex ids (32 and 16 digits). An entry is
+/// visible to queries once the writer has written it, within `logs.flush_interval`.
+public final class LogEngine: LogManager, Sendable {
+    private struct Counters {
+        var accepted: UInt64 = 0
+        var refused: UInt64 = 0
+        var truncated: UInt64 = 0
+        var byLevel: [LogLevel: UInt64] = [:]
+    }
+
+    /// What a batch came to.
+    public struct RecordReport: Sendable {
+        public var accepted: Int
+        /// Each refused entry's position in the batch and why.
+        public var refused: [(index: Int, reason: String)]
+        /// Accepted entries the full queue had to drop.
+        public var dropped: Int
+    }
+
+    private let queue: LogWriteQueue
+    public let store: LogStore
+    private let source: String
+    private let maxMessageBytes: Int
+    private let backpressureTimeout: Duration
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let counters = Mutex(Counters())
+    private let listeners = Mutex<[@Sendable ([LogEntry]) -> Void]>([])
+
+    /// - Parameters:
+    ///   - source: stamped on entries that name none (`logs.source`).
+    ///   - maxMessageBytes: `logs.max_log_size`.
+    ///   - backpressureTimeout: how long `logBatch` waits for room in a full queue.
+    public init(
+        queue: LogWriteQueue, store: LogStore, source: String, maxMessageBytes: Int,
+        backpressureTimeout: Duration = .seconds(5), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.queue = queue
+        self.store = store
+        self.source = source
+        self.maxMessageBytes = max(maxMessageBytes, 64)
+        self.backpressureTimeout = backpressureTimeout
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Entries accepted, refused and truncated since start.
+    public var counts: (accepted: UInt64, refused: UInt64, truncated: UInt64) {
+        counters.withLock { ($0.accepted, $0.refused, $0.truncated) }
+    }
+
+    /// Entries accepted since start, by level.
+    public var acceptedByLevel: [LogLevel: UInt64] { counters.withLock { $0.byLevel } }
+
+    /// Entries dropped because the queue was full, and entries waiting to be written.
+    public var queueCounts: (dropped: UInt64, depth: Int) { (queue.dropped, queue.depth) }
+
+    /// Calls `listener` with every batch of accepted entries, as they are accepted (the alert engine evaluates
+    /// log rules this way). It must return quickly.
+    public func onAccepted(_ listener: @escaping @Sendable ([LogEntry]) -> Void) {
+        listeners.withLock { $0.append(listener) }
+    }
+
+    // MARK: LogManager
+
+    public func log(_ level: LogLevel, _ message: String, context: LogContext) async throws(MonitoringError) {
+        try await logBatch([LogEntry(level: level, message: message, context: context, timestamp: now())])
+    }
+
+    /// Records the valid entries; throws naming the refused ones (the others were recorded) or the dropped ones.
+    public func logBatch(_ entries: [LogEntry]) async throws(MonitoringError) {
+        let report = await record(entries, waitingForRoom: true)
+        if !report.refused.isEmpty {
+            let reasons = report.refused.prefix(3).map { "#\($0.index): \($0.reason)" }.joined(separator: "; ")
+            throw .invalidQuery(
+                "\(report.refused.count) of \(entries.count) log entries refused (\(reasons)); "
+                    + "the other \(report.accepted) were recorded")
+        }
+        if report.dropped > 0 {
+            throw MonitoringError(
+                .queueFull,
+                "\(report.dropped) of \(entries.count) log entries were dropped: the write queue stayed full",
+                hint: "the database is slower than the entries arrive; check storage health, or raise logs.max_queue_size")
+        }
+    }
+
+    public func queryLogs(_ query: LogQuery) async throws(MonitoringError) -> [LogEntry] {
+        try store.query(query).entries
+    }
+
+    public func getLogStats(filter: LogFilter?) async throws(MonitoringError) -> LogStats {
+        if let filter, let since = filter.since, let until = filter.until, since > until {
+            throw .invalidQuery("the time range is inverted: since is after until", hint: "swap the two times")
+        }
+        return try store.stats(filter)
+    }
+
+    public func cleanupLogs(retentionDays: Int) async throws(MonitoringError) {
+        guard retentionDays > 0 else { return }
+        _ = try await store.deleteEntries(olderThan: now().addingTimeInterval(-Double(retentionDays) * 86_400))
+    }
+
+    public func exportLogs(_ query: LogQuery, format: ExportFormat) async throws(MonitoringError) -> [UInt8] {
+        let collected = Mutex<[UInt8]>([])
+        _ = try await export(query, format: format) { chunk in collected.withLock { $0.append(contentsOf: chunk) } }
+        return collected.withLock { $0 }
+    }
+
+    // MARK: Beyond the protocol
+
+    /// A page of entries and the cursor of the next.
+    public func queryPage(_ query: LogQuery) throws(MonitoringError) -> LogPage {
+        try store.query(query)
+    }
+
+    /// Records entries without ever waiting (swift-log handlers, the host's own log): what the full queue cannot
+    /// take is dropped and counted. Returns whether the entry was queued.
+    @discardableResult
+    public func submit(_ entry: LogEntry) -> Bool {
+        switch prepare(entry) {
+        case .success(let row):
+            accept([row])
+            return queue.enqueue([row]) == 0
+        case .failure:
+            return false
+        }
+    }
+
+    /// Records a batch: each valid entry is queued (waiting for room when asked), each invalid one refused.
+    public func record(_ entries: [LogEntry], waitingForRoom: Bool) async -> RecordReport {
+        var rows: [LogRow] = []
+        rows.reserveCapacity(entries.count)
+        var refused: [(index: Int, reason: String)] = []
+        for (index, entry) in entries.enumerated() {
+            switch prepare(entry) {
+            case .success(let row): rows.append(row)
+            case .failure(let error): refused.append((index, error.message))
+            }
+        }
+        accept(rows)
+        let dropped =
+            waitingForRoom
+            ? await queue.enqueue(waitingForRoom: rows, timeout: backpressureTimeout) : queue.enqueue(rows)
+        if dropped > 0 {
+            logger.warning("log write queue is full; entries dropped", metadata: ["dropped": "\(dropped)"])
+        }
+        return RecordReport(accepted: rows.count, refused: refused, dropped: dropped)
+    }
+
+    /// Writes every entry matching `query` (its limit ignored) to `sink` in `format`, a page of 1,000 entries at a
+    /// time, so memory holds one page whatever the export's size. `progress` is told the entries written so far
+    /// after each page. Returns how many entries were exported.
+    @discardableResult
+    public func export(
+        _ query: LogQuery, format: ExportFormat, progress: (@Sendable (Int) -> Void)? = nil,
+        to sink: @Sendable (ArraySlice<UInt8>) async throws -> Void
+    ) async throws(MonitoringError) -> Int {
+        var page = query
+        page.limit = 1000
+        page.cursor = nil
+        _ = try page.validated()
+        var encoder = LogExportEncoder(format: format)
+        var written = 0
+        do {
+            try await sink(encoder.header()[...])
+            while true {
+                let result = try store.query(page)
+                if !result.entries.isEmpty {
+                    try await sink(encoder.encode(result.entries)[...])
+                    written += result.entries.count
+                    progress?(written)
+                }
+                guard let next = result.nextCursor else { break }
+                page.cursor = next
+            }
+            try await sink(encoder.footer()[...])
+        } catch let error as MonitoringError {
+            throw error
+        } catch {
+            throw .init(.exportFailed, "the export stopped after \(written) entries: \(error)")
+        }
+        return written
+    }
+
+    // MARK: Checking entries
+
+    private func accept(_ rows: [LogRow]) {
+        guard !rows.isEmpty else { return }
+        counters.withLock { counters in
+            counters.accepted += UInt64(rows.count)
+            for row in rows { counters.byLevel[row.entry.level, default: 0] += 1 }
+        }
+        let handlers = listeners.withLock { $0 }
+        if !handlers.isEmpty {
+            let entries = rows.map(\.entry)
+            for handler in handlers { handler(entries) }
+        }
+    }
+
+    private func prepare(_ entry: LogEntry) -> Result<LogRow, MonitoringError> {
+        var entry = entry
+        if let trace = entry.context.traceID, TraceID(hex: trace) == nil {
+            counters.withLock { $0.refused += 1 }
+            return .failure(.invalidQuery("trace_id '\(trace.prefix(64))' is not a W3C trace id (32 hex digits)"))
+        }
+        if let span = entry.context.spanID, SpanID(hex: span) == nil {
+            counters.withLock { $0.refused += 1 }
+            return .failure(.invalidQuery("span_id '\(span.prefix(64))' is not a W3C span id (16 hex digits)"))
+        }
+        if entry.source.isEmpty { entry.source = source }
+        let length = entry.message.utf8.count
+        if length > maxMessageBytes {
+            entry.message = Self.truncate(entry.message, to: maxMessageBytes)
+            counters.withLock { $0.truncated += 1 }
+        }
+        return .success(LogRow(entry))
+    }
+
+    /// `message` cut to at most `limit` UTF-8 bytes, on a Unicode scalar boundary, ending in
+    /// `… [truncated N bytes]` (N: the bytes cut).
+    static func truncate(_ message: String, to limit: Int) -> String {
+        let utf8 = Array(message.utf8)
+        let total = utf8.count
+        // The marker is longest when it names the whole length; leave room for that.
+        let room = " … [truncated \(total) bytes]".utf8.count
+        var cut = max(limit - room, 0)
+        while cut > 0, cut < total, utf8[cut] & 0xC0 == 0x80 { cut -= 1 }  // not inside a multi-byte scalar
+        return String(decoding: utf8[..<cut], as: UTF8.self) + " … [truncated \(total - cut) bytes]"
+    }
+}
