@@ -126,6 +126,7 @@ let package = Package(
             name: "stepflow-monitor",
             dependencies: [
                 "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
+                "StepflowMonitoring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

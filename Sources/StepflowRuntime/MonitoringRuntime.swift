@@ -224,12 +224,19 @@ public final class MonitoringRuntime: Sendable {
                 },
                 metricsAPI: MetricsAPI(
                     engine: engine, store: MetricStore(database: database),
-                    maxBodyBytes: configuration.http.maxBodySize))
+                    maxBodyBytes: configuration.http.maxBodySize),
+                logTraceAPI: LogTraceAPI(logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
                 boundAddress: boundAddress, logger: logger))
         }
         self.services = services
+    }
+
+    /// A swift-log backend feeding this host: `LoggingSystem.bootstrap(runtime.logHandler)` stores an embedding
+    /// application's log lines in `monitoring_logs` (the label becomes the component).
+    public func logHandler(label: String) -> any LogHandler {
+        StepflowLogHandler(label: label, engine: logs)
     }
 
     /// The series `/metrics` shows: every stored series plus the host's own telemetry.

@@ -145,9 +145,7 @@ enum MetricJSON {
             .failure(ItemError(index: index, name: name, message: message))
         }
         if let unknown = fields.keys.sorted().first(where: { !itemKeys.contains($0) }) {
-            let suggestion = itemKeys.min { distance($0, unknown) < distance($1, unknown) }
-                .flatMap { distance($0, unknown) <= 2 ? " (did you mean \"\($0)\"?)" : nil } ?? ""
-            return fail("unknown key \"\(unknown)\"\(suggestion)")
+            return fail("unknown key \"\(unknown)\"" + suggestion(for: unknown, among: itemKeys))
         }
         guard let name else { return fail("\"name\" is required and must be a string") }
         guard case .string(let typeText)? = fields["type"] else {
@@ -274,8 +272,14 @@ enum MetricJSON {
         }
     }
 
+    /// ` (did you mean "x"?)` when a key is a likely typo of one of `keys`, else "".
+    static func suggestion(for key: String, among keys: [String]) -> String {
+        keys.min { distance($0, key) < distance($1, key) }
+            .flatMap { distance($0, key) <= 2 ? " (did you mean \"\($0)\"?)" : nil } ?? ""
+    }
+
     /// What JSONDecoder says about malformed JSON, without its type names.
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {
             if let underlying = context.underlyingError as NSError?,
                 let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String

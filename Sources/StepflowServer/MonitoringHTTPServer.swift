@@ -16,14 +16,17 @@ public struct HTTPDataSources: Sendable {
     public var reload: (@Sendable () async -> (status: Int, body: String))?
     /// The metrics API (`/api/v1/metrics`, `/api/v1/metrics/query`); `nil` leaves those routes out.
     public var metricsAPI: MetricsAPI?
+    /// The logs and traces API (`/api/v1/logs…`, `/api/v1/spans`, `/api/v1/traces…`); `nil` leaves them out.
+    public var logTraceAPI: LogTraceAPI?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
         health: @escaping @Sendable () async -> SystemHealth,
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
-        metricsAPI: MetricsAPI? = nil
+        metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil
     ) {
+        self.logTraceAPI = logTraceAPI
         self.metrics = metrics
         self.health = health
         self.plugins = plugins
@@ -115,6 +118,9 @@ public enum MonitoringHTTPServer {
         }
         if let metricsAPI = sources.metricsAPI {
             MetricsRoutes.register(on: router, api: metricsAPI)
+        }
+        if let logTraceAPI = sources.logTraceAPI {
+            LogTraceRoutes.register(on: router, api: logTraceAPI)
         }
         if let reload = sources.reload {
             router.post("/api/v1/admin/reload") { _, _ -> Response in

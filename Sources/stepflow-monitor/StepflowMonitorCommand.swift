@@ -7,7 +7,8 @@ struct StepflowMonitorCommand: AsyncParsableCommand {
         commandName: "stepflow-monitor",
         abstract: "An observability host: plugins, metrics, health and a Prometheus endpoint, stored in SQLite.",
         subcommands: [
-            RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, MetricsCommand.self, PluginRunnerCommand.self,
+            RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, MetricsCommand.self, LogsCommand.self,
+            TracesCommand.self, PluginRunnerCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

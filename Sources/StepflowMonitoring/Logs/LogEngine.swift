@@ -166,33 +166,27 @@ public final class LogEngine: LogManager, Sendable {
     @discardableResult
     public func export(
         _ query: LogQuery, format: ExportFormat, progress: (@Sendable (Int) -> Void)? = nil,
-        to sink: @Sendable (ArraySlice<UInt8>) async throws -> Void
+        to sink: (ArraySlice<UInt8>) async throws -> Void
     ) async throws(MonitoringError) -> Int {
-        var page = query
-        page.limit = 1000
-        page.cursor = nil
-        _ = try page.validated()
-        var encoder = LogExportEncoder(format: format)
-        var written = 0
+        var chunks = try exportChunks(query, format: format).makeAsyncIterator()
         do {
-            try await sink(encoder.header()[...])
-            while true {
-                let result = try store.query(page)
-                if !result.entries.isEmpty {
-                    try await sink(encoder.encode(result.entries)[...])
-                    written += result.entries.count
-                    progress?(written)
-                }
-                guard let next = result.nextCursor else { break }
-                page.cursor = next
+            while let chunk = try await chunks.next() {
+                try await sink(chunk.bytes[...])
+                if chunk.entries > 0 { progress?(chunk.written) }
             }
-            try await sink(encoder.footer()[...])
         } catch let error as MonitoringError {
             throw error
         } catch {
-            throw .init(.exportFailed, "the export stopped after \(written) entries: \(error)")
+            throw .init(.exportFailed, "the export stopped after \(chunks.written) entries: \(error)")
         }
-        return written
+        return chunks.written
+    }
+
+    /// The export of every entry matching `query` (its limit ignored) as a sequence of chunks in `format`: the
+    /// header, one chunk per page of 1,000 entries, then the footer. Pull-based, so a slow reader (an HTTP client)
+    /// holds the next page back instead of letting it pile up.
+    public func exportChunks(_ query: LogQuery, format: ExportFormat) throws(MonitoringError) -> LogExportChunks {
+        return try LogExportChunks(store: store, query: query, format: format)
     }
 
     // MARK: Checking entries
@@ -239,5 +233,73 @@ public final class LogEngine: LogManager, Sendable {
         var cut = max(limit - room, 0)
         while cut > 0, cut < total, utf8[cut] & 0xC0 == 0x80 { cut -= 1 }  // not inside a multi-byte scalar
         return String(decoding: utf8[..<cut], as: UTF8.self) + " … [truncated \(total - cut) bytes]"
+    }
+}
+
+/// One chunk of an export: its bytes, the entries in it, and the entries exported so far.
+public struct LogExportChunk: Sendable {
+    public let bytes: [UInt8]
+    public let entries: Int
+    public let written: Int
+}
+
+/// The chunks of a log export (see ``LogEngine/exportChunks(_:format:)``).
+public struct LogExportChunks: AsyncSequence, Sendable {
+    public typealias Element = LogExportChunk
+    let store: LogStore
+    let query: LogQuery
+    let format: ExportFormat
+
+    /// The export of every entry matching `query` (its limit and cursor ignored) from `store`, read in pages of
+    /// 1,000 (the command-line export reads a database this way, without an engine).
+    public init(store: LogStore, query: LogQuery, format: ExportFormat) throws(MonitoringError) {
+        var page = query
+        page.limit = 1000
+        page.cursor = nil
+        self.store = store
+        self.query = try page.validated()
+        self.format = format
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(store: store, query: query, encoder: LogExportEncoder(format: format))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        enum Stage { case header, pages, footer, done }
+        let store: LogStore
+        var query: LogQuery
+        var encoder: LogExportEncoder
+        var stage = Stage.header
+        /// Entries exported so far.
+        public private(set) var written = 0
+
+        init(store: LogStore, query: LogQuery, encoder: LogExportEncoder) {
+            self.store = store
+            self.query = query
+            self.encoder = encoder
+        }
+
+        public mutating func next() async throws -> LogExportChunk? {
+            switch stage {
+            case .header:
+                stage = .pages
+                return LogExportChunk(bytes: encoder.header(), entries: 0, written: 0)
+            case .pages:
+                let page = try store.query(query)
+                if let next = page.nextCursor {
+                    query.cursor = next
+                } else {
+                    stage = .footer
+                }
+                written += page.entries.count
+                return LogExportChunk(bytes: encoder.encode(page.entries), entries: page.entries.count, written: written)
+            case .footer:
+                stage = .done
+                return LogExportChunk(bytes: encoder.footer(), entries: 0, written: written)
+            case .done:
+                return nil
+            }
+        }
     }
 }
