@@ -123,8 +123,9 @@ enum MetricsRoutes {
     static func failure(_ error: MonitoringError) -> Response {
         let status: HTTPResponse.Status
         switch error.code {
-        case .invalidQuery, .invalidMetricValue: status = .badRequest
-        case .metricNotFound: status = .notFound
+        case .invalidQuery, .invalidMetricValue, .invalidLogLevel, .invalidAlertCondition: status = .badRequest
+        case .metricNotFound, .traceNotFound, .logNotFound, .alertNotFound, .alertRuleNotFound: status = .notFound
+        case .queueFull: status = .serviceUnavailable
         default: status = .internalServerError
         }
         return Response(

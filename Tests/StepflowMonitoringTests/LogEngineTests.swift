@@ -51,7 +51,8 @@ struct LogEngineTests {
     func filters() async throws {
         let fixture = try LogFixture()
         defer { fixture.remove() }
-        try await fixture.seed(60)
+        let end = Date()
+        try await fixture.seed(60, end: end)
         #expect(try fixture.store.count() == 60)
         func count(_ query: LogQuery) async throws -> Int { try await fixture.engine.queryLogs(query).count }
         #expect(try await count(LogQuery(limit: 1000)) == 60)
@@ -62,7 +63,7 @@ struct LogEngineTests {
         #expect(try await count(LogQuery(traceID: String(format: "%032x", 21), limit: 1000)) == 1)
         #expect(try await count(LogQuery(requestID: "r-3", limit: 1000)) == 9)
         #expect(try await count(LogQuery(messageContains: "entry 1", limit: 1000)) == 11)  // 1, 10…19
-        let recent = try await fixture.engine.queryLogs(LogQuery(since: Date().addingTimeInterval(-10.5), limit: 1000))
+        let recent = try await fixture.engine.queryLogs(LogQuery(since: end.addingTimeInterval(-10.5), limit: 1000))
         #expect(recent.count == 10)
         let entry = try #require(try await fixture.engine.queryLogs(LogQuery(traceID: String(format: "%032x", 21))).first)
         #expect(entry.message == "entry 20 of the run")
