@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The reference for the swift-metrics hot path (P2): the same Counter through PrometheusMetricsFactory.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The C plugin the benchmarks load (compiled with `cc` at setup) and the code that builds it.
@@ -43,6 +44,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MetricsIngest",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "LogsAndTraces",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/LogsAndTraces",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
