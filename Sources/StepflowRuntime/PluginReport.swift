@@ -29,7 +29,7 @@ enum PluginReport {
                 "last_error": status?.lastError.map(JSONValue.string) ?? .null,
             ]
             if let lastSuccess = status?.lastSuccess {
-                item["last_success"] = .string(ISO8601DateFormatter().string(from: lastSuccess))
+                item["last_success"] = .string(lastSuccess.rfc3339Seconds)
             }
             items.append(.object(item))
         }

@@ -73,9 +73,7 @@ enum MetricJSON {
     }
 
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        date.rfc3339
     }
 
     static func error(_ message: String, hint: String? = nil) -> String {

@@ -37,11 +37,7 @@ struct RequestParameters {
 
     static func parseTime(_ text: String) -> Date? {
         if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        return Date(rfc3339: text)
     }
 
     /// The series filter of `GET /api/v1/metrics`: `match` (a selector), `name`, `prefix`, `regex`, `type`,

@@ -207,9 +207,7 @@ enum MetricCommandFormat {
     }
 
     static func time(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.rfc3339Seconds
     }
 
     static func json(_ info: MetricInfo) -> String {

@@ -63,7 +63,7 @@ public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration
         details["breaker"] = .string(status.breaker.rawValue)
         if let lastError = status.lastError { details["last_error"] = .string(lastError) }
         if let lastSuccess = status.lastSuccess {
-            details["last_success"] = .string(ISO8601DateFormatter().string(from: lastSuccess))
+            details["last_success"] = .string(lastSuccess.rfc3339Seconds)
         }
         let state: HealthState
         let message: String

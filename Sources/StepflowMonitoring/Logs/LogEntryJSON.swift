@@ -30,9 +30,7 @@ public enum LogEntryJSON {
     public static func text(_ entry: LogEntry) -> String { object(entry).jsonText }
 
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        date.rfc3339
     }
 }
 
