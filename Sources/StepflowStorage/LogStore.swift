@@ -78,9 +78,10 @@ public struct LogStore: Sendable {
         var (conditions, arguments) = Self.conditions(of: query)
         let descending = query.order == .newestFirst
         if let cursor = query.cursor {
-            conditions.append(
-                descending ? "(timestamp < ? OR (timestamp = ? AND id < ?))" : "(timestamp > ? OR (timestamp = ? AND id > ?))")
-            arguments += [cursor.timestamp, cursor.timestamp, cursor.row]
+            // A row value, not `timestamp > ? OR (timestamp = ? AND id > ?)`: with bound parameters SQLite turns
+            // that OR into a scan of the whole index, so page 1,000 of an export took 40 ms instead of 3.
+            conditions.append(descending ? "(timestamp, id) < (?, ?)" : "(timestamp, id) > (?, ?)")
+            arguments += [cursor.timestamp, cursor.row]
         }
         let direction = descending ? "DESC" : "ASC"
         let sql = """
@@ -89,14 +90,15 @@ public struct LogStore: Sendable {
             """
         arguments.append(query.limit + 1)
         do {
-            let rows = try database.pool.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
-            let page = rows.prefix(query.limit)
-            let entries = page.map(Self.entry)
-            var next: LogCursor?
-            if rows.count > query.limit, let last = page.last {
-                next = LogCursor(timestamp: last["timestamp"], row: last["id"])
+            let found = try database.pool.read { db in
+                try Self.entries(db, sql: sql, arguments: StatementArguments(arguments))
             }
-            return LogPage(entries: entries, nextCursor: next)
+            let page = found.prefix(query.limit)
+            var next: LogCursor?
+            if found.count > query.limit, let last = page.last {
+                next = LogCursor(timestamp: last.entry.timestamp.unixMilliseconds, row: last.row)
+            }
+            return LogPage(entries: page.map(\.entry), nextCursor: next)
         } catch {
             throw .databaseError("cannot query the logs of \(database.path): \(error)")
         }
@@ -148,10 +150,9 @@ public struct LogStore: Sendable {
     public func entries(after position: Int64, limit: Int) throws(MonitoringError) -> [(row: Int64, entry: LogEntry)] {
         do {
             return try database.pool.read { db in
-                try Row.fetchAll(
+                try Self.entries(
                     db, sql: "SELECT \(Self.columns) FROM monitoring_logs WHERE id > ? ORDER BY id LIMIT ?",
-                    arguments: [position, limit]
-                ).map { (row: $0["id"], entry: Self.entry($0)) }
+                    arguments: [position, limit])
             }
         } catch {
             throw .databaseError("cannot read the logs of \(database.path): \(error)")
@@ -223,19 +224,47 @@ public struct LogStore: Sendable {
         conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
     }
 
+    /// The positions of ``columns``: reading a row by position skips GRDB's case-insensitive lookup of each name,
+    /// which took a third of an export's time.
+    enum Column {
+        static let id = 0, logID = 1, level = 2, message = 3, traceID = 4, spanID = 5, userID = 6, requestID = 7
+        static let component = 8, module = 9, function = 10, line = 11, context = 12, timestamp = 13, metadata = 14
+        static let source = 15
+    }
+
+    /// The entries a `SELECT` of ``columns`` returns, with their row ids. Rows are read from a cursor, in place, and
+    /// their columns by position with non-optional types: GRDB then reads each column straight from SQLite, where
+    /// `Row.fetchAll` copies every value into a `DatabaseValue` and decodes it generically (two thirds of an export's
+    /// time).
+    static func entries(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(row: Int64, entry: LogEntry)] {
+        var entries: [(row: Int64, entry: LogEntry)] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
+            entries.append((row: row[Column.id], entry: entry(row)))
+        }
+        return entries
+    }
+
+    /// A column that may be NULL, decoded without going through `Optional`'s generic conformance.
+    private static func text(_ row: Row, _ index: Int) -> String? {
+        row.hasNull(atIndex: index) ? nil : (row[index] as String)
+    }
+
     static func entry(_ row: Row) -> LogEntry {
-        let line: Int64? = row["line"]
+        let level: String = row[Column.level]
         return LogEntry(
-            id: LogID(row["log_id"]),
-            level: LogLevel(parsing: row["level"]) ?? .info,
-            message: row["message"],
+            id: LogID(row[Column.logID]),
+            level: LogLevel(rawValue: level) ?? LogLevel(parsing: level) ?? .info,
+            message: row[Column.message],
             context: LogContext(
-                component: row["component"] ?? "", module: row["module"] ?? "", function: row["function"] ?? "",
-                line: line.flatMap { UInt32(exactly: $0) }, traceID: row["trace_id"], spanID: row["span_id"],
-                userID: row["user_id"], requestID: row["request_id"],
-                additionalFields: MetricValueCoding.decodeMetadata(row["context"])),
-            timestamp: Date(unixMilliseconds: row["timestamp"]),
-            source: row["source"] ?? "",
-            metadata: MetricValueCoding.decodeMetadata(row["metadata"]))
+                component: text(row, Column.component) ?? "", module: text(row, Column.module) ?? "",
+                function: text(row, Column.function) ?? "",
+                line: row.hasNull(atIndex: Column.line) ? nil : UInt32(exactly: row[Column.line] as Int64),
+                traceID: text(row, Column.traceID), spanID: text(row, Column.spanID), userID: text(row, Column.userID),
+                requestID: text(row, Column.requestID),
+                additionalFields: MetricValueCoding.decodeMetadata(text(row, Column.context))),
+            timestamp: Date(unixMilliseconds: row[Column.timestamp]),
+            source: text(row, Column.source) ?? "",
+            metadata: MetricValueCoding.decodeMetadata(text(row, Column.metadata)))
     }
 }

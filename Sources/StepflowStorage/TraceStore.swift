@@ -73,12 +73,7 @@ public struct TraceStore: Sendable {
     /// Every stored span of one trace, as a ``Trace`` (`nil` when none is stored).
     public func trace(_ id: TraceID) throws(MonitoringError) -> Trace? {
         do {
-            let spans = try database.pool.read { db in
-                try Row.fetchAll(
-                    db, sql: "SELECT \(Self.columns) FROM monitoring_traces WHERE trace_id = ?",
-                    arguments: [id.description]
-                ).compactMap(Self.span)
-            }
+            let spans = try database.pool.read { db in try Self.spans(db, trace: id.description) }
             return spans.isEmpty ? nil : Trace(traceID: id, spans: spans)
         } catch {
             throw .databaseError("cannot read trace \(id) from \(database.path): \(error)")
@@ -124,9 +119,7 @@ public struct TraceStore: Sendable {
                     arguments: StatementArguments(arguments))
                 return try ids.compactMap { text -> Trace? in
                     guard let id = TraceID(hex: text) else { return nil }
-                    let spans = try Row.fetchAll(
-                        db, sql: "SELECT \(Self.columns) FROM monitoring_traces WHERE trace_id = ?", arguments: [text]
-                    ).compactMap(Self.span)
+                    let spans = try Self.spans(db, trace: text)
                     return Trace(traceID: id, spans: spans)
                 }
             }
@@ -207,13 +200,29 @@ public struct TraceStore: Sendable {
 
     static let columns = "trace_id, span_id, parent_span_id, name, start_time, end_time, events, metadata, status"
 
+    /// The stored spans of one trace. Rows are read from a cursor, in place, by position (see `LogStore.entries`).
+    static func spans(_ db: Database, trace: String) throws -> [Span] {
+        var spans: [Span] = []
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT \(Self.columns) FROM monitoring_traces WHERE trace_id = ?", arguments: [trace])
+        while let row = try rows.next() {
+            if let span = span(row) { spans.append(span) }
+        }
+        return spans
+    }
+
+    /// A column that may be NULL, decoded without going through `Optional`'s generic conformance.
+    private static func text(_ row: Row, _ index: Int) -> String? {
+        row.hasNull(atIndex: index) ? nil : (row[index] as String)
+    }
+
     static func span(_ row: Row) -> Span? {
-        guard let traceID = TraceID(hex: row["trace_id"]), let spanID = SpanID(hex: row["span_id"]) else { return nil }
-        let parent: String? = row["parent_span_id"]
-        let end: Int64? = row["end_time"]
+        guard let traceID = TraceID(hex: row[0] as String), let spanID = SpanID(hex: row[1] as String) else { return nil }
+        let parent = text(row, 2)
+        let end: Int64? = row.hasNull(atIndex: 5) ? nil : (row[5] as Int64)
         var events: [TraceEvent] = []
-        if let text: String = row["events"],
-            let decoded = try? JSONDecoder().decode([JSONValue].self, from: Data(text.utf8))
+        if let text = text(row, 6),
+            let decoded = try? MetricValueCoding.decoder.decode([JSONValue].self, from: Data(text.utf8))
         {
             events = decoded.compactMap { value -> TraceEvent? in
                 guard case .object(let event) = value, case .string(let name)? = event["name"] else { return nil }
@@ -225,9 +234,9 @@ public struct TraceStore: Sendable {
             }
         }
         return Span(
-            spanID: spanID, traceID: traceID, parentSpanID: parent.flatMap(SpanID.init(hex:)), name: row["name"],
-            startTime: Date(unixMilliseconds: row["start_time"]), endTime: end.map(Date.init(unixMilliseconds:)),
-            events: events, metadata: MetricValueCoding.decodeMetadata(row["metadata"]),
-            status: SpanStatus(rawValue: row["status"]) ?? .ok, sampled: true)
+            spanID: spanID, traceID: traceID, parentSpanID: parent.flatMap(SpanID.init(hex:)), name: row[3],
+            startTime: Date(unixMilliseconds: row[4]), endTime: end.map(Date.init(unixMilliseconds:)),
+            events: events, metadata: MetricValueCoding.decodeMetadata(text(row, 7)),
+            status: SpanStatus(rawValue: row[8] as String) ?? .ok, sampled: true)
     }
 }

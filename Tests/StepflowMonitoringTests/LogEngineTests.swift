@@ -96,6 +96,61 @@ struct LogEngineTests {
         #expect(throws: MonitoringError.self) { try LogCursor(parsing: "yesterday") }
     }
 
+    @Test("entries with the same timestamp page by row, filtered or not, without gaps or repeats")
+    func paginationWithinOneMillisecond() async throws {
+        let fixture = try LogFixture()
+        defer { fixture.remove() }
+        let instant = Date(timeIntervalSince1970: 1_796_119_200)
+        try await fixture.engine.logBatch((0..<25).map {
+            LogEntry(level: $0 % 2 == 0 ? .error : .info, message: "same instant \($0)", timestamp: instant)
+        })
+        await fixture.writer.flush()
+        for (level, count) in [(LogLevel?.none, 25), (.error, 13)] {
+            for order in LogOrder.allCases {
+                var query = LogQuery(minimumLevel: level, limit: 4, order: order)
+                var seen: [String] = []
+                while true {
+                    let page = try fixture.engine.queryPage(query)
+                    seen += page.entries.map(\.message)
+                    guard let next = page.nextCursor else { break }
+                    query.cursor = next
+                }
+                let expected = (0..<25).filter { level == nil || $0 % 2 == 0 }.map { "same instant \($0)" }
+                #expect(seen.count == count)
+                #expect(seen == (order == .oldestFirst ? expected : expected.reversed()))
+            }
+        }
+    }
+
+    @Test("an entry's NDJSON line is its API object, every field and awkward text surviving a round trip")
+    func entryJSON() async throws {
+        let fixture = try LogFixture()
+        defer { fixture.remove() }
+        let awkward = "tab\tquote\" back\\slash \u{1} bell\u{7} é ∑ 🦊 \r\n"
+        let entry = LogEntry(
+            id: LogID("id-1"), level: .fatal, message: awkward,
+            context: LogContext(
+                component: "c\"1", module: "m", function: "f(_:)", line: 7,
+                traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", userID: "u", requestID: "r",
+                additionalFields: [
+                    "flag": true, "count": 3, "ratio": 0.25, "name": "x\ny", "none": .null,
+                    "list": .array([1, "two", false]), "nested": .object(["k": "v"]),
+                ]),
+            timestamp: Date(timeIntervalSince1970: 1_796_119_200.25), source: "app", metadata: ["host": "h1"])
+        #expect(LogEntryJSON.text(entry) == LogEntryJSON.object(entry).jsonText)
+        try await fixture.engine.logBatch([entry])
+        await fixture.writer.flush()
+        let stored = try #require(try fixture.engine.queryPage(LogQuery()).entries.first)
+        #expect(stored == entry)
+        let line = String(decoding: try await fixture.engine.exportLogs(LogQuery(), format: .ndjson), as: UTF8.self)
+        #expect(line == LogEntryJSON.text(entry) + "\n")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(parsed["message"] as? String == awkward)
+        #expect(parsed["component"] as? String == "c\"1")
+        #expect((parsed["fields"] as? [String: Any])?["flag"] as? Bool == true)
+        #expect((parsed["fields"] as? [String: Any])?["name"] as? String == "x\ny")
+    }
+
     @Test("statistics count per level and component over a range, with first, last and rate")
     func stats() async throws {
         let fixture = try LogFixture()

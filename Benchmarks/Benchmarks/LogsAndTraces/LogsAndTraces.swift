@@ -16,6 +16,7 @@ import Synchronization
 //   context JSON).
 // - P4 queries over 1,000,000 stored entries spread over 24 hours: level ≥ warn + component + a 1-hour range, newest
 //   100; by trace id (10 entries each); and one whole trace of 50 spans by id (among 2,000 such traces).
+// - Export of all 1,000,000 entries as NDJSON, page by page: entries/s and the resident memory it adds.
 // - Span start + end through `TraceEngine`, sampled (queued for the writer) and unsampled, per span.
 
 let entriesPerSecond = BenchmarkMetric.custom("entries_per_second", polarity: .prefersLarger, useScalingFactor: false)
@@ -298,6 +299,27 @@ let benchmarks: @Sendable () -> Void = {
             precondition(trace?.spans.count == 50)
             blackHole(trace)
         }
+    }
+
+    Benchmark(
+        "log export: all 1,000,000 entries as NDJSON",
+        configuration: .init(
+            metrics: [.wallClock, entriesPerSecond, .peakMemoryResidentDelta], timeUnits: .seconds, maxIterations: 3,
+            setup: { _ = data() })
+    ) { benchmark in
+        let data = data()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var bytes = 0
+        var entries = 0
+        for try await chunk in try LogExportChunks(store: data.logs, query: LogQuery(), format: .ndjson) {
+            bytes += chunk.bytes.count
+            entries = chunk.written
+        }
+        let elapsed = start.duration(to: clock.now)
+        precondition(entries == 1_000_000 && bytes > 50_000_000, "exported \(entries) entries, \(bytes) bytes")
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        benchmark.measurement(entriesPerSecond, Int(Double(entries) / seconds))
     }
 
     Benchmark(

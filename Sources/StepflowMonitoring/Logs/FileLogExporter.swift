@@ -39,7 +39,7 @@ public actor FileLogExporter: LogExporter {
         do {
             var lines: [UInt8] = []
             for entry in entries {
-                lines.append(contentsOf: LogEntryJSON.text(entry).utf8)
+                LogEntryJSON.write(entry, to: &lines)
                 lines.append(0x0A)
                 if let rotationSize, size + lines.count > rotationSize, size + lines.count > 0 {
                     // Never split a line across files: rotate before the line that would overflow.

@@ -27,7 +27,68 @@ public enum LogEntryJSON {
         return .object(object)
     }
 
-    public static func text(_ entry: LogEntry) -> String { object(entry).jsonText }
+    public static func text(_ entry: LogEntry) -> String {
+        var out: [UInt8] = []
+        write(entry, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``object(_:)``'s JSON text (the same keys, in the same sorted order) to `out`, without building the
+    /// object: what exports and the file exporter write, a million entries at a time.
+    public static func write(_ entry: LogEntry, to out: inout [UInt8]) {
+        let context = entry.context
+        var object = ObjectWriter()
+        out.append(UInt8(ascii: "{"))
+        object.string("component", context.component, to: &out)
+        if !context.additionalFields.isEmpty { object.value("fields", .object(context.additionalFields), to: &out) }
+        object.optional("function", context.function, to: &out)
+        object.string("id", entry.id.rawValue, to: &out)
+        object.string("level", entry.level.rawValue, to: &out)
+        if let line = context.line { object.raw("line", String(line), to: &out) }
+        object.string("message", entry.message, to: &out)
+        if !entry.metadata.isEmpty { object.value("metadata", .object(entry.metadata), to: &out) }
+        object.optional("module", context.module, to: &out)
+        object.optional("request_id", context.requestID, to: &out)
+        object.string("source", entry.source, to: &out)
+        object.optional("span_id", context.spanID, to: &out)
+        object.string("timestamp", timestamp(entry.timestamp), to: &out)
+        object.optional("trace_id", context.traceID, to: &out)
+        object.optional("user_id", context.userID, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes one JSON object's members, in the order given, into the caller's buffer.
+    private struct ObjectWriter {
+        var first = true
+
+        mutating func key(_ name: StaticString, to out: inout [UInt8]) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+
+        mutating func string(_ name: StaticString, _ value: String, to out: inout [UInt8]) {
+            key(name, to: &out)
+            JSONValue.writeQuoted(value, to: &out)
+        }
+
+        /// Written only when present and not empty, as ``LogEntryJSON/object(_:)`` leaves such keys out.
+        mutating func optional(_ name: StaticString, _ value: String?, to out: inout [UInt8]) {
+            if let value, !value.isEmpty { string(name, value, to: &out) }
+        }
+
+        mutating func raw(_ name: StaticString, _ text: String, to out: inout [UInt8]) {
+            key(name, to: &out)
+            out.append(contentsOf: text.utf8)
+        }
+
+        mutating func value(_ name: StaticString, _ value: JSONValue, to out: inout [UInt8]) {
+            key(name, to: &out)
+            value.write(to: &out)
+        }
+    }
 
     static func timestamp(_ date: Date) -> String {
         date.rfc3339
@@ -66,12 +127,12 @@ public struct LogExportEncoder: Sendable {
             case .json:
                 if wroteAny { out.append(0x2C) }
                 out.append(0x0A)
-                out.append(contentsOf: LogEntryJSON.text(entry).utf8)
+                LogEntryJSON.write(entry, to: &out)
             case .ndjson:
-                out.append(contentsOf: LogEntryJSON.text(entry).utf8)
+                LogEntryJSON.write(entry, to: &out)
                 out.append(0x0A)
             case .csv:
-                out.append(contentsOf: Self.csvLine(entry).utf8)
+                Self.writeCSVLine(entry, to: &out)
             }
             wroteAny = true
         }
@@ -85,22 +146,41 @@ public struct LogExportEncoder: Sendable {
         }
     }
 
-    /// One RFC 4180 record, ending in CRLF.
-    static func csvLine(_ entry: LogEntry) -> String {
+    /// Appends one RFC 4180 record, ending in CRLF, to `out`.
+    static func writeCSVLine(_ entry: LogEntry, to out: inout [UInt8]) {
         let context = entry.context
+        var json: [UInt8] = []
+        func jsonField(_ members: [String: JSONValue]) -> String {
+            guard !members.isEmpty else { return "" }
+            json.removeAll(keepingCapacity: true)
+            JSONValue.object(members).write(to: &json)
+            return String(decoding: json, as: UTF8.self)
+        }
         let fields: [String] = [
             entry.id.rawValue, LogEntryJSON.timestamp(entry.timestamp), entry.level.rawValue, entry.source,
             context.component, context.module, context.function, context.line.map(String.init) ?? "",
             context.traceID ?? "", context.spanID ?? "", context.requestID ?? "", context.userID ?? "", entry.message,
-            context.additionalFields.isEmpty ? "" : JSONValue.object(context.additionalFields).jsonText,
-            entry.metadata.isEmpty ? "" : JSONValue.object(entry.metadata).jsonText,
+            jsonField(context.additionalFields), jsonField(entry.metadata),
         ]
-        return fields.map(csvField).joined(separator: ",") + "\r\n"
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            writeCSVField(field, to: &out)
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
     }
 
-    /// A field quoted when it holds a comma, a quote, CR or LF, with quotes doubled (RFC 4180).
-    static func csvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// Appends a field, quoted when it holds a comma, a quote, CR or LF, with quotes doubled (RFC 4180).
+    static func writeCSVField(_ text: String, to out: inout [UInt8]) {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
+            out.append(contentsOf: utf8)
+            return
+        }
+        out.append(0x22)
+        for byte in utf8 {
+            out.append(byte)
+            if byte == 0x22 { out.append(0x22) }
+        }
+        out.append(0x22)
     }
 }
