@@ -117,8 +117,11 @@ public final class MonitoringRuntime: Sendable {
             queue: spanQueue, store: traceStore, sampling: configuration.tracing.enableSampling,
             samplingRate: configuration.tracing.samplingRate, maxDuration: configuration.tracing.maxTraceDuration,
             maxOpenSpans: configuration.tracing.maxOpenSpans, logger: logger)
+        let traceEngine = traces
         spanWriter = BatchWriter(
-            queue: spanQueue, name: "spans", flushInterval: configuration.tracing.flushInterval, logger: logger
+            queue: spanQueue, name: "spans", flushInterval: configuration.tracing.flushInterval, logger: logger,
+            // Spans still open when the host stops are written as cancelled, not lost.
+            beforeFinalFlush: { traceEngine.closeAllOpen() }
         ) { (rows, _) async throws(MonitoringError) in try await traceStore.insert(rows) }
         let positions = ExportPositionStore(database: database)
         scheduler = Scheduler(

@@ -208,4 +208,46 @@ struct LogTraceAPITests {
             #expect(try await eventually { try await httpGet(port, "/api/v1/traces/\(trace)").status == 200 })
         }
     }
+
+    @Test("a graceful shutdown writes every accepted log entry and closes open spans as cancelled")
+    func shutdownFlushes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // Flush intervals far longer than the test: only the shutdown can write these.
+        let path = try directory.write(
+            "config.yaml",
+            """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              enabled: false
+            logs:
+              flush_interval: 1h
+            tracing:
+              flush_interval: 1h
+              enable_sampling: false
+            plugins: []
+            """)
+        let runtime = try await MonitoringRuntime(
+            loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger,
+            pluginRunner: buildProductsDirectory + "/stepflow-monitor")
+        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+        async let running: Void = group.run()
+        try await runtime.logs.logBatch((0..<500).map { LogEntry(level: .info, message: "entry \($0)") })
+        let context = runtime.traces.newContext(operation: "job")
+        let finished = runtime.traces.start("finished step", context: context)
+        try runtime.traces.end(finished, result: .ok)
+        let open = runtime.traces.start("still running", context: context)
+        await group.triggerGracefulShutdown()
+        try await running
+
+        let database = try MonitoringDatabase(readOnlyPath: directory.file("monitoring.sqlite"))
+        #expect(try LogStore(database: database).count() == 500)
+        let trace = try #require(try TraceStore(database: database).trace(context.traceID))
+        #expect(trace.spans.count == 2)
+        let closed = try #require(trace.spans.first { $0.spanID == open.spanID })
+        #expect(closed.status == .cancelled)
+        #expect(closed.endTime != nil)
+        #expect(trace.spans.first { $0.spanID == finished.spanID }?.status == .ok)
+    }
 }

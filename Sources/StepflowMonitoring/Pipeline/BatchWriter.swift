@@ -39,19 +39,24 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
     private let store: Store
     private let flushInterval: Duration
     private let logger: Logger
+    private let beforeFinalFlush: (@Sendable () -> Void)?
     private let counters = Mutex(Counters())
 
     /// - Parameters:
     ///   - name: the pipeline, for log lines ("metrics", "logs", "spans").
+    ///   - beforeFinalFlush: called at graceful shutdown before the last flush, to queue what is still held
+    ///     elsewhere (the trace engine's open spans).
     ///   - store: writes one batch in one transaction.
     public init(
-        queue: WriteQueue<Row, Note>, name: String, flushInterval: Duration, logger: Logger, store: @escaping Store
+        queue: WriteQueue<Row, Note>, name: String, flushInterval: Duration, logger: Logger,
+        beforeFinalFlush: (@Sendable () -> Void)? = nil, store: @escaping Store
     ) {
         self.queue = queue
         self.name = name
         self.store = store
         self.flushInterval = flushInterval
         self.logger = logger
+        self.beforeFinalFlush = beforeFinalFlush
     }
 
     /// Rows written since start.
@@ -77,6 +82,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
                 await self.flush()
             }
         }
+        beforeFinalFlush?()
         let pending = queue.depth
         await flush()
         logger.info(

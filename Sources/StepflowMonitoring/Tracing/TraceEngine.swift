@@ -240,6 +240,27 @@ public final class TraceEngine: TracingManager, Sendable {
         return expired.count
     }
 
+    /// Closes every open span as `cancelled` and queues it: what the host does when it stops, so a span still
+    /// open then is written rather than lost. Returns how many there were.
+    @discardableResult
+    public func closeAllOpen() -> Int {
+        let current = now()
+        var closing = open.withLock { open -> [Span] in
+            let spans = Array(open.values)
+            open.removeAll()
+            return spans
+        }
+        guard !closing.isEmpty else { return 0 }
+        for index in closing.indices {
+            closing[index].endTime = max(current, closing[index].startTime)
+            closing[index].status = .cancelled
+            closing[index].metadata["stepflow.closed_by"] = "shutdown"
+        }
+        logger.info("spans still open at shutdown were closed as cancelled", metadata: ["spans": "\(closing.count)"])
+        enqueue(closing)
+        return closing.count
+    }
+
     private func enqueue(_ spans: [Span]) {
         guard !spans.isEmpty else { return }
         counters.withLock { $0.recorded += UInt64(spans.count) }
