@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "stepflow-monitor", targets: ["stepflow-monitor"]),
         .library(name: "StepflowMonitoring", targets: ["StepflowMonitoring"]),
         .library(name: "StepflowRuntime", targets: ["StepflowRuntime"]),
+        // What an embedding application needs beside the runtime: the spec's types, and the configuration loader.
+        .library(name: "StepflowCore", targets: ["StepflowCore"]),
+        .library(name: "StepflowConfig", targets: ["StepflowConfig"]),
         .library(name: "StepflowPluginSDK", targets: ["StepflowPluginSDK"]),
         // The plugin host on its own, for the `Benchmarks/` package (and embedders that only load plugins).
         .library(name: "StepflowPluginHost", targets: ["StepflowPluginHost"]),
@@ -202,11 +205,13 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowRuntimeTests",
-            dependencies: ["StepflowTestSupport", 
+            dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),
