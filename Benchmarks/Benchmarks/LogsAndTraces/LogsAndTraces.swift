@@ -265,7 +265,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "P4 logs: level >= warn + component + 1 h, newest 100, of 1,000,000",
-        configuration: .init(thresholds: [.wallClock: .init(relative: [.p50: 10.0])], setup: { _ = data() })
+        configuration: .init(timeUnits: .microseconds, thresholds: [.wallClock: .init(relative: [.p50: 10.0])], setup: { _ = data() })
     ) { benchmark in
         let data = data()
         for _ in benchmark.scaledIterations {
