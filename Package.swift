@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowStorageTests",
-            dependencies: ["StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["StepflowTestSupport", "StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "StepflowMonitoringTests",
             dependencies: [
-                "StepflowMonitoring", "StepflowStorage", "StepflowCore",
+                "StepflowTestSupport", "StepflowMonitoring", "StepflowStorage", "StepflowCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -227,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowConfigTests",
-            dependencies: ["StepflowConfig", "StepflowCore"],
+            dependencies: ["StepflowTestSupport", "StepflowConfig", "StepflowCore"],
             swiftSettings: strict
         ),
     ]

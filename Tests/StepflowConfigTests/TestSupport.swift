@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import StepflowConfig
 import StepflowCore
 
@@ -29,7 +30,7 @@ struct TemporaryFile {
     let path: String
 
     init(name: String = "stepflow.yaml", contents: String) throws {
-        directory = FileManager.default.temporaryDirectory
+        directory = Scratch.rootURL
             .appendingPathComponent("stepflow-config-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)

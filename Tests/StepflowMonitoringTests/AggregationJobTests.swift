@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Logging
 import StepflowCore
 import StepflowMonitoring
@@ -11,7 +12,7 @@ struct AggregationJobTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     func database() throws -> (MonitoringDatabase, String) {
-        let directory = NSTemporaryDirectory() + "stepflow-aggregation-" + UUID().uuidString
+        let directory = Scratch.root + "stepflow-aggregation-" + UUID().uuidString
         return (try MonitoringDatabase(path: directory + "/a.sqlite"), directory)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import StepflowCore
 import StepflowMonitoring
 import StepflowStorage
@@ -39,7 +40,7 @@ struct HealthMonitorTests {
 
     @Test("the storage check reports a healthy database with its size")
     func storageCheck() async throws {
-        let directory = NSTemporaryDirectory() + "stepflow-health-" + UUID().uuidString
+        let directory = Scratch.root + "stepflow-health-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try MonitoringDatabase(path: directory + "/h.sqlite")
         let status = await StorageHealthCheck(database: database).check()

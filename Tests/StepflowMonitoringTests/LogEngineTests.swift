@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Logging
 import StepflowCore
 import StepflowMonitoring
@@ -14,7 +15,7 @@ struct LogFixture {
     let store: LogStore
 
     init(maxMessageBytes: Int = 65_536, capacity: Int = 100_000) throws {
-        directory = NSTemporaryDirectory() + "stepflow-logs-" + UUID().uuidString
+        directory = Scratch.root + "stepflow-logs-" + UUID().uuidString
         database = try MonitoringDatabase(path: directory + "/l.sqlite")
         store = LogStore(database: database)
         let queue = LogWriteQueue(capacity: capacity, batchSize: 1000)

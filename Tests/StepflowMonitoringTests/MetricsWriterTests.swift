@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Logging
 import ServiceLifecycle
 import StepflowCore
@@ -9,7 +10,7 @@ import Testing
 @Suite("The metrics writer")
 struct MetricsWriterTests {
     func temporaryDatabase() throws -> (MonitoringDatabase, String) {
-        let directory = NSTemporaryDirectory() + "stepflow-writer-" + UUID().uuidString
+        let directory = Scratch.root + "stepflow-writer-" + UUID().uuidString
         return (try MonitoringDatabase(path: directory + "/m.sqlite"), directory)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Logging
 import StepflowCore
 import StepflowMonitoring
@@ -10,7 +11,7 @@ struct RetentionJobTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     func seededDatabase() async throws -> (MonitoringDatabase, String) {
-        let directory = NSTemporaryDirectory() + "stepflow-retention-" + UUID().uuidString
+        let directory = Scratch.root + "stepflow-retention-" + UUID().uuidString
         let database = try MonitoringDatabase(path: directory + "/r.sqlite")
         let day = 86_400.0
         // 12 samples per day for 10 days back, and one health check result per day.

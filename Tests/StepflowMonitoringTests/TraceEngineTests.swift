@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Instrumentation
 import Logging
 import StepflowCore
@@ -16,7 +17,7 @@ struct TraceFixture {
     let clock: ManualClock
 
     init(sampling: Bool = false, rate: Double = 1, maxOpenSpans: Int = 1000) throws {
-        directory = NSTemporaryDirectory() + "stepflow-traces-" + UUID().uuidString
+        directory = Scratch.root + "stepflow-traces-" + UUID().uuidString
         let database = try MonitoringDatabase(path: directory + "/t.sqlite")
         store = TraceStore(database: database)
         let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)

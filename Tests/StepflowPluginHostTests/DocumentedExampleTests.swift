@@ -8,7 +8,7 @@ import Testing
 struct DocumentedExampleTests {
     @Test("builds with the one cc line the guide gives, loads, and collects its metric")
     func buildsAndCollects() async throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("libuptime-\(UUID().uuidString).so")
+        let output = Scratch.rootURL.appendingPathComponent("libuptime-\(UUID().uuidString).so")
         defer { try? FileManager.default.removeItem(at: output) }
         let build = try ChildProcess.run(
             "/usr/bin/env",

@@ -90,7 +90,7 @@ struct FileLogExporterTests {
 
     @Test("it builds with the one plain cc line its header gives")
     func buildsWithPlainCC() throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("libfilelog-\(UUID().uuidString).so")
+        let output = Scratch.rootURL.appendingPathComponent("libfilelog-\(UUID().uuidString).so")
         defer { try? FileManager.default.removeItem(at: output) }
         let build = try ChildProcess.run(
             "/usr/bin/env",

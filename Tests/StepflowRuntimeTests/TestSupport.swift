@@ -18,7 +18,7 @@ struct TemporaryDirectory {
     let path: String
 
     init() throws {
-        path = NSTemporaryDirectory() + "stepflow-runtime-tests-" + UUID().uuidString
+        path = Scratch.root + "stepflow-runtime-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 

@@ -1,11 +1,12 @@
 import Foundation
+import StepflowTestSupport
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
 struct TemporaryDirectory {
     let path: String
 
     init() throws {
-        path = NSTemporaryDirectory() + "stepflow-storage-tests-" + UUID().uuidString
+        path = Scratch.root + "stepflow-storage-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 

@@ -4,7 +4,7 @@ import StepflowTestSupport
 /// Compiles a C plugin source written in a test into a shared library in a temp directory.
 enum CSourceCompiler {
     static func build(_ source: String, name: String, flags: [String] = []) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stepflow-c-\(UUID().uuidString)")
+        let directory = Scratch.rootURL.appendingPathComponent("stepflow-c-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("\(name).c")
         try source.write(to: file, atomically: true, encoding: .utf8)

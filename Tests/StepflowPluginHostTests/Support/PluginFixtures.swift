@@ -84,7 +84,7 @@ enum PluginFixtures {
         }
 
         static func build() throws -> Compiled {
-            let directory = FileManager.default.temporaryDirectory
+            let directory = Scratch.rootURL
                 .appendingPathComponent("stepflow-plugin-fixtures-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let source = directory.appendingPathComponent("fixture.c")
@@ -126,7 +126,7 @@ enum PluginFixtures {
 
     /// A fresh path in the temp directory that does not exist yet (used as a gate file).
     static func freshPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+        Scratch.rootURL.appendingPathComponent("\(name)-\(UUID().uuidString)").path
     }
 
     /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.

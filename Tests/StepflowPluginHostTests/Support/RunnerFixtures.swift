@@ -97,7 +97,7 @@ enum RunnerFixtures {
     static func plugin() throws -> String { try compiled.get() }
 
     private static let compiled: Result<String, PluginFixtures.SetupError> = Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        let directory = Scratch.rootURL.appendingPathComponent(
             "stepflow-runner-fixture-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let sourceFile = directory.appendingPathComponent("runner_fixture.c")
