@@ -49,8 +49,15 @@ let ingestBatches: [[LogEntry]] = stride(from: 0, to: ingestRows, by: batchSize)
     (start..<(start + batchSize)).map(entry)
 }
 
+/// Every file of a run (the 1M-entry query database alone is ~230 MB) lives under one directory, removed at exit.
+let scratchRoot: String = {
+    let path = NSTemporaryDirectory() + "stepflow-logs-bench-\(getpid())/"
+    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "stepflow-logs-bench-\(getpid())") }
+    return path
+}()
+
 func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "stepflow-logs-bench-" + UUID().uuidString
+    let path = scratchRoot + UUID().uuidString
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
