@@ -24,6 +24,8 @@ let package = Package(
             exclude: ["ingest_plugin.c"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // What the suites share: scratch directories, running programs, the sqlite_bench.c reference.
+        .target(name: "BenchmarkSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(
             name: "PluginIngest",
             dependencies: [
@@ -38,6 +40,7 @@ let package = Package(
         .executableTarget(
             name: "MetricsIngest",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
                 .product(name: "StepflowStorage", package: "stepflow-monitoring"),
@@ -50,6 +53,7 @@ let package = Package(
         .executableTarget(
             name: "LogsAndTraces",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
                 .product(name: "StepflowStorage", package: "stepflow-monitoring"),

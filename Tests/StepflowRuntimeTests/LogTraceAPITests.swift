@@ -35,18 +35,9 @@ struct LogTraceAPITests {
         let runtime = try await MonitoringRuntime(
             loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger,
             pluginRunner: buildProductsDirectory + "/stepflow-monitor")
-        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
-        async let running: Void = group.run()
-        let port = await runtime.boundAddress.waitForPort()
-        do {
-            try await body(port, runtime, directory)
-        } catch {
-            await group.triggerGracefulShutdown()
-            try await running
-            throw error
+        try await whileRunning(runtime, logger: logger) {
+            try await body(await runtime.boundAddress.waitForPort(), runtime, directory)
         }
-        await group.triggerGracefulShutdown()
-        try await running
     }
 
     @Test("logs posted are queried by filter and cursor, counted, and exported; bad items are refused alone")
@@ -231,15 +222,13 @@ struct LogTraceAPITests {
         let runtime = try await MonitoringRuntime(
             loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger,
             pluginRunner: buildProductsDirectory + "/stepflow-monitor")
-        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
-        async let running: Void = group.run()
-        try await runtime.logs.logBatch((0..<500).map { LogEntry(level: .info, message: "entry \($0)") })
-        let context = runtime.traces.newContext(operation: "job")
-        let finished = runtime.traces.start("finished step", context: context)
-        try runtime.traces.end(finished, result: .ok)
-        let open = runtime.traces.start("still running", context: context)
-        await group.triggerGracefulShutdown()
-        try await running
+        let (context, finished, open) = try await whileRunning(runtime, logger: logger) {
+            try await runtime.logs.logBatch((0..<500).map { LogEntry(level: .info, message: "entry \($0)") })
+            let context = runtime.traces.newContext(operation: "job")
+            let finished = runtime.traces.start("finished step", context: context)
+            try runtime.traces.end(finished, result: .ok)
+            return (context, finished, runtime.traces.start("still running", context: context))
+        }
 
         let database = try MonitoringDatabase(readOnlyPath: directory.file("monitoring.sqlite"))
         #expect(try LogStore(database: database).count() == 500)

@@ -29,18 +29,9 @@ struct MetricsAPITests {
             plugins: []
             """)
         let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        let group = ServiceGroup(services: runtime.serviceList, logger: logger)
-        async let running: Void = group.run()
-        let port = await runtime.boundAddress.waitForPort()
-        do {
-            try await body(port, runtime)
-        } catch {
-            await group.triggerGracefulShutdown()
-            try await running
-            throw error
+        try await whileRunning(runtime, logger: logger) {
+            try await body(await runtime.boundAddress.waitForPort(), runtime)
         }
-        await group.triggerGracefulShutdown()
-        try await running
     }
 
     @Test("a batch of all four types is recorded, listed with its values, exposed on /metrics and stored")

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import ServiceLifecycle
+import StepflowRuntime
 import StepflowTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -173,4 +176,24 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         throw CompileError(description: "not a JSON object: \(text)")
     }
     return object
+}
+
+/// Runs `runtime`'s services while `body` runs, then shuts them down gracefully and waits for them, whether
+/// `body` returned or threw.
+func whileRunning<Result>(
+    _ runtime: MonitoringRuntime, logger: Logger, _ body: () async throws -> Result
+) async throws -> Result {
+    let group = ServiceGroup(services: runtime.serviceList, logger: logger)
+    async let running: Void = group.run()
+    let result: Result
+    do {
+        result = try await body()
+    } catch {
+        await group.triggerGracefulShutdown()
+        try await running
+        throw error
+    }
+    await group.triggerGracefulShutdown()
+    try await running
+    return result
 }

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import GRDB
 import Logging
@@ -49,43 +50,18 @@ let ingestBatches: [[LogEntry]] = stride(from: 0, to: ingestRows, by: batchSize)
     (start..<(start + batchSize)).map(entry)
 }
 
-/// Every file of a run (the 1M-entry query database alone is ~230 MB) lives under one directory, removed at exit.
-let scratchRoot: String = {
-    let path = NSTemporaryDirectory() + "stepflow-logs-bench-\(getpid())/"
-    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "stepflow-logs-bench-\(getpid())") }
-    return path
-}()
-
-func temporaryDirectory() throws -> String {
-    let path = scratchRoot + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return (-1, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// The C reference, built with our `monitoring_logs` table and indexes in place of its own.
 let reference: Result<String, ReferenceMissing> = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    let source = ProcessInfo.processInfo.environment["STEPFLOW_SQLITE_BENCH_SOURCE"]
-        ?? root.deletingLastPathComponent().appendingPathComponent("shared/bench/sqlite_bench.c").path
+    let source: String
+    switch sqliteBenchSource() {
+    case .success(let path): source = path
+    case .failure(let missing): return .failure(missing)
+    }
     guard var text = try? String(contentsOfFile: source, encoding: .utf8) else {
-        return .failure(ReferenceMissing(description: "no \(source) (set STEPFLOW_SQLITE_BENCH_SOURCE)"))
+        return .failure(ReferenceMissing(description: "cannot read \(source)"))
     }
     do {
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory()
         let database = try MonitoringDatabase(path: directory + "/schema.sqlite")
         let (table, indexes) = try database.pool.read { db -> (String, [String]) in
             let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'monitoring_logs'") ?? ""
@@ -105,16 +81,11 @@ let reference: Result<String, ReferenceMissing> = {
         }
         let adjusted = directory + "/sqlite_bench_logs.c"
         try text.write(toFile: adjusted, atomically: true, encoding: .utf8)
-        let binary = directory + "/sqlite_bench_logs"
-        let compiled = run("/usr/bin/env", ["cc", "-O2", "-o", binary, adjusted, "-lsqlite3"])
-        guard compiled.status == 0 else { return .failure(ReferenceMissing(description: "cc: \(compiled.output)")) }
-        return .success(binary)
+        return compileSQLiteProgram(adjusted, to: directory + "/sqlite_bench_logs")
     } catch {
         return .failure(ReferenceMissing(description: "cannot adjust \(source): \(error)"))
     }
 }()
-
-struct ReferenceMissing: Error, CustomStringConvertible { let description: String }
 
 /// 1,000,000 entries over 24 hours (5 components, levels as the C program mixes them, a trace id on every
 /// tenth entry shared by 10 entries), and 2,000 traces of 50 spans, built once per run.
@@ -127,7 +98,7 @@ final class QueryData: Sendable {
 
     init() {
         do {
-            let database = try MonitoringDatabase(path: try temporaryDirectory() + "/query.sqlite")
+            let database = try MonitoringDatabase(path: try scratchDirectory() + "/query.sqlite")
             logs = LogStore(database: database)
             traces = TraceStore(database: database)
             end = Date(timeIntervalSince1970: 1_800_000_000)
@@ -198,7 +169,7 @@ func data() -> QueryData {
 
 /// A trace engine with a running writer, for the span benchmarks.
 let spanEngine: (sampled: TraceEngine, unsampled: TraceEngine) = {
-    let database = try! MonitoringDatabase(path: try! temporaryDirectory() + "/spans.sqlite")
+    let database = try! MonitoringDatabase(path: try! scratchDirectory() + "/spans.sqlite")
     let store = TraceStore(database: database)
     let queue = SpanWriteQueue(capacity: 1_000_000, batchSize: 1000)
     let writer = BatchWriter(queue: queue, name: "spans", flushInterval: .milliseconds(50), logger: Logger(label: "b")) {
@@ -224,7 +195,7 @@ let benchmarks: @Sendable () -> Void = {
             metrics: [.wallClock, entriesPerSecond], maxIterations: 5,
             thresholds: [entriesPerSecond: .init(relative: [.p50: 10.0])], setup: { _ = ingestBatches })
     ) { benchmark in
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let logger = Logger(label: "bench")
         let store = LogStore(database: try MonitoringDatabase(path: directory + "/ingest.sqlite"))
@@ -247,8 +218,7 @@ let benchmarks: @Sendable () -> Void = {
         _ = try? await writing.value
         let stored = try store.count()
         precondition(stored == ingestRows, "\(ingestRows - stored) entries missing")
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        benchmark.measurement(entriesPerSecond, Int(Double(ingestRows) / seconds))
+        benchmark.measurement(entriesPerSecond, Int(Double(ingestRows) / seconds(elapsed)))
     }
 
     Benchmark(
@@ -259,14 +229,11 @@ let benchmarks: @Sendable () -> Void = {
             if case .failure(let missing) = reference { print("sqlite_bench.c reference skipped: \(missing)") }
             return
         }
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         benchmark.startMeasurement()
-        let result = run(binary, ["logs", String(ingestRows), String(batchSize), "1", directory, "index"])
+        let rate = sqliteBenchRate(binary, ["logs", String(ingestRows), String(batchSize), "1", directory, "index"])
         benchmark.stopMeasurement()
-        guard result.status == 0, let line = result.output.split(separator: "\n").first(where: { $0.contains("run 1:") }),
-            let rate = line.split(separator: " ").dropFirst(2).first.flatMap({ Int($0) })
-        else { fatalError("sqlite_bench failed: \(result.output)") }
         benchmark.measurement(entriesPerSecond, rate)
     }
 
@@ -325,8 +292,7 @@ let benchmarks: @Sendable () -> Void = {
         }
         let elapsed = start.duration(to: clock.now)
         precondition(entries == 1_000_000 && bytes > 50_000_000, "exported \(entries) entries, \(bytes) bytes")
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        benchmark.measurement(entriesPerSecond, Int(Double(entries) / seconds))
+        benchmark.measurement(entriesPerSecond, Int(Double(entries) / seconds(elapsed)))
     }
 
     Benchmark(

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import Logging
 import StepflowCore
@@ -53,39 +54,9 @@ let batches: [[Metric]] = {
 }()
 
 /// `sqlite_bench.c` compiled once, or why it cannot be.
-let reference: Result<String, ReferenceMissing> = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    let source = ProcessInfo.processInfo.environment["STEPFLOW_SQLITE_BENCH_SOURCE"]
-        ?? root.deletingLastPathComponent().appendingPathComponent("shared/bench/sqlite_bench.c").path
-    guard FileManager.default.fileExists(atPath: source) else {
-        return .failure(ReferenceMissing(description: "no \(source) (set STEPFLOW_SQLITE_BENCH_SOURCE)"))
-    }
-    let binary = NSTemporaryDirectory() + "stepflow-sqlite-bench-\(getpid())"
-    let status = run("/usr/bin/env", ["cc", "-O2", "-o", binary, source, "-lsqlite3"]).status
-    guard status == 0 else { return .failure(ReferenceMissing(description: "cc could not build \(source)")) }
-    return .success(binary)
-}()
-
-struct ReferenceMissing: Error, CustomStringConvertible { let description: String }
-
-func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return (-1, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "stepflow-ingest-bench-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+let reference: Result<String, ReferenceMissing> = sqliteBenchSource().flatMap { source in
+    Result { try scratchDirectory() + "/sqlite_bench" }.mapError { ReferenceMissing(description: "\($0)") }
+        .flatMap { compileSQLiteProgram(source, to: $0) }
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -101,7 +72,7 @@ let benchmarks: @Sendable () -> Void = {
         "P1 record_metrics → SQLite, 1,000,000 rows in batches of 1,000",
         configuration: .init(thresholds: [rowsPerSecond: .init(relative: [.p50: 10.0])], setup: { _ = batches })
     ) { benchmark in
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let logger = Logger(label: "bench")
         let database = try MonitoringDatabase(path: directory + "/ingest.sqlite")
@@ -122,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
         _ = try? await writing.value
         let stored = try MetricStore(database: database).count()
         precondition(stored == rowCount, "\(rowCount - stored) rows missing")
-        benchmark.measurement(rowsPerSecond, Int(Double(rowCount) / elapsed.seconds))
+        benchmark.measurement(rowsPerSecond, Int(Double(rowCount) / seconds(elapsed)))
     }
 
     Benchmark(
@@ -136,21 +107,11 @@ let benchmarks: @Sendable () -> Void = {
             print("sqlite_bench.c reference skipped: \(missing)")
             return
         }
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         benchmark.startMeasurement()
-        let result = run(binary, ["metrics", String(rowCount), String(batchSize), "1", directory, "index"])
+        let rate = sqliteBenchRate(binary, ["metrics", String(rowCount), String(batchSize), "1", directory, "index"])
         benchmark.stopMeasurement()
-        // "  run 1: 123456 rows/s (db …)"
-        guard result.status == 0, let line = result.output.split(separator: "\n").first(where: { $0.contains("run 1:") }),
-            let rate = line.split(separator: " ").dropFirst(2).first.flatMap({ Int($0) })
-        else {
-            fatalError("sqlite_bench failed: \(result.output)")
-        }
         benchmark.measurement(rowsPerSecond, rate)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
