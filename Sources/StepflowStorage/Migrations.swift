@@ -157,6 +157,37 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-alerting") { db in
+            // The spec's alert tables hold a rule and an alert's outcome; what evaluation needs to survive a
+            // restart (when the condition started holding, what was last notified) goes in added columns.
+            // `fired_at` keeps the spec's meaning of when the alert began (pending included); `firing_since`
+            // is when it started firing.
+            try db.execute(sql: """
+                ALTER TABLE monitoring_alert_rules ADD COLUMN keep_firing_for_seconds REAL;
+                ALTER TABLE monitoring_alert_rules ADD COLUMN source TEXT;
+
+                ALTER TABLE monitoring_alerts ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+                ALTER TABLE monitoring_alerts ADD COLUMN value_text TEXT;
+                ALTER TABLE monitoring_alerts ADD COLUMN firing_since DATETIME;
+                ALTER TABLE monitoring_alerts ADD COLUMN last_active_at DATETIME;
+                ALTER TABLE monitoring_alerts ADD COLUMN acknowledgement_message TEXT;
+                ALTER TABLE monitoring_alerts ADD COLUMN resolution_message TEXT;
+                ALTER TABLE monitoring_alerts ADD COLUMN silenced_by TEXT;
+                ALTER TABLE monitoring_alerts ADD COLUMN notified_status TEXT;
+                CREATE INDEX monitoring_alerts_rule_fingerprint ON monitoring_alerts(rule_id, fingerprint);
+
+                CREATE TABLE monitoring_silences (
+                    id TEXT PRIMARY KEY,
+                    matchers TEXT NOT NULL,
+                    starts_at INTEGER NOT NULL,
+                    ends_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    comment TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX monitoring_silences_ends_at ON monitoring_silences(ends_at);
+                """)
+        }
         return migrator
     }
 
@@ -165,5 +196,6 @@ enum Migrations {
         "monitoring_metrics", "monitoring_logs", "monitoring_traces",
         "monitoring_alerts", "monitoring_alert_rules", "monitoring_health_checks",
         "monitoring_metric_families", "monitoring_metric_aggregates", "monitoring_export_positions",
+        "monitoring_silences",
     ]
 }

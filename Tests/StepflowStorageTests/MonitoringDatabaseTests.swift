@@ -17,14 +17,14 @@ struct MonitoringDatabaseTests {
         }
         for table in ["monitoring_metrics", "monitoring_logs", "monitoring_traces", "monitoring_alerts",
                       "monitoring_alert_rules", "monitoring_health_checks", "monitoring_metric_families",
-                      "monitoring_metric_aggregates", "monitoring_export_positions"] {
+                      "monitoring_metric_aggregates", "monitoring_export_positions", "monitoring_silences"] {
             #expect(tables.contains(table), "missing \(table)")
         }
         #expect(journalMode == "wal")
         let columns = try database.pool.read { db in try db.columns(in: "monitoring_logs").map(\.name) }
         #expect(columns == ["id", "log_id", "level", "message", "trace_id", "span_id", "user_id", "request_id",
                             "component", "module", "function", "line", "context", "timestamp", "metadata", "source"])
-        #expect(try database.appliedMigrations() == ["v1-spec-tables", "v2-metric-families-and-aggregates", "v3-logs-and-traces"])
+        #expect(try database.appliedMigrations() == ["v1-spec-tables", "v2-metric-families-and-aggregates", "v3-logs-and-traces", "v4-alerting"])
     }
 
     @Test("a second open reuses the file and keeps its rows")

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Mutes the alerts its matchers select between `startsAt` and `endsAt`, as an Alertmanager silence does: they
+/// keep their state but send no notification. It expires by itself.
+public struct Silence: Sendable, Hashable {
+    public var id: String
+    /// All must accept an alert's labels (`alertname` is the rule's name).
+    public var matchers: [LabelMatcher]
+    public var startsAt: Date
+    public var endsAt: Date
+    public var createdBy: String
+    public var comment: String
+    public var createdAt: Date
+
+    public init(
+        id: String = UUID().uuidString.lowercased(), matchers: [LabelMatcher], startsAt: Date, endsAt: Date,
+        createdBy: String, comment: String, createdAt: Date = Date()
+    ) {
+        self.id = id
+        self.matchers = matchers
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.createdBy = createdBy
+        self.comment = comment
+        self.createdAt = createdAt
+    }
+
+    /// The silence checked: it needs a matcher, a creator, and an end after its start.
+    ///
+    /// - Throws: `invalidQuery` saying what is missing.
+    public func validated() throws(MonitoringError) -> Silence {
+        guard endsAt > startsAt else {
+            throw .invalidQuery("the silence ends (\(endsAt.rfc3339)) before it starts (\(startsAt.rfc3339))",
+                                hint: "give ends_at a time after starts_at")
+        }
+        guard !matchers.isEmpty else {
+            throw .invalidQuery("a silence needs at least one matcher", hint: "e.g. alertname=\"DiskFull\"")
+        }
+        guard matchers.contains(where: { !$0.matches(value: "") }) else {
+            throw .invalidQuery("a silence needs a matcher that does not match the empty string, or it would mute every alert")
+        }
+        guard !createdBy.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw .invalidQuery("a silence needs created_by: who set it")
+        }
+        return self
+    }
+
+    /// Whether it is in effect at `time`.
+    public func isActive(at time: Date) -> Bool { startsAt <= time && time < endsAt }
+
+    /// Whether it selects an alert of the rule named `ruleName` with `labels`.
+    public func matches(ruleName: String, labels: [Label]) -> Bool {
+        let all = labels + [Label("alertname", ruleName)]
+        return matchers.allSatisfy { $0.matches(all) }
+    }
+}

@@ -1,0 +1,531 @@
+import Foundation
+import Logging
+import StepflowCore
+import StepflowStorage
+
+/// The settings of the alert engine: the spec's `AlertConfig`.
+public struct AlertEngineOptions: Sendable, Hashable {
+    /// How often a rule without its own `evaluation_interval` is evaluated.
+    public var evaluationInterval: Duration
+    /// How long a condition must hold before an alert of a rule without `for` fires.
+    public var defaultForDuration: Duration
+    /// The most open alerts one rule may hold; series past it are counted and skipped.
+    public var maxAlertsPerRule: Int
+    public var enableNotifications: Bool
+    public var enableSilencing: Bool
+
+    public init(
+        evaluationInterval: Duration = .seconds(30), defaultForDuration: Duration = .seconds(300),
+        maxAlertsPerRule: Int = 100, enableNotifications: Bool = true, enableSilencing: Bool = true
+    ) {
+        self.evaluationInterval = evaluationInterval
+        self.defaultForDuration = defaultForDuration
+        self.maxAlertsPerRule = maxAlertsPerRule
+        self.enableNotifications = enableNotifications
+        self.enableSilencing = enableSilencing
+    }
+}
+
+/// How a rule's evaluations went.
+public struct RuleEvaluationStatus: Sendable, Hashable {
+    public var evaluations: UInt64 = 0
+    public var failures: UInt64 = 0
+    public var lastEvaluatedAt: Date?
+    public var lastDuration: Duration = .zero
+    public var lastError: String?
+    /// Series skipped because the rule already held `max_alerts_per_rule` open alerts.
+    public var overflow: UInt64 = 0
+}
+
+/// Evaluates alert rules and keeps their alerts: the spec's `AlertManager`.
+///
+/// Each enabled rule is evaluated on its interval (``evaluateDue(at:)``). A series of its query for which the
+/// condition holds opens an alert, `pending` until the condition has held for the rule's `for`, then `firing`.
+/// When the condition no longer holds, a pending alert is dropped and a firing (or acknowledged) one resolves —
+/// after `keep_firing_for`, when the rule sets it. Open alerts are stored as they change, with the last status
+/// notified, so a restart resumes them without notifying again.
+public actor AlertEngine: AlertManager {
+    public let store: AlertStore
+    public let evaluator: AlertQueryEvaluator
+    public let options: AlertEngineOptions
+    private let notifier: AlertNotifier?
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    private var rules: [AlertRuleID: ValidatedAlertRule] = [:]
+    /// Open alerts by rule, then by fingerprint.
+    private var open: [AlertRuleID: [String: StoredAlert]] = [:]
+    private var lastEvaluation: [AlertRuleID: Date] = [:]
+    private var evaluating: Set<AlertRuleID> = []
+    private var silences: [Silence] = []
+    private var status: [AlertRuleID: RuleEvaluationStatus] = [:]
+    /// Alerts that started firing since start: the spec's `total_alerts_fired`.
+    public private(set) var firedTotal: UInt64 = 0
+    /// Rules that are stored but do not validate (with this version), by id, with the reason.
+    public private(set) var invalidRules: [AlertRuleID: String] = [:]
+
+    public init(
+        store: AlertStore, evaluator: AlertQueryEvaluator, notifier: AlertNotifier?, options: AlertEngineOptions,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.evaluator = evaluator
+        self.notifier = notifier
+        self.options = options
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Reads rules, open alerts and silences from storage: what a restart resumes.
+    public func load() throws(MonitoringError) {
+        rules = [:]
+        invalidRules = [:]
+        for rule in try store.rules() {
+            do throws(MonitoringError) {
+                rules[rule.id] = try rule.validated()
+            } catch {
+                invalidRules[rule.id] = error.message
+                logger.error("a stored alert rule does not validate and is not evaluated", metadata: [
+                    "rule": "\(rule.name)", "error": "\(error.message)",
+                ])
+            }
+        }
+        open = [:]
+        for stored in try store.openAlerts() {
+            open[stored.alert.ruleID, default: [:]][stored.alert.fingerprint] = stored
+        }
+        silences = try store.silences(endedAfter: now())
+        logger.info("alert rules loaded", metadata: [
+            "rules": "\(rules.count)", "open_alerts": "\(open.values.reduce(0) { $0 + $1.count })",
+            "silences": "\(silences.count)",
+        ])
+    }
+
+    // MARK: Rules (the spec's AlertManager)
+
+    public func createAlertRule(_ rule: AlertRule) async throws(MonitoringError) -> AlertRuleID {
+        var rule = rule
+        if rules[rule.id] != nil { rule.id = .random() }
+        let time = now()
+        rule.createdAt = time
+        rule.updatedAt = time
+        let validated = try rule.validated()
+        try await store.save(rule)
+        rules[rule.id] = validated
+        logger.info("alert rule created", metadata: ["rule": "\(rule.name)", "id": "\(rule.id)"])
+        return rule.id
+    }
+
+    public func updateAlertRule(_ id: AlertRuleID, rule: AlertRule) async throws(MonitoringError) {
+        let existing = try editableRule(id, doing: "update")
+        var rule = rule
+        rule.id = id
+        rule.createdAt = existing.rule.createdAt
+        rule.updatedAt = now()
+        let validated = try rule.validated()
+        try await store.save(rule)
+        rules[id] = validated
+        if existing.query != validated.query || existing.condition != validated.condition || !rule.enabled {
+            // What the alerts measured changed: they no longer mean what they said.
+            try await closeAlerts(of: id, message: rule.enabled ? "the rule's query or condition changed" : "the rule was disabled")
+        }
+    }
+
+    public func deleteAlertRule(_ id: AlertRuleID) async throws(MonitoringError) {
+        let existing = try editableRule(id, doing: "delete")
+        try await closeAlerts(of: id, message: "the rule was deleted")
+        _ = try await store.deleteRule(id)
+        rules[id] = nil
+        lastEvaluation[id] = nil
+        status[id] = nil
+        logger.info("alert rule deleted", metadata: ["rule": "\(existing.rule.name)", "id": "\(id)"])
+    }
+
+    public func getAlertRule(_ id: AlertRuleID) async throws(MonitoringError) -> AlertRule {
+        guard let rule = rules[id]?.rule else { throw Self.ruleNotFound(id) }
+        return rule
+    }
+
+    public func listAlertRules(filter: AlertFilter?) async throws(MonitoringError) -> [AlertRule] {
+        rules.values.map(\.rule).filter { filter?.matches($0) ?? true }.sorted { $0.name < $1.name }
+    }
+
+    public func getActiveAlerts(filter: AlertFilter?) async throws(MonitoringError) -> [Alert] {
+        var filter = filter ?? AlertFilter()
+        if filter.statuses == nil { filter.statuses = [.pending, .firing, .acknowledged] }
+        return open.values.flatMap(\.values).map(\.alert).filter(filter.matches)
+            .sorted { ($0.severity, $1.activeSince) > ($1.severity, $0.activeSince) }
+    }
+
+    public func acknowledgeAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
+        var stored = try openAlert(id, doing: "acknowledge")
+        guard stored.alert.status != .acknowledged else {
+            throw MonitoringError(
+                .alertNotFound, "alert \(id) is already acknowledged by \(stored.alert.acknowledgedBy ?? "someone")")
+        }
+        stored.alert.status = .acknowledged
+        stored.alert.acknowledgedAt = now()
+        stored.alert.acknowledgedBy = user
+        stored.alert.acknowledgementMessage = message
+        var notifications: [AlertNotification] = []
+        if options.enableNotifications {
+            notifications.append(AlertNotification(event: .acknowledged, alert: stored.alert, user: user, message: message))
+            stored.notifiedStatus = .acknowledged
+        }
+        try await store.save([stored])
+        open[stored.alert.ruleID]?[stored.alert.fingerprint] = stored
+        notifier?.enqueue(notifications)
+        logger.notice("alert acknowledged", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
+    }
+
+    public func resolveAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
+        var stored = try openAlert(id, doing: "resolve")
+        stored.alert.status = .resolved
+        stored.alert.resolvedAt = now()
+        stored.alert.resolvedBy = user
+        stored.alert.resolutionMessage = message
+        let notification = resolvedNotification(&stored, user: user, message: message)
+        try await store.save([stored])
+        open[stored.alert.ruleID]?[stored.alert.fingerprint] = nil
+        notifier?.enqueue(notification.map { [$0] } ?? [])
+        logger.notice("alert resolved by hand", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
+    }
+
+    /// Replaces the rules declared in files (those with a `source`) by `declared`: new ones are added, changed
+    /// ones updated, and ones no longer declared deleted. Rules created over the API are left alone.
+    ///
+    /// - Throws: the first rule that does not validate; nothing is changed then.
+    public func replaceFileRules(_ declared: [AlertRule]) async throws(MonitoringError) {
+        var validated: [ValidatedAlertRule] = []
+        for rule in declared { validated.append(try rule.validated()) }
+        let existingByName = Dictionary(
+            rules.values.filter { $0.rule.source != nil }.map { ($0.rule.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for candidate in validated {
+            if let clash = rules.values.first(where: { $0.rule.name == candidate.rule.name && $0.rule.source == nil }) {
+                throw MonitoringError(
+                    .invalidAlertCondition,
+                    "rule '\(candidate.rule.name)' in \(candidate.rule.source ?? "a file") has the name of a rule created over the API (id \(clash.rule.id))",
+                    hint: "rename one of them")
+            }
+        }
+        let declaredNames = Set(validated.map(\.rule.name))
+        for (name, existing) in existingByName where !declaredNames.contains(name) {
+            try await closeAlerts(of: existing.rule.id, message: "the rule is no longer declared")
+            _ = try await store.deleteRule(existing.rule.id)
+            rules[existing.rule.id] = nil
+        }
+        for candidate in validated {
+            var rule = candidate.rule
+            if let existing = existingByName[rule.name] {
+                rule.id = existing.rule.id
+                rule.createdAt = existing.rule.createdAt
+                guard existing.rule.withoutTimes != rule.withoutTimes else { continue }
+                rule.updatedAt = now()
+                try await store.save(rule)
+                let revalidated = try rule.validated()
+                if existing.query != revalidated.query || existing.condition != revalidated.condition {
+                    try await closeAlerts(of: rule.id, message: "the rule's query or condition changed")
+                }
+                rules[rule.id] = revalidated
+            } else {
+                rule.createdAt = now()
+                rule.updatedAt = rule.createdAt
+                try await store.save(rule)
+                rules[rule.id] = try rule.validated()
+            }
+        }
+    }
+
+    // MARK: Silences
+
+    /// Stores a silence; it mutes matching alerts from the next evaluation on.
+    ///
+    /// - Throws: `invalidQuery` for a silence that ends before it starts, has no selective matcher or no creator.
+    public func createSilence(_ silence: Silence) async throws(MonitoringError) -> Silence {
+        guard options.enableSilencing else {
+            throw MonitoringError(.configurationError, "silences are turned off", hint: "set alerts.enable_silencing: true")
+        }
+        let silence = try silence.validated()
+        try await store.save(silence)
+        silences.removeAll { $0.id == silence.id }
+        silences.append(silence)
+        return silence
+    }
+
+    /// Ends a silence now.
+    public func expireSilence(_ id: String) async throws(MonitoringError) {
+        guard var silence = silences.first(where: { $0.id == id }) else {
+            throw MonitoringError(.alertNotFound, "no silence \(id) is in effect or scheduled", hint: "list them with GET /api/v1/silences")
+        }
+        silence.endsAt = max(now(), silence.startsAt)
+        try await store.save(silence)
+        silences.removeAll { $0.id == id }
+    }
+
+    /// The silences in effect or scheduled (and, with `includeExpired`, the ended ones still stored).
+    public func listSilences(includeExpired: Bool = false) throws(MonitoringError) -> [Silence] {
+        if includeExpired { return try store.silences() }
+        let time = now()
+        return silences.filter { $0.endsAt > time }.sorted { $0.startsAt < $1.startsAt }
+    }
+
+    // MARK: Evaluation
+
+    /// Evaluates every enabled rule whose interval has passed since its last evaluation; returns how many ran.
+    @discardableResult
+    public func evaluateDue(at time: Date? = nil) async -> Int {
+        let time = time ?? now()
+        silences.removeAll { $0.endsAt <= time }
+        var ran = 0
+        for (id, rule) in rules.sorted(by: { $0.value.rule.name < $1.value.rule.name }) where rule.rule.enabled {
+            let interval = rule.rule.evaluationInterval ?? options.evaluationInterval
+            if let last = lastEvaluation[id], time < last.addingTimeInterval(interval.inSeconds) { continue }
+            if (try? await evaluate(id, at: time)) != nil { ran += 1 }
+        }
+        return ran
+    }
+
+    /// Evaluates the rules whose query reads logs now, whatever their interval (new log entries were written).
+    @discardableResult
+    public func evaluateLogRules(at time: Date? = nil) async -> Int {
+        let time = time ?? now()
+        var ran = 0
+        for (id, rule) in rules where rule.rule.enabled && rule.query.readsLogs {
+            if (try? await evaluate(id, at: time)) != nil { ran += 1 }
+        }
+        return ran
+    }
+
+    /// Evaluates one rule at `time` and returns its open alerts.
+    ///
+    /// - Throws: `alertRuleNotFound`, or the query's error (the rule's alerts are left as they were).
+    @discardableResult
+    public func evaluate(_ id: AlertRuleID, at time: Date) async throws(MonitoringError) -> [Alert] {
+        guard let rule = rules[id] else { throw Self.ruleNotFound(id) }
+        guard evaluating.insert(id).inserted else { return open[id].map { Array($0.values.map(\.alert)) } ?? [] }
+        defer { evaluating.remove(id) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let series: [QuerySeries]
+        do throws(MonitoringError) {
+            series = try await evaluator.evaluate(rule.query, at: time)
+        } catch {
+            status[id, default: RuleEvaluationStatus()].failures += 1
+            status[id, default: RuleEvaluationStatus()].lastError = error.message
+            finish(id, at: time, started: started, clock: clock)
+            logger.warning("alert rule evaluation failed", metadata: ["rule": "\(rule.rule.name)", "error": "\(error.message)"])
+            throw error
+        }
+        let outcome = apply(rule, series: series, at: time)
+        status[id, default: RuleEvaluationStatus()].lastError = nil
+        finish(id, at: time, started: started, clock: clock)
+        do throws(MonitoringError) {
+            try await store.save(outcome.changed, removing: outcome.removed)
+        } catch {
+            logger.error("alert state could not be stored", metadata: ["rule": "\(rule.rule.name)", "error": "\(error.message)"])
+        }
+        notifier?.enqueue(outcome.notifications)
+        return open[id].map { Array($0.values.map(\.alert)) } ?? []
+    }
+
+    private func finish(_ id: AlertRuleID, at time: Date, started: ContinuousClock.Instant, clock: ContinuousClock) {
+        lastEvaluation[id] = time
+        status[id, default: RuleEvaluationStatus()].evaluations += 1
+        status[id, default: RuleEvaluationStatus()].lastEvaluatedAt = time
+        status[id, default: RuleEvaluationStatus()].lastDuration = started.duration(to: clock.now)
+    }
+
+    private struct Outcome {
+        var changed: [StoredAlert] = []
+        var removed: [AlertID] = []
+        var notifications: [AlertNotification] = []
+    }
+
+    /// The state machine of one rule for one evaluation's series.
+    private func apply(_ rule: ValidatedAlertRule, series: [QuerySeries], at time: Date) -> Outcome {
+        let id = rule.rule.id
+        let forDuration = rule.rule.forDuration ?? options.defaultForDuration
+        var current = open[id] ?? [:]
+        var outcome = Outcome()
+        var seen = Set<String>()
+        var overflow: UInt64 = 0
+        for item in series where rule.condition.holds(for: item) {
+            let labels = Self.labels(of: item, rule: rule)
+            let fingerprint = Alert.fingerprint(labels)
+            guard seen.insert(fingerprint).inserted else { continue }
+            let annotations = rule.annotations.mapValues { $0.expand(labels: labels, value: item.value, rule: rule.rule.name) }
+            if var stored = current[fingerprint] {
+                stored.alert.value = item.value
+                stored.alert.lastActiveAt = time
+                stored.alert.annotations = annotations
+                if stored.alert.status == .pending, time >= stored.alert.activeSince.addingTimeInterval(forDuration.inSeconds) {
+                    stored.alert.status = .firing
+                    stored.alert.firedAt = time
+                    firedTotal += 1
+                }
+                current[fingerprint] = stored
+            } else {
+                guard current.count < options.maxAlertsPerRule else {
+                    overflow += 1
+                    continue
+                }
+                let fires = forDuration <= .zero
+                if fires { firedTotal += 1 }
+                current[fingerprint] = StoredAlert(alert: Alert(
+                    ruleID: id, name: rule.rule.name, description: rule.rule.description, severity: rule.rule.severity,
+                    status: fires ? .firing : .pending, labels: labels, annotations: annotations, value: item.value,
+                    activeSince: time, firedAt: fires ? time : nil, lastActiveAt: time))
+            }
+        }
+        if overflow > 0 {
+            status[id, default: RuleEvaluationStatus()].overflow += overflow
+            logger.warning("an alert rule holds alerts.max_alerts_per_rule open alerts; more series were skipped", metadata: [
+                "rule": "\(rule.rule.name)", "skipped": "\(overflow)", "max_alerts_per_rule": "\(options.maxAlertsPerRule)",
+            ])
+        }
+        let activeSilences = options.enableSilencing ? silences.filter { $0.isActive(at: time) } : []
+        for (fingerprint, var stored) in current {
+            if !seen.contains(fingerprint) {
+                if stored.alert.status == .pending {
+                    outcome.removed.append(stored.alert.id)
+                    current[fingerprint] = nil
+                    continue
+                }
+                let keep = rule.rule.keepFiringFor ?? .zero
+                if time < stored.alert.lastActiveAt.addingTimeInterval(keep.inSeconds) {
+                    // keep_firing_for: not resolved yet, against flapping.
+                } else {
+                    stored.alert.status = .resolved
+                    stored.alert.resolvedAt = time
+                    stored.alert.resolutionMessage = "the condition no longer holds"
+                    if let notification = resolvedNotification(&stored, user: nil, message: nil) {
+                        outcome.notifications.append(notification)
+                    }
+                    outcome.changed.append(stored)
+                    current[fingerprint] = nil
+                    continue
+                }
+            }
+            stored.alert.silencedBy = activeSilences.filter { $0.matches(ruleName: rule.rule.name, labels: stored.alert.labels) }.map(\.id)
+            if options.enableNotifications, stored.alert.status == .firing, !stored.alert.isSilenced,
+                stored.notifiedStatus != .firing
+            {
+                outcome.notifications.append(AlertNotification(event: .firing, alert: stored.alert))
+                stored.notifiedStatus = .firing
+            }
+            current[fingerprint] = stored
+            outcome.changed.append(stored)
+        }
+        open[id] = current.isEmpty ? nil : current
+        return outcome
+    }
+
+    /// The resolved notification owed for `stored`, if it was ever notified firing or acknowledged.
+    private func resolvedNotification(_ stored: inout StoredAlert, user: String?, message: String?) -> AlertNotification? {
+        guard options.enableNotifications, stored.notifiedStatus == .firing || stored.notifiedStatus == .acknowledged else {
+            return nil
+        }
+        stored.notifiedStatus = .resolved
+        return AlertNotification(event: .resolved, alert: stored.alert, user: user, message: message)
+    }
+
+    /// A series' labels, the rule's labels (expanded; they win), and `alertname`.
+    static func labels(of series: QuerySeries, rule: ValidatedAlertRule) -> [Label] {
+        var byName: [String: String] = [:]
+        for label in series.labels { byName[label.name] = label.value }
+        for (name, template) in rule.labels {
+            byName[name] = template.expand(labels: series.labels, value: series.value, rule: rule.rule.name)
+        }
+        byName["alertname"] = rule.rule.name
+        return byName.map { Label($0.key, $0.value) }.sorted()
+    }
+
+    /// Resolves every open alert of a rule (it changed or went away).
+    private func closeAlerts(of id: AlertRuleID, message: String) async throws(MonitoringError) {
+        guard let alerts = open[id] else { return }
+        var changed: [StoredAlert] = []
+        var removed: [AlertID] = []
+        var notifications: [AlertNotification] = []
+        let time = now()
+        for var stored in alerts.values {
+            if stored.alert.status == .pending {
+                removed.append(stored.alert.id)
+                continue
+            }
+            stored.alert.status = .resolved
+            stored.alert.resolvedAt = time
+            stored.alert.resolutionMessage = message
+            if let notification = resolvedNotification(&stored, user: nil, message: message) { notifications.append(notification) }
+            changed.append(stored)
+        }
+        try await store.save(changed, removing: removed)
+        open[id] = nil
+        notifier?.enqueue(notifications)
+    }
+
+    // MARK: Lookups and telemetry
+
+    /// How each rule's evaluations went, by rule name.
+    public var evaluationStatus: [String: RuleEvaluationStatus] {
+        var byName: [String: RuleEvaluationStatus] = [:]
+        for (id, rule) in rules { byName[rule.rule.name] = status[id] ?? RuleEvaluationStatus() }
+        return byName
+    }
+
+    /// Open alerts by status.
+    public var openCounts: [AlertStatus: Int] {
+        var counts: [AlertStatus: Int] = [:]
+        for alert in open.values.flatMap(\.values) {
+            counts[alert.alert.status, default: 0] += 1
+            if alert.alert.isSilenced { counts[.silenced, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    private func editableRule(_ id: AlertRuleID, doing what: String) throws(MonitoringError) -> ValidatedAlertRule {
+        guard let rule = rules[id] else { throw Self.ruleNotFound(id) }
+        if let source = rule.rule.source {
+            throw MonitoringError(
+                .configurationError, "rule '\(rule.rule.name)' is declared in \(source); cannot \(what) it over the API",
+                hint: "edit the file and reload the configuration")
+        }
+        return rule
+    }
+
+    private func openAlert(_ id: AlertID, doing what: String) throws(MonitoringError) -> StoredAlert {
+        for alerts in open.values {
+            if let stored = alerts.values.first(where: { $0.alert.id == id }) { return stored }
+        }
+        if let stored = try store.alert(id) {
+            throw MonitoringError(
+                .alertNotFound, "alert \(id) is \(stored.alert.status.rawValue); only open alerts can be \(what)d")
+        }
+        throw MonitoringError(.alertNotFound, "no alert \(id)", hint: "list the open alerts with GET /api/v1/alerts")
+    }
+
+    static func ruleNotFound(_ id: AlertRuleID) -> MonitoringError {
+        MonitoringError(.alertRuleNotFound, "no alert rule \(id)", hint: "list the rules with GET /api/v1/rules")
+    }
+}
+
+extension AlertRule {
+    /// The rule with its creation and update times cleared, to compare what it says.
+    var withoutTimes: AlertRule {
+        var rule = self
+        rule.createdAt = Date(timeIntervalSince1970: 0)
+        rule.updatedAt = rule.createdAt
+        return rule
+    }
+}
+
+extension AlertQuery {
+    /// Whether the query reads log entries (it is then also evaluated as new entries are written).
+    public var readsLogs: Bool {
+        switch self {
+        case .logCount, .lastLogMessage: return true
+        case .number, .instant, .range, .health: return false
+        case .aggregate(_, _, let inner): return inner.readsLogs
+        case .binary(_, let lhs, let rhs): return lhs.readsLogs || rhs.readsLogs
+        }
+    }
+}
