@@ -48,10 +48,9 @@ public enum ConfigurationLoader {
             throw ConfigurationError(issues: [ConfigurationIssue(
                 file: path, keyPath: "", message: "the file is not UTF-8 text; save it as UTF-8")])
         }
-        let configuration = try parse(yaml: yaml, file: path, environment: environment)
-        return LoadedConfiguration(
-            configuration: configuration, source: path,
-            baseDirectory: url.deletingLastPathComponent().standardizedFileURL.path)
+        let baseDirectory = url.deletingLastPathComponent().standardizedFileURL.path
+        let configuration = try parse(yaml: yaml, file: path, environment: environment, baseDirectory: baseDirectory)
+        return LoadedConfiguration(configuration: configuration, source: path, baseDirectory: baseDirectory)
     }
 
     /// Parses YAML text, then applies `environment`.
@@ -60,17 +59,69 @@ public enum ConfigurationLoader {
     ///   - yaml: The document; empty text means all defaults.
     ///   - file: The name put into issues.
     ///   - environment: `STEPFLOW_MONITORING_*` variables to apply after the document; other variables are ignored.
-    /// - Throws: ``ConfigurationError`` with every problem found.
+    ///   - baseDirectory: where relative `alerts.rule_files` are looked up; the working directory when `nil`.
+    /// - Throws: ``ConfigurationError`` with every problem found, in the document and in its rule files.
     public static func parse(
         yaml: String,
         file: String,
-        environment: [String: String]
+        environment: [String: String],
+        baseDirectory: String? = nil
     ) throws(ConfigurationError) -> MonitoringConfiguration {
         let decoded = try decode(yaml: yaml, file: file)
         var configuration = decoded.configuration
-        let issues = decoded.decoder.issues + EnvironmentOverrides.apply(environment, to: &configuration)
+        var issues = decoded.decoder.issues + EnvironmentOverrides.apply(environment, to: &configuration)
+        let files = loadRuleFiles(configuration.alerts.ruleFiles, baseDirectory: baseDirectory, from: file)
+        configuration.alerts.ruleFileRules = files.rules
+        issues += files.issues
+        var seen: [String: String] = [:]
+        for rule in configuration.alerts.declaredRules {
+            if let first = seen[rule.name] {
+                issues.append(ConfigurationIssue(
+                    file: rule.source.map(Self.fileOfSource), line: rule.source.flatMap(Self.lineOfSource),
+                    keyPath: "rules", message: "the rule name '\(rule.name)' is already used at \(first); give each rule its own name"))
+            }
+            seen[rule.name] = rule.source ?? file
+        }
         guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
         return configuration
+    }
+
+    /// The rules of each rule file, and every problem found reading them.
+    static func loadRuleFiles(
+        _ paths: [String], baseDirectory: String?, from file: String
+    ) -> (rules: [AlertRule], issues: [ConfigurationIssue]) {
+        var rules: [AlertRule] = []
+        var issues: [ConfigurationIssue] = []
+        for (index, path) in paths.enumerated() {
+            let resolved = path.hasPrefix("/")
+                ? path
+                : URL(fileURLWithPath: baseDirectory ?? FileManager.default.currentDirectoryPath)
+                    .appendingPathComponent(path).standardizedFileURL.path
+            guard let data = FileManager.default.contents(atPath: resolved), let text = String(data: data, encoding: .utf8) else {
+                issues.append(ConfigurationIssue(
+                    file: file, keyPath: "alerts.rule_files[\(index)]",
+                    message: "cannot read the rule file \(resolved) (\(reason(resolved))); fix the path or remove it from rule_files"))
+                continue
+            }
+            switch YAMLComposer.compose(text, file: resolved) {
+            case .failure(let error):
+                issues += error.issues
+            case .success(let root):
+                var decoder = NodeDecoder(file: resolved, source: text)
+                rules += decoder.decodeRuleFile(root)
+                issues += decoder.issues
+            }
+        }
+        return (rules, issues)
+    }
+
+    static func fileOfSource(_ source: String) -> String {
+        guard let colon = source.lastIndex(of: ":"), Int(source[source.index(after: colon)...]) != nil else { return source }
+        return String(source[..<colon])
+    }
+
+    static func lineOfSource(_ source: String) -> Int? {
+        source.lastIndex(of: ":").flatMap { Int(source[source.index(after: $0)...]) }
     }
 
     /// The document's configuration and the decoder that walked it (whose issues the caller reports); throws only

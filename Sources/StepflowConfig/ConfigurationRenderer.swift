@@ -13,9 +13,37 @@ enum ConfigurationRenderer {
             }
             openSections = section
             lines.append(indent(section.count) + setting.path.last! + ": " + setting.value(in: configuration).yamlText)
+            if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
         }
         lines.append(contentsOf: renderPlugins(configuration.plugins))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The last scalar key of `alerts:`, after which its lists are written.
+    private static let lastAlertsSetting = ConfigurationSchema.settings.last { $0.path.first == "alerts" }!.path
+
+    /// `rule_files:` and the configuration's own `rules:` (those read from rule files stay in their files).
+    private static func renderRules(_ alerts: AlertConfig) -> [String] {
+        var lines = ["  \(ConfigurationSchema.ruleFilesKey): " + JSONValue.array(alerts.ruleFiles.map(JSONValue.string)).yamlFlowText]
+        guard !alerts.rules.isEmpty else { return lines + ["  \(ConfigurationSchema.rulesKey): []"] }
+        lines.append("  \(ConfigurationSchema.rulesKey):")
+        for rule in alerts.rules {
+            var fields = [
+                "name: " + JSONValue.quote(rule.name), "description: " + JSONValue.quote(rule.description),
+                "query: " + JSONValue.quote(rule.query), "condition: " + rule.condition.json.yamlFlowText,
+                "severity: " + rule.severity.rawValue,
+                "labels: " + JSONValue.object(Dictionary(rule.labels.map { ($0.name, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a })).yamlFlowText,
+                "annotations: " + JSONValue.object(rule.annotations.mapValues(JSONValue.string)).yamlFlowText,
+            ]
+            if let duration = rule.forDuration { fields.append("for: " + DurationParser.format(duration)) }
+            if let duration = rule.evaluationInterval { fields.append("evaluation_interval: " + DurationParser.format(duration)) }
+            if let duration = rule.keepFiringFor { fields.append("keep_firing_for: " + DurationParser.format(duration)) }
+            fields.append("enabled: \(rule.enabled)")
+            for (index, field) in fields.enumerated() {
+                lines.append((index == 0 ? "    - " : "      ") + field)
+            }
+        }
+        return lines
     }
 
     private static func renderPlugins(_ plugins: [PluginConfig]) -> [String] {

@@ -22,6 +22,17 @@ enum ConfigurationSchema {
     /// The keys of a plugin's `limits:` mapping.
     static let pluginLimitKeys = ["memory", "cpu_time"]
 
+    /// The section holding the rule lists, and its two list keys.
+    static let alertsPath = ["alerts"]
+    static let rulesKey = "rules"
+    static let ruleFilesKey = "rule_files"
+
+    /// The keys of one alert rule, in the order they are rendered.
+    static let ruleKeys = [
+        "name", "description", "query", "condition", "severity", "labels", "annotations", "for",
+        "evaluation_interval", "keep_firing_for", "enabled",
+    ]
+
     /// The smallest `limits.memory`. The runner (a Swift program) takes ~320 MiB of address space itself; below
     /// 256 MiB it cannot even create the plugin.
     static let minimumMemoryLimit = 256 << 20
@@ -88,6 +99,9 @@ enum ConfigurationSchema {
         .init("alerts.notification_timeout", env: "ALERTS_NOTIFICATION_TIMEOUT",
               .duration(\.alerts.notificationTimeout), .positive),
         .init("alerts.enable_silencing", env: "ALERTS_ENABLE_SILENCING", .boolean(\.alerts.enableSilencing)),
+        .init("alerts.webhook_url", env: "ALERTS_WEBHOOK_URL", .text(\.alerts.webhookURL), .httpURLOrEmpty),
+        .init("alerts.alertmanager_url", env: "ALERTS_ALERTMANAGER_URL", .text(\.alerts.alertmanagerURL), .httpURLOrEmpty),
+        .init("alerts.log_notifications", .boolean(\.alerts.logNotifications)),
 
         .init("health.check_interval", env: "HEALTH_CHECK_INTERVAL", .duration(\.health.checkInterval), .positive),
         .init("health.check_timeout", env: "HEALTH_CHECK_TIMEOUT", .duration(\.health.checkTimeout), .positive),
@@ -133,6 +147,7 @@ enum ConfigurationSchema {
             if !keys.contains(key) { keys.append(key) }
         }
         if path.isEmpty { keys.append(pluginsKey) }
+        if path == alertsPath { keys += [ruleFilesKey, rulesKey] }
         return keys
     }
 }

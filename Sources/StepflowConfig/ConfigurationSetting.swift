@@ -135,6 +135,8 @@ enum SettingConstraint: Sendable {
     case nonEmpty
     /// An `http://` or `https://` URL.
     case httpURL
+    /// An http(s) URL, or empty for "off".
+    case httpURLOrEmpty
     /// Histogram bucket bounds: at least one, strictly ascending (per name, for named lists).
     case bucketBounds
     /// Summary quantiles: at least one, each from 0 to 1, no repeats.
@@ -157,6 +159,9 @@ enum SettingConstraint: Sendable {
             return "must not be empty"
         case (.httpURL, .text(let text)) where !(text.hasPrefix("http://") || text.hasPrefix("https://")):
             return "must be a URL starting with http:// or https://, found '\(text)'"
+        case (.httpURLOrEmpty, .text(let text))
+        where !text.isEmpty && !(text.hasPrefix("http://") || text.hasPrefix("https://")):
+            return "must be empty (off) or a URL starting with http:// or https://, found '\(text)'"
         case (.bucketBounds, .numbers(let bounds)):
             return Self.boundsViolation(bounds)
         case (.bucketBounds, .namedNumbers(let lists)):
@@ -201,6 +206,7 @@ enum SettingConstraint: Sendable {
         case .port: return "0 to 65535"
         case .nonEmpty: return "not empty"
         case .httpURL: return "http:// or https:// URL"
+        case .httpURLOrEmpty: return "empty, or an http:// or https:// URL"
         case .bucketBounds: return "ascending, finite"
         case .quantiles: return "each 0 to 1"
         }

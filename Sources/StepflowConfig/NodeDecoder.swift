@@ -51,6 +51,10 @@ struct NodeDecoder {
             let keyPath = childPath.joined(separator: ".")
             if path.isEmpty && key == ConfigurationSchema.pluginsKey {
                 configuration.plugins = decodePlugins(valueNode)
+            } else if path == ConfigurationSchema.alertsPath && key == ConfigurationSchema.rulesKey {
+                configuration.alerts.rules = decodeRules(valueNode, keyPath: keyPath)
+            } else if path == ConfigurationSchema.alertsPath && key == ConfigurationSchema.ruleFilesKey {
+                configuration.alerts.ruleFiles = decodeRuleFiles(valueNode, keyPath: keyPath)
             } else if let setting = ConfigurationSchema.setting(at: childPath) {
                 keyPathsSet.append(keyPath)
                 guard let value = scalarValue(valueNode, as: setting.accessor.type, keyPath: keyPath,
@@ -70,7 +74,7 @@ struct NodeDecoder {
     }
 
     /// The value of a scalar node as `type`, or `nil` after reporting why it is not one.
-    private mutating func scalarValue(
+    mutating func scalarValue(
         _ node: Node, as type: SettingType, keyPath: String, default defaultValue: SettingValue? = nil
     ) -> SettingValue? {
         switch type {
@@ -400,7 +404,7 @@ struct NodeDecoder {
     }
 
     /// Any YAML value as JSON; a non-text mapping key is reported. The caller has counted `node` already.
-    private mutating func jsonValue(_ node: Node, keyPath: String) -> JSONValue? {
+    mutating func jsonValue(_ node: Node, keyPath: String) -> JSONValue? {
         switch node {
         case .scalar(let scalar):
             switch node.tagName {
@@ -442,7 +446,7 @@ struct NodeDecoder {
     // MARK: Helpers
 
     /// The pairs of a mapping node; a null node is an empty mapping when `emptyIsFine`, anything else is reported.
-    private mutating func mappingPairs(_ node: Node, keyPath: String, emptyIsFine: Bool) -> [(Node, Node)]? {
+    mutating func mappingPairs(_ node: Node, keyPath: String, emptyIsFine: Bool) -> [(Node, Node)]? {
         if case .mapping(let mapping) = node { return mapping.map { ($0.key, $0.value) } }
         if emptyIsFine, node.isScalarNode, node.tagName == .null { return [] }
         let what = keyPath.isEmpty ? "the document" : "this key"
@@ -451,13 +455,13 @@ struct NodeDecoder {
     }
 
     /// The text of a mapping key, or `nil` after reporting a key that is not a scalar.
-    private mutating func keyName(_ node: Node, parentPath: String) -> String? {
+    mutating func keyName(_ node: Node, parentPath: String) -> String? {
         if case .scalar(let scalar) = node { return scalar.string }
         report(node, keyPath: parentPath, "a key must be plain text, found \(Self.describe(node))")
         return nil
     }
 
-    private mutating func reportUnknownKey(_ node: Node, key: String, keyPath: String, validKeys: [String]) {
+    mutating func reportUnknownKey(_ node: Node, key: String, keyPath: String, validKeys: [String]) {
         if let suggestion = Suggestions.closest(to: key, among: validKeys) {
             report(node, keyPath: keyPath, "unknown key", suggestion: suggestion)
         } else if key == "<<" {
@@ -468,7 +472,7 @@ struct NodeDecoder {
         }
     }
 
-    private mutating func report(_ node: Node, keyPath: String, _ message: String, suggestion: String? = nil) {
+    mutating func report(_ node: Node, keyPath: String, _ message: String, suggestion: String? = nil) {
         let mark = node.mark
         issues.append(ConfigurationIssue(
             file: file, line: mark?.line, column: mark?.column, keyPath: keyPath, message: message,
@@ -477,7 +481,7 @@ struct NodeDecoder {
     }
 
     /// Counts one node against the budget; `false` (after one report) once the budget is spent.
-    private mutating func enter(_ node: Node) -> Bool {
+    mutating func enter(_ node: Node) -> Bool {
         guard !budgetExceeded else { return false }
         remainingNodes -= 1
         if remainingNodes >= 0 { return true }

@@ -49,6 +49,8 @@ let environmentCases: [EnvironmentCase] = [
     .init("ALERTS_ENABLE_NOTIFICATIONS", "no") { $0.alerts.enableNotifications = false },
     .init("ALERTS_NOTIFICATION_TIMEOUT", "500ms") { $0.alerts.notificationTimeout = .milliseconds(500) },
     .init("ALERTS_ENABLE_SILENCING", "off") { $0.alerts.enableSilencing = false },
+    .init("ALERTS_WEBHOOK_URL", "http://127.0.0.1:9000/hook") { $0.alerts.webhookURL = "http://127.0.0.1:9000/hook" },
+    .init("ALERTS_ALERTMANAGER_URL", "http://127.0.0.1:9093") { $0.alerts.alertmanagerURL = "http://127.0.0.1:9093" },
     .init("PROMETHEUS_ENDPOINT", "https://prom.example:9090/api/v1/write") {
         $0.exporters.prometheus.endpoint = "https://prom.example:9090/api/v1/write"
     },
@@ -83,7 +85,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 42)
+        #expect(known.count == 44)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

@@ -118,6 +118,24 @@ public struct AlertConfig: Sendable, Hashable {
     public var notificationTimeout: Duration = .seconds(30)
     /// `enable_silencing`, env `STEPFLOW_MONITORING_ALERTS_ENABLE_SILENCING`, default true.
     public var enableSilencing: Bool = true
+    /// `webhook_url`, env `STEPFLOW_MONITORING_ALERTS_WEBHOOK_URL`, default empty (off): notifications are POSTed
+    /// there as JSON (docs/alerting.md).
+    public var webhookURL: String = ""
+    /// `alertmanager_url`, env `STEPFLOW_MONITORING_ALERTS_ALERTMANAGER_URL`, default empty (off): an Alertmanager
+    /// base URL (`http://127.0.0.1:9093`) that receives firing and resolved alerts through its API v2.
+    public var alertmanagerURL: String = ""
+    /// `log_notifications`, default true: every notification is also written to the host's log.
+    public var logNotifications: Bool = true
+    /// `rule_files`: YAML files with a `rules:` list each; relative paths are taken from the configuration's
+    /// directory.
+    public var ruleFiles: [String] = []
+    /// `rules`: the rules declared in the configuration itself.
+    public var rules: [AlertRule] = []
+    /// The rules read from ``ruleFiles``, in file order (each with its `source`).
+    public var ruleFileRules: [AlertRule] = []
+
+    /// Every declared rule: the configuration's, then the rule files'.
+    public var declaredRules: [AlertRule] { rules + ruleFileRules }
 
     public init() {}
     public static let `default` = AlertConfig()
