@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The whole C ABI between the host and its plugins: one header, append-only.
@@ -114,11 +115,21 @@ let package = Package(
             swiftSettings: strict
         ),
         // Wires everything into one swift-service-lifecycle ServiceGroup.
+        // Outgoing HTTP to the systems users already run: webhooks and Alertmanager (AsyncHTTPClient).
+        .target(
+            name: "StepflowExport",
+            dependencies: [
+                "StepflowCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "StepflowRuntime",
             dependencies: [
                 "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling",
-                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer",
+                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer", "StepflowExport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -207,6 +218,7 @@ let package = Package(
             name: "StepflowRuntimeTests",
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowCore
+import StepflowMonitoring
 import Synchronization
 
 /// Starts the configured plugins, and on each reload re-reads the configuration from where the host got it and
@@ -34,6 +35,8 @@ final class ConfigurationReloader: Sendable {
     /// The configuration the host started with: what the non-reloadable settings are compared with.
     private let startup: MonitoringConfiguration
     private let manager: PluginManager
+    /// Where the declared alert rules are applied; `nil` in a host without alerting.
+    private let alerts: AlertEngine?
     private let logger: Logger
     private let state: Mutex<State>
     /// The last reload asked for; the next one waits for it.
@@ -42,7 +45,11 @@ final class ConfigurationReloader: Sendable {
     /// The settings a reload applies besides `plugins:`.
     static let reloadableSettings: Set<String> = ["scheduler.default_timeout"]
 
-    init(loaded: LoadedConfiguration, environment: [String: String], manager: PluginManager, logger: Logger) {
+    init(
+        loaded: LoadedConfiguration, environment: [String: String], manager: PluginManager, alerts: AlertEngine? = nil,
+        logger: Logger
+    ) {
+        self.alerts = alerts
         path = loaded.source == ConfigurationLoader.embeddedSourceName ? nil : loaded.source
         source = loaded.source
         self.environment = environment
@@ -142,10 +149,25 @@ final class ConfigurationReloader: Sendable {
             }
         }
 
+        var rulesApplied = true
+        if let alerts {
+            do throws(MonitoringError) {
+                try await alerts.replaceFileRules(new.alerts.declaredRules)
+            } catch {
+                rulesApplied = false
+                report.errors.append("alert rules not applied: \(error.message)")
+                logger.error("the declared alert rules were not applied; the running ones are kept", metadata: ["error": "\(error.message)"])
+            }
+        }
         state.withLock { state in
             state.slots = slots
             state.configuration.plugins = new.plugins
             state.configuration.scheduler.defaultTimeout = new.scheduler.defaultTimeout
+            if rulesApplied {
+                state.configuration.alerts.rules = new.alerts.rules
+                state.configuration.alerts.ruleFiles = new.alerts.ruleFiles
+                state.configuration.alerts.ruleFileRules = new.alerts.ruleFileRules
+            }
         }
         logger.info(
             "configuration reloaded",

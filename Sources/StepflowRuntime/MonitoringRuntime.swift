@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import StepflowConfig
+import StepflowExport
 import StepflowCore
 import StepflowMonitoring
 import StepflowPluginHost
@@ -49,6 +50,10 @@ public final class MonitoringRuntime: Sendable {
     public let spanWriter: BatchWriter<SpanRow, Never>
     public let scheduler: Scheduler<ContinuousClock>
     public let health: HealthMonitor
+    /// The spec's `AlertManager`: rules, alerts, silences (`monitoring_alert_rules`, `monitoring_alerts`).
+    public let alerts: AlertEngine
+    /// Delivers alert notifications to the configured channels and notifier plugins.
+    public let notifier: AlertNotifier
     /// What came of each enabled `plugins:` entry of the configuration in effect, in configuration order.
     public var plugins: [PluginLoadResult] { reloader.results }
     /// Starts, tracks and stops the configured plugins.
@@ -108,8 +113,10 @@ public final class MonitoringRuntime: Sendable {
             queue: logQueue, store: logStore, source: configuration.logs.source,
             maxMessageBytes: configuration.logs.maxLogSize,
             backpressureTimeout: configuration.metrics.backpressureTimeout, logger: logger)
+        let logAlerts = LogAlertTrigger()
         logWriter = BatchWriter(
-            queue: logQueue, name: "logs", flushInterval: configuration.logs.flushInterval, logger: logger
+            queue: logQueue, name: "logs", flushInterval: configuration.logs.flushInterval, logger: logger,
+            afterWrite: { _ in logAlerts.logsWritten() }
         ) { (rows, _) async throws(MonitoringError) in try await logStore.insert(rows) }
         let traceStore = TraceStore(database: database)
         let spanQueue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
@@ -129,14 +136,45 @@ public final class MonitoringRuntime: Sendable {
             jitter: configuration.scheduler.jitter, breakerFailures: configuration.scheduler.breakerFailures,
             breakerCooldown: configuration.scheduler.breakerCooldown, logger: logger)
         health = HealthMonitor(timeout: configuration.health.checkTimeout)
+        let alertConfig = configuration.alerts
+        var channels: [any AlertChannel] = []
+        if alertConfig.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
+        if !alertConfig.webhookURL.isEmpty {
+            channels.append(WebhookAlertChannel(url: alertConfig.webhookURL, timeout: alertConfig.notificationTimeout))
+        }
+        var alertmanager: AlertmanagerAlertChannel?
+        if !alertConfig.alertmanagerURL.isEmpty {
+            let channel = AlertmanagerAlertChannel(
+                baseURL: alertConfig.alertmanagerURL,
+                generatorURL: "http://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
+                timeout: alertConfig.notificationTimeout)
+            channels.append(channel)
+            alertmanager = channel
+        }
+        let managerLater = Later<PluginManager>()
+        notifier = AlertNotifier(
+            channels: channels, timeout: alertConfig.notificationTimeout, logger: logger,
+            afterShutdown: { await managerLater.current?.shutdownUnscheduled() })
+        alerts = AlertEngine(
+            store: AlertStore(database: database),
+            evaluator: AlertQueryEvaluator(engine: engine, metrics: MetricStore(database: database), logs: logStore, health: health),
+            notifier: notifier,
+            options: AlertEngineOptions(
+                evaluationInterval: alertConfig.evaluationInterval, defaultForDuration: alertConfig.defaultForDuration,
+                maxAlertsPerRule: alertConfig.maxAlertsPerRule, enableNotifications: alertConfig.enableNotifications,
+                enableSilencing: alertConfig.enableSilencing),
+            logger: logger)
         pluginManager = PluginManager(
             scheduler: scheduler, engine: engine, health: health, logger: logger,
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
             retries: configuration.health.checkRetries, pluginRunner: pluginRunner,
             logExport: LogExportSettings(
                 store: logStore, positions: positions, enabled: configuration.logs.enableExport,
-                interval: configuration.logs.exportInterval))
-        reloader = ConfigurationReloader(loaded: loaded, environment: environment, manager: pluginManager, logger: logger)
+                interval: configuration.logs.exportInterval),
+            notifier: notifier)
+        managerLater.set(pluginManager)
+        reloader = ConfigurationReloader(
+            loaded: loaded, environment: environment, manager: pluginManager, alerts: alerts, logger: logger)
         let aggregation = AggregationJob(
             store: MetricStore(database: database), interval: configuration.metrics.aggregationInterval, logger: logger)
         let retention = RetentionJob(
@@ -158,7 +196,8 @@ public final class MonitoringRuntime: Sendable {
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
             plugins: pluginManager, retention: retention,
             aggregation: configuration.metrics.enableAggregation ? aggregation : nil,
-            logs: logs, logWriter: logWriter, traces: traces, spanWriter: spanWriter, fileExport: fileExport)
+            logs: logs, logWriter: logWriter, traces: traces, spanWriter: spanWriter, fileExport: fileExport,
+            alerts: alerts, notifier: notifier)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -191,6 +230,26 @@ public final class MonitoringRuntime: Sendable {
                 try await health.registerHealthCheck(
                     "export:file", check: JobHealthCheck(scheduler: scheduler, jobName: "export:file", retries: retries))
             }
+            // Alert rules: those stored (created over the API), then those the configuration declares.
+            try await alerts.load()
+            do throws(MonitoringError) {
+                try await alerts.replaceFileRules(alertConfig.declaredRules)
+            } catch {
+                logger.error("the declared alert rules were not applied", metadata: ["error": "\(error.message)"])
+            }
+            logAlerts.attach(alerts)
+            // A one-second tick: each rule keeps its own evaluation interval.
+            try scheduler.add(
+                AlertEvaluationJob(engine: alerts),
+                schedule: JobSchedule(interval: .seconds(1), timeout: max(alertConfig.evaluationInterval, .seconds(30))))
+            try await health.registerHealthCheck(
+                "alerts", check: JobHealthCheck(scheduler: scheduler, jobName: "alerts", retries: retries))
+            if let alertmanager {
+                await alertmanager.track(try await alerts.getActiveAlerts(filter: nil))
+                try scheduler.add(
+                    AlertmanagerResendJob(channel: alertmanager),
+                    schedule: JobSchedule(interval: alertmanager.resendInterval, timeout: alertConfig.notificationTimeout))
+            }
             if configuration.metrics.enableAggregation {
                 // Raw samples older than one aggregation_interval are rolled up into interval aggregates.
                 try scheduler.add(
@@ -205,7 +264,9 @@ public final class MonitoringRuntime: Sendable {
 
         await reloader.startConfiguredPlugins()
 
-        var services: [any Service] = [writer, logWriter, spanWriter, scheduler]
+        // Stopped in reverse: the scheduler (no more evaluations), then the notifier (delivers what is queued),
+        // then the writers.
+        var services: [any Service] = [writer, logWriter, spanWriter, notifier, scheduler]
         if configuration.http.enabled {
             let telemetry = self.telemetry
             let engine = self.engine

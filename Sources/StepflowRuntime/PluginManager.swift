@@ -23,6 +23,8 @@ struct ManagedPlugin: Sendable {
     var job: PluginCollectorJob?
     /// The export job of a log exporter (while `logs.enable_export` is on).
     var exportJob: LogExportJob?
+    /// The name of its alert channel, for a notifier.
+    var channel: String?
 }
 
 /// Where log-exporter plugins get their entries from.
@@ -51,13 +53,16 @@ final class PluginManager: Sendable {
     let pluginRunner: String
     /// Where log exporters read from; `nil` leaves log-exporter plugins unscheduled.
     let logExport: LogExportSettings?
+    /// Where notifier plugins are added as channels; `nil` leaves them unused.
+    let notifier: AlertNotifier?
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
         configDirectory: String?, defaultTimeout: Duration, retries: Int,
-        pluginRunner: String, logExport: LogExportSettings? = nil
+        pluginRunner: String, logExport: LogExportSettings? = nil, notifier: AlertNotifier? = nil
     ) {
         self.logExport = logExport
+        self.notifier = notifier
         self.scheduler = scheduler
         self.engine = engine
         self.health = health
@@ -84,6 +89,7 @@ final class PluginManager: Sendable {
     /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
     func stop(_ name: String) async {
         guard let plugin = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+        if let channel = plugin.channel { await notifier?.remove(channel) }
         if let job = plugin.job { await scheduler.remove(job.name) }
         if let exportJob = plugin.exportJob { await scheduler.remove(exportJob.name) }
         if plugin.job == nil && plugin.exportJob == nil { await plugin.collector.shutdown() }
@@ -126,10 +132,9 @@ final class PluginManager: Sendable {
             result.name = name
             let collects = info.capabilities.contains(.metricsCollector)
             let exports = info.capabilities.contains(.logExporter)
-            guard collects || exports else {
-                throw PluginStartError(
-                    "declares no capability this host schedules yet (capabilities: \(info.capabilities)); "
-                        + "alert notifiers are called by the alert pipeline, which is not in this version")
+            let notifies = info.capabilities.contains(.alertNotifier)
+            guard collects || exports || notifies else {
+                throw PluginStartError("declares no capability this host knows (capabilities: \(info.capabilities))")
             }
             let collector = try await makeCollector(library: library, info: info, plugin: plugin, name: name)
             let interval = plugin.interval ?? (collects ? info.defaultInterval : logExport?.interval ?? info.defaultInterval)
@@ -158,10 +163,15 @@ final class PluginManager: Sendable {
                 }
                 exportJob = export
             }
+            var channel: String?
+            if notifies, let notifier {
+                notifier.add(PluginAlertChannel(name: Self.jobName(name), instance: collector))
+                channel = Self.jobName(name)
+            }
             running.withLock {
                 $0[name] = ManagedPlugin(
                     config: plugin, name: name, resolvedPath: resolved, collector: collector, library: library,
-                    schedule: schedule, job: job, exportJob: exportJob)
+                    schedule: schedule, job: job, exportJob: exportJob, channel: channel)
             }
             let details: [String: JSONValue] = [
                 "path": .string(resolved), "version": .string(info.version),
@@ -178,12 +188,14 @@ final class PluginManager: Sendable {
                     Self.jobName(name),
                     check: JobHealthCheck(scheduler: scheduler, jobName: exportJob.name, retries: retries, details: details))
             } else {
+                let role = channel != nil
+                    ? "loaded; receives alert notifications"
+                    : notifies
+                        ? "loaded; alerts are off in this host, so this notifier is sent nothing"
+                        : "loaded; logs.enable_export is off, so this log exporter is sent nothing"
                 try? await health.registerHealthCheck(
                     Self.jobName(name),
-                    check: FixedHealthCheck(HealthStatus(
-                        component: Self.jobName(name), status: .healthy,
-                        message: "loaded; logs.enable_export is off, so this log exporter is sent nothing",
-                        details: details)))
+                    check: FixedHealthCheck(HealthStatus(component: Self.jobName(name), status: .healthy, message: role, details: details)))
             }
             logger.info(
                 "plugin loaded",
@@ -206,6 +218,14 @@ final class PluginManager: Sendable {
                     details: ["path": .string(plugin.path)])))
         }
         return result
+    }
+
+    /// Shuts down the plugins no scheduler job owns (notifiers): at host shutdown, after the last notification.
+    func shutdownUnscheduled() async {
+        let unscheduled = running.withLock { running in
+            running.values.filter { $0.job == nil && $0.exportJob == nil }
+        }
+        for plugin in unscheduled { await plugin.collector.shutdown() }
     }
 
     /// Creates the instance in the isolation the configuration asks for (`library` is loaded only in-process).

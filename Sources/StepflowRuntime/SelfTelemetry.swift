@@ -24,6 +24,8 @@ struct SelfTelemetry: Sendable {
     let spanWriter: BatchWriter<SpanRow, Never>
     /// `nil` unless `logs.export_file` is set (and export on).
     let fileExport: LogExportJob?
+    let alerts: AlertEngine
+    let notifier: AlertNotifier
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -110,7 +112,36 @@ struct SelfTelemetry: Sendable {
             "Mean duration of a collection (plugin collectors and the process collector) since start.",
             .gauge(durations.count == 0 ? 0 : durations.sum / Double(durations.count)))
         addLogsAndTraces(add)
+        addAlerts(add)
         return out
+    }
+
+    /// The spec's `total_alerts_fired`, how each rule's evaluations go, and each notification channel.
+    private func addAlerts(_ add: (String, String, MetricValue, [Label]) -> Void) {
+        let telemetry = alerts.telemetry
+        add("stepflow_alerts_fired_total", "Alerts that started firing since start.", .counter(Double(telemetry.firedTotal)), [])
+        for status in [AlertStatus.pending, .firing, .acknowledged, .silenced] {
+            add("stepflow_alerts", "Open alerts by status (silenced: muted ones among them).",
+                .gauge(Double(telemetry.open[status] ?? 0)), [Label("status", status.rawValue)])
+        }
+        for (rule, status) in telemetry.rules.sorted(by: { $0.key < $1.key }) {
+            let labels = [Label("rule", rule)]
+            add("stepflow_alert_rule_evaluations_total", "Evaluations of an alert rule.", .counter(Double(status.evaluations)), labels)
+            add("stepflow_alert_rule_evaluation_failures_total", "Evaluations of an alert rule whose query failed.",
+                .counter(Double(status.failures)), labels)
+            add("stepflow_alert_rule_last_evaluation_seconds", "How long the rule's last evaluation took.",
+                .gauge(status.lastDuration.inSeconds), labels)
+            add("stepflow_alert_rule_overflow_total", "Series skipped because the rule held alerts.max_alerts_per_rule alerts.",
+                .counter(Double(status.overflow)), labels)
+        }
+        for (channel, counts) in notifier.counts.sorted(by: { $0.key < $1.key }) {
+            add("stepflow_alert_notifications_total", "Alert notifications by channel and outcome.",
+                .counter(Double(counts.sent)), [Label("channel", channel), Label("result", "sent")])
+            add("stepflow_alert_notifications_total", "Alert notifications by channel and outcome.",
+                .counter(Double(counts.failed)), [Label("channel", channel), Label("result", "failed")])
+            add("stepflow_alert_notification_retries_total", "Notification attempts that failed and were retried.",
+                .counter(Double(counts.retries)), [Label("channel", channel)])
+        }
     }
 
     /// The spec's `total_logs_processed` and `total_traces_generated`, and how their pipelines fare.

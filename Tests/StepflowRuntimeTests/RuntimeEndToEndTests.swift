@@ -57,7 +57,7 @@ struct RuntimeEndToEndTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(health.body.utf8)) as? [String: Any])
         #expect(json["status"] as? String == "healthy")
         let components = try #require(json["components"] as? [String: Any])
-        #expect(Set(components.keys) == ["storage", "scheduler", "process", "retention", "aggregation", "plugin:system", "plugin:filesystem"])
+        #expect(Set(components.keys) == ["storage", "scheduler", "process", "retention", "aggregation", "alerts", "plugin:system", "plugin:filesystem"])
         let filesystem = try #require(components["plugin:filesystem"] as? [String: Any])
         let details = try #require(filesystem["details"] as? [String: Any])
         #expect(details["isolation"] as? String == "in-process")

@@ -197,3 +197,20 @@ func whileRunning<Result>(
     try await running
     return result
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+func freeTCPPort() throws -> Int {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socketFD >= 0 else { throw CompileError(description: "socket: \(errno)") }
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+    }
+    guard bound else { throw CompileError(description: "bind: \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StepflowCore
 import StepflowStorage
+import Synchronization
 
 /// The settings of the alert engine: the spec's `AlertConfig`.
 public struct AlertEngineOptions: Sendable, Hashable {
@@ -37,6 +38,16 @@ public struct RuleEvaluationStatus: Sendable, Hashable {
     public var overflow: UInt64 = 0
 }
 
+/// The alert engine's counters, readable without waiting for the engine (for `/metrics`).
+public struct AlertTelemetry: Sendable, Hashable {
+    /// Alerts that started firing since start: the spec's `total_alerts_fired`.
+    public var firedTotal: UInt64 = 0
+    /// Per rule name.
+    public var rules: [String: RuleEvaluationStatus] = [:]
+    /// Open alerts per status (`silenced` counts the muted ones among them).
+    public var open: [AlertStatus: Int] = [:]
+}
+
 /// Evaluates alert rules and keeps their alerts: the spec's `AlertManager`.
 ///
 /// Each enabled rule is evaluated on its interval (``evaluateDue(at:)``). A series of its query for which the
@@ -63,6 +74,16 @@ public actor AlertEngine: AlertManager {
     public private(set) var firedTotal: UInt64 = 0
     /// Rules that are stored but do not validate (with this version), by id, with the reason.
     public private(set) var invalidRules: [AlertRuleID: String] = [:]
+    private let published = Mutex(AlertTelemetry())
+
+    /// The counters as of the last change, without waiting for the engine.
+    public nonisolated var telemetry: AlertTelemetry { published.withLock { $0 } }
+
+    /// Copies the counters where ``telemetry`` reads them.
+    private func publish() {
+        let snapshot = AlertTelemetry(firedTotal: firedTotal, rules: evaluationStatus, open: openCounts)
+        published.withLock { $0 = snapshot }
+    }
 
     public init(
         store: AlertStore, evaluator: AlertQueryEvaluator, notifier: AlertNotifier?, options: AlertEngineOptions,
@@ -95,6 +116,7 @@ public actor AlertEngine: AlertManager {
             open[stored.alert.ruleID, default: [:]][stored.alert.fingerprint] = stored
         }
         silences = try store.silences(endedAfter: now())
+        publish()
         logger.info("alert rules loaded", metadata: [
             "rules": "\(rules.count)", "open_alerts": "\(open.values.reduce(0) { $0 + $1.count })",
             "silences": "\(silences.count)",
@@ -112,6 +134,7 @@ public actor AlertEngine: AlertManager {
         let validated = try rule.validated()
         try await store.save(rule)
         rules[rule.id] = validated
+        publish()
         logger.info("alert rule created", metadata: ["rule": "\(rule.name)", "id": "\(rule.id)"])
         return rule.id
     }
@@ -175,6 +198,7 @@ public actor AlertEngine: AlertManager {
         try await store.save([stored])
         open[stored.alert.ruleID]?[stored.alert.fingerprint] = stored
         notifier?.enqueue(notifications)
+        publish()
         logger.notice("alert acknowledged", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
     }
 
@@ -188,6 +212,7 @@ public actor AlertEngine: AlertManager {
         try await store.save([stored])
         open[stored.alert.ruleID]?[stored.alert.fingerprint] = nil
         notifier?.enqueue(notification.map { [$0] } ?? [])
+        publish()
         logger.notice("alert resolved by hand", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
     }
 
@@ -280,8 +305,9 @@ public actor AlertEngine: AlertManager {
         for (id, rule) in rules.sorted(by: { $0.value.rule.name < $1.value.rule.name }) where rule.rule.enabled {
             let interval = rule.rule.evaluationInterval ?? options.evaluationInterval
             if let last = lastEvaluation[id], time < last.addingTimeInterval(interval.inSeconds) { continue }
-            if (try? await evaluate(id, at: time)) != nil { ran += 1 }
+            if (try? await evaluateOne(id, at: time)) != nil { ran += 1 }
         }
+        publish()
         return ran
     }
 
@@ -291,8 +317,9 @@ public actor AlertEngine: AlertManager {
         let time = time ?? now()
         var ran = 0
         for (id, rule) in rules where rule.rule.enabled && rule.query.readsLogs {
-            if (try? await evaluate(id, at: time)) != nil { ran += 1 }
+            if (try? await evaluateOne(id, at: time)) != nil { ran += 1 }
         }
+        publish()
         return ran
     }
 
@@ -301,6 +328,11 @@ public actor AlertEngine: AlertManager {
     /// - Throws: `alertRuleNotFound`, or the query's error (the rule's alerts are left as they were).
     @discardableResult
     public func evaluate(_ id: AlertRuleID, at time: Date) async throws(MonitoringError) -> [Alert] {
+        defer { publish() }
+        return try await evaluateOne(id, at: time)
+    }
+
+    private func evaluateOne(_ id: AlertRuleID, at time: Date) async throws(MonitoringError) -> [Alert] {
         guard let rule = rules[id] else { throw Self.ruleNotFound(id) }
         guard evaluating.insert(id).inserted else { return open[id].map { Array($0.values.map(\.alert)) } ?? [] }
         defer { evaluating.remove(id) }
@@ -461,6 +493,7 @@ public actor AlertEngine: AlertManager {
         try await store.save(changed, removing: removed)
         open[id] = nil
         notifier?.enqueue(notifications)
+        publish()
     }
 
     // MARK: Lookups and telemetry

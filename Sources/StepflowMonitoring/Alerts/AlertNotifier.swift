@@ -7,7 +7,7 @@ import Synchronization
 /// up only itself. A batch a channel fails to take is retried with capped exponential backoff until
 /// `alerts.notification_timeout` has passed since its first attempt, then dropped, counted and logged.
 public final class AlertNotifier: Service, Sendable {
-    /// Per channel: notifications delivered, batches that failed for good, attempts that failed and were retried.
+    /// Per channel: notifications delivered, notifications given up on, attempts that failed and were retried.
     public struct ChannelCounts: Sendable, Hashable {
         public var sent: UInt64 = 0
         public var failed: UInt64 = 0
@@ -15,37 +15,76 @@ public final class AlertNotifier: Service, Sendable {
         public var lastError: String?
     }
 
+    private struct Queue {
+        let channel: any AlertChannel
+        let continuation: AsyncStream<[AlertNotification]>.Continuation
+        let delivery: Task<Void, Never>
+    }
+
     private struct State {
+        var queues: [String: Queue] = [:]
         var counts: [String: ChannelCounts] = [:]
         var pending = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    public let channels: [any AlertChannel]
     private let timeout: Duration
     private let logger: Logger
-    private let queues: [(stream: AsyncStream<[AlertNotification]>, continuation: AsyncStream<[AlertNotification]>.Continuation)]
+    private let afterShutdown: (@Sendable () async -> Void)?
     private let state = Mutex(State())
 
     /// - Parameters:
+    ///   - channels: the channels to start with (``add(_:)`` adds more, ``remove(_:)`` takes them away).
     ///   - timeout: how long one batch may take on one channel, retries included.
-    public init(channels: [any AlertChannel], timeout: Duration, logger: Logger) {
-        self.channels = channels
+    ///   - afterShutdown: called at graceful shutdown once everything queued has been delivered (to release
+    ///     what the channels use, such as notifier plugins).
+    public init(
+        channels: [any AlertChannel], timeout: Duration, logger: Logger,
+        afterShutdown: (@Sendable () async -> Void)? = nil
+    ) {
         self.timeout = timeout
         self.logger = logger
-        queues = channels.map { _ in AsyncStream.makeStream(of: [AlertNotification].self, bufferingPolicy: .unbounded) }
-        state.withLock { state in
-            for channel in channels { state.counts[channel.name] = ChannelCounts() }
-        }
+        self.afterShutdown = afterShutdown
+        for channel in channels { add(channel) }
     }
 
-    /// The channels' counters, by name.
+    /// The channels delivered to now, by name.
+    public var channels: [String] { state.withLock { $0.queues.keys.sorted() } }
+
+    /// The channels' counters, by name (removed channels keep theirs).
     public var counts: [String: ChannelCounts] { state.withLock { $0.counts } }
+
+    /// Starts delivering to `channel` (replacing a channel of the same name, which finishes what it holds).
+    public func add(_ channel: any AlertChannel) {
+        let (stream, continuation) = AsyncStream.makeStream(of: [AlertNotification].self, bufferingPolicy: .unbounded)
+        let delivery = Task {
+            for await batch in stream {
+                await self.deliver(batch, to: channel)
+                self.finished()
+            }
+        }
+        let replaced = state.withLock { state -> Queue? in
+            if state.counts[channel.name] == nil { state.counts[channel.name] = ChannelCounts() }
+            defer { state.queues[channel.name] = Queue(channel: channel, continuation: continuation, delivery: delivery) }
+            return state.queues[channel.name]
+        }
+        replaced?.continuation.finish()
+    }
+
+    /// Stops delivering to the channel named `name` once it has delivered what it holds.
+    public func remove(_ name: String) async {
+        guard let queue = state.withLock({ $0.queues.removeValue(forKey: name) }) else { return }
+        queue.continuation.finish()
+        await queue.delivery.value
+    }
 
     /// Queues `notifications` for every channel; never waits.
     public func enqueue(_ notifications: [AlertNotification]) {
-        guard !notifications.isEmpty, !channels.isEmpty else { return }
-        state.withLock { $0.pending += channels.count }
+        guard !notifications.isEmpty else { return }
+        let queues = state.withLock { state -> [Queue] in
+            state.pending += state.queues.count
+            return Array(state.queues.values)
+        }
         for queue in queues { queue.continuation.yield(notifications) }
     }
 
@@ -61,24 +100,16 @@ public final class AlertNotifier: Service, Sendable {
         }
     }
 
-    /// Delivers until graceful shutdown, then delivers what is still queued (each batch within its timeout).
+    /// Waits for graceful shutdown, then delivers what is still queued (each batch within its timeout).
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            for (index, channel) in channels.enumerated() {
-                let stream = queues[index].stream
-                group.addTask {
-                    for await batch in stream {
-                        await self.deliver(batch, to: channel)
-                        self.finished()
-                    }
-                }
-            }
-            await withGracefulShutdownHandler {
-                await group.waitForAll()
-            } onGracefulShutdown: {
-                for queue in self.queues { queue.continuation.finish() }
-            }
+        try? await gracefulShutdown()
+        let queues = state.withLock { state -> [Queue] in
+            defer { state.queues = [:] }
+            return Array(state.queues.values)
         }
+        for queue in queues { queue.continuation.finish() }
+        for queue in queues { await queue.delivery.value }
+        await afterShutdown?()
     }
 
     private func finished() {
@@ -113,7 +144,7 @@ public final class AlertNotifier: Service, Sendable {
                     state.counts[channel.name, default: ChannelCounts()].lastError = error.message
                 }
                 guard retry else {
-                    state.withLock { $0.counts[channel.name, default: ChannelCounts()].failed += 1 }
+                    state.withLock { $0.counts[channel.name, default: ChannelCounts()].failed += UInt64(batch.count) }
                     logger.error(
                         "alert notifications could not be delivered; they are dropped",
                         metadata: [

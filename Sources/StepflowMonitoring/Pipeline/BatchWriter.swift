@@ -40,17 +40,21 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
     private let flushInterval: Duration
     private let logger: Logger
     private let beforeFinalFlush: (@Sendable () -> Void)?
+    private let afterWrite: (@Sendable (Int) -> Void)?
     private let counters = Mutex(Counters())
 
     /// - Parameters:
     ///   - name: the pipeline, for log lines ("metrics", "logs", "spans").
     ///   - beforeFinalFlush: called at graceful shutdown before the last flush, to queue what is still held
     ///     elsewhere (the trace engine's open spans).
+    ///   - afterWrite: called with the row count after each batch is committed (log alert rules run then).
     ///   - store: writes one batch in one transaction.
     public init(
         queue: WriteQueue<Row, Note>, name: String, flushInterval: Duration, logger: Logger,
-        beforeFinalFlush: (@Sendable () -> Void)? = nil, store: @escaping Store
+        beforeFinalFlush: (@Sendable () -> Void)? = nil, afterWrite: (@Sendable (Int) -> Void)? = nil,
+        store: @escaping Store
     ) {
+        self.afterWrite = afterWrite
         self.queue = queue
         self.name = name
         self.store = store
@@ -105,6 +109,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
                     $0.totalWriteTime += elapsed
                     $0.lastError = nil
                 }
+                if !batch.isEmpty { afterWrite?(batch.count) }
             } catch {
                 queue.requeue(batch, notes: notes)
                 // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import StepflowCore
+
+/// Sends alerts to Alertmanager through its API v2 (`POST /api/v2/alerts`), as Prometheus does: labels (with
+/// `alertname`), annotations, `startsAt`, `endsAt` and a `generatorURL` pointing back at this host.
+///
+/// Alertmanager resolves an alert nobody re-sends by its `endsAt`, so firing alerts are sent with an `endsAt`
+/// four resend intervals ahead and re-sent every interval (``resendActive()``), until they resolve; a resolved
+/// alert is sent once with `endsAt` its resolution time. An acknowledgement re-sends the alert with
+/// `acknowledged_by` and `acknowledged_at` annotations (Alertmanager has no acknowledged state).
+public actor AlertmanagerAlertChannel: AlertChannel {
+    public nonisolated let name = "alertmanager"
+    /// The Alertmanager base URL, without a trailing slash.
+    public nonisolated let baseURL: String
+    /// How often firing alerts are re-sent.
+    public nonisolated let resendInterval: Duration
+    private let generatorURL: String
+    private let poster: JSONPoster
+    private let timeout: Duration
+    private let now: @Sendable () -> Date
+    /// The firing (and acknowledged) alerts Alertmanager has been told about.
+    private var active: [AlertID: Alert] = [:]
+
+    /// - Parameters:
+    ///   - baseURL: `http://127.0.0.1:9093`.
+    ///   - generatorURL: this host's URL of an alert, with the alert id appended (`http://host:8080/api/v1/alerts/`).
+    public init(
+        baseURL: String, generatorURL: String, resendInterval: Duration = .seconds(60), timeout: Duration = .seconds(10),
+        client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.generatorURL = generatorURL
+        self.resendInterval = resendInterval
+        self.timeout = timeout
+        self.poster = JSONPoster(client: client)
+        self.now = now
+    }
+
+    /// The alerts re-sent every interval (the open ones of a restarted host are handed over here at start).
+    public func track(_ alerts: [Alert]) {
+        for alert in alerts where alert.status == .firing || alert.status == .acknowledged { active[alert.id] = alert }
+    }
+
+    public func send(_ notifications: [AlertNotification]) async throws(MonitoringError) {
+        let time = now()
+        var postable: [JSONValue] = []
+        var next = active
+        for notification in notifications {
+            let alert = notification.alert
+            switch notification.event {
+            case .firing, .acknowledged:
+                next[alert.id] = alert
+                postable.append(Self.postable(alert, endsAt: time.addingTimeInterval(resendInterval.inSeconds * 4), generator: generatorURL))
+            case .resolved:
+                next[alert.id] = nil
+                postable.append(Self.postable(alert, endsAt: alert.resolvedAt ?? time, generator: generatorURL))
+            }
+        }
+        try await poster.post(.array(postable), to: baseURL + "/api/v2/alerts", timeout: timeout)
+        active = next
+    }
+
+    /// Re-sends every firing alert, so that Alertmanager keeps it open.
+    public func resendActive() async throws(MonitoringError) {
+        guard !active.isEmpty else { return }
+        let endsAt = now().addingTimeInterval(resendInterval.inSeconds * 4)
+        let postable = active.values.sorted { $0.id < $1.id }.map { Self.postable($0, endsAt: endsAt, generator: generatorURL) }
+        try await poster.post(.array(postable), to: baseURL + "/api/v2/alerts", timeout: timeout)
+    }
+
+    /// How many alerts are being kept open in Alertmanager.
+    public var activeCount: Int { active.count }
+
+    /// One alert as Alertmanager's `postableAlert`.
+    static func postable(_ alert: Alert, endsAt: Date, generator: String) -> JSONValue {
+        var labels: [String: JSONValue] = [:]
+        for label in alert.labels where !label.value.isEmpty { labels[label.name] = .string(label.value) }
+        labels["alertname"] = .string(alert.name)
+        labels["severity"] = labels["severity"] ?? .string(alert.severity.rawValue)
+        var annotations = alert.annotations.mapValues(JSONValue.string)
+        if !alert.description.isEmpty, annotations["description"] == nil { annotations["description"] = .string(alert.description) }
+        if let value = alert.value { annotations["value"] = .string(value.description) }
+        if let by = alert.acknowledgedBy, let at = alert.acknowledgedAt {
+            annotations["acknowledged_by"] = .string(by)
+            annotations["acknowledged_at"] = .string(at.rfc3339)
+        }
+        return .object([
+            "labels": .object(labels), "annotations": .object(annotations),
+            "startsAt": .string((alert.firedAt ?? alert.activeSince).rfc3339), "endsAt": .string(endsAt.rfc3339),
+            "generatorURL": .string(generator + alert.id.rawValue),
+        ])
+    }
+}
