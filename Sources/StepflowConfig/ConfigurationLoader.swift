@@ -86,6 +86,29 @@ public enum ConfigurationLoader {
         return configuration
     }
 
+    /// The alert rules a file declares, checked as the host checks them when it loads: `path` is a rule file (a
+    /// mapping with only `rules:`) or a whole configuration (its `alerts.rules` and the rule files it names).
+    ///
+    /// - Throws: ``ConfigurationError`` with every problem found, each with its file, line and rule.
+    public static func checkRules(path: String) throws(ConfigurationError) -> [AlertRule] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(issues: [ConfigurationIssue(
+                file: path, keyPath: "", message: "cannot read the file (\(reason(path))); check the path")])
+        }
+        let root: Node?
+        switch YAMLComposer.compose(text, file: path) {
+        case .success(let node): root = node
+        case .failure(let error): throw error
+        }
+        if case .mapping(let mapping)? = root, mapping.count == 1, mapping.keys.first?.string == ConfigurationSchema.rulesKey {
+            var decoder = NodeDecoder(file: path, source: text)
+            let rules = decoder.decodeRuleFile(root)
+            guard decoder.issues.isEmpty else { throw ConfigurationError(issues: decoder.issues) }
+            return rules
+        }
+        return try load(path: path, environment: [:]).configuration.alerts.declaredRules
+    }
+
     /// The rules of each rule file, and every problem found reading them.
     static func loadRuleFiles(
         _ paths: [String], baseDirectory: String?, from file: String
@@ -146,6 +169,11 @@ public enum ConfigurationLoader {
     public static func parseDuration(_ text: String) -> Duration? {
         if case .success(let duration) = DurationParser.parse(text) { return duration }
         return nil
+    }
+
+    /// A duration as the configuration writes it (`5m`, `1h30m`, `250ms`).
+    public static func formatDuration(_ duration: Duration) -> String {
+        DurationParser.format(duration)
     }
 
     /// The grammar of durations, for error messages.

@@ -289,7 +289,8 @@ public final class MonitoringRuntime: Sendable {
                 metricsAPI: MetricsAPI(
                     engine: engine, store: MetricStore(database: database),
                     maxBodyBytes: configuration.http.maxBodySize),
-                logTraceAPI: LogTraceAPI(logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize))
+                logTraceAPI: LogTraceAPI(logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize),
+                alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
                 boundAddress: boundAddress, logger: logger))

@@ -126,6 +126,8 @@ enum MetricsRoutes {
         case .invalidQuery, .invalidMetricValue, .invalidLogLevel, .invalidAlertCondition: status = .badRequest
         case .metricNotFound, .traceNotFound, .logNotFound, .alertNotFound, .alertRuleNotFound: status = .notFound
         case .queueFull: status = .serviceUnavailable
+        // A rule declared in a file (read-only over the API), silences turned off: the configuration says no.
+        case .configurationError: status = .conflict
         default: status = .internalServerError
         }
         return Response(

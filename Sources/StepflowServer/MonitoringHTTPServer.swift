@@ -18,15 +18,18 @@ public struct HTTPDataSources: Sendable {
     public var metricsAPI: MetricsAPI?
     /// The logs and traces API (`/api/v1/logs…`, `/api/v1/spans`, `/api/v1/traces…`); `nil` leaves them out.
     public var logTraceAPI: LogTraceAPI?
+    /// The alerting API (`/api/v1/rules…`, `/api/v1/alerts…`, `/api/v1/silences…`); `nil` leaves them out.
+    public var alertAPI: AlertAPI?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
         health: @escaping @Sendable () async -> SystemHealth,
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
-        metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil
+        metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil
     ) {
         self.logTraceAPI = logTraceAPI
+        self.alertAPI = alertAPI
         self.metrics = metrics
         self.health = health
         self.plugins = plugins
@@ -121,6 +124,9 @@ public enum MonitoringHTTPServer {
         }
         if let logTraceAPI = sources.logTraceAPI {
             LogTraceRoutes.register(on: router, api: logTraceAPI)
+        }
+        if let alertAPI = sources.alertAPI {
+            AlertRoutes.register(on: router, api: alertAPI)
         }
         if let reload = sources.reload {
             router.post("/api/v1/admin/reload") { _, _ -> Response in

@@ -12,44 +12,15 @@ struct PluginsListCommand: AsyncParsableCommand {
         abstract: "List the plugins of a running host: name, path, isolation, interval, state, last error."
     )
 
-    @OptionGroup var options: ConfigOptions
-
-    @Option(help: ArgumentHelp(
-        "The host's HTTP API. Default: http.address and http.port of the configuration.", valueName: "url"))
-    var url: String?
+    @OptionGroup var host: HostOptions
 
     @Flag(help: "Print the raw JSON of GET /api/v1/plugins.")
     var json = false
 
     func run() async throws {
-        let base: String
-        if let url {
-            base = url
-        } else {
-            do {
-                let http = try ConfigurationLoader.load(path: options.path).configuration.http
-                base = "http://\(http.address):\(http.port)"
-            } catch {
-                FileHandle.standardError.write(Data("\(error.detailedDescription)\n".utf8))
-                throw ExitCode(2)
-            }
-        }
-        guard let endpoint = URL(string: base + "/api/v1/plugins") else {
-            FileHandle.standardError.write(Data("stepflow-monitor: '\(base)' is not a URL\n".utf8))
-            throw ExitCode(2)
-        }
-        let data: Data
-        do {
-            let (body, response) = try await URLSession.shared.data(from: endpoint)
-            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw ValidationError("\(endpoint) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
-            }
-            data = body
-        } catch {
-            let message = "stepflow-monitor: cannot reach the host at \(endpoint): \(error.localizedDescription)\n"
-                + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.\n"
-            FileHandle.standardError.write(Data(message.utf8))
-            throw ExitCode(1)
+        let (status, data) = await host.request("GET", "/api/v1/plugins")
+        guard status == 200 else {
+            fail("stepflow-monitor: \(host.baseURL())/api/v1/plugins answered \(status): \(HostOptions.errorText(data))")
         }
         if json {
             print(String(decoding: data, as: UTF8.self))
@@ -58,8 +29,7 @@ struct PluginsListCommand: AsyncParsableCommand {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let plugins = object["plugins"] as? [[String: Any]]
         else {
-            FileHandle.standardError.write(Data("stepflow-monitor: \(endpoint) did not answer a plugin list\n".utf8))
-            throw ExitCode(1)
+            fail("stepflow-monitor: \(host.baseURL())/api/v1/plugins did not answer a plugin list")
         }
         print(PluginTable.render(plugins))
     }

@@ -5,10 +5,10 @@ import ArgumentParser
 struct StepflowMonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stepflow-monitor",
-        abstract: "An observability host: plugins, metrics, health and a Prometheus endpoint, stored in SQLite.",
+        abstract: "An observability host: plugins, metrics, logs, traces, alerts and health, stored in SQLite.",
         subcommands: [
             RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, MetricsCommand.self, LogsCommand.self,
-            TracesCommand.self, PluginRunnerCommand.self,
+            TracesCommand.self, AlertsCommand.self, RulesCommand.self, PluginRunnerCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -184,7 +184,7 @@ public actor AlertEngine: AlertManager {
         var stored = try openAlert(id, doing: "acknowledge")
         guard stored.alert.status != .acknowledged else {
             throw MonitoringError(
-                .alertNotFound, "alert \(id) is already acknowledged by \(stored.alert.acknowledgedBy ?? "someone")")
+                .invalidQuery, "alert \(id) is already acknowledged by \(stored.alert.acknowledgedBy ?? "someone")")
         }
         stored.alert.status = .acknowledged
         stored.alert.acknowledgedAt = now()

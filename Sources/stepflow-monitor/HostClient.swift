@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import StepflowConfig
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where a running host's HTTP API is: `--url`, else `http.address` and `http.port` of the configuration.
+struct HostOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOptions
+
+    @Option(help: ArgumentHelp(
+        "The host's HTTP API. Default: http.address and http.port of the configuration.", valueName: "url"))
+    var url: String?
+
+    /// The API's base URL, without a trailing slash (exits 2 when the configuration does not load).
+    func baseURL() -> String {
+        if let url { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+        do {
+            let http = try ConfigurationLoader.load(path: config.path).configuration.http
+            return "http://\(http.address):\(http.port)"
+        } catch {
+            fail("\(error.detailedDescription)", status: 2)
+        }
+    }
+
+    /// Sends a request and returns the status and body; exits 1, saying what to check, when the host cannot be
+    /// reached.
+    func request(_ method: String, _ path: String, body: Data? = nil) async -> (status: Int, body: Data) {
+        let base = baseURL()
+        guard let endpoint = URL(string: base + path) else { fail("stepflow-monitor: '\(base)' is not a URL", status: 2) }
+        var request = URLRequest(url: endpoint)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            fail("stepflow-monitor: cannot reach the host at \(endpoint): \(error.localizedDescription)\n"
+                + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.")
+        }
+    }
+
+    /// The `error` and `hint` of an API error body, as one line.
+    static func errorText(_ body: Data) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let error = object["error"] as? String
+        else { return String(decoding: body, as: UTF8.self) }
+        return error + ((object["hint"] as? String).map { " (\($0))" } ?? "")
+    }
+}
