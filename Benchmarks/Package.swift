@@ -65,6 +65,20 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "AlertEvaluation",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+                .product(name: "StepflowCore", package: "stepflow-monitoring"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/AlertEvaluation",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "MetricsHotPath",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -302,10 +302,11 @@ public actor AlertEngine: AlertManager {
         let time = time ?? now()
         silences.removeAll { $0.endsAt <= time }
         var ran = 0
+        let cache = EvaluationCache()
         for (id, rule) in rules.sorted(by: { $0.value.rule.name < $1.value.rule.name }) where rule.rule.enabled {
             let interval = rule.rule.evaluationInterval ?? options.evaluationInterval
             if let last = lastEvaluation[id], time < last.addingTimeInterval(interval.inSeconds) { continue }
-            if (try? await evaluateOne(id, at: time)) != nil { ran += 1 }
+            if (try? await evaluateOne(id, at: time, cache: cache)) != nil { ran += 1 }
         }
         publish()
         return ran
@@ -316,8 +317,9 @@ public actor AlertEngine: AlertManager {
     public func evaluateLogRules(at time: Date? = nil) async -> Int {
         let time = time ?? now()
         var ran = 0
+        let cache = EvaluationCache()
         for (id, rule) in rules where rule.rule.enabled && rule.query.readsLogs {
-            if (try? await evaluateOne(id, at: time)) != nil { ran += 1 }
+            if (try? await evaluateOne(id, at: time, cache: cache)) != nil { ran += 1 }
         }
         publish()
         return ran
@@ -329,10 +331,10 @@ public actor AlertEngine: AlertManager {
     @discardableResult
     public func evaluate(_ id: AlertRuleID, at time: Date) async throws(MonitoringError) -> [Alert] {
         defer { publish() }
-        return try await evaluateOne(id, at: time)
+        return try await evaluateOne(id, at: time, cache: EvaluationCache())
     }
 
-    private func evaluateOne(_ id: AlertRuleID, at time: Date) async throws(MonitoringError) -> [Alert] {
+    private func evaluateOne(_ id: AlertRuleID, at time: Date, cache: EvaluationCache) async throws(MonitoringError) -> [Alert] {
         guard let rule = rules[id] else { throw Self.ruleNotFound(id) }
         guard evaluating.insert(id).inserted else { return open[id].map { Array($0.values.map(\.alert)) } ?? [] }
         defer { evaluating.remove(id) }
@@ -340,7 +342,7 @@ public actor AlertEngine: AlertManager {
         let started = clock.now
         let series: [QuerySeries]
         do throws(MonitoringError) {
-            series = try await evaluator.evaluate(rule.query, at: time)
+            series = try await evaluator.evaluate(rule.query, at: time, cache: cache)
         } catch {
             status[id, default: RuleEvaluationStatus()].failures += 1
             status[id, default: RuleEvaluationStatus()].lastError = error.message

@@ -1,6 +1,33 @@
 import Foundation
 import StepflowCore
 import StepflowStorage
+import Synchronization
+
+/// What one evaluation tick has read, shared by the rules it evaluates: rules over the same family and range read
+/// its stored points once per tick, and the engine's current series once.
+public final class EvaluationCache: Sendable {
+    private let stored = Mutex<[String: [StoredSeries]]>([:])
+    private let current = Mutex<[String: [MetricInfo]]>([:])
+
+    public init() {}
+
+    func storedSeries(
+        _ family: String, from start: Int64, to end: Int64, read: () throws(MonitoringError) -> [StoredSeries]
+    ) throws(MonitoringError) -> [StoredSeries] {
+        let key = "\(family)|\(start)|\(end)"
+        if let hit = stored.withLock({ $0[key] }) { return hit }
+        let series = try read()
+        stored.withLock { $0[key] = series }
+        return series
+    }
+
+    func currentSeries(_ key: String, read: () -> [MetricInfo]) -> [MetricInfo] {
+        if let hit = current.withLock({ $0[key] }) { return hit }
+        let infos = read()
+        current.withLock { $0[key] = infos }
+        return infos
+    }
+}
 
 /// Answers ``AlertQuery``s from the host's data: current series from the metrics engine, stored points from
 /// `monitoring_metrics` (and its aggregates), log entries from `monitoring_logs`, and the latest health results.
@@ -27,23 +54,28 @@ public struct AlertQueryEvaluator: Sendable {
     ///
     /// - Throws: `invalidQuery` when the query cannot be answered (an instant selector on a histogram family, two
     ///   result series with the same labels), `databaseError` when storage fails.
-    public func evaluate(_ query: AlertQuery, at time: Date) async throws(MonitoringError) -> [QuerySeries] {
-        let result = try await value(query, at: time)
+    ///
+    /// - Parameter cache: shared by the queries of one tick (all at the same `time`), so that they read each family
+    ///   once; a new cache per call when `nil`.
+    public func evaluate(
+        _ query: AlertQuery, at time: Date, cache: EvaluationCache? = nil
+    ) async throws(MonitoringError) -> [QuerySeries] {
+        let result = try await value(query, at: time, cache: cache ?? EvaluationCache())
         return result.sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
     }
 
-    private func value(_ query: AlertQuery, at time: Date) async throws(MonitoringError) -> [QuerySeries] {
+    private func value(_ query: AlertQuery, at time: Date, cache: EvaluationCache) async throws(MonitoringError) -> [QuerySeries] {
         switch query {
         case .number(let value):
             return [QuerySeries(labels: [], value: .number(value))]
         case .instant(let selector):
-            return try instant(selector, at: time)
+            return try instant(selector, at: time, cache: cache)
         case .range(let function, let selector):
-            return try range(function, selector, at: time)
+            return try range(function, selector, at: time, cache: cache)
         case .aggregate(let aggregation, let by, let inner):
-            return Self.aggregate(aggregation, by: by, try await value(inner, at: time))
+            return Self.aggregate(aggregation, by: by, try await value(inner, at: time, cache: cache))
         case .binary(let op, let lhs, let rhs):
-            return Self.binary(op, try await value(lhs, at: time), try await value(rhs, at: time))
+            return Self.binary(op, try await value(lhs, at: time, cache: cache), try await value(rhs, at: time, cache: cache))
         case .logCount(let selector, let range, let by):
             return try logCount(selector, range: range, by: by, at: time)
         case .lastLogMessage(let selector, let range, let by):
@@ -60,15 +92,18 @@ public struct AlertQueryEvaluator: Sendable {
         selector.name.map(ExposedSample.familyName(of:))
     }
 
-    private func instant(_ selector: MetricSelector, at time: Date) throws(MonitoringError) -> [QuerySeries] {
+    private func instant(_ selector: MetricSelector, at time: Date, cache: EvaluationCache) throws(MonitoringError) -> [QuerySeries] {
         let cutoff = time.addingTimeInterval(-lookback.inSeconds)
         var infos: [MetricInfo] = []
+        let engine = self.engine
         if let families = candidateFamilies(selector) {
             for family in families {
-                infos += engine.snapshot(filter: MetricFilter(name: family, since: cutoff, until: time))
+                infos += cache.currentSeries(family) {
+                    engine.snapshot(filter: MetricFilter(name: family, since: cutoff, until: time))
+                }
             }
         } else {
-            infos = engine.snapshot(filter: MetricFilter(since: cutoff, until: time))
+            infos = cache.currentSeries("*") { engine.snapshot(filter: MetricFilter(since: cutoff, until: time)) }
         }
         var series: [QuerySeries] = []
         for info in infos {
@@ -80,7 +115,9 @@ public struct AlertQueryEvaluator: Sendable {
         return try Self.unique(series, what: selector.description)
     }
 
-    private func range(_ function: RangeFunction, _ selector: RangeSelector, at time: Date) throws(MonitoringError) -> [QuerySeries] {
+    private func range(
+        _ function: RangeFunction, _ selector: RangeSelector, at time: Date, cache: EvaluationCache
+    ) throws(MonitoringError) -> [QuerySeries] {
         let end = time.unixMilliseconds
         let start = end - Int64(selector.range / .milliseconds(1))
         let families: [String]
@@ -88,7 +125,8 @@ public struct AlertQueryEvaluator: Sendable {
             families = named
         } else {
             // A selector without a name: the families the engine knows whose exposed names it can match.
-            families = Array(Set(engine.snapshot().map(\.name))).sorted().filter { family in
+            let engine = self.engine
+            families = Array(Set(cache.currentSeries("*all") { engine.snapshot() }.map(\.name))).sorted().filter { family in
                 [family, family + "_bucket", family + "_sum", family + "_count"].contains { name in
                     selector.selector.nameMatchers.allSatisfy { $0.matches(value: name) }
                         && (selector.selector.name == nil || selector.selector.name == name)
@@ -96,8 +134,12 @@ public struct AlertQueryEvaluator: Sendable {
             }
         }
         var byLabels: [[Label]: RangePoints] = [:]
+        let metrics = self.metrics
         for family in families {
-            for stored in try metrics.series(named: family, from: start, to: end) {
+            let read = try cache.storedSeries(family, from: start, to: end) { () throws(MonitoringError) in
+                try metrics.series(named: family, from: start, to: end)
+            }
+            for stored in read {
                 for point in stored.points {
                     let exposed = point.value.exposed(name: stored.name, labels: stored.labels)
                     for sample in exposed where selector.selector.matches(name: sample.name, labels: sample.labels) {
