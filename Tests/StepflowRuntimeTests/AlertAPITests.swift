@@ -152,6 +152,29 @@ struct AlertAPITests {
         }
     }
 
+    @Test("a rule on log messages fires when the log line is written, not an hour later on its interval")
+    func logTriggered() async throws {
+        try await withHost { port, runtime, _ in
+            let created = try await httpSend(port, "POST", "/api/v1/rules", body: """
+                {"name": "PaymentTimeouts", "query": "last_log_message({component=\\"billing\\", level>=\\"error\\"}[5m])",
+                 "condition": {"contains": "timeout"}, "for": "0s", "evaluation_interval": "1h",
+                 "annotations": {"line": "{{ $value }}"}}
+                """)
+            #expect(created.status == 201, "\(created.body)")
+            // Its first evaluation (at the next tick) finds nothing.
+            #expect(await eventually { runtime.alerts.telemetry.rules["PaymentTimeouts"]?.evaluations ?? 0 >= 1 })
+            #expect(try await runtime.alerts.getActiveAlerts(filter: nil).filter { $0.name == "PaymentTimeouts" }.isEmpty)
+            _ = try await httpSend(port, "POST", "/api/v1/logs", body: """
+                {"logs": [{"level": "error", "message": "gateway timeout after 30s", "component": "billing"}]}
+                """)
+            #expect(await eventually(10) {
+                (try? await runtime.alerts.getActiveAlerts(filter: nil))?.contains { $0.name == "PaymentTimeouts" } == true
+            })
+            let alert = try #require(try await runtime.alerts.getActiveAlerts(filter: nil).first { $0.name == "PaymentTimeouts" })
+            #expect(alert.annotations["line"] == "gateway timeout after 30s")
+        }
+    }
+
     @Test("rules check validates a rule file without running, naming the file, line and rule; exit 1 on errors")
     func rulesCheck() throws {
         let directory = try TemporaryDirectory()
