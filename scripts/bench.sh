@@ -6,6 +6,7 @@
 #   scripts/bench.sh --target MetricsIngest     # P1: record_metrics -> SQLite vs ../shared/bench/sqlite_bench.c
 #   scripts/bench.sh --target MetricsHotPath    # P2 Counter.increment(), /metrics of 10,000 series, get_metric
 #   scripts/bench.sh --target LogsAndTraces     # P3 log_batch -> SQLite vs sqlite_bench.c, P4 queries, span cost
+#   scripts/bench.sh --target AlertEvaluation   # one alert tick: 1,000 rules over stored samples and logs
 # The first run builds the root package and package-benchmark in Benchmarks/.build (10-15 minutes on 2 cores).
 # Malloc counts come from package-benchmark's malloc interposer (trait MallocInterposer): no jemalloc needed.
 # MetricsIngest and LogsAndTraces compile ../shared/bench/sqlite_bench.c with `cc -lsqlite3` when it is there (or
