@@ -3,6 +3,18 @@ import PackageDescription
 
 // package-benchmark suites for stepflow-monitoring. A package of its own so that the root `swift test` never
 // builds package-benchmark; run with `scripts/bench.sh` (or `swift package --package-path Benchmarks benchmark`).
+
+/// One package-benchmark suite: an executable in Benchmarks/<name> run by the benchmark plugin.
+func suite(_ name: String, dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: dependencies + [.product(name: "Benchmark", package: "benchmark")],
+        path: "Benchmarks/\(name)",
+        swiftSettings: [.swiftLanguageMode(.v6)],
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
+
 let package = Package(
     name: "stepflow-monitoring-benchmarks",
     platforms: [.macOS(.v15)],
@@ -26,82 +38,40 @@ let package = Package(
         ),
         // What the suites share: scratch directories, running programs, the sqlite_bench.c reference.
         .target(name: "BenchmarkSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
-        .executableTarget(
-            name: "PluginIngest",
-            dependencies: [
-                "IngestFixture",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
-            ],
-            path: "Benchmarks/PluginIngest",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "MetricsIngest",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
-                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/MetricsIngest",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "LogsAndTraces",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
-                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ],
-            path: "Benchmarks/LogsAndTraces",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "AlertEvaluation",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
-                .product(name: "StepflowStorage", package: "stepflow-monitoring"),
-                .product(name: "StepflowCore", package: "stepflow-monitoring"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/AlertEvaluation",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "MetricsHotPath",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
-                .product(name: "StepflowServer", package: "stepflow-monitoring"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            path: "Benchmarks/MetricsHotPath",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "PluginThroughput",
-            dependencies: [
-                "IngestFixture",
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
-            ],
-            path: "Benchmarks/PluginThroughput",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        suite("PluginIngest", dependencies: [
+            "IngestFixture",
+            .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
+        ]),
+        suite("MetricsIngest", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+            .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        suite("LogsAndTraces", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+            .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        suite("AlertEvaluation", dependencies: [
+            "BenchmarkSupport",
+            .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+            .product(name: "StepflowStorage", package: "stepflow-monitoring"),
+            .product(name: "StepflowCore", package: "stepflow-monitoring"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        suite("MetricsHotPath", dependencies: [
+            .product(name: "StepflowMonitoring", package: "stepflow-monitoring"),
+            .product(name: "StepflowServer", package: "stepflow-monitoring"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        suite("PluginThroughput", dependencies: [
+            "IngestFixture",
+            .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
+        ]),
     ]
 )

@@ -88,6 +88,14 @@ final class AlertFixture: Sendable {
     }
 
     func active() async throws -> [Alert] { try await engine.getActiveAlerts(filter: nil) }
+
+    /// Creates `rule` (by default `diskRule` with `for: 0s`), fills `/` to 95 % and evaluates: the firing alert.
+    func firingDiskAlert(_ rule: AlertRule = immediateDiskRule) async throws -> Alert {
+        _ = try await engine.createAlertRule(rule)
+        disk(["/": 0.95])
+        await tick()
+        return try #require(try await active().first)
+    }
 }
 
 let diskRule = AlertRule(
@@ -95,6 +103,13 @@ let diskRule = AlertRule(
     condition: .greaterThan(0.9), severity: .critical, labels: [Label("team", "ops")],
     annotations: ["summary": "{{ $labels.mount }} is {{ $value }} full ({{ $rule }})"],
     forDuration: .seconds(60), evaluationInterval: .seconds(10))
+
+/// `diskRule` firing at once.
+let immediateDiskRule: AlertRule = {
+    var rule = diskRule
+    rule.forDuration = .zero
+    return rule
+}()
 
 @Suite("The alert engine", .serialized)
 struct AlertEngineTests {
@@ -157,8 +172,7 @@ struct AlertEngineTests {
     func keepFiring() async throws {
         let fixture = try AlertFixture()
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
+        var rule = immediateDiskRule
         rule.keepFiringFor = .seconds(30)
         _ = try await fixture.engine.createAlertRule(rule)
         fixture.disk(["/": 0.95])
@@ -183,12 +197,7 @@ struct AlertEngineTests {
     func acknowledgement() async throws {
         let fixture = try AlertFixture()
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
-        _ = try await fixture.engine.createAlertRule(rule)
-        fixture.disk(["/": 0.95])
-        await fixture.tick()
-        let alert = try #require(try await fixture.active().first)
+        let alert = try await fixture.firingDiskAlert()
         try await fixture.engine.acknowledgeAlert(alert.id, user: "ana", message: "looking into it")
         await fixture.notifier.flush()
         #expect(fixture.channel.events == ["firing /", "acknowledged /"])
@@ -227,12 +236,7 @@ struct AlertEngineTests {
     func manualResolution() async throws {
         let fixture = try AlertFixture()
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
-        _ = try await fixture.engine.createAlertRule(rule)
-        fixture.disk(["/": 0.95])
-        await fixture.tick()
-        let first = try #require(try await fixture.active().first)
+        let first = try await fixture.firingDiskAlert()
         try await fixture.engine.resolveAlert(first.id, user: "ana", message: "false alarm")
         await fixture.notifier.flush()
         #expect(try await fixture.active().isEmpty)
@@ -250,9 +254,7 @@ struct AlertEngineTests {
     func silences() async throws {
         let fixture = try AlertFixture()
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
-        _ = try await fixture.engine.createAlertRule(rule)
+        _ = try await fixture.engine.createAlertRule(immediateDiskRule)
         let now = fixture.clock.now
         let silence = try await fixture.engine.createSilence(Silence(
             matchers: [LabelMatcher.equal("alertname", "DiskAlmostFull"), try LabelMatcher("mount", .matchesRegex, "/srv.*")],
@@ -351,8 +353,7 @@ struct AlertEngineTests {
     func ruleChanges() async throws {
         let fixture = try AlertFixture()
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
+        let rule = immediateDiskRule
         let id = try await fixture.engine.createAlertRule(rule)
         fixture.disk(["/": 0.95])
         await fixture.tick()
@@ -403,11 +404,7 @@ struct AlertEngineTests {
         let flaky = CollectingChannel(name: "flaky", failing: 1)
         let fixture = try AlertFixture(channels: [broken, flaky], timeout: .milliseconds(700))
         defer { fixture.remove() }
-        var rule = diskRule
-        rule.forDuration = .zero
-        _ = try await fixture.engine.createAlertRule(rule)
-        fixture.disk(["/": 0.95])
-        await fixture.tick()
+        _ = try await fixture.firingDiskAlert()
         #expect(fixture.channel.events == ["firing /"])
         #expect(flaky.events == ["firing /"])
         #expect(broken.notifications.isEmpty)

@@ -125,18 +125,6 @@ final class AlertData: Sendable {
     }
 }
 
-/// Runs async work from the synchronous setup.
-func awaitResult(_ work: @escaping @Sendable () async throws -> Void) throws {
-    let outcome = Mutex<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { try await work(); outcome.withLock { $0 = .success(()) } } catch { outcome.withLock { $0 = .failure(error) } }
-        done.signal()
-    }
-    done.wait()
-    try outcome.withLock { $0! }.get()
-}
-
 let alertData = Mutex<AlertData?>(nil)
 /// Ticks across every run of the benchmark body, so that each is a new time and every rule is due.
 let ticks = Atomic<Int>(0)

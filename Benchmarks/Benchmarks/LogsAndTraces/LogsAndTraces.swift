@@ -145,18 +145,6 @@ final class QueryData: Sendable {
     }
 }
 
-/// Runs async work from the synchronous setup of `QueryData`.
-func awaitResult(_ work: @escaping @Sendable () async throws -> Void) throws {
-    let outcome = Mutex<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { try await work(); outcome.withLock { $0 = .success(()) } } catch { outcome.withLock { $0 = .failure(error) } }
-        done.signal()
-    }
-    done.wait()
-    try outcome.withLock { $0! }.get()
-}
-
 let queryData = Mutex<QueryData?>(nil)
 func data() -> QueryData {
     queryData.withLock { stored in

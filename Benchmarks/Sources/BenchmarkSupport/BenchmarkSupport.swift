@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -71,4 +72,16 @@ public func sqliteBenchRate(_ binary: String, _ arguments: [String]) -> Int {
         let rate = line.split(separator: " ").dropFirst(2).first.flatMap({ Int($0) })
     else { fatalError("sqlite_bench \(arguments.joined(separator: " ")) failed: \(result.output)") }
     return rate
+}
+
+/// Runs async work to completion from synchronous code (a suite's data setup), rethrowing its error.
+public func awaitResult(_ work: @escaping @Sendable () async throws -> Void) throws {
+    let outcome = Mutex<Result<Void, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { try await work(); outcome.withLock { $0 = .success(()) } } catch { outcome.withLock { $0 = .failure(error) } }
+        done.signal()
+    }
+    done.wait()
+    try outcome.withLock { $0! }.get()
 }

@@ -35,6 +35,18 @@ public indirect enum ConditionExpression: Sendable, Hashable, CustomStringConver
     /// How two values compare.
     public enum Comparison: String, Sendable, Hashable {
         case equal = "==", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<="
+
+        /// `a` compared with `b` (for doubles, NaN compares false except with `!=`, as IEEE 754 has it).
+        func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
+            switch self {
+            case .equal: a == b
+            case .notEqual: a != b
+            case .greater: a > b
+            case .greaterOrEqual: a >= b
+            case .less: a < b
+            case .lessOrEqual: a <= b
+            }
+        }
     }
 
     /// The type of an expression's result.
@@ -96,23 +108,9 @@ public indirect enum ConditionExpression: Sendable, Hashable, CustomStringConver
             switch (lhs.evaluate(series), rhs.evaluate(series)) {
             case (.number(let a), .number(let b)):
                 // NaN compares false, except `!=`, as IEEE 754 (and PromQL) have it.
-                switch comparison {
-                case .equal: return .boolean(a == b)
-                case .notEqual: return .boolean(a != b)
-                case .greater: return .boolean(a > b)
-                case .greaterOrEqual: return .boolean(a >= b)
-                case .less: return .boolean(a < b)
-                case .lessOrEqual: return .boolean(a <= b)
-                }
+                return .boolean(comparison.holds(a, b))
             case (.text(let a), .text(let b)):
-                switch comparison {
-                case .equal: return .boolean(a == b)
-                case .notEqual: return .boolean(a != b)
-                case .greater: return .boolean(a > b)
-                case .greaterOrEqual: return .boolean(a >= b)
-                case .less: return .boolean(a < b)
-                case .lessOrEqual: return .boolean(a <= b)
-                }
+                return .boolean(comparison.holds(a, b))
             case (.boolean(let a), .boolean(let b)):
                 return .boolean(comparison == .equal ? a == b : comparison == .notEqual ? a != b : false)
             default:
