@@ -12,7 +12,9 @@ enum HostAPI {
                 struct_size: UInt32(PluginABI.hostAPISize),
                 log: hostLog,
                 set_error: hostSetError,
-                emit_metrics: hostEmitMetrics
+                emit_metrics: hostEmitMetrics,
+                register_series: hostRegisterSeries,
+                emit_values: hostEmitValues
             ))
         return UnsafePointer(table)
     }()
@@ -48,4 +50,25 @@ private func hostSetError(_ host: OpaquePointer?, _ message: stepflow_str) {
 private func hostEmitMetrics(_ emitter: OpaquePointer?, _ metrics: UnsafePointer<stepflow_metric>?, _ count: Int) -> Int32 {
     guard let emitter else { return STEPFLOW_ERR_INVALID }
     return MetricEmitter.from(emitter).emit(metrics, count: count)
+}
+
+/// `stepflow_host_api.register_series`: validates and keeps the series, stores its number.
+private func hostRegisterSeries(
+    _ host: OpaquePointer?, _ series: UnsafePointer<stepflow_metric>?, _ out: UnsafeMutablePointer<stepflow_series>?
+) -> Int32 {
+    guard let host else { return STEPFLOW_ERR_INVALID }
+    let context = PluginHostContext.from(host)
+    guard let series, let out else {
+        context.countRefusal(.nullPointer, detail: "register_series was called with a NULL series or out_series")
+        return STEPFLOW_ERR_INVALID
+    }
+    let (number, status) = context.register(series.pointee)
+    out.pointee = number
+    return status
+}
+
+/// `stepflow_host_api.emit_values`: appends values of registered series to the collection.
+private func hostEmitValues(_ emitter: OpaquePointer?, _ values: UnsafePointer<stepflow_value>?, _ count: Int) -> Int32 {
+    guard let emitter else { return STEPFLOW_ERR_INVALID }
+    return MetricEmitter.from(emitter).emitValues(values, count: count)
 }

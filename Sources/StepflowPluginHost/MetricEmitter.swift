@@ -8,7 +8,13 @@ import Synchronization
 final class MetricEmitter: Sendable {
     private let host: PluginHostContext
     private let budget: Int
-    private let state = Mutex(MetricBatch())
+    private let state = Mutex(State())
+
+    /// The batch being built, and where the registered series' strings and labels are in it.
+    private struct State: Sendable {
+        var batch = MetricBatch()
+        var registered: MetricBatch.TemplateOffsets?
+    }
 
     /// - Parameter budget: the most samples one collection may hand over; the rest are refused as `overBudget`.
     init(host: PluginHostContext, budget: Int) {
@@ -26,7 +32,7 @@ final class MetricEmitter: Sendable {
     }
 
     /// The samples accepted so far.
-    var batch: MetricBatch { state.withLock { $0 } }
+    var batch: MetricBatch { state.withLock { $0.batch } }
 
     /// Copies `count` samples; invalid ones are refused one by one and counted on the host context.
     /// Returns `STEPFLOW_ERR_BUDGET` when samples past the budget were dropped, else `STEPFLOW_OK`.
@@ -40,23 +46,85 @@ final class MetricEmitter: Sendable {
         var refusals: [MetricRefusal] = []
         var dropped = 0
         // One lock for the whole call; refusals are counted (and logged) after it is released.
-        state.withLock { batch in
-            if batch.isEmpty { batch.reserveCapacity(samples: min(count, budget), labels: min(count, budget) * 4) }
+        state.withLock { state in
+            if state.batch.isEmpty {
+                state.batch.reserveCapacity(samples: min(count, budget), labels: min(count, budget) * 4)
+            }
             host.interner.withLock { interner in
                 interner.beginCall()
                 for index in 0..<count {
-                    guard batch.count < budget else {
+                    guard state.batch.count < budget else {
                         dropped = count - index
                         break
                     }
                     do throws(MetricRefusal) {
-                        try MetricConversion.append(samples[index], to: &batch, now: now, interner: &interner)
+                        try MetricConversion.append(samples[index], to: &state.batch, now: now, interner: &interner)
                     } catch {
                         refusals.append(error)
                     }
                 }
             }
         }
+        return finish(refusals: refusals, dropped: dropped)
+    }
+
+    /// Appends `count` values of registered series: one record each, pointing at the registered strings.
+    /// Values of unknown series and invalid counter values are refused one by one; the budget is shared with
+    /// ``emit(_:count:)``.
+    func emitValues(_ values: UnsafePointer<stepflow_value>?, count: Int) -> Int32 {
+        guard count > 0 else { return STEPFLOW_OK }
+        guard let values else {
+            host.countRefusal(.nullPointer, detail: "emit_values was called with count \(count) and NULL values")
+            return STEPFLOW_ERR_INVALID
+        }
+        let now = Date().unixMilliseconds
+        let template = host.registeredSeries
+        var refusals: [MetricRefusal] = []
+        var dropped = 0
+        state.withLock { state in
+            // Series registered since the table was added (during this collection) need it added again.
+            if state.registered == nil || state.registered!.samples < template.count {
+                state.registered = state.batch.appendTable(of: template)
+            }
+            let offsets = state.registered!
+            state.batch.reserveCapacity(samples: state.batch.count + min(count, budget), labels: 0)
+            for index in 0..<count {
+                guard state.batch.count < budget else {
+                    dropped = count - index
+                    break
+                }
+                let value = values[index]
+                let series = Int(value.series)
+                guard series >= 1, series <= offsets.samples else {
+                    refusals.append(MetricRefusal(
+                        reason: .unknownSeries,
+                        detail: "emit_values named series \(value.series), which this instance has not registered "
+                            + "(it registered \(offsets.samples))"))
+                    continue
+                }
+                if template.type(at: series - 1) == .counter, !(value.value.isFinite && value.value >= 0) {
+                    refusals.append(MetricRefusal(
+                        reason: .invalidCounterValue,
+                        detail: "counter \(template.name(at: series - 1)) has value \(value.value); "
+                            + "a counter must be a finite number >= 0"))
+                    continue
+                }
+                guard value.timestamp_ms >= 0 else {
+                    refusals.append(MetricRefusal(
+                        reason: .invalidTimestamp,
+                        detail: "\(template.name(at: series - 1)) has a negative timestamp_ms \(value.timestamp_ms)"))
+                    continue
+                }
+                state.batch.appendSample(
+                    from: template, at: series - 1, offsets: offsets, value: value.value,
+                    timestamp: value.timestamp_ms == 0 ? now : value.timestamp_ms)
+            }
+        }
+        return finish(refusals: refusals, dropped: dropped)
+    }
+
+    /// Counts what an emission refused and dropped (outside the batch's lock) and says how it went.
+    private func finish(refusals: [MetricRefusal], dropped: Int) -> Int32 {
         for refusal in refusals { host.countRefusal(refusal.reason, detail: refusal.detail) }
         guard dropped == 0 else {
             host.countRefusals(

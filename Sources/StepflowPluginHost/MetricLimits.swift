@@ -13,4 +13,7 @@ public enum MetricLimits {
     /// The most labels one sample may carry (``MetricRefusalReason/tooManyLabels``). Checked before any label
     /// is read, so a sample with 100,000 labels costs no more than one with 65.
     public static let maxLabelsPerSample = 64
+    /// The most series one instance may register with `register_series`
+    /// (``MetricRefusalReason/tooManyRegisteredSeries``); `budgets.series` still applies to what is stored.
+    public static let maxRegisteredSeries = 100_000
 }

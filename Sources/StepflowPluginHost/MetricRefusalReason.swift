@@ -37,6 +37,12 @@ public enum MetricRefusalReason: String, Sendable, Hashable, CaseIterable, Custo
     /// A histogram or summary `sum` that is NaN or ±Inf. (Gauges may be NaN or ±Inf; counters are
     /// ``invalidCounterValue``.)
     case nonFiniteValue = "non_finite_value"
+    /// `emit_values` named a series this instance never registered.
+    case unknownSeries = "unknown_series"
+    /// `register_series` was given a histogram or summary (only counters and gauges are registered).
+    case unregistrableType = "unregistrable_type"
+    /// `register_series` past ``MetricLimits/maxRegisteredSeries``.
+    case tooManyRegisteredSeries = "too_many_registered_series"
 
     public var description: String { rawValue }
 }

@@ -1,4 +1,6 @@
+import CStepflowPlugin
 import Logging
+import StepflowCore
 import Synchronization
 
 /// The Swift object behind a `stepflow_host *`: one per plugin instance, owned by the ``PluginInstance``.
@@ -13,6 +15,9 @@ final class PluginHostContext: Sendable {
     /// The instance's cache of names, label values and HELP texts, kept across collections. Locked once per
     /// `emit_metrics` call.
     let interner = Mutex(StringInterner())
+
+    /// The series registered with `register_series`, for the instance's life.
+    private let registered = Mutex(RegisteredSeries())
 
     private let lastError = Mutex<String?>(nil)
     private let refusals = Mutex<[MetricRefusalReason: Int]>([:])
@@ -60,6 +65,21 @@ final class PluginHostContext: Sendable {
             logger.debug("refused a sample: \(detail)", metadata: ["reason": "\(reason)"])
         }
     }
+
+    /// `register_series`: the series' number and `STEPFLOW_OK`, or 0 and `STEPFLOW_ERR_INVALID` (or
+    /// `STEPFLOW_ERR_BUDGET` past ``MetricLimits/maxRegisteredSeries``) when it is refused, counted and logged
+    /// like a sample.
+    func register(_ shape: stepflow_metric) -> (series: stepflow_series, status: Int32) {
+        do throws(MetricRefusal) {
+            return (try registered.withLock { registered throws(MetricRefusal) in try registered.register(shape) }, STEPFLOW_OK)
+        } catch {
+            countRefusal(error.reason, detail: "register_series: \(error.detail)")
+            return (0, error.reason == .tooManyRegisteredSeries ? STEPFLOW_ERR_BUDGET : STEPFLOW_ERR_INVALID)
+        }
+    }
+
+    /// The registered series as they are now (a copy-on-write snapshot: taking it copies nothing).
+    var registeredSeries: MetricBatch { registered.withLock { $0.template } }
 
     /// Refused samples so far, by reason.
     var refusalCounts: [MetricRefusalReason: Int] { refusals.withLock { $0 } }

@@ -120,10 +120,11 @@ public final class PluginInstance: Sendable {
         return try await perform("collect_metrics", collectCall())
     }
 
-    /// ``collectMetrics()`` on the calling thread, for the plugin runner: its request loop has a thread of its own
-    /// with nothing else to do, so it saves the hops to the instance's queue and back. Blocks until the plugin
-    /// returns; never call it on the Swift cooperative pool.
-    package func collectMetricsBlocking() throws(PluginError) -> MetricBatch {
+    /// ``collectMetrics()`` on the calling thread, for a caller with a thread of its own and nothing else to do on
+    /// it (the plugin runner's request loop, a benchmark measuring the host's side alone): it saves the hops to the
+    /// instance's queue and back. Blocks until the plugin returns, with no deadline; never call it on the Swift
+    /// cooperative pool from code that must not block.
+    public func collectMetricsBlocking() throws(PluginError) -> MetricBatch {
         try checkCollector()
         return try performBlocking("collect_metrics", collectCall())
     }

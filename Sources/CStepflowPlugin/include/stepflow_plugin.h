@@ -151,6 +151,20 @@ typedef struct stepflow_alert {
     int64_t resolved_at_ms;          /* 0 when not resolved */
 } stepflow_alert;
 
+/**
+ * A counter or gauge series registered with host_api->register_series: the host's number for it, from 1,
+ * valid for the life of the plugin instance that registered it. 0 is never a series.
+ */
+typedef uint32_t stepflow_series;
+
+/** One value of a registered series, handed over with host_api->emit_values. */
+typedef struct stepflow_value {
+    stepflow_series series;          /* from register_series */
+    uint32_t reserved;               /* 0 */
+    double value;                    /* a counter's must be finite and >= 0 */
+    int64_t timestamp_ms;            /* Unix milliseconds; 0 means "now" */
+} stepflow_value;
+
 /* ---- The host side ------------------------------------------------------------------------------------- */
 
 /** Opaque: the host's handle for one plugin instance, passed to create and to every host function. */
@@ -181,7 +195,34 @@ typedef struct stepflow_host_api {
      * Never call it after collect_metrics has returned: the emitter is gone.
      */
     int32_t (*emit_metrics)(stepflow_emitter *emitter, const stepflow_metric *metrics, size_t count);
+
+    /* ---- Appended after the first release of ABI 1 (host API 1.1). A plugin calls a member below only when
+     * STEPFLOW_HOST_HAS(host_api, member) says the host has it; on an older host it uses emit_metrics. ---- */
+
+    /**
+     * Registers a counter or gauge series once (its name, help, type and labels, checked as emit_metrics
+     * checks them; `value` and `timestamp_ms` are ignored) and stores its number in *out_series. Registering
+     * the same name and labels again returns the same number. Call it from create or collect_metrics, then
+     * hand over only values with emit_values: the host does not read or check the strings again, which makes
+     * a collection of many series several times cheaper than emit_metrics. Returns STEPFLOW_OK, or
+     * STEPFLOW_ERR_INVALID (with the reason logged and counted) for a series emit_metrics would refuse, a
+     * histogram or summary, or NULL arguments, or STEPFLOW_ERR_BUDGET past the
+     * host's limit of 100,000 registered series per instance (budgets.series still applies to what is stored).
+     * The strings are copied before it returns.
+     */
+    int32_t (*register_series)(stepflow_host *host, const stepflow_metric *series, stepflow_series *out_series);
+
+    /**
+     * Hands values of registered series to the host during collect_metrics, like emit_metrics (it may be
+     * called several times, mixed with emit_metrics, and shares its budget). A value of an unknown series, or
+     * a counter value that is negative or not finite, is refused on its own and counted.
+     */
+    int32_t (*emit_values)(stepflow_emitter *emitter, const stepflow_value *values, size_t count);
 } stepflow_host_api;
+
+/** Whether the host-API table `api` has `member` (a host older than the plugin's header may not). */
+#define STEPFLOW_HOST_HAS(api, member) \
+    ((api)->struct_size >= offsetof(stepflow_host_api, member) + sizeof((api)->member))
 
 /* ---- The plugin side ----------------------------------------------------------------------------------- */
 

@@ -75,7 +75,7 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
     }
 
     /// The string index meaning "none" (a sample without HELP text).
-    package static let noString = UInt32.max
+    @usableFromInline package static let noString = UInt32.max
 
     @usableFromInline package private(set) var strings: [String] = []
     /// ``ContentHash`` of each of ``strings``.
@@ -294,6 +294,62 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
             partCount: UInt32(truncatingIfNeeded: parts.count - partStart),
             value: value, count: count, timestamp: timestamp))
     }
+
+    /// Removes the last sample and its labels and parts (a registration that turned out to be a repeat).
+    package mutating func removeLastSample() {
+        guard let last = samples.popLast() else { return }
+        rollBack(to: (Int(last.labelStart), Int(last.partStart)))
+        metadata[samples.count] = nil
+    }
+
+    /// Where a template's strings and labels start in this batch, once ``appendTable(of:)`` has added them.
+    @usableFromInline package struct TemplateOffsets: Sendable {
+        /// Added to a template string index.
+        @usableFromInline package let strings: UInt32
+        /// Added to a template label index.
+        @usableFromInline package let labels: UInt32
+        /// How many samples the template had: the samples that may be appended from it.
+        @usableFromInline package let samples: Int
+    }
+
+    /// Adds `template`'s strings and labels (not its samples), so that samples appended with
+    /// ``appendSample(from:at:offsets:value:timestamp:)`` can reference them. An empty batch shares the
+    /// template's arrays (copy on write): no string is copied or retained one by one.
+    package mutating func appendTable(of template: MetricBatch) -> TemplateOffsets {
+        if strings.isEmpty, labels.isEmpty {
+            strings = template.strings
+            hashes = template.hashes
+            labels = template.labels
+            return TemplateOffsets(strings: 0, labels: 0, samples: template.samples.count)
+        }
+        let offsets = TemplateOffsets(
+            strings: UInt32(truncatingIfNeeded: strings.count), labels: UInt32(truncatingIfNeeded: labels.count),
+            samples: template.samples.count)
+        strings.append(contentsOf: template.strings)
+        hashes.append(contentsOf: template.hashes)
+        labels.append(contentsOf: template.labels.lazy.map { label in
+            LabelReference(name: label.name + offsets.strings, value: label.value + offsets.strings)
+        })
+        return offsets
+    }
+
+    /// Appends a copy of `template`'s counter or gauge sample `index` with a new value and timestamp; the
+    /// template's table was added at `offsets` by ``appendTable(of:)``.
+    @inlinable
+    package mutating func appendSample(
+        from template: MetricBatch, at index: Int, offsets: TemplateOffsets, value: Double, timestamp: Int64
+    ) {
+        let shape = template.samples[index]
+        samples.append(Sample(
+            name: shape.name &+ offsets.strings,
+            help: shape.help == Self.noString ? Self.noString : shape.help &+ offsets.strings,
+            type: shape.type, labelStart: shape.labelStart &+ offsets.labels, labelCount: shape.labelCount,
+            partStart: UInt32(truncatingIfNeeded: parts.count), partCount: 0, value: value, count: 0,
+            timestamp: timestamp))
+    }
+
+    /// The type of the sample at `position`.
+    @inlinable package func type(at position: Int) -> MetricType { samples[position].type }
 
     private mutating func intern(_ string: String) -> UInt32 {
         if let index = lookup[string] { return index }

@@ -80,7 +80,8 @@ enum RunnerMetricsCodec {
             let reasons = refused.sorted { $0.key.rawValue < $1.key.rawValue }
             var size = 1 + 4 + newStrings.count * 4 + newBytes + 4 + 4
             size += batch.samples.count * RunnerMetricsCodec.sampleHeaderBytes
-            size += batch.labels.count * 8 + batch.parts.count * 16
+            // What the samples reference: samples of registered series share a table of labels, some unused.
+            for sample in batch.samples { size += Int(sample.labelCount) * 8 + Int(sample.partCount) * 16 }
             for (reason, _) in reasons { size += 4 + reason.rawValue.utf8.count + 8 }
 
             return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
