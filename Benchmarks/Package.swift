@@ -32,7 +32,10 @@ let package = Package(
         // The C plugin the benchmarks load (compiled with `cc` at setup) and the code that builds it.
         .target(
             name: "IngestFixture",
-            dependencies: [.product(name: "StepflowPluginHost", package: "stepflow-monitoring")],
+            dependencies: [
+                .product(name: "StepflowPluginHost", package: "stepflow-monitoring"),
+                .product(name: "StepflowCore", package: "stepflow-monitoring"),
+            ],
             exclude: ["ingest_plugin.c"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the package-benchmark suites in Benchmarks/ (a package of its own: the root `swift test` never builds it)
 # and prints the results. Extra arguments go to `benchmark`, e.g.:
-#   scripts/bench.sh --target PluginIngest      # host-side cost of a 1,000-sample batch from a C plugin
+#   scripts/bench.sh --target PluginIngest      # host-side cost of a 1,000-sample batch from a C plugin (both paths)
 #   scripts/bench.sh --target PluginThroughput  # in-process vs isolation: process
 #   scripts/bench.sh --target MetricsIngest     # P1: record_metrics -> SQLite vs ../shared/bench/sqlite_bench.c
 #   scripts/bench.sh --target MetricsHotPath    # P2 Counter.increment(), /metrics of 10,000 series, get_metric

@@ -9,9 +9,12 @@ import StepflowPluginHost
 //   into `[Metric]` → back to the awaiting task.
 // - "collect 0 samples" is the same path with an empty batch: the fixed cost of a collection (queue hop,
 //   continuation, emitter). The conversion cost of 1,000 samples is the difference between the two.
+// - "collect 1000 registered series" is the first path with the plugin's series registered once in `create`
+//   (host API 1.1, `register_series`) and only their values handed over, in one `emit_values` call.
 // - The plugin builds its samples once, in `create`, so the plugin side of a collection costs nothing.
 
 let thousand = SharedInstance()
+let registered = SharedInstance()
 let empty = SharedInstance()
 
 let benchmarks: @Sendable () -> Void = {
@@ -42,6 +45,46 @@ let benchmarks: @Sendable () -> Void = {
             let metrics = try await plugin.collectMetrics()
             precondition(metrics.count == 1000, "expected 1000 samples, got \(metrics.count)")
             blackHole(metrics)
+        }
+    }
+
+    Benchmark(
+        "collect 1000 registered series (one emit_values call)",
+        configuration: .init(
+            thresholds: [.wallClock: .init(relative: [.p90: 10.0]), .mallocCountTotal: .init(absolute: [.p90: 10])],
+            setup: { try await registered.start(count: 1000, registered: true) },
+            teardown: { await registered.stop() }
+        )
+    ) { benchmark async throws in
+        let plugin = try registered.instance
+        for _ in benchmark.scaledIterations {
+            let metrics = try await plugin.collectMetrics()
+            precondition(metrics.count == 1000, "expected 1000 samples, got \(metrics.count)")
+            blackHole(metrics)
+        }
+    }
+
+    // The host's side alone: the same collections on the benchmark's thread (`collectMetricsBlocking()`, as the
+    // plugin runner calls it), with no queue hop or task wake-up, which on this VM cost more than the work.
+    for (name, shared, samples) in [
+        ("take in 1000 samples on the calling thread (emit_metrics)", thousand, 1000),
+        ("take in 1000 registered series on the calling thread (emit_values)", registered, 1000),
+        ("take in 0 samples on the calling thread", empty, 0),
+    ] {
+        Benchmark(
+            name,
+            configuration: .init(
+                thresholds: [.wallClock: .init(relative: [.p90: 10.0])],
+                setup: { try await shared.start(count: samples, registered: name.contains("registered")) },
+                teardown: { await shared.stop() }
+            )
+        ) { benchmark in
+            guard let plugin = try shared.instance as? PluginInstance else { fatalError("not an in-process instance") }
+            for _ in benchmark.scaledIterations {
+                let metrics = try plugin.collectMetricsBlocking()
+                precondition(metrics.count == samples, "expected \(samples) samples, got \(metrics.count)")
+                blackHole(metrics)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StepflowCore
 import StepflowPluginHost
 import Synchronization
 
@@ -29,19 +30,26 @@ public enum IngestFixture {
         }
     }
 
+    /// The plugin's settings: `batches` × `count` samples per collection, through `emit_values` of series
+    /// registered in `create` when `registered`, else through `emit_metrics`.
+    static func settings(count: Int, batches: Int, registered: Bool) -> [String: JSONValue] {
+        ["count": .string(String(count)), "batches": .string(String(batches)), "registered": .string(registered ? "1" : "0")]
+    }
+
     /// Loads the plugin and creates an instance emitting `batches` × `count` samples per collection.
-    public static func instance(count: Int = 1000, batches: Int = 1) async throws -> PluginInstance {
+    public static func instance(count: Int = 1000, batches: Int = 1, registered: Bool = false) async throws -> PluginInstance {
         let library = try PluginLibrary.load(path: try libraryPath())
         return try await PluginInstance(
-            library: library, name: "ingest_bench",
-            settings: ["count": .string(String(count)), "batches": .string(String(batches))],
+            library: library, name: "ingest_bench", settings: settings(count: count, batches: batches, registered: registered),
             sampleBudget: max(PluginInstance.defaultSampleBudget, count * batches))
     }
 
     /// The same plugin in a `stepflow-monitor plugin-runner` child (`isolation: process`). The runner is
     /// `$STEPFLOW_MONITOR_EXECUTABLE` (scripts/bench.sh builds it in release and sets it), else a
     /// `stepflow-monitor` beside the benchmark executable.
-    public static func isolatedInstance(count: Int = 1000, batches: Int = 1) async throws -> IsolatedPluginInstance {
+    public static func isolatedInstance(
+        count: Int = 1000, batches: Int = 1, registered: Bool = false
+    ) async throws -> IsolatedPluginInstance {
         let library = try PluginLibrary.load(path: try libraryPath())
         let runner = ProcessInfo.processInfo.environment["STEPFLOW_MONITOR_EXECUTABLE"]
             ?? URL(fileURLWithPath: IsolatedPluginInstance.currentExecutable).deletingLastPathComponent()
@@ -52,8 +60,7 @@ public enum IngestFixture {
         }
         return try await IsolatedPluginInstance(
             info: library.info, name: "ingest_bench",
-            settings: ["count": .string(String(count)), "batches": .string(String(batches))],
-            runnerExecutable: runner)
+            settings: settings(count: count, batches: batches, registered: registered), runnerExecutable: runner)
     }
 
     private static func compile() throws(SetupError) -> String {
@@ -102,10 +109,10 @@ public final class SharedInstance: Sendable {
     }
 
     /// Creates the instance (benchmark setup), in-process or in a runner process.
-    public func start(count: Int = 1000, batches: Int = 1, isolated: Bool = false) async throws {
+    public func start(count: Int = 1000, batches: Int = 1, isolated: Bool = false, registered: Bool = false) async throws {
         let instance: any PluginCollector = isolated
-            ? try await IngestFixture.isolatedInstance(count: count, batches: batches)
-            : try await IngestFixture.instance(count: count, batches: batches)
+            ? try await IngestFixture.isolatedInstance(count: count, batches: batches, registered: registered)
+            : try await IngestFixture.instance(count: count, batches: batches, registered: registered)
         stored.withLock { $0 = instance }
     }
 

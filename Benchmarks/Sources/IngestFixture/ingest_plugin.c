@@ -3,7 +3,9 @@
  * Settings: `count` (samples per emit_metrics call, default 1000), `batches` (emit_metrics calls per
  * collect_metrics, default 1). The samples are built once in create, so a collection costs the plugin nothing
  * but the call: what is measured is the host taking the batch in. The batch looks like node_exporter's
- * filesystem, disk and network families: 10 metric names, 3 or 4 labels per sample, HELP on every sample. */
+ * filesystem, disk and network families: 10 metric names, 3 or 4 labels per sample, HELP on every sample.
+ * Setting `registered` = 1: the same series are registered once in create (host API 1.1, register_series) and
+ * each collection hands over only their values with emit_values. */
 #include "stepflow_plugin.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ typedef struct bench_context {
     const stepflow_host_api *api;
     size_t count;
     size_t batches;
+    stepflow_value *values;   /* registered = 1: one per sample */
     stepflow_metric *metrics;
     stepflow_label *labels;   /* 4 per sample */
     char *text;               /* label values, 64 bytes per value */
@@ -94,6 +97,15 @@ static int32_t bench_create(const stepflow_host_api *api, stepflow_host *host, c
             m->label_count = 4;
         }
     }
+    if (setting(settings, setting_count, "registered", 0)) {
+        if (!STEPFLOW_HOST_HAS(api, emit_values)) return STEPFLOW_ERR_UNSUPPORTED;
+        c->values = calloc(c->count ? c->count : 1, sizeof *c->values);
+        if (!c->values) return STEPFLOW_ERR_FAILED;
+        for (size_t i = 0; i < c->count; i++) {
+            if (api->register_series(host, &c->metrics[i], &c->values[i].series) != STEPFLOW_OK) return STEPFLOW_ERR_FAILED;
+            c->values[i].value = c->metrics[i].value;
+        }
+    }
     *out = c;
     return STEPFLOW_OK;
 }
@@ -103,13 +115,15 @@ static void bench_destroy(void *opaque) {
     free(c->metrics);
     free(c->labels);
     free(c->text);
+    free(c->values);
     free(c);
 }
 
 static int32_t bench_collect(void *opaque, stepflow_emitter *emitter) {
     bench_context *c = opaque;
     for (size_t b = 0; b < c->batches; b++) {
-        int32_t status = c->api->emit_metrics(emitter, c->metrics, c->count);
+        int32_t status = c->values ? c->api->emit_values(emitter, c->values, c->count)
+                                   : c->api->emit_metrics(emitter, c->metrics, c->count);
         if (status != STEPFLOW_OK) return status;
     }
     return STEPFLOW_OK;
