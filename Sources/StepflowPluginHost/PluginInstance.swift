@@ -108,6 +108,10 @@ public final class PluginInstance: Sendable {
     /// How many samples the host refused so far, by reason (invalid names, non-integer counters, ...).
     public var refusedSamples: [MetricRefusalReason: Int] { host.refusalCounts }
 
+    /// How many series the plugin registered with `register_series` (host API 1.1; the Swift SDK registers the
+    /// counters and gauges it sees twice).
+    public var registeredSeriesCount: Int { host.registeredSeries.count }
+
     /// Calls the plugin's `collect_metrics` and returns the samples it emitted, as one ``MetricBatch``.
     ///
     /// Invalid samples are refused one by one and counted in ``refusedSamples``; the rest are returned.

@@ -103,6 +103,8 @@ class CollectorInstance {
 final class TypedCollectorInstance<Collector: CustomMetricsCollector>: CollectorInstance {
     private let collector: Collector
     private let logger: PluginLogger
+    /// Collections run one at a time on an instance (the ABI's rule), so this needs no lock.
+    private var registry = SeriesRegistry()
 
     init(collector: Collector, logger: PluginLogger, api: UnsafePointer<stepflow_host_api>, host: OpaquePointer?) {
         self.collector = collector
@@ -120,7 +122,14 @@ final class TypedCollectorInstance<Collector: CustomMetricsCollector>: Collector
         guard let emit = api.pointee.emit_metrics else {
             return report(PluginFailure.failed("the host offers no emit_metrics function"))
         }
-        let status = MetricArena.withCMetrics(metrics) { samples, count in emit(emitter, samples, count) }
+        let (values, whole) = registry.split(metrics, api: api, host: host)
+        var status = STEPFLOW_OK
+        if !values.isEmpty, let emitValues = api.pointee.emit_values {
+            status = values.withUnsafeBufferPointer { emitValues(emitter, $0.baseAddress, $0.count) }
+        }
+        if status == STEPFLOW_OK, !whole.isEmpty {
+            status = MetricArena.withCMetrics(whole) { samples, count in emit(emitter, samples, count) }
+        }
         if status == STEPFLOW_ERR_BUDGET {
             // The host kept what fitted in the budget and counted the rest; the collection itself succeeded.
             logger.warning("the host dropped samples past this plugin's budget (\(metrics.count) emitted)")

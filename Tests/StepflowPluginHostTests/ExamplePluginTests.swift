@@ -41,6 +41,31 @@ struct SystemCollectorTests {
         #expect(instance.refusedSamples.isEmpty)
     }
 
+    @Test("the SDK registers the series it sees twice; later collections carry the same series through emit_values")
+    func sdkRegistersSeries() async throws {
+        let instance = try await PluginInstance(library: PluginLibrary.load(path: PluginFixtures.systemCollector()))
+        func series(_ batch: MetricBatch) -> Set<String> {
+            Set(batch.map { metric in metric.name + "{" + metric.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + "}" })
+        }
+        let first = try await instance.collectMetrics()
+        #expect(instance.registeredSeriesCount == 0)  // seen once: sent whole
+        let second = try await instance.collectMetrics()
+        let registered = instance.registeredSeriesCount
+        let third = try await instance.collectMetrics()
+        await instance.shutdown()
+        #expect(registered > 10)
+        #expect(instance.registeredSeriesCount == registered)
+        #expect(instance.refusedSamples.isEmpty)
+        #expect(series(second) == series(first))
+        #expect(series(third) == series(first))
+        let load = try #require(third.first { $0.name == "node_load1" })
+        #expect(load.help?.isEmpty == false)
+        guard case .counter = try #require(third.first { $0.name == "node_cpu_seconds_total" }).value else {
+            Issue.record("node_cpu_seconds_total arrived as another type through emit_values")
+            return
+        }
+    }
+
     @Test("the names it lists are the names it emits")
     func listsTheNamesItEmits() async throws {
         let instance = try await PluginInstance(library: PluginLibrary.load(path: PluginFixtures.systemCollector()))
