@@ -101,6 +101,7 @@ enum ConfigurationSchema {
         .init("alerts.enable_silencing", env: "ALERTS_ENABLE_SILENCING", .boolean(\.alerts.enableSilencing)),
         .init("alerts.webhook_url", env: "ALERTS_WEBHOOK_URL", .text(\.alerts.webhookURL), .httpURLOrEmpty),
         .init("alerts.alertmanager_url", env: "ALERTS_ALERTMANAGER_URL", .text(\.alerts.alertmanagerURL), .httpURLOrEmpty),
+        .init("alerts.retention_days", env: "ALERTS_RETENTION_DAYS", .integer(\.alerts.retentionDays), .nonNegative),
         .init("alerts.log_notifications", .boolean(\.alerts.logNotifications)),
 
         .init("health.check_interval", env: "HEALTH_CHECK_INTERVAL", .duration(\.health.checkInterval), .positive),

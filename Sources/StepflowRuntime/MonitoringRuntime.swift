@@ -181,7 +181,7 @@ public final class MonitoringRuntime: Sendable {
             metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
             retentionDays: configuration.metrics.retentionDays,
             logs: (logStore, configuration.logs.retentionDays), traces: (traceStore, configuration.tracing.retentionDays),
-            logger: logger)
+            alerts: (AlertStore(database: database), configuration.alerts.retentionDays), logger: logger)
         var fileExport: LogExportJob?
         if configuration.logs.enableExport, !configuration.logs.exportFile.isEmpty {
             let exporter = FileLogExporter(

@@ -268,6 +268,18 @@ public struct AlertStore: Sendable {
         }
     }
 
+    /// Deletes the history older than `cutoff`, in small transactions: alerts resolved before it and silences that
+    /// ended before it. Open alerts and rules are never touched. Returns how many rows were deleted.
+    public func deleteHistory(olderThan cutoff: Date, batchSize: Int = 5_000) async throws(MonitoringError) -> Int {
+        let alerts = try await RetentionSQL.delete(
+            from: "monitoring_alerts", timestampColumn: "resolved_at", olderThan: cutoff, batchSize: batchSize,
+            database: database, only: "status = '\(AlertStatus.resolved.rawValue)'")
+        let silences = try await RetentionSQL.delete(
+            from: "monitoring_silences", timestampColumn: "ends_at", olderThan: cutoff, batchSize: batchSize,
+            database: database)
+        return alerts + silences
+    }
+
     /// Deletes a silence; `false` when there was none with that id.
     public func deleteSilence(_ id: String) async throws(MonitoringError) -> Bool {
         do {

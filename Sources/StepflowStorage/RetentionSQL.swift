@@ -7,8 +7,9 @@ import StepflowCore
 enum RetentionSQL {
     static func delete(
         from table: String, timestampColumn: String, olderThan cutoff: Date, batchSize: Int,
-        database: MonitoringDatabase
+        database: MonitoringDatabase, only condition: String? = nil
     ) async throws(MonitoringError) -> Int {
+        let restriction = condition.map { "(\($0)) AND " } ?? ""
         let limit = max(batchSize, 1)
         let cutoffMilliseconds = cutoff.unixMilliseconds
         var total = 0
@@ -18,7 +19,7 @@ enum RetentionSQL {
                     try db.execute(
                         sql: """
                             DELETE FROM \(table) WHERE id IN (
-                                SELECT id FROM \(table) WHERE \(timestampColumn) < ? ORDER BY \(timestampColumn) LIMIT ?)
+                                SELECT id FROM \(table) WHERE \(restriction)\(timestampColumn) < ? ORDER BY \(timestampColumn) LIMIT ?)
                             """,
                         arguments: [cutoffMilliseconds, limit])
                     return db.changesCount

@@ -124,6 +124,9 @@ public struct AlertConfig: Sendable, Hashable {
     /// `alertmanager_url`, env `STEPFLOW_MONITORING_ALERTS_ALERTMANAGER_URL`, default empty (off): an Alertmanager
     /// base URL (`http://127.0.0.1:9093`) that receives firing and resolved alerts through its API v2.
     public var alertmanagerURL: String = ""
+    /// `retention_days`, env `STEPFLOW_MONITORING_ALERTS_RETENTION_DAYS`, default 30: resolved alerts and ended
+    /// silences older than this are deleted; 0 keeps them all.
+    public var retentionDays: Int = 30
     /// `log_notifications`, default true: every notification is also written to the host's log.
     public var logNotifications: Bool = true
     /// `rule_files`: YAML files with a `rules:` list each; relative paths are taken from the configuration's

@@ -6,8 +6,9 @@ import StepflowStorage
 import Synchronization
 
 /// Deletes metric samples, metric aggregates and health check results older than `metrics.retention_days`, log
-/// entries older than `logs.retention_days` and spans older than `tracing.retention_days`, on its schedule, in
-/// small batches. A retention of 0 days keeps everything.
+/// entries older than `logs.retention_days`, spans older than `tracing.retention_days`, and alerts resolved (and
+/// silences ended) more than `alerts.retention_days` ago, on its schedule, in small batches. A retention of 0 days
+/// keeps everything.
 public final class RetentionJob: ScheduledJob {
     public let name = "retention"
     public let kind = "builtin"
@@ -16,6 +17,7 @@ public final class RetentionJob: ScheduledJob {
     private let retentionDays: Int
     private let logs: (store: LogStore, days: Int)?
     private let traces: (store: TraceStore, days: Int)?
+    private let alerts: (store: AlertStore, days: Int)?
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let deletedRows = Mutex<UInt64>(0)
@@ -25,9 +27,11 @@ public final class RetentionJob: ScheduledJob {
     ///   - now: the current time (tests pass a fixed one).
     ///   - logs: the log store and `logs.retention_days`, when logs are kept.
     ///   - traces: the trace store and `tracing.retention_days`, when spans are kept.
+    ///   - alerts: the alert store and `alerts.retention_days`, for resolved alerts and ended silences.
     public init(
         metrics: MetricStore, healthChecks: HealthCheckStore, retentionDays: Int,
-        logs: (store: LogStore, days: Int)? = nil, traces: (store: TraceStore, days: Int)? = nil, logger: Logger,
+        logs: (store: LogStore, days: Int)? = nil, traces: (store: TraceStore, days: Int)? = nil,
+        alerts: (store: AlertStore, days: Int)? = nil, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.metrics = metrics
@@ -35,6 +39,7 @@ public final class RetentionJob: ScheduledJob {
         self.retentionDays = retentionDays
         self.logs = logs
         self.traces = traces
+        self.alerts = alerts
         self.logger = logger
         self.now = now
     }
@@ -47,11 +52,15 @@ public final class RetentionJob: ScheduledJob {
         func cutoff(_ days: Int) -> Date { current.addingTimeInterval(-Double(days) * 86_400) }
         var logEntries = 0
         var spans = 0
+        var history = 0
         if let logs, logs.days > 0 { logEntries = try await logs.store.deleteEntries(olderThan: cutoff(logs.days)) }
         if let traces, traces.days > 0 { spans = try await traces.store.deleteSpans(olderThan: cutoff(traces.days)) }
-        deletedRows.withLock { $0 += UInt64(logEntries + spans) }
-        if logEntries + spans > 0 {
-            logger.info("expired log entries and spans deleted", metadata: ["log_entries": "\(logEntries)", "spans": "\(spans)"])
+        if let alerts, alerts.days > 0 { history = try await alerts.store.deleteHistory(olderThan: cutoff(alerts.days)) }
+        deletedRows.withLock { $0 += UInt64(logEntries + spans + history) }
+        if logEntries + spans + history > 0 {
+            logger.info(
+                "expired log entries, spans and alert history deleted",
+                metadata: ["log_entries": "\(logEntries)", "spans": "\(spans)", "alerts_and_silences": "\(history)"])
         }
         guard retentionDays > 0 else { return }
         let cutoff = cutoff(retentionDays)
