@@ -29,6 +29,7 @@ public enum PluginRunner {
         path: String, limits: PluginLimits, sampleBudget: Int = PluginInstance.defaultSampleBudget, logger: Logger
     ) async -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        exitWhenOrphaned(logger: logger)
         let output = dup(STDOUT_FILENO)
         guard output >= 0, dup2(STDERR_FILENO, STDOUT_FILENO) >= 0 else {
             logger.critical("cannot set up the frame channel: \(String(cString: strerror(errno)))")
@@ -44,6 +45,32 @@ public enum PluginRunner {
         }
         let server = Server(setup: setup, path: path, output: output, sampleBudget: sampleBudget, logger: logger)
         return await server.serve()
+    }
+
+    /// How often the runner checks that its host is still alive.
+    static let orphanCheckInterval: Duration = .seconds(1)
+
+    /// Ends the runner within ``orphanCheckInterval`` of its host's death, even while a plugin call hangs.
+    ///
+    /// A host that exits in order closes the runner's stdin, which ends the request loop; a host that is killed
+    /// does too, but a runner inside a plugin call that never returns would not see it. A thread of its own
+    /// watches for the runner being re-parented (the host gone) and exits the process then. (`PR_SET_PDEATHSIG`
+    /// is not used: it fires when the host *thread* that spawned the runner exits, and the host spawns runners
+    /// from pool threads that come and go.)
+    static func exitWhenOrphaned(logger: Logger) {
+        let parent = getppid()
+        let interval = UInt32(orphanCheckInterval.components.seconds)
+        let watcher = Thread {
+            while true {
+                sleep(interval)
+                if getppid() != parent {
+                    logger.warning("the host (pid \(parent)) is gone; the runner exits")
+                    _exit(0)
+                }
+            }
+        }
+        watcher.name = "stepflow.plugin-runner.orphan-watch"
+        watcher.start()
     }
 
     /// Sets `RLIMIT_AS` and `RLIMIT_CPU`; returns the error when one cannot be set.
