@@ -12,12 +12,17 @@ enum ConfigurationRenderer {
                 lines.append(indent(depth) + section[depth] + ":")
             }
             openSections = section
-            lines.append(indent(section.count) + setting.path.last! + ": " + setting.value(in: configuration).yamlText)
+            var value = setting.value(in: configuration).yamlText
+            if Self.secrets.contains(setting.keyPath), value != "\"\"" { value = "\"<redacted>\"" }
+            lines.append(indent(section.count) + setting.path.last! + ": " + value)
             if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
         }
         lines.append(contentsOf: renderPlugins(configuration.plugins))
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Settings never printed: `check-config` output ends up in terminals, tickets and logs.
+    static let secrets: Set<String> = ["http.auth_token"]
 
     /// The last scalar key of `alerts:`, after which its lists are written.
     private static let lastAlertsSetting = ConfigurationSchema.settings.last { $0.path.first == "alerts" }!.path

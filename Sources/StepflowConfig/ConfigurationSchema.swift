@@ -124,6 +124,7 @@ enum ConfigurationSchema {
         .init("http.address", env: "HTTP_ADDRESS", .text(\.http.address), .nonEmpty),
         .init("http.port", env: "HEALTH_CHECK_HTTP_PORT", .integer(\.http.port), .port),
         .init("http.max_body_size", .integer(\.http.maxBodySize), .atLeastOne),
+        .init("http.auth_token", env: "HTTP_AUTH_TOKEN", .text(\.http.authToken)),
 
         .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
         .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),

@@ -293,7 +293,7 @@ public final class MonitoringRuntime: Sendable {
                 alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
                 address: configuration.http.address, port: configuration.http.port, sources: sources,
-                boundAddress: boundAddress, logger: logger))
+                boundAddress: boundAddress, authToken: configuration.http.authToken, logger: logger))
         }
         self.services = services
     }

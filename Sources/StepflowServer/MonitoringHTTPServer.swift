@@ -80,11 +80,15 @@ public final class BoundAddress: Sendable {
 /// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
+    ///
+    /// With a non-empty `authToken` (`http.auth_token`), `/api/` routes answer 401 unless the request carries
+    /// `Authorization: Bearer <authToken>`.
     public static func makeApplication(
         address: String, port: Int, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(),
-        logger: Logger
+        authToken: String = "", logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        if !authToken.isEmpty { router.add(middleware: BearerTokenMiddleware(token: authToken)) }
         router.get("/metrics") { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(

@@ -13,24 +13,33 @@ struct HostOptions: ParsableArguments {
         "The host's HTTP API. Default: http.address and http.port of the configuration.", valueName: "url"))
     var url: String?
 
-    /// The API's base URL, without a trailing slash (exits 2 when the configuration does not load).
-    func baseURL() -> String {
-        if let url { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+    /// The API's base URL, without a trailing slash, and the token to send (exits 2 when the configuration does
+    /// not load).
+    func endpoint() -> (base: String, token: String) {
+        if let url {
+            // The token still comes from the configuration (or STEPFLOW_MONITORING_HTTP_AUTH_TOKEN), if it loads.
+            let token = (try? ConfigurationLoader.load(path: config.path).configuration.http.authToken) ?? ""
+            return (url.hasSuffix("/") ? String(url.dropLast()) : url, token)
+        }
         do {
             let http = try ConfigurationLoader.load(path: config.path).configuration.http
-            return "http://\(http.address):\(http.port)"
+            return ("http://\(http.address):\(http.port)", http.authToken)
         } catch {
             fail("\(error.detailedDescription)", status: 2)
         }
     }
 
+    /// The API's base URL, without a trailing slash.
+    func baseURL() -> String { endpoint().base }
+
     /// Sends a request and returns the status and body; exits 1, saying what to check, when the host cannot be
     /// reached.
     func request(_ method: String, _ path: String, body: Data? = nil) async -> (status: Int, body: Data) {
-        let base = baseURL()
+        let (base, token) = self.endpoint()
         guard let endpoint = URL(string: base + path) else { fail("stepflow-monitor: '\(base)' is not a URL", status: 2) }
         var request = URLRequest(url: endpoint)
         request.httpMethod = method
+        if !token.isEmpty { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

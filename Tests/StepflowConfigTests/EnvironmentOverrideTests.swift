@@ -47,6 +47,7 @@ let environmentCases: [EnvironmentCase] = [
     .init("ALERTS_DEFAULT_FOR_DURATION", "2m") { $0.alerts.defaultForDuration = .seconds(120) },
     .init("ALERTS_MAX_PER_RULE", "7") { $0.alerts.maxAlertsPerRule = 7 },
     .init("ALERTS_RETENTION_DAYS", "0") { $0.alerts.retentionDays = 0 },
+    .init("HTTP_AUTH_TOKEN", "t0ken") { $0.http.authToken = "t0ken" },
     .init("ALERTS_ENABLE_NOTIFICATIONS", "no") { $0.alerts.enableNotifications = false },
     .init("ALERTS_NOTIFICATION_TIMEOUT", "500ms") { $0.alerts.notificationTimeout = .milliseconds(500) },
     .init("ALERTS_ENABLE_SILENCING", "off") { $0.alerts.enableSilencing = false },
@@ -86,7 +87,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 45)
+        #expect(known.count == 46)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

@@ -203,6 +203,9 @@ public struct HTTPConfig: Sendable, Hashable {
     public var port: Int = 8080
     /// `max_body_size`, default 16777216 (16 MiB): the largest request body accepted; a larger one gets 413.
     public var maxBodySize: Int = 16 << 20
+    /// `auth_token`, env `STEPFLOW_MONITORING_HTTP_AUTH_TOKEN`, default empty (off): when set, every `/api/`
+    /// request must carry `Authorization: Bearer <token>`; `/metrics` and `/health` stay open.
+    public var authToken: String = ""
 
     public init() {}
     public static let `default` = HTTPConfig()

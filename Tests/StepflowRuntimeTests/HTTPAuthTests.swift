@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import StepflowConfig
+import StepflowRuntime
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@Suite("http.auth_token", .serialized)
+struct HTTPAuthTests {
+    let logger = Logger(label: "http-auth-tests")
+    let executable = buildProductsDirectory + "/stepflow-monitor"
+
+    /// A GET over 127.0.0.1 with an optional `Authorization` header.
+    func get(_ port: Int, _ path: String, authorization: String? = nil) async throws -> (status: Int, body: String, challenge: String?) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "WWW-Authenticate"))
+    }
+
+    @Test("with a token, /api/ needs it (401 otherwise); /metrics and /health stay open; the CLI sends it; check-config hides it")
+    func tokenGuardsTheAPI() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+              auth_token: "s3cret-token"
+            plugins: []
+            """)
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        try await whileRunning(runtime, logger: logger) {
+            let port = await runtime.boundAddress.waitForPort()
+            let missing = try await get(port, "/api/v1/plugins")
+            #expect(missing.status == 401)
+            #expect(missing.challenge == "Bearer")
+            #expect(missing.body.contains("requires a token"))
+            let wrong = try await get(port, "/api/v1/alerts", authorization: "Bearer s3cret-tokeN")
+            #expect(wrong.status == 401)
+            #expect(wrong.body.contains("is not this host's http.auth_token"))
+            #expect(try await get(port, "/api/v1/alerts", authorization: "Basic czNjcmV0LXRva2Vu").status == 401)
+            #expect(try await get(port, "/api/v1/plugins", authorization: "Bearer s3cret-token").status == 200)
+            #expect(try await get(port, "/metrics").status == 200)
+            #expect(try await get(port, "/health/live").status == 200)
+
+            let url = "http://127.0.0.1:\(port)"
+            let listed = try runProcess(executable, ["plugins", "list", "--config", path, "--url", url])
+            #expect(listed.status == 0, "\(listed.output)")
+            let refused = try runProcess(executable, ["plugins", "list", "--url", url])
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("401"), "\(refused.output)")
+        }
+        let shown = try runProcess(executable, ["check-config", "--config", path])
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains(#"auth_token: "<redacted>""#))
+        #expect(!shown.output.contains("s3cret-token"))
+    }
+}
