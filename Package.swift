@@ -42,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The remote-write messages; RemoteWrite.pb.swift is generated once (scripts/generate-protobuf.sh) and
+        // committed, so the build never runs swift-protobuf's plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The whole C ABI between the host and its plugins: one header, append-only.
@@ -115,14 +118,17 @@ let package = Package(
             swiftSettings: strict
         ),
         // Wires everything into one swift-service-lifecycle ServiceGroup.
-        // Outgoing HTTP to the systems users already run: webhooks and Alertmanager (AsyncHTTPClient).
+        // Outgoing HTTP to the systems users already run: webhooks, Alertmanager and Prometheus remote write
+        // (AsyncHTTPClient, swift-protobuf).
         .target(
             name: "StepflowExport",
             dependencies: [
                 "StepflowCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["RemoteWrite/remote_write.proto"],
             swiftSettings: strict
         ),
         .target(

@@ -192,12 +192,19 @@ public final class MonitoringRuntime: Sendable {
                 name: "export:file", kind: "builtin", exporter: exporter, store: logStore, positions: positions,
                 logger: logger)
         }
+        var remoteWrite: RemoteWriteJob?
+        if configuration.metrics.enableExport, configuration.exporters.prometheus.enabled {
+            remoteWrite = RemoteWriteJob(
+                client: RemoteWriteClient(endpoint: configuration.exporters.prometheus.endpoint),
+                metrics: MetricStore(database: database), positions: positions,
+                timeout: min(configuration.metrics.exportInterval, .seconds(30)), logger: logger)
+        }
         telemetry = SelfTelemetry(
             scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
             plugins: pluginManager, retention: retention,
             aggregation: configuration.metrics.enableAggregation ? aggregation : nil,
             logs: logs, logWriter: logWriter, traces: traces, spanWriter: spanWriter, fileExport: fileExport,
-            alerts: alerts, notifier: notifier)
+            alerts: alerts, notifier: notifier, remoteWrite: remoteWrite)
 
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
@@ -249,6 +256,13 @@ public final class MonitoringRuntime: Sendable {
                 try scheduler.add(
                     AlertmanagerResendJob(channel: alertmanager),
                     schedule: JobSchedule(interval: alertmanager.resendInterval, timeout: alertConfig.notificationTimeout))
+            }
+            if let remoteWrite {
+                try scheduler.add(
+                    remoteWrite,
+                    schedule: JobSchedule(
+                        interval: configuration.metrics.exportInterval,
+                        timeout: max(configuration.metrics.exportInterval, .seconds(30))))
             }
             if configuration.metrics.enableAggregation {
                 // Raw samples older than one aggregation_interval are rolled up into interval aggregates.

@@ -26,6 +26,8 @@ struct SelfTelemetry: Sendable {
     let fileExport: LogExportJob?
     let alerts: AlertEngine
     let notifier: AlertNotifier
+    /// The Prometheus remote-write exporter, when it is on.
+    var remoteWrite: RemoteWriteJob? = nil
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -169,6 +171,15 @@ struct SelfTelemetry: Sendable {
             add("stepflow_log_export_deferred_total",
                 "Log entries moved to a later batch by the exporter's byte budget (budgets.log_bytes_per_batch).",
                 .counter(Double(exported.deferred)), labels)
+        }
+        if let remoteWrite {
+            let counts = remoteWrite.counts
+            add("stepflow_remote_write_samples_total", "Stored samples sent to the remote-write receiver, by result.",
+                .counter(Double(counts.sent)), [Label("result", "sent")])
+            add("stepflow_remote_write_samples_total", "Stored samples sent to the remote-write receiver, by result.",
+                .counter(Double(counts.rejected)), [Label("result", "rejected")])
+            add("stepflow_remote_write_requests_total", "Requests the remote-write receiver answered.",
+                .counter(Double(counts.requests)), [])
         }
         let spans = traces.counts
         add("stepflow_traces_spans_started_total", "Sampled spans started.", .counter(Double(spans.started)), [])

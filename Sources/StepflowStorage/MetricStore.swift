@@ -166,6 +166,47 @@ public struct MetricStore: Sendable {
 }
 
 extension MetricStore {
+    /// The id of the newest stored sample row, `nil` when there is none: where an exporter that starts at the end
+    /// starts.
+    public func lastRowID() throws(MonitoringError) -> Int64? {
+        do {
+            return try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_metrics") }
+        } catch {
+            throw .databaseError("cannot read the newest sample of \(database.path): \(error)")
+        }
+    }
+
+    /// Stored sample rows after row `id`, in row order, at most `limit`, each with its row id and HELP text: what
+    /// an exporter reads next. Rows are written in the order samples were accepted.
+    public func samples(afterRow id: Int64, limit: Int) throws(MonitoringError) -> [(id: Int64, metric: Metric)] {
+        do {
+            return try database.pool.read { db in
+                let help = try Dictionary(
+                    Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families WHERE help IS NOT NULL AND help != ''")
+                        .map { ($0["name"] as String, $0["help"] as String) },
+                    uniquingKeysWith: { first, _ in first })
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, name, value_type, value_data, labels, timestamp, metadata FROM monitoring_metrics
+                        WHERE id > ? ORDER BY id LIMIT ?
+                        """,
+                    arguments: [id, max(limit, 1)])
+                return rows.compactMap { row -> (id: Int64, metric: Metric)? in
+                    var metadata = MetricValueCoding.decodeMetadata(row["metadata"])
+                    let name: String = row["name"]
+                    if let text = help[name] { metadata["help"] = .string(text) }
+                    guard let value = MetricValueCoding.decode(type: row["value_type"], data: row["value_data"]) else { return nil }
+                    return (row["id"], Metric(
+                        name: name, value: value, labels: MetricValueCoding.decodeLabels(row["labels"]),
+                        timestamp: Date(unixMilliseconds: row["timestamp"]), metadata: metadata))
+                }
+            }
+        } catch {
+            throw .databaseError("cannot read samples after row \(id) from \(database.path): \(error)")
+        }
+    }
+
     /// Deletes samples older than `cutoff`, `batchSize` rows per transaction so that writers are never blocked
     /// for long; returns how many rows were deleted.
     public func deleteSamples(olderThan cutoff: Date, batchSize: Int = 5_000) async throws(MonitoringError) -> Int {

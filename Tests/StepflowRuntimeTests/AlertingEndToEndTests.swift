@@ -183,6 +183,12 @@ struct AlertingEndToEndTests {
             #expect(await eventually { fileLines().last?["status"] as? String == "resolved" })
             #expect(fileLines().count == 3)
 
+            // A channel counts a delivery once the receiver has answered, a moment after the receiver has it.
+            #expect(await eventually {
+                let text = (try? await httpGet(port, "/metrics").body) ?? ""
+                return text.contains(#"stepflow_alert_notifications_total{channel="webhook",result="sent"} 3"#)
+                    && text.contains(#"stepflow_alert_notifications_total{channel="plugin:notify-file",result="sent"} 3"#)
+            })
             let metrics = try await httpGet(port, "/metrics").body
             #expect(metrics.contains("stepflow_alerts_fired_total 1"))
             #expect(metrics.contains(#"stepflow_alert_notifications_total{channel="webhook",result="sent"} 3"#))
