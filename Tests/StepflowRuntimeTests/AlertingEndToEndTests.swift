@@ -80,27 +80,16 @@ struct AlertingEndToEndTests {
                 route: {receiver: nowhere, group_wait: 1s}
                 receivers: [{name: nowhere}]
                 """)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
+            alertmanager = try startServer(executable, [
                 "--config.file=\(config)", "--storage.path=\(directory.file("am"))",
                 "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=",
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            alertmanager = process
+            ])
             alertmanagerPort = port
             #expect(await eventually(30) { (try? await httpGet(port, "/-/ready").status) == 200 })
         } else {
             print("note: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager); its part was skipped")
         }
-        defer {
-            if let alertmanager, alertmanager.isRunning {
-                alertmanager.terminate()
-                alertmanager.waitUntilExit()
-            }
-        }
+        defer { stopServer(alertmanager) }
 
         let notifications = directory.file("notifications.ndjson")
         let path = try directory.write("config.yaml", """

@@ -36,28 +36,13 @@ struct PrometheusScrapeTests {
                 static_configs:
                   - targets: ["127.0.0.1:\(hostPort)"]
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: prometheus)
-        process.arguments = [
+        let process = try startServer(prometheus, [
             "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
             "--web.listen-address=127.0.0.1:\(prometheusPort)",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+        ])
+        defer { stopServer(process) }
 
-        func query(_ expression: String) async throws -> [[String: Any]] {
-            let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
-            let body = try await httpGet(prometheusPort, "/api/v1/query?query=\(encoded)").body
-            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-            return (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
-        }
+        func query(_ expression: String) async throws -> [[String: Any]] { try await prometheusQuery(prometheusPort, expression) }
         func value(_ sample: [String: Any]) -> String? { (sample["value"] as? [Any])?.last as? String }
 
         #expect(await eventually(60) { (try? await query("up{job=\"stepflow\"}"))?.first.flatMap(value) == "1" })
@@ -69,8 +54,7 @@ struct PrometheusScrapeTests {
         #expect(!(try await query("stepflow_job_duration_seconds_bucket{le=\"+Inf\"}")).isEmpty)
         #expect(try await query("scrape_samples_scraped{job=\"stepflow\"}").first.flatMap(value).flatMap(Double.init) ?? 0 > 50)
 
-        process.terminate()
-        process.waitUntilExit()
+        stopServer(process)
         await group.triggerGracefulShutdown()
         try await running
     }

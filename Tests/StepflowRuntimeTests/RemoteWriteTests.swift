@@ -95,30 +95,12 @@ struct RemoteWriteTests {
             })
 
             let scrapeConfig = try directory.write("prometheus.yml", "global:\n  scrape_interval: 1m\n")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: prometheus)
-            process.arguments = [
+            let process = try startServer(prometheus, [
                 "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
                 "--web.listen-address=127.0.0.1:\(prometheusPort)", "--web.enable-remote-write-receiver",
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            defer {
-                if process.isRunning {
-                    process.terminate()
-                    process.waitUntilExit()
-                }
-            }
-            func query(_ expression: String) async throws -> [[String: Any]] {
-                let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
-                let body = try await httpGet(prometheusPort, "/api/v1/query?query=\(encoded)").body
-                let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-                return (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
-            }
-            func value(_ expression: String) async -> String? {
-                ((try? await query(expression))?.first?["value"] as? [Any])?.last as? String
-            }
+            ])
+            defer { stopServer(process) }
+            func value(_ expression: String) async -> String? { await prometheusValue(prometheusPort, expression) }
             #expect(await eventually(60) { await value(#"queue_depth{queue="mail"}"#) == "42" })
             #expect(await value(#"jobs_done_total{queue="mail"}"#) == "7")
             #expect(await value(#"job_seconds_bucket{le="1"}"#) == "3")

@@ -214,3 +214,35 @@ func freeTCPPort() throws -> Int {
     guard bound else { throw CompileError(description: "bind: \(errno)") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Starts `executable` with `arguments`, its output discarded: a server a test talks to (Prometheus,
+/// Alertmanager). The caller stops it with ``stopServer(_:)``.
+func startServer(_ executable: String, _ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// Stops a server started by ``startServer(_:_:)`` and waits for it.
+func stopServer(_ process: Process?) {
+    guard let process, process.isRunning else { return }
+    process.terminate()
+    process.waitUntilExit()
+}
+
+/// The result vector of a Prometheus instant query on 127.0.0.1:`port` (empty when it fails).
+func prometheusQuery(_ port: Int, _ expression: String) async throws -> [[String: Any]] {
+    let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
+    let body = try await httpGet(port, "/api/v1/query?query=\(encoded)").body
+    let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+    return (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+}
+
+/// The value of the first sample a Prometheus instant query returns, as Prometheus writes it.
+func prometheusValue(_ port: Int, _ expression: String) async -> String? {
+    ((try? await prometheusQuery(port, expression))?.first?["value"] as? [Any])?.last as? String
+}
