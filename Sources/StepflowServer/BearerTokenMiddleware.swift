@@ -1,7 +1,9 @@
+import Foundation
 import Hummingbird
 
 /// Refuses `/api/` requests that do not carry `Authorization: Bearer <token>` with a 401 (and
-/// `WWW-Authenticate: Bearer`), when `http.auth_token` is set. `/metrics` and `/health…` stay open, as
+/// `WWW-Authenticate: Bearer`), when `http.auth_token` is set. `/dashboard` takes the same token, or HTTP Basic
+/// with the token as the password, so that a browser can ask for it. `/metrics` and `/health…` stay open, as
 /// Prometheus scrapes and orchestrator probes expect.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The configured token's bytes.
@@ -12,19 +14,35 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/api/") else { return try await next(request, context) }
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.constantTimeEqual(Array(header.utf8.dropFirst("Bearer ".utf8.count)), token)
+        let path = request.uri.path
+        let dashboard = path == "/dashboard"
+        guard path.hasPrefix("/api/") || dashboard else { return try await next(request, context) }
+        let header = request.headers[.authorization]
+        if let header, let presented = Self.presentedToken(header, allowBasic: dashboard),
+            Self.constantTimeEqual(presented, token)
         {
             return try await next(request, context)
         }
-        let reason = request.headers[.authorization] == nil
+        let reason = header == nil
             ? "this host requires a token (http.auth_token): send Authorization: Bearer <token>"
             : "the token in the Authorization header is not this host's http.auth_token"
         return Response(
             status: .unauthorized,
-            headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
+            headers: [
+                .contentType: "application/json",
+                .wwwAuthenticate: dashboard ? #"Basic realm="stepflow-monitor", charset="UTF-8""# : "Bearer",
+            ],
             body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(reason)"}"#)))
+    }
+
+    /// The token an `Authorization` header presents: a Bearer token, or (when allowed) a Basic password.
+    static func presentedToken(_ header: String, allowBasic: Bool) -> [UInt8]? {
+        if header.hasPrefix("Bearer ") { return Array(header.utf8.dropFirst("Bearer ".utf8.count)) }
+        guard allowBasic, header.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst("Basic ".count))),
+            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
+        else { return nil }
+        return Array(decoded[decoded.index(after: colon)...])
     }
 
     /// Compares without stopping at the first difference, so the time taken does not reveal how much matched.

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import StepflowCore
@@ -131,6 +132,18 @@ public enum MonitoringHTTPServer {
         }
         if let alertAPI = sources.alertAPI {
             AlertRoutes.register(on: router, api: alertAPI)
+        }
+        router.get("/") { _, _ -> Response in
+            Response(status: .seeOther, headers: [.location: "/dashboard"])
+        }
+        router.get("/dashboard") { _, _ -> Response in
+            let alerts = (try? await sources.alertAPI?.engine.getActiveAlerts(filter: nil)) ?? []
+            let page = DashboardPage.render(DashboardPage.Content(
+                health: await sources.health(), plugins: await sources.plugins(), alerts: alerts,
+                series: await sources.metrics(), now: Date()))
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         if let reload = sources.reload {
             router.post("/api/v1/admin/reload") { _, _ -> Response in

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import StepflowConfig
@@ -11,6 +12,16 @@ import FoundationNetworking
 struct HTTPAuthTests {
     let logger = Logger(label: "http-auth-tests")
     let executable = buildProductsDirectory + "/stepflow-monitor"
+
+    /// A GET over 127.0.0.1 with AsyncHTTPClient, which leaves a `WWW-Authenticate: Basic` challenge alone
+    /// (FoundationNetworking's URLSession waits on it for credentials that never come).
+    func plainGet(_ port: Int, _ path: String, authorization: String? = nil) async throws -> (status: Int, challenge: String?) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), response.headers.first(name: "WWW-Authenticate"))
+    }
 
     /// A GET over 127.0.0.1 with an optional `Authorization` header.
     func get(_ port: Int, _ path: String, authorization: String? = nil) async throws -> (status: Int, body: String, challenge: String?) {
@@ -46,6 +57,16 @@ struct HTTPAuthTests {
             #expect(try await get(port, "/api/v1/alerts", authorization: "Basic czNjcmV0LXRva2Vu").status == 401)
             #expect(try await get(port, "/api/v1/plugins", authorization: "Bearer s3cret-token").status == 200)
             #expect(try await get(port, "/metrics").status == 200)
+            // The dashboard takes the token as a Basic password, so a browser can ask for it.
+            let page = try await plainGet(port, "/dashboard")
+            #expect(page.status == 401)
+            #expect(page.challenge?.hasPrefix("Basic") == true)
+            let basic = "Basic " + Data("admin:s3cret-token".utf8).base64EncodedString()
+            #expect(try await plainGet(port, "/dashboard", authorization: basic).status == 200)
+            #expect(try await plainGet(port, "/dashboard", authorization: "Bearer s3cret-token").status == 200)
+            let wrongBasic = "Basic " + Data("admin:guess".utf8).base64EncodedString()
+            #expect(try await plainGet(port, "/dashboard", authorization: wrongBasic).status == 401)
+            #expect(try await plainGet(port, "/api/v1/plugins", authorization: basic).status == 401)
             #expect(try await get(port, "/health/live").status == 200)
 
             let url = "http://127.0.0.1:\(port)"
