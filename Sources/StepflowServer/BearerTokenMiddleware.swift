@@ -14,9 +14,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        let dashboard = path == "/dashboard"
-        guard path.hasPrefix("/api/") || dashboard else { return try await next(request, context) }
+        // The router ignores empty segments (`//api/v1/rules` reaches `/api/v1/rules`), so decide on segments too.
+        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        let dashboard = segments == ["dashboard"]
+        guard segments.first == "api" || dashboard else { return try await next(request, context) }
         let header = request.headers[.authorization]
         if let header, let presented = Self.presentedToken(header, allowBasic: dashboard),
             Self.constantTimeEqual(presented, token)
@@ -32,7 +33,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
                 .contentType: "application/json",
                 .wwwAuthenticate: dashboard ? #"Basic realm="stepflow-monitor", charset="UTF-8""# : "Bearer",
             ],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(reason)"}"#)))
+            body: .init(byteBuffer: ByteBuffer(string: MetricJSON.error(reason))))
     }
 
     /// The token an `Authorization` header presents: a Bearer token, or (when allowed) a Basic password.
@@ -45,12 +46,12 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return Array(decoded[decoded.index(after: colon)...])
     }
 
-    /// Compares without stopping at the first difference, so the time taken does not reveal how much matched.
+    /// Compares without stopping at the first difference, so the time taken does not reveal how much matched
+    /// (the length is not secret).
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for index in 0..<max(a.count, b.count) {
-            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
-        }
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
         return difference == 0
     }
 }

@@ -67,6 +67,11 @@ struct HTTPAuthTests {
             let wrongBasic = "Basic " + Data("admin:guess".utf8).base64EncodedString()
             #expect(try await plainGet(port, "/dashboard", authorization: wrongBasic).status == 401)
             #expect(try await plainGet(port, "/api/v1/plugins", authorization: basic).status == 401)
+            // Empty path segments do not get around it.
+            #expect(try await plainGet(port, "//api/v1/plugins").status == 401)
+            #expect(try await plainGet(port, "/dashboard/").status == 401)
+            let padded = "Basic " + Data(("admin:s3cret-token" + String(repeating: "\u{0}", count: 256)).utf8).base64EncodedString()
+            #expect(try await plainGet(port, "/dashboard", authorization: padded).status == 401)
             #expect(try await get(port, "/health/live").status == 200)
 
             let url = "http://127.0.0.1:\(port)"
