@@ -28,8 +28,8 @@ enum AlertAPIJSON {
             switch fields[key] {
             case nil, .null?: return nil
             case .string(let value)?: return try LogTraceRoutes.duration(value, key)
-            case .int(let seconds)? where seconds >= 0: return .seconds(seconds)
-            case .double(let seconds)? where seconds >= 0: return .milliseconds(Int64((seconds * 1000).rounded()))
+            case .int(let seconds)?: return try LogTraceRoutes.seconds(Double(seconds), key)
+            case .double(let seconds)?: return try LogTraceRoutes.seconds(seconds, key)
             case let other?: throw .invalidQuery("\"\(key)\" must be a duration such as \"5m\", found \(other.jsonText)")
             }
         }

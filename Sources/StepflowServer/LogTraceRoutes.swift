@@ -181,12 +181,18 @@ enum LogTraceRoutes {
     static func duration(_ text: String, _ name: String) throws(MonitoringError) -> Duration {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value >= 0 {
-                return .milliseconds(Int64((value * scale * 1000).rounded()))
-            }
+            if let value = Double(text.dropLast(suffix.count)) { return try seconds(value * scale, name) }
         }
-        if let seconds = Double(text), seconds >= 0 { return .milliseconds(Int64((seconds * 1000).rounded())) }
+        if let value = Double(text) { return try seconds(value, name) }
         throw .invalidQuery("\(name): expected a duration such as 250ms, 2s or 1m, found '\(text)'")
+    }
+
+    /// `value` seconds as a duration, refusing what is negative, not finite or longer than 100 years.
+    static func seconds(_ value: Double, _ name: String) throws(MonitoringError) -> Duration {
+        guard value.isFinite, value >= 0, value <= 100 * 366 * 86_400 else {
+            throw .invalidQuery("\(name): a duration must be from 0 to 100 years, found \(value) seconds")
+        }
+        return .milliseconds(Int64((value * 1000).rounded()))
     }
 
     static func collect(_ request: Request, limit: Int) async -> [UInt8]? {

@@ -92,7 +92,10 @@ public struct AlertStore: Sendable {
             let severity = AlertSeverity(rawValue: row[5])
         else { return nil }
         func duration(_ index: Int) -> Duration? {
-            (row[index] as Double?).map { .milliseconds(Int64(($0 * 1000).rounded())) }
+            // Rules are validated before they are stored; a value no rule could have (a file from an older
+            // version, edited by hand) reads as unset rather than stopping the host at start.
+            guard let seconds = row[index] as Double?, seconds.isFinite, abs(seconds) <= 1e12 else { return nil }
+            return .milliseconds(Int64((seconds * 1000).rounded()))
         }
         var annotations: [String: String] = [:]
         for (key, value) in MetricValueCoding.decodeMetadata(row[7]) {

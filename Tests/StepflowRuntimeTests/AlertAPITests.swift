@@ -67,6 +67,14 @@ struct AlertAPITests {
                 (#"{"name": "Bad", "query": "x", "conditon": {"less_than": 1}}"#, "(did you mean"),
                 (#"{"name": "QueueTooDeep", "query": "x", "condition": {"less_than": 1}}"#, "already exists"),
                 (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "for": "soon"}"#, "expected a duration"),
+                // Durations that would overflow milliseconds are refused, not trapped on.
+                (#"{"name": "Bad", "query": "rate(x[99999999999w])", "condition": {"less_than": 1}}"#, "may be at most 10 years"),
+                (#"{"name": "Bad", "query": "rate(x[99999999999999999999s])", "condition": {"less_than": 1}}"#, "may be at most 10 years"),
+                (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "for": 1e300}"#, "from 0 to 100 years"),
+                (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "for": 9223372036854775807}"#, "from 0 to 100 years"),
+                (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "for": "inf"}"#, "from 0 to 100 years"),
+                (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "for": "50y"}"#, "expected a duration"),
+                (#"{"name": "Bad", "query": "x", "condition": {"less_than": 1}, "keep_firing_for": 400000000}"#, "may be at most 10 years"),
                 ("not json", "not valid JSON"),
             ] {
                 let refused = try await httpSend(port, "POST", "/api/v1/rules", body: body)
@@ -138,6 +146,15 @@ struct AlertAPITests {
                 """)
             #expect(backwards.status == 400)
             #expect(backwards.body.contains("ends"))
+            for (body, message) in [
+                (#"{"matchers": "{alertname=\"Q\"}", "ends_at": 9223372036854775807, "created_by": "ana"}"#, "1970 to 9999"),
+                (#"{"matchers": "{alertname=\"Q\"}", "duration": "1e13h", "created_by": "ana"}"#, "100 years"),
+                (#"{"matchers": "{alertname=\"Q\"}", "duration": "20000d", "created_by": "ana"}"#, "duration"),
+            ] {
+                let refused = try await httpSend(port, "POST", "/api/v1/silences", body: body)
+                #expect(refused.status == 400, "\(body): \(refused.body)")
+                #expect(refused.body.contains(message), "\(refused.body)")
+            }
             let silence = try await httpSend(port, "POST", "/api/v1/silences", body: """
                 {"matchers": "{alertname=\\"QueueTooDeep\\", queue=~\\"ma.*\\"}", "duration": "2h", "created_by": "ana", "comment": "migration"}
                 """)

@@ -83,6 +83,12 @@ public struct AlertRule: Sendable, Hashable {
         self.source = source
     }
 
+    /// The longest duration a rule, a query range or a silence may have: ten years. Longer ones are refused when
+    /// they are given, so that no stored value overflows the millisecond arithmetic they go through.
+    public static let longestDuration: Duration = .seconds(10 * 366 * 86_400)
+    /// ``longestDuration`` as the error messages say it.
+    public static let longestDurationText = "10 years (3660d)"
+
     /// The rule checked and compiled: its query parsed, its condition fitted to the query, its templates parsed.
     ///
     /// - Throws: `invalidQuery` or `invalidAlertCondition` naming the rule and what is wrong.
@@ -96,6 +102,9 @@ public struct AlertRule: Sendable, Hashable {
         for (what, duration) in [("for", forDuration), ("evaluation_interval", evaluationInterval), ("keep_firing_for", keepFiringFor)] {
             if let duration, duration < .zero {
                 throw MonitoringError(.invalidAlertCondition, "rule '\(name)': \(what) cannot be negative")
+            }
+            if let duration, duration > Self.longestDuration {
+                throw MonitoringError(.invalidAlertCondition, "rule '\(name)': \(what) may be at most \(Self.longestDurationText)")
             }
         }
         if let interval = evaluationInterval, interval <= .zero {

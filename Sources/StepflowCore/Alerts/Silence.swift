@@ -29,6 +29,15 @@ public struct Silence: Sendable, Hashable {
     ///
     /// - Throws: `invalidQuery` saying what is missing.
     public func validated() throws(MonitoringError) -> Silence {
+        for (what, time) in [("starts_at", startsAt), ("ends_at", endsAt)] {
+            // Years 1970 to 9999: what Unix milliseconds and RFC 3339 both hold.
+            guard time.timeIntervalSince1970 >= 0, time.timeIntervalSince1970 < 253_402_300_800 else {
+                throw .invalidQuery("\(what) is outside the years 1970 to 9999", hint: "give an RFC 3339 time or Unix milliseconds")
+            }
+        }
+        guard endsAt.timeIntervalSince(startsAt) <= AlertRule.longestDuration.inSeconds else {
+            throw .invalidQuery("a silence may last at most \(AlertRule.longestDurationText)", hint: "give an earlier ends_at")
+        }
         guard endsAt > startsAt else {
             throw .invalidQuery("the silence ends (\(endsAt.rfc3339)) before it starts (\(startsAt.rfc3339))",
                                 hint: "give ends_at a time after starts_at")

@@ -315,8 +315,12 @@ struct AlertQueryParser {
         var parts = 0
         while let byte = scanner.peek, byte >= 0x30, byte <= 0x39 {
             var count: Int64 = 0
+            var tooLong = false
             while let digit = scanner.peek, digit >= 0x30, digit <= 0x39 {
-                count = count &* 10 &+ Int64(digit - 0x30)
+                let (times10, o1) = count.multipliedReportingOverflow(by: 10)
+                let (next, o2) = times10.addingReportingOverflow(Int64(digit - 0x30))
+                tooLong = tooLong || o1 || o2
+                count = next
                 scanner.position += 1
             }
             let unit: Int64
@@ -335,7 +339,12 @@ struct AlertQueryParser {
             } else {
                 throw scanner.error("expected a duration unit (ms, s, m, h, d, w), found \(scanner.peekDescription)")
             }
-            total += count * unit
+            let (part, o1) = count.multipliedReportingOverflow(by: unit)
+            let (sum, o2) = total.addingReportingOverflow(part)
+            guard !tooLong, !o1, !o2, sum <= Int64(AlertRule.longestDuration.components.seconds) * 1000 else {
+                throw scanner.error("a range may be at most \(AlertRule.longestDurationText)", at: start)
+            }
+            total = sum
             parts += 1
         }
         guard parts > 0 else { throw scanner.error("expected a duration such as 5m or 1h30m, found \(scanner.peekDescription)") }
