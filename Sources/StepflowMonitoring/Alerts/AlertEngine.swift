@@ -36,6 +36,8 @@ public struct RuleEvaluationStatus: Sendable, Hashable {
     public var lastError: String?
     /// Series skipped because the rule already held `max_alerts_per_rule` open alerts.
     public var overflow: UInt64 = 0
+    /// Whether the last evaluation skipped series (the warning is logged when this starts, not every time).
+    public var overflowing = false
 }
 
 /// The alert engine's counters, readable without waiting for the engine (for `/metrics`).
@@ -318,10 +320,13 @@ public actor AlertEngine: AlertManager {
         let time = time ?? now()
         var ran = 0
         let cache = EvaluationCache()
+        var attempted = false
         for (id, rule) in rules where rule.rule.enabled && rule.query.readsLogs {
+            attempted = true
             if (try? await evaluateOne(id, at: time, cache: cache)) != nil { ran += 1 }
         }
-        publish()
+        // Called after every log batch: with no log rule there is nothing new to publish.
+        if attempted { publish() }
         return ran
     }
 
@@ -349,6 +354,12 @@ public actor AlertEngine: AlertManager {
             finish(id, at: time, started: started, clock: clock)
             logger.warning("alert rule evaluation failed", metadata: ["rule": "\(rule.rule.name)", "error": "\(error.message)"])
             throw error
+        }
+        // The rule may have been changed, replaced or deleted while its query ran: that change resolved (or
+        // kept) its alerts, and this result belongs to a rule that no longer exists.
+        guard rules[id] == rule else {
+            finish(id, at: time, started: started, clock: clock)
+            return open[id].map { Array($0.values.map(\.alert)) } ?? []
         }
         let outcome = apply(rule, series: series, at: time)
         status[id, default: RuleEvaluationStatus()].lastError = nil
@@ -411,9 +422,14 @@ public actor AlertEngine: AlertManager {
                     activeSince: time, firedAt: fires ? time : nil, lastActiveAt: time))
             }
         }
+        let wasOverflowing = status[id]?.overflowing ?? false
+        status[id, default: RuleEvaluationStatus()].overflowing = overflow > 0
         if overflow > 0 {
             status[id, default: RuleEvaluationStatus()].overflow += overflow
-            logger.warning("an alert rule holds alerts.max_alerts_per_rule open alerts; more series were skipped", metadata: [
+            // Once when it starts (it is counted every time): log rules run after every log batch.
+            logger.log(
+                level: wasOverflowing ? .debug : .warning,
+                "an alert rule holds alerts.max_alerts_per_rule open alerts; more series were skipped", metadata: [
                 "rule": "\(rule.rule.name)", "skipped": "\(overflow)", "max_alerts_per_rule": "\(options.maxAlertsPerRule)",
             ])
         }
