@@ -79,7 +79,11 @@ final class MetricEmitter: Sendable {
         }
         let now = Date().unixMilliseconds
         let template = host.registeredSeries
-        var refusals: [MetricRefusal] = []
+        // Per reason: how many, and the first one's detail (a call may name millions of bad series).
+        var refused: [MetricRefusalReason: (count: Int, detail: String)] = [:]
+        func refuse(_ reason: MetricRefusalReason, _ detail: @autoclosure () -> String) {
+            if let known = refused[reason] { refused[reason] = (known.count + 1, known.detail) } else { refused[reason] = (1, detail()) }
+        }
         var dropped = 0
         state.withLock { state in
             // Series registered since the table was added (during this collection) need it added again.
@@ -87,7 +91,7 @@ final class MetricEmitter: Sendable {
                 state.registered = state.batch.appendTable(of: template)
             }
             let offsets = state.registered!
-            state.batch.reserveCapacity(samples: state.batch.count + min(count, budget), labels: 0)
+            if state.batch.isEmpty { state.batch.reserveSamples(min(count, budget)) }
             for index in 0..<count {
                 guard state.batch.count < budget else {
                     dropped = count - index
@@ -96,23 +100,17 @@ final class MetricEmitter: Sendable {
                 let value = values[index]
                 let series = Int(value.series)
                 guard series >= 1, series <= offsets.samples else {
-                    refusals.append(MetricRefusal(
-                        reason: .unknownSeries,
-                        detail: "emit_values named series \(value.series), which this instance has not registered "
-                            + "(it registered \(offsets.samples))"))
+                    refuse(.unknownSeries, "emit_values named series \(value.series), which this instance has not registered "
+                        + "(it registered \(offsets.samples))")
                     continue
                 }
                 if template.type(at: series - 1) == .counter, !(value.value.isFinite && value.value >= 0) {
-                    refusals.append(MetricRefusal(
-                        reason: .invalidCounterValue,
-                        detail: "counter \(template.name(at: series - 1)) has value \(value.value); "
-                            + "a counter must be a finite number >= 0"))
+                    refuse(.invalidCounterValue, "counter \(template.name(at: series - 1)) has value \(value.value); "
+                        + "a counter must be a finite number >= 0")
                     continue
                 }
                 guard value.timestamp_ms >= 0 else {
-                    refusals.append(MetricRefusal(
-                        reason: .invalidTimestamp,
-                        detail: "\(template.name(at: series - 1)) has a negative timestamp_ms \(value.timestamp_ms)"))
+                    refuse(.invalidTimestamp, "\(template.name(at: series - 1)) has a negative timestamp_ms \(value.timestamp_ms)")
                     continue
                 }
                 state.batch.appendSample(
@@ -120,7 +118,8 @@ final class MetricEmitter: Sendable {
                     timestamp: value.timestamp_ms == 0 ? now : value.timestamp_ms)
             }
         }
-        return finish(refusals: refusals, dropped: dropped)
+        for (reason, tally) in refused { host.countRefusals(reason, count: tally.count, detail: tally.detail) }
+        return finish(refusals: [], dropped: dropped)
     }
 
     /// Counts what an emission refused and dropped (outside the batch's lock) and says how it went.

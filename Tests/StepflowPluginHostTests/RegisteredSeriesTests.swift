@@ -63,6 +63,16 @@ private let registeringSource = #"""
             return fail(c, "a histogram was registered");
         if (api->register_series(host, NULL, &refused) != STEPFLOW_ERR_INVALID || api->register_series(host, &temp, NULL) != STEPFLOW_ERR_INVALID)
             return fail(c, "NULL arguments were accepted");
+        if (strcmp(c->mode, "conflict") == 0) {
+            /* A registered counter cannot come back as a gauge. */
+            stepflow_metric gauge = again;
+            gauge.type = STEPFLOW_METRIC_GAUGE;
+            if (api->register_series(host, &gauge, &refused) != STEPFLOW_ERR_INVALID || refused != 0)
+                return fail(c, "a counter was registered again as a gauge");
+            for (int i = 0; i < 1000; i++)
+                if (api->register_series(host, &again, &repeat) != STEPFLOW_OK || repeat != c->eth[1])
+                    return fail(c, "a repeat changed its number");
+        }
         return STEPFLOW_OK;
     }
 
@@ -172,6 +182,14 @@ struct RegisteredSeriesTests {
         #expect(refused[.unknownSeries] == 2)
         #expect(refused[.invalidCounterValue] == 2)
         #expect(refused[.invalidTimestamp] == 1)
+    }
+
+    @Test("a counter registered again as a gauge is refused; repeats keep their number", arguments: [false, true])
+    func typeConflictIsRefused(isolated: Bool) async throws {
+        // create checks the answers itself (it fails when one is wrong); the collection emits as in "values".
+        let (batches, refused) = try await collect(mode: "conflict", isolated: isolated)
+        #expect(try #require(batches.first).count == 6)
+        #expect(refused[.unregistrableType] == 2)
     }
 
     @Test("emit_values shares the collection's sample budget", arguments: [false, true])

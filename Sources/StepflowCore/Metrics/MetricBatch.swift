@@ -235,6 +235,11 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
         labels.reserveCapacity(labelCount)
     }
 
+    /// Reserves room for `count` samples, leaving the other arrays alone (they may be shared with a template).
+    package mutating func reserveSamples(_ count: Int) {
+        samples.reserveCapacity(count)
+    }
+
     /// Adds a string with its ``ContentHash`` to the table and returns its index. The caller deduplicates.
     @inlinable
     package mutating func addString(_ string: String, hash: UInt64) -> UInt32 {
