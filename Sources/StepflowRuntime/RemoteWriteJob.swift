@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Its position (the last row id sent) is kept in `monitoring_export_positions`, so a receiver that is down loses
 /// nothing: the run fails (the scheduler backs off and retries) and the next one resumes from the same row. A
-/// request the receiver refuses for good (a 4xx other than 429: out-of-order samples, a limit) is counted, logged and
+/// request the receiver refuses for good (a 4xx other than 401, 403, 404 and 429: out-of-order samples, a limit) is counted, logged and
 /// skipped, as Prometheus' own remote write does, so that one bad batch cannot stop the export. A new exporter starts
 /// at the newest stored sample. Samples that aggregation rolled up before they were sent are not sent.
 final class RemoteWriteJob: ScheduledJob {
@@ -56,8 +56,14 @@ final class RemoteWriteJob: ScheduledJob {
         }
         for _ in 0..<Self.maxRequestsPerRun {
             try Task.checkCancellation()
-            let rows = try metrics.samples(afterRow: position, limit: Self.batchSize)
-            guard let last = rows.last else { return }
+            let (rows, lastRow) = try metrics.samples(afterRow: position, limit: Self.batchSize)
+            guard let lastRow else { return }
+            guard !rows.isEmpty else {
+                // Nothing in the page could be decoded (rows of a newer version?): step over it, or stop here forever.
+                position = lastRow
+                try await positions.setPosition(position, of: name)
+                continue
+            }
             let outcome = try await client.send(rows.map(\.metric), timeout: timeout)
             switch outcome {
             case .accepted:
@@ -68,7 +74,7 @@ final class RemoteWriteJob: ScheduledJob {
                     "the remote-write receiver refused a request; its samples are skipped",
                     metadata: ["endpoint": "\(client.endpoint)", "status": "\(status)", "samples": "\(rows.count)", "answer": "\(message)"])
             }
-            position = last.id
+            position = lastRow
             try await positions.setPosition(position, of: name)
         }
     }

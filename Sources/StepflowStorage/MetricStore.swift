@@ -145,19 +145,7 @@ public struct MetricStore: Sendable {
                         WHERE name = ? ORDER BY timestamp, id LIMIT ?
                         """,
                     arguments: [name, limit])
-                return rows.compactMap { row -> Metric? in
-                    var metadata = MetricValueCoding.decodeMetadata(row["metadata"])
-                    if let help { metadata["help"] = .string(help) }
-                    let type: String = row["value_type"]
-                    let data: String = row["value_data"]
-                    guard let value = MetricValueCoding.decode(type: type, data: data) else { return nil }
-                    return Metric(
-                        name: row["name"],
-                        value: value,
-                        labels: MetricValueCoding.decodeLabels(row["labels"]),
-                        timestamp: Date(unixMilliseconds: row["timestamp"]),
-                        metadata: metadata)
-                }
+                return rows.compactMap { Self.sample($0, help: help) }
             }
         } catch {
             throw .databaseError("cannot read samples of \(name) from \(database.path): \(error)")
@@ -166,6 +154,17 @@ public struct MetricStore: Sendable {
 }
 
 extension MetricStore {
+    /// A sample from a row with `name, value_type, value_data, labels, timestamp, metadata`; `nil` when its value
+    /// does not decode.
+    static func sample(_ row: Row, help: String?) -> Metric? {
+        guard let value = MetricValueCoding.decode(type: row["value_type"], data: row["value_data"]) else { return nil }
+        var metadata = MetricValueCoding.decodeMetadata(row["metadata"])
+        if let help { metadata["help"] = .string(help) }
+        return Metric(
+            name: row["name"], value: value, labels: MetricValueCoding.decodeLabels(row["labels"]),
+            timestamp: Date(unixMilliseconds: row["timestamp"]), metadata: metadata)
+    }
+
     /// The id of the newest stored sample row, `nil` when there is none: where an exporter that starts at the end
     /// starts.
     public func lastRowID() throws(MonitoringError) -> Int64? {
@@ -176,9 +175,12 @@ extension MetricStore {
         }
     }
 
-    /// Stored sample rows after row `id`, in row order, at most `limit`, each with its row id and HELP text: what
-    /// an exporter reads next. Rows are written in the order samples were accepted.
-    public func samples(afterRow id: Int64, limit: Int) throws(MonitoringError) -> [(id: Int64, metric: Metric)] {
+    /// Stored sample rows after row `id`, in row order, at most `limit` read, each with its row id and HELP text:
+    /// what an exporter reads next. Rows are written in the order samples were accepted. `lastRow` is the last row
+    /// read, decodable or not, so that a reader moves past a row it cannot decode instead of stopping at it.
+    public func samples(
+        afterRow id: Int64, limit: Int
+    ) throws(MonitoringError) -> (samples: [(id: Int64, metric: Metric)], lastRow: Int64?) {
         do {
             return try database.pool.read { db in
                 let help = try Dictionary(
@@ -192,15 +194,10 @@ extension MetricStore {
                         WHERE id > ? ORDER BY id LIMIT ?
                         """,
                     arguments: [id, max(limit, 1)])
-                return rows.compactMap { row -> (id: Int64, metric: Metric)? in
-                    var metadata = MetricValueCoding.decodeMetadata(row["metadata"])
-                    let name: String = row["name"]
-                    if let text = help[name] { metadata["help"] = .string(text) }
-                    guard let value = MetricValueCoding.decode(type: row["value_type"], data: row["value_data"]) else { return nil }
-                    return (row["id"], Metric(
-                        name: name, value: value, labels: MetricValueCoding.decodeLabels(row["labels"]),
-                        timestamp: Date(unixMilliseconds: row["timestamp"]), metadata: metadata))
+                let decoded = rows.compactMap { row -> (id: Int64, metric: Metric)? in
+                    Self.sample(row, help: help[row["name"]]).map { (row["id"], $0) }
                 }
+                return (decoded, rows.last.map { $0["id"] as Int64 })
             }
         } catch {
             throw .databaseError("cannot read samples after row \(id) from \(database.path): \(error)")

@@ -14,7 +14,7 @@ public struct RemoteWriteClient: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// 2xx: everything was taken.
         case accepted
-        /// A 4xx other than 429: the receiver will never take this request (out-of-order samples, a bad label, a
+        /// A 4xx other than 401, 403, 404 and 429: the receiver will never take this request (out-of-order samples, a bad label, a
         /// limit); sending it again would fail again. Carries the status and the start of the answer.
         case rejected(status: Int, message: String)
     }
@@ -84,8 +84,10 @@ public struct RemoteWriteClient: Sendable {
 
     /// Sends `metrics` in one request.
     ///
-    /// - Returns: `.accepted`, or `.rejected` when the receiver answered a 4xx other than 429 (do not retry).
-    /// - Throws: `networkError` for what is worth retrying: no connection, a timeout, a 5xx or a 429.
+    /// - Returns: `.accepted`, or `.rejected` when the receiver refused the request itself (a 4xx other than 401,
+    ///   403, 404 and 429; do not retry).
+    /// - Throws: `networkError` for what is worth retrying: no connection, a timeout, a 5xx, a 429, or a 401, 403
+    ///   or 404 (a misconfigured endpoint, which would otherwise drop every sample).
     public func send(_ metrics: [Metric], help: [String: String] = [:], timeout: Duration) async throws(MonitoringError) -> Outcome {
         let body: [UInt8]
         do {
@@ -114,6 +116,11 @@ public struct RemoteWriteClient: Sendable {
         switch status {
         case 200..<300:
             return .accepted
+        case 401, 403, 404:
+            // The receiver is not reached as configured (credentials, path): retry rather than drop the samples.
+            throw MonitoringError(
+                .networkError, "\(endpoint) answered \(status): \(answer.prefix(300))",
+                hint: "check exporters.prometheus.endpoint, and that the receiver accepts remote write without credentials")
         case 429, 500...:
             throw MonitoringError(.networkError, "\(endpoint) answered \(status): \(answer.prefix(300))")
         default:
