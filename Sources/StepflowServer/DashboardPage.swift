@@ -26,8 +26,8 @@ enum DashboardPage {
             h1{font-size:1.3rem;margin:0 0 .2rem}h2{font-size:1.05rem;margin:1.6rem 0 .4rem}
             table{border-collapse:collapse;width:100%;background:#fff}
             th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #e4e4e4;vertical-align:top}
-            th{background:#f0f0f0;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
-            .healthy,.ok,.firing-none{color:#17803d}.degraded,.pending,.warning{color:#a86400}
+            th{background:#f0f0f0;font-weight:600}.num{font-variant-numeric:tabular-nums}
+            .healthy,.ok{color:#17803d}.degraded,.pending,.warning{color:#a86400}
             .unhealthy,.failing,.firing,.critical,.refused,.stuck{color:#c0262d;font-weight:600}
             .muted{color:#777}code{font-size:12px}
             </style></head><body>
@@ -43,7 +43,10 @@ enum DashboardPage {
         }, empty: "no health checks have run yet")
         html += section("Plugins", headers: ["name", "isolation", "interval", "state", "runs", "failures", "last error"],
                         rows: plugins(content.plugins), empty: "no plugins are configured")
-        let alerts = content.alerts.sorted { ($0.severity, $0.activeSince) < ($1.severity, $1.activeSince) }
+        // Most urgent first (AlertSeverity orders debug < info < warning < critical), then the oldest.
+        let alerts = content.alerts.sorted {
+            $0.severity != $1.severity ? $0.severity > $1.severity : $0.activeSince < $1.activeSince
+        }
         html += section("Open alerts", headers: ["alert", "status", "severity", "since", "value", "labels", "summary"],
                         rows: alerts.map { alert in
             [escape(alert.name), badge(alert.status.rawValue) + (alert.isSilenced ? " <span class=\"muted\">silenced</span>" : ""),

@@ -24,11 +24,17 @@ struct DashboardTests {
                  "evaluation_interval": "1s", "severity": "critical", "annotations": {"summary": "{{ $labels.queue }} is deep"}}
                 """)
             #expect(rule.status == 201, "\(rule.body)")
+            let milder = try await httpSend(port, "POST", "/api/v1/rules", body: """
+                {"name": "QueueSomewhatDeep", "query": "queue_depth", "condition": {"greater_than": 10}, "for": "0s",
+                 "evaluation_interval": "1s", "severity": "info"}
+                """)
+            #expect(milder.status == 201, "\(milder.body)")
             _ = try await httpSend(port, "POST", "/api/v1/metrics", body: """
                 {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "<mail&co>"}}]}
                 """)
             #expect(await eventually(30) {
-                (try? await httpGet(port, "/api/v1/alerts?status=firing").body)?.contains("QueueTooDeep") == true
+                let body = (try? await httpGet(port, "/api/v1/alerts?status=firing").body) ?? ""
+                return body.contains("QueueTooDeep") && body.contains("QueueSomewhatDeep")
             })
             #expect(await eventually(30) {
                 (try? await httpGet(port, "/api/v1/plugins").body)?.contains(#""runs":0"#) == false
@@ -46,6 +52,10 @@ struct DashboardTests {
                 #expect(html.contains(expected), "the dashboard lacks \(expected)")
             }
             #expect(!html.contains("<mail&co>"), "an unescaped label value reached the page")
+            // The most urgent alert comes first.
+            let critical = try #require(html.range(of: ">QueueTooDeep<"))
+            let info = try #require(html.range(of: ">QueueSomewhatDeep<"))
+            #expect(critical.lowerBound < info.lowerBound)
 
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/")!)
             request.httpMethod = "GET"
