@@ -74,6 +74,15 @@ struct AlertQueryParserTests {
         #expect(try parse("Inf + 1") == .number(.infinity))
     }
 
+    @Test("nesting past 100 levels is an error, not a stack overflow; shallower nesting parses")
+    func deepQueries() throws {
+        let deep = 200_000
+        #expect(parseError(String(repeating: "(", count: deep) + "x").contains("nests deeper than 100 levels"))
+        #expect(parseError(String(repeating: "-", count: deep) + "1").contains("nests deeper than 100 levels"))
+        #expect(parseError(String(repeating: "sum(", count: deep) + "x").contains("nests deeper than 100 levels"))
+        _ = try parse(String(repeating: "(", count: 90) + "x" + String(repeating: ")", count: 90))
+    }
+
     @Test("errors give the column and what was expected")
     func errors() {
         #expect(parseError("ratee(x[5m])").contains("at column 1"))
@@ -128,6 +137,15 @@ struct AlertConditionTests {
         let nan = QuerySeries(labels: [], value: .number(.nan))
         #expect(!(try condition("value > 1 || value <= 1").holds(for: nan)))
         #expect(try condition("value != value").holds(for: nan))
+    }
+
+    @Test("nesting past 100 levels is an error, not a stack overflow; shallower nesting parses")
+    func deepConditions() throws {
+        let deep = 200_000
+        #expect(conditionError(String(repeating: "!", count: deep) + "true").contains("nests deeper than 100 levels"))
+        #expect(conditionError(String(repeating: "(", count: deep) + "value").contains("nests deeper than 100 levels"))
+        #expect(conditionError(String(repeating: "-", count: deep) + "value > 0").contains("nests deeper than 100 levels"))
+        _ = try condition(String(repeating: "(", count: 40) + "value > 1" + String(repeating: ")", count: 40))
     }
 
     @Test("type mistakes and unknown names are refused when the condition is parsed")

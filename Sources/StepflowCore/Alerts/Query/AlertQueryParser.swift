@@ -36,6 +36,10 @@ extension AlertQuery {
 /// The recursive-descent parser behind ``AlertQuery/parse(_:)``.
 struct AlertQueryParser {
     var scanner: SelectorScanner
+    /// How deeply the factor being parsed is nested; every nested query passes through ``factor()``.
+    private var depth = 0
+    /// The deepest nesting accepted: far beyond any real query, well within the stack.
+    static let maxDepth = 100
 
     init(_ text: String) {
         scanner = SelectorScanner(text)
@@ -80,6 +84,11 @@ struct AlertQueryParser {
     mutating func factor() throws(MonitoringError) -> AlertQuery {
         scanner.skipSpace()
         let start = scanner.position
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else {
+            throw scanner.error("the query nests deeper than \(Self.maxDepth) levels", at: start)
+        }
         if scanner.consume("-") {
             let inner = try factor()
             guard inner.valueType == .number else { throw scanner.error("'-' needs a number after it", at: start) }

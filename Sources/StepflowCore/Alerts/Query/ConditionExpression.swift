@@ -142,6 +142,8 @@ struct ConditionParser {
     typealias Typed = (ConditionExpression, ConditionExpression.Kind)
     var scanner: SelectorScanner
     let valueType: QueryValueType
+    /// How deeply the expression being parsed is nested; every nesting passes through ``not()`` or ``unary()``.
+    private var depth = 0
 
     init(_ text: String, valueType: QueryValueType) {
         scanner = SelectorScanner(text)
@@ -191,9 +193,19 @@ struct ConditionParser {
         }
     }
 
+    /// Counts one level of nesting, refusing more than ``AlertQueryParser/maxDepth``.
+    mutating func nest(at start: Int) throws(MonitoringError) {
+        depth += 1
+        guard depth <= AlertQueryParser.maxDepth else {
+            throw error("the expression nests deeper than \(AlertQueryParser.maxDepth) levels", at: start)
+        }
+    }
+
     mutating func not() throws(MonitoringError) -> Typed {
         scanner.skipSpace()
         let start = scanner.position
+        try nest(at: start)
+        defer { depth -= 1 }
         let bang = scanner.peek == 0x21 && (scanner.position + 1 >= scanner.bytes.count
             || (scanner.bytes[scanner.position + 1] != 0x3D && scanner.bytes[scanner.position + 1] != 0x7E))
         if bang {
@@ -275,6 +287,8 @@ struct ConditionParser {
     mutating func unary() throws(MonitoringError) -> Typed {
         scanner.skipSpace()
         let start = scanner.position
+        try nest(at: start)
+        defer { depth -= 1 }
         if scanner.consume("-") {
             let inner = try unary()
             guard inner.1 == .number else { throw error("'-' needs a number after it", at: start) }
