@@ -283,18 +283,6 @@ public struct AlertStore: Sendable {
         return alerts + silences
     }
 
-    /// Deletes a silence; `false` when there was none with that id.
-    public func deleteSilence(_ id: String) async throws(MonitoringError) -> Bool {
-        do {
-            return try await database.pool.write { db in
-                try db.execute(sql: "DELETE FROM monitoring_silences WHERE id = ?", arguments: [id])
-                return db.changesCount > 0
-            }
-        } catch {
-            throw .databaseError("cannot delete silence \(id) from \(database.path): \(error)")
-        }
-    }
-
     /// Silences, by start time; those that ended before `endedAfter` left out when it is given.
     public func silences(endedAfter: Date? = nil) throws(MonitoringError) -> [Silence] {
         do {

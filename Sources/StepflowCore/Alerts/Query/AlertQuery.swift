@@ -179,11 +179,6 @@ public struct LogSelector: Sendable, Hashable, CustomStringConvertible {
         self.levelText = levelText
     }
 
-    /// The exact value a field must have, when an `=` matcher says so (what storage can look up by index).
-    public func equality(_ field: String) -> String? {
-        matchers.first { $0.name == field && $0.op == .equal }?.value
-    }
-
     public var description: String {
         "{" + (levelText + matchers.map(\.description)).joined(separator: ", ") + "}"
     }
