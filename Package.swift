@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // NIOCore's TimeAmount, for Hummingbird's idle timeout.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
@@ -114,6 +116,8 @@ let package = Package(
             dependencies: [
                 "StepflowCore", "StepflowMonitoring", "StepflowStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -241,6 +245,11 @@ let package = Package(
         .testTarget(
             name: "StepflowPluginHostTests",
             dependencies: ["StepflowTestSupport", "StepflowPluginHost", "StepflowCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Repository-wide checks on the sources themselves (issue 11's list of trapping conversions).
+        .testTarget(
+            name: "SourceLintTests",
             swiftSettings: strict
         ),
         .testTarget(

@@ -125,6 +125,15 @@ enum ConfigurationSchema {
         .init("http.port", env: "HEALTH_CHECK_HTTP_PORT", .integer(\.http.port), .port),
         .init("http.max_body_size", .integer(\.http.maxBodySize), .atLeastOne),
         .init("http.auth_token", env: "HTTP_AUTH_TOKEN", .text(\.http.authToken)),
+        .init("http.idle_timeout", .duration(\.http.idleTimeout), .positive),
+        .init("http.max_connections", .integer(\.http.maxConnections), .atLeastOne),
+        .init("http.max_json_depth", .integer(\.http.maxJSONDepth), .atLeastOne),
+        .init("http.allowed_origins", env: "HTTP_ALLOWED_ORIGINS", .text(\.http.allowedOrigins)),
+        .init("http.allowed_hosts", env: "HTTP_ALLOWED_HOSTS", .text(\.http.allowedHosts)),
+
+        .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
+        .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),
+        .init("limits.max_fields_size", .integer(\.limits.maxFieldsSize), .atLeastOne),
 
         .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
         .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),

@@ -57,7 +57,7 @@ enum SettingType: Sendable {
         case .duration:
             switch DurationParser.parse(trimmed) {
             case .success(let duration): return .success(.duration(duration))
-            case .failure(.tooLarge): return .failure(SettingParseFailure(message: "'\(text)' is too long a duration"))
+            case .failure(.tooLarge): return .failure(SettingParseFailure(message: "'\(text)' is too long a duration (at most \(AlertRule.longestDurationText))"))
             case .failure(.malformed): return .failure(mismatch)
             }
         case .integer:

@@ -1,3 +1,5 @@
+import StepflowCore
+
 /// Reads and writes durations as configuration text: `500ms`, `30s`, `5m`, `1h`, `1h30m`, `1.5s`, or a plain
 /// (integer or decimal) number of seconds. Values are kept to the nanosecond.
 enum DurationParser {
@@ -17,7 +19,17 @@ enum DurationParser {
     static let grammar = "a duration such as 500ms, 30s, 5m, 1h, 1h30m, or a number of seconds"
 
     /// Parses `text`; a leading `-` is accepted so that the caller can report a negative duration as out of range.
+    ///
+    /// A duration longer than ten years (, ``AlertRule/longestDuration``) is `tooLarge`, so that no
+    /// configured interval overflows the clock and millisecond arithmetic it goes through.
     static func parse(_ text: String) -> Result<Duration, Failure> {
+        parseUnbounded(text).flatMap { duration in
+            duration > AlertRule.longestDuration || duration < .zero - AlertRule.longestDuration
+                ? .failure(.tooLarge) : .success(duration)
+        }
+    }
+
+    private static func parseUnbounded(_ text: String) -> Result<Duration, Failure> {
         var rest = Substring(text.trimmingWhitespace())
         var negative = false
         if rest.first == "-" || rest.first == "+" {
@@ -94,7 +106,9 @@ enum DurationParser {
             place /= 10
             if place == 0 { break }
             guard let value = digit.wholeNumberValue else { return .failure(.malformed) }
-            total += Int64(value) * place
+            let (sum, overflow) = total.addingReportingOverflow(Int64(value) * place)
+            guard !overflow else { return .failure(.tooLarge) }
+            total = sum
         }
         return .success(total)
     }

@@ -99,7 +99,7 @@ struct NodeDecoder {
             switch DurationParser.parse(scalar.string) {
             case .success(let duration): return .duration(duration)
             case .failure(.tooLarge):
-                report(node, keyPath: keyPath, "'\(scalar.string)' is too long a duration")
+                report(node, keyPath: keyPath, "'\(scalar.string)' is too long a duration (at most \(AlertRule.longestDurationText))")
                 return nil
             case .failure(.malformed): break
             }

@@ -21,7 +21,7 @@ struct JSONPoster: Sendable {
         var bytes: [UInt8] = []
         body.write(to: &bytes)
         request.body = .bytes(ByteBuffer(bytes: bytes))
-        let milliseconds = max(Int64(timeout / .milliseconds(1)), 1)
+        let milliseconds = max(timeout.clampedMilliseconds, 1)
         do {
             let response = try await client.execute(request, timeout: .milliseconds(milliseconds))
             guard (200..<300).contains(response.status.code) else {

@@ -1,4 +1,5 @@
 import CStepflowPlugin
+import StepflowCore
 
 /// Calls `body` with `alert` as a `stepflow_alert`, borrowed for the duration of the call: the struct, its
 /// labels, annotations and every string share one ``BorrowedArena``.
@@ -24,8 +25,8 @@ func withBorrowedAlert<R>(_ alert: PluginAlert, _ body: (UnsafePointer<stepflow_
         entry.annotations = arena.place(alert.annotations)
         entry.annotation_count = alert.annotations.count
         entry.value = alert.value
-        entry.fired_at_ms = unixMilliseconds(alert.firedAt)
-        entry.resolved_at_ms = alert.resolvedAt.map(unixMilliseconds) ?? 0
+        entry.fired_at_ms = alert.firedAt.unixMilliseconds
+        entry.resolved_at_ms = alert.resolvedAt?.unixMilliseconds ?? 0
         pointer.initialize(to: entry)
         return body(UnsafePointer(pointer))
     }

@@ -1,4 +1,5 @@
 import CStepflowPlugin
+import StepflowCore
 import Foundation
 
 /// Calls `body` with `records` as a C array of `stepflow_log_record`, borrowed for the duration of the call: the
@@ -24,7 +25,7 @@ func withBorrowedLogRecords<R>(
             entry.id = arena.place(record.id)
             entry.level = record.level.rawValue
             entry.message = arena.place(record.message)
-            entry.timestamp_ms = unixMilliseconds(record.timestamp)
+            entry.timestamp_ms = record.timestamp.unixMilliseconds
             entry.source = arena.place(record.source)
             entry.component = arena.place(record.component)
             entry.module = arena.place(record.module)
@@ -40,13 +41,4 @@ func withBorrowedLogRecords<R>(
         }
         return body(UnsafePointer(array), records.count)
     }
-}
-
-/// `date` as Unix milliseconds, rounded; clamped to the `Int64` range.
-func unixMilliseconds(_ date: Date) -> Int64 {
-    let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-    guard milliseconds.isFinite else { return 0 }
-    if milliseconds >= Double(Int64.max) { return Int64.max }
-    if milliseconds <= Double(Int64.min) { return Int64.min }
-    return Int64(milliseconds)
 }

@@ -32,9 +32,10 @@ enum MetricConversion {
             let timestamp: Int64
             switch sample.timestamp_ms {
             case 0: timestamp = now
-            case let ms where ms < 0:
+            case let ms where !ValidTime.contains(milliseconds: ms):
                 throw MetricRefusal(
-                    reason: .invalidTimestamp, detail: "\(batch.strings[Int(name)]) has a negative timestamp_ms \(ms)")
+                    reason: .invalidTimestamp,
+                    detail: "\(batch.strings[Int(name)]) has timestamp_ms \(ms), outside \(ValidTime.rangeText)")
             case let ms: timestamp = ms
             }
             batch.appendSample(

@@ -109,8 +109,9 @@ final class MetricEmitter: Sendable {
                         + "a counter must be a finite number >= 0")
                     continue
                 }
-                guard value.timestamp_ms >= 0 else {
-                    refuse(.invalidTimestamp, "\(template.name(at: series - 1)) has a negative timestamp_ms \(value.timestamp_ms)")
+                guard ValidTime.contains(milliseconds: value.timestamp_ms) else {
+                    refuse(.invalidTimestamp, "\(template.name(at: series - 1)) has timestamp_ms \(value.timestamp_ms), "
+                        + "outside \(ValidTime.rangeText)")
                     continue
                 }
                 state.batch.appendSample(

@@ -24,8 +24,10 @@ public enum StepflowPluginExport {
     ) -> UnsafeRawPointer? {
         register(host: host) {
             let components = Collector.collectionInterval.components
-            let milliseconds = max(
-                1, min(Int64(UInt32.max), components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
+            let (whole, overflow) = components.seconds.multipliedReportingOverflow(by: 1000)
+            let milliseconds = overflow || components.seconds < 0
+                ? (components.seconds < 0 ? 1 : Int64(UInt32.max))
+                : max(1, min(Int64(UInt32.max), whole &+ components.attoseconds / 1_000_000_000_000_000))
             var descriptor = baseDescriptor(
                 name: Collector.collectorName, version: Collector.version, description: Collector.description,
                 capabilities: STEPFLOW_CAP_METRICS_COLLECTOR)

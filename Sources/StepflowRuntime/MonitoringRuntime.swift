@@ -103,7 +103,7 @@ public final class MonitoringRuntime: Sendable {
 
         queue = MetricsWriteQueue(
             capacity: configuration.metrics.maxQueueSize, batchSize: configuration.metrics.maxMetricsPerBatch)
-        engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration.metrics))
+        engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration.metrics, limits: configuration.limits))
         writer = MetricsWriter(
             queue: queue, store: MetricStore(database: database),
             flushInterval: configuration.metrics.flushInterval, logger: logger)
@@ -112,7 +112,8 @@ public final class MonitoringRuntime: Sendable {
         logs = LogEngine(
             queue: logQueue, store: logStore, source: configuration.logs.source,
             maxMessageBytes: configuration.logs.maxLogSize,
-            backpressureTimeout: configuration.metrics.backpressureTimeout, logger: logger)
+            backpressureTimeout: configuration.metrics.backpressureTimeout, limits: configuration.limits,
+            logger: logger)
         let logAlerts = LogAlertTrigger()
         logWriter = BatchWriter(
             queue: logQueue, name: "logs", flushInterval: configuration.logs.flushInterval, logger: logger,
@@ -123,7 +124,7 @@ public final class MonitoringRuntime: Sendable {
         traces = TraceEngine(
             queue: spanQueue, store: traceStore, sampling: configuration.tracing.enableSampling,
             samplingRate: configuration.tracing.samplingRate, maxDuration: configuration.tracing.maxTraceDuration,
-            maxOpenSpans: configuration.tracing.maxOpenSpans, logger: logger)
+            maxOpenSpans: configuration.tracing.maxOpenSpans, limits: configuration.limits, logger: logger)
         let traceEngine = traces
         spanWriter = BatchWriter(
             queue: spanQueue, name: "spans", flushInterval: configuration.tracing.flushInterval, logger: logger,
@@ -162,7 +163,7 @@ public final class MonitoringRuntime: Sendable {
             options: AlertEngineOptions(
                 evaluationInterval: alertConfig.evaluationInterval, defaultForDuration: alertConfig.defaultForDuration,
                 maxAlertsPerRule: alertConfig.maxAlertsPerRule, enableNotifications: alertConfig.enableNotifications,
-                enableSilencing: alertConfig.enableSilencing),
+                enableSilencing: alertConfig.enableSilencing, limits: configuration.limits),
             logger: logger)
         pluginManager = PluginManager(
             scheduler: scheduler, engine: engine, health: health, logger: logger,
@@ -306,8 +307,7 @@ public final class MonitoringRuntime: Sendable {
                 logTraceAPI: LogTraceAPI(logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize),
                 alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
-                address: configuration.http.address, port: configuration.http.port, sources: sources,
-                boundAddress: boundAddress, authToken: configuration.http.authToken, logger: logger))
+                http: configuration.http, sources: sources, boundAddress: boundAddress, logger: logger))
         }
         self.services = services
     }

@@ -168,10 +168,7 @@ enum AlertAPIJSON {
     // MARK: Helpers
 
     static func time(_ value: JSONValue?, key: String) throws(MonitoringError) -> Date? {
-        switch LogTraceJSON.time(value, key: key) {
-        case .success(let date): return date
-        case .failure(let failure): throw .invalidQuery(failure.text)
-        }
+        try RequestParameters.jsonTime(value, key: key).get()
     }
 
     /// The members of a body that must be one JSON object with only `keys`.

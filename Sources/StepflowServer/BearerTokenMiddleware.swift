@@ -38,9 +38,12 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The token an `Authorization` header presents: a Bearer token, or (when allowed) a Basic password.
     static func presentedToken(_ header: String, allowBasic: Bool) -> [UInt8]? {
-        if header.hasPrefix("Bearer ") { return Array(header.utf8.dropFirst("Bearer ".utf8.count)) }
-        guard allowBasic, header.hasPrefix("Basic "),
-            let decoded = Data(base64Encoded: String(header.dropFirst("Basic ".count))),
+        // The scheme is case-insensitive (RFC 9110, section 11.1).
+        let scheme = header.prefix { $0 != " " }.lowercased()
+        let credentials = header.drop { $0 != " " }.dropFirst()
+        if scheme == "bearer" { return Array(credentials.utf8) }
+        guard allowBasic, scheme == "basic",
+            let decoded = Data(base64Encoded: String(credentials)),
             let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
         else { return nil }
         return Array(decoded[decoded.index(after: colon)...])

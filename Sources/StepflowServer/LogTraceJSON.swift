@@ -228,7 +228,7 @@ enum LogTraceJSON {
         return .object([
             "trace_id": .string(trace.traceID.description), "start_time": .string(MetricJSON.timestamp(trace.startTime)),
             "end_time": .string(MetricJSON.timestamp(trace.endTime)),
-            "duration_ms": .int(Int64(trace.duration / .milliseconds(1))), "span_count": .int(Int64(trace.spans.count)),
+            "duration_ms": .int(trace.duration.clampedMilliseconds), "span_count": .int(Int64(trace.spans.count)),
             "spans": .array(spans),
         ])
     }
@@ -278,19 +278,9 @@ enum LogTraceJSON {
         return items
     }
 
-    /// A time as Unix milliseconds or RFC 3339; `nil` when absent.
+    /// A time as Unix milliseconds or RFC 3339 within ``ValidTime``; `nil` when absent.
     static func time(_ value: JSONValue?, key: String) -> Result<Date?, Failure> {
-        switch value {
-        case nil, .null?: return .success(nil)
-        case .int(let milliseconds)?: return .success(Date(unixMilliseconds: milliseconds))
-        case .string(let text)?:
-            guard let date = RequestParameters.parseTime(text) else {
-                return .failure(Failure("\"\(key)\" must be Unix milliseconds or RFC 3339 (2026-12-01T10:00:00Z), found \"\(text)\""))
-            }
-            return .success(date)
-        case let other?:
-            return .failure(Failure("\"\(key)\" must be Unix milliseconds or an RFC 3339 string, found \(MetricJSON.kind(of: other))"))
-        }
+        RequestParameters.jsonTime(value, key: key).mapError { Failure($0.message) }
     }
 
     static func suggestion(_ key: String, _ keys: [String]) -> String {

@@ -192,7 +192,7 @@ enum LogTraceRoutes {
         guard value.isFinite, value >= 0, value <= 100 * 366 * 86_400 else {
             throw .invalidQuery("\(name): a duration must be from 0 to 100 years, found \(value) seconds")
         }
-        return .milliseconds(Int64((value * 1000).rounded()))
+        return .milliseconds(Int64((value * 1000).rounded()))  // range: 0…100 years, checked above
     }
 
     static func collect(_ request: Request, limit: Int) async -> [UInt8]? {

@@ -166,16 +166,9 @@ enum MetricJSON {
             return fail("\"labels\" must be an object of strings, found \(kind(of: other))")
         }
         var timestamp = now
-        switch fields["timestamp"] {
-        case nil, .null?: break
-        case .int(let milliseconds)?: timestamp = Date(unixMilliseconds: milliseconds)
-        case .string(let text)?:
-            guard let date = RequestParameters.parseTime(text) else {
-                return fail("\"timestamp\" must be Unix milliseconds or RFC 3339 (2026-12-01T10:00:00Z), found \"\(text)\"")
-            }
-            timestamp = date
-        case let other?:
-            return fail("\"timestamp\" must be Unix milliseconds or an RFC 3339 string, found \(kind(of: other))")
+        switch RequestParameters.jsonTime(fields["timestamp"], key: "timestamp") {
+        case .success(let date): timestamp = date ?? now
+        case .failure(let error): return fail(error.message)
         }
         var metadata: [String: JSONValue] = [:]
         switch fields["help"] {

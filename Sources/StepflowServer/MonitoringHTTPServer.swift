@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import StepflowCore
 import Synchronization
@@ -80,16 +82,23 @@ public final class BoundAddress: Sendable {
 /// ``HTTPDataSources/reload`` is set, `POST /api/v1/admin/reload` (re-reads the configuration; JSON report); with
 /// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).
 public enum MonitoringHTTPServer {
-    /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`.
+    /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`, configured by
+    /// `http:`.
     ///
-    /// With a non-empty `authToken` (`http.auth_token`), `/api/` routes answer 401 unless the request carries
-    /// `Authorization: Bearer <authToken>`.
+    /// Every request first passes ``RequestGuardMiddleware`` (host, origin, body type, size and nesting). With a
+    /// non-empty `http.auth_token`, `/api/` routes answer 401 unless the request carries
+    /// `Authorization: Bearer <token>`. A connection idle for `http.idle_timeout` is closed, and at most
+    /// `http.max_connections` are served at once.
     public static func makeApplication(
-        address: String, port: Int, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(),
-        authToken: String = "", logger: Logger
+        http: HTTPConfig, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(), logger: Logger
     ) -> some ApplicationProtocol {
+        let address = http.address
+        let port = http.port
         let router = Router()
-        if !authToken.isEmpty { router.add(middleware: BearerTokenMiddleware(token: authToken)) }
+        router.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
+            address: address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
+            maxBodySize: http.maxBodySize, maxJSONDepth: http.maxJSONDepth)))
+        if !http.authToken.isEmpty { router.add(middleware: BearerTokenMiddleware(token: http.authToken)) }
         router.get("/metrics") { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(
@@ -151,9 +160,15 @@ public enum MonitoringHTTPServer {
                 return json(answer.body, status: HTTPResponse.Status(code: answer.status))
             }
         }
+        let idleTimeout = TimeAmount.nanoseconds(
+            Int64(clamping: http.idleTimeout.components.seconds) &* 1_000_000_000
+                &+ http.idleTimeout.components.attoseconds / 1_000_000_000)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(address, port: port), serverName: "stepflow-monitor"),
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+            configuration: .init(
+                address: .hostname(address, port: port), serverName: "stepflow-monitor",
+                availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 boundAddress.set(host: address, port: bound)

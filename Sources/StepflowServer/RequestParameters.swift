@@ -20,11 +20,14 @@ struct RequestParameters {
     /// Prometheus HTTP API takes them.
     func time(_ name: String) throws(MonitoringError) -> Date? {
         guard let text = text(name) else { return nil }
-        guard let date = Self.parseTime(text) else {
+        switch Self.parseTime(text) {
+        case .valid(let date): return date
+        case .outOfRange:
+            throw .invalidQuery("\(name): '\(text)' is outside \(ValidTime.rangeText)")
+        case .unreadable:
             throw .invalidQuery(
                 "\(name): expected RFC 3339 (2026-12-01T10:00:00Z) or Unix seconds, found '\(text)'")
         }
-        return date
     }
 
     func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(MonitoringError) -> Int {
@@ -35,9 +38,45 @@ struct RequestParameters {
         return value
     }
 
-    static func parseTime(_ text: String) -> Date? {
-        if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
-        return Date(rfc3339: text)
+    /// What a time parameter holds.
+    enum ParsedTime {
+        case valid(Date)
+        /// A number or RFC 3339 time outside ``ValidTime``.
+        case outOfRange
+        case unreadable
+    }
+
+    /// A time in Unix seconds or RFC 3339, checked against ``ValidTime``.
+    static func parseTime(_ text: String) -> ParsedTime {
+        if let seconds = Double(text) {
+            return ValidTime.date(unixSeconds: seconds).map(ParsedTime.valid) ?? .outOfRange
+        }
+        guard let date = Date(rfc3339: text) else { return .unreadable }
+        return ValidTime.contains(date) ? .valid(date) : .outOfRange
+    }
+
+    /// A time in JSON (Unix milliseconds as an integer, or a string as ``parseTime(_:)`` reads it), with a
+    /// message naming `key` when it is not one.
+    static func jsonTime(_ value: JSONValue?, key: String) -> Result<Date?, MonitoringError> {
+        switch value {
+        case nil, .null?: return .success(nil)
+        case .int(let milliseconds)?:
+            guard let date = ValidTime.date(unixMilliseconds: milliseconds) else {
+                return .failure(.invalidQuery("\"\(key)\" (\(milliseconds) ms) is outside \(ValidTime.rangeText)"))
+            }
+            return .success(date)
+        case .string(let text)?:
+            switch parseTime(text) {
+            case .valid(let date): return .success(date)
+            case .outOfRange: return .failure(.invalidQuery("\"\(key)\" (\"\(text)\") is outside \(ValidTime.rangeText)"))
+            case .unreadable:
+                return .failure(.invalidQuery(
+                    "\"\(key)\" must be Unix milliseconds or RFC 3339 (2026-12-01T10:00:00Z), found \"\(text)\""))
+            }
+        case let other?:
+            return .failure(.invalidQuery(
+                "\"\(key)\" must be Unix milliseconds or an RFC 3339 string, found \(MetricJSON.kind(of: other))"))
+        }
     }
 
     /// The series filter of `GET /api/v1/metrics`: `match` (a selector), `name`, `prefix`, `regex`, `type`,

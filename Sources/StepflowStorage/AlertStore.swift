@@ -95,7 +95,7 @@ public struct AlertStore: Sendable {
             // Rules are validated before they are stored; a value no rule could have (a file from an older
             // version, edited by hand) reads as unset rather than stopping the host at start.
             guard let seconds = row[index] as Double?, seconds.isFinite, abs(seconds) <= 1e12 else { return nil }
-            return .milliseconds(Int64((seconds * 1000).rounded()))
+            return .milliseconds(Int64((seconds * 1000).rounded()))  // range: |seconds| ≤ 1e12, checked above
         }
         var annotations: [String: String] = [:]
         for (key, value) in MetricValueCoding.decodeMetadata(row[7]) {

@@ -203,7 +203,8 @@ extension MetricStore {
     public func rollUp(
         before cutoff: Int64, intervalMilliseconds interval: Int64, chunk: Int = 5_000
     ) async throws(MonitoringError) -> Int {
-        let interval = max(interval, 1)
+        let interval = min(max(interval, 1), ValidTime.latestMilliseconds)
+        let cutoff = ValidTime.clamp(milliseconds: cutoff)
         let boundary = cutoff - ((cutoff % interval) + interval) % interval
         var total = 0
         do {
@@ -249,9 +250,10 @@ extension MetricStore {
             db,
             sql: """
                 SELECT id, name, value_type, value_data, labels, timestamp FROM monitoring_metrics
-                WHERE timestamp < ? ORDER BY timestamp LIMIT ?
+                WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp LIMIT ?
                 """,
-            arguments: [boundary, limit])
+            // Rows outside ValidTime (written before times were checked) are left alone: never computed with.
+            arguments: [ValidTime.earliestMilliseconds, boundary, limit])
         guard !rows.isEmpty else { return 0 }
         struct Key: Hashable {
             var name: String

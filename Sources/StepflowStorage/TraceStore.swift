@@ -100,7 +100,7 @@ public struct TraceStore: Sendable {
         }
         if let minimum = query.minimumDuration {
             conditions.append("end_time - start_time >= ?")
-            arguments.append(Int64(minimum / .milliseconds(1)))
+            arguments.append(minimum.clampedMilliseconds)
         }
         if let status = query.status {
             conditions.append("status = ?")
@@ -167,7 +167,7 @@ public struct TraceStore: Sendable {
                 let operations = durations.keys.sorted().map { name -> OperationStats in
                     let sorted = durations[name]!.sorted()
                     func percentile(_ p: Double) -> Duration {
-                        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
+                        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1  // range: p is 0.5, 0.95, 0.99
                         return .milliseconds(sorted[min(max(rank, 0), sorted.count - 1)])
                     }
                     return OperationStats(

@@ -150,7 +150,7 @@ struct MetricsCommand: ParsableCommand {
             let required = wanted
             do {
                 series = try MetricStore(database: database).series(
-                    named: name, from: Int64(start.timeIntervalSince1970 * 1000), to: Int64(end.timeIntervalSince1970 * 1000),
+                    named: name, from: start.unixMilliseconds, to: end.unixMilliseconds,
                     selection: selection, matches: { labels in required.allSatisfy(labels.contains) })
             } catch {
                 fail("stepflow-monitor: \(error)")

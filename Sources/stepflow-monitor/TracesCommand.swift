@@ -34,13 +34,13 @@ struct TracesCommand: ParsableCommand {
                 fail("stepflow-monitor: \(error)")
             }
             guard let trace else { fail("stepflow-monitor: no trace \(id) is stored in \(store.database.path)") }
-            print("trace \(trace.traceID)  \(trace.spans.count) span(s)  \(Int(trace.duration / .milliseconds(1))) ms  "
+            print("trace \(trace.traceID)  \(trace.spans.count) span(s)  \(trace.duration.clampedMilliseconds) ms  "
                 + "from \(MetricCommandFormat.time(trace.startTime))")
             var depth: [SpanID: Int] = [:]
             for span in trace.spans {
                 let level = span.parentSpanID.flatMap { depth[$0].map { $0 + 1 } } ?? 0
                 depth[span.spanID] = level
-                let duration = span.duration.map { "\(Int($0 / .milliseconds(1))) ms" } ?? "open"
+                let duration = span.duration.map { "\($0.clampedMilliseconds) ms" } ?? "open"
                 var line = String(repeating: "  ", count: level) + "\(span.name)  \(duration)  \(span.status.rawValue)"
                 if case .string(let message)? = span.metadata["error.message"] { line += "  error: \(message)" }
                 print(line)
@@ -101,7 +101,7 @@ struct TracesCommand: ParsableCommand {
                 let root = trace.roots.first
                 let failed = trace.spans.contains { $0.status == .error || $0.status == .timedOut }
                 return [trace.traceID.description, MetricCommandFormat.time(trace.startTime), root?.name ?? "-",
-                        "\(trace.spans.count)", "\(Int(trace.duration / .milliseconds(1)))", failed ? "error" : "ok"]
+                        "\(trace.spans.count)", "\(trace.duration.clampedMilliseconds)", failed ? "error" : "ok"]
             }
             print(TextTable.render(columns: ["TRACE", "START", "ROOT", "SPANS", "MS", "STATUS"], rows: rows))
         }

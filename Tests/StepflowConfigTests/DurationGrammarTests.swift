@@ -32,6 +32,16 @@ struct DurationGrammarTests {
     func rejectsTooLarge() {
         #expect(DurationParser.parse("9999999999999h") == .failure(.tooLarge))
         #expect(DurationParser.parse("99999999999999999999") == .failure(.tooLarge))
+        // A whole part that just fits, plus a fraction that overflows: refused, not a trap.
+        #expect(DurationParser.parse("9223372036.999999999s") == .failure(.tooLarge))
+        #expect(DurationParser.parse("9223372036.999999999") == .failure(.tooLarge))
+    }
+
+    @Test("a duration longer than ten years is too large, so no interval overflows the clock")
+    func rejectsPastTenYears() {
+        #expect(DurationParser.parse("87840h") == .success(.seconds(87840 * 3600)))
+        #expect(DurationParser.parse("87841h") == .failure(.tooLarge))
+        #expect(DurationParser.parse("-87841h") == .failure(.tooLarge))
     }
 
     @Test("a negative duration parses, so that the range check can name it")

@@ -48,6 +48,8 @@ let environmentCases: [EnvironmentCase] = [
     .init("ALERTS_MAX_PER_RULE", "7") { $0.alerts.maxAlertsPerRule = 7 },
     .init("ALERTS_RETENTION_DAYS", "0") { $0.alerts.retentionDays = 0 },
     .init("HTTP_AUTH_TOKEN", "t0ken") { $0.http.authToken = "t0ken" },
+    .init("HTTP_ALLOWED_ORIGINS", "https://a.example") { $0.http.allowedOrigins = "https://a.example" },
+    .init("HTTP_ALLOWED_HOSTS", "monitor.example") { $0.http.allowedHosts = "monitor.example" },
     .init("ALERTS_ENABLE_NOTIFICATIONS", "no") { $0.alerts.enableNotifications = false },
     .init("ALERTS_NOTIFICATION_TIMEOUT", "500ms") { $0.alerts.notificationTimeout = .milliseconds(500) },
     .init("ALERTS_ENABLE_SILENCING", "off") { $0.alerts.enableSilencing = false },
@@ -87,7 +89,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 46)
+        #expect(known.count == 48)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

@@ -246,3 +246,82 @@ func prometheusQuery(_ port: Int, _ expression: String) async throws -> [[String
 func prometheusValue(_ port: Int, _ expression: String) async -> String? {
     ((try? await prometheusQuery(port, expression))?.first?["value"] as? [Any])?.last as? String
 }
+
+/// A TCP connection to 127.0.0.1:`port`, for requests whose every byte a test decides (Host, Origin, half-sent
+/// heads). Reads time out after `timeout` seconds.
+final class RawConnection {
+    let descriptor: Int32
+
+    init(port: Int, timeout: Int = 10) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw CompileError(description: "socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else {
+            close(descriptor)
+            throw CompileError(description: "connect: \(errno)")
+        }
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let written = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            sent += written
+        }
+    }
+
+    /// Everything the server sends until it closes the connection or the read times out.
+    func readAll() -> String {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            data += buffer[..<count]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Whether the server closed the connection (a read returns 0) within the read timeout.
+    func closedByServer() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            let count = recv(descriptor, &byte, 1, 0)
+            if count == 0 { return true }
+            if count < 0 { return false }
+        }
+    }
+}
+
+/// Sends one HTTP/1.1 request with exactly `headers` (and `Connection: close`) and returns the status and body.
+func rawRequest(
+    _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
+) throws -> (status: Int, body: String) {
+    let connection = try RawConnection(port: port)
+    var head = "\(method) \(path) HTTP/1.1\r\n"
+    var headers = headers
+    if headers["Host"] == nil { headers["Host"] = "127.0.0.1:\(port)" }
+    if !body.isEmpty || method == "POST" { headers["Content-Length"] = "\(body.utf8.count)" }
+    headers["Connection"] = "close"
+    for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+    connection.send(head + "\r\n" + body)
+    let answer = connection.readAll()
+    let statusLine = answer.prefix { $0 != "\r" }
+    let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    let bodyStart = answer.range(of: "\r\n\r\n").map { answer[$0.upperBound...] } ?? ""
+    return (status, String(bodyStart))
+}

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import StepflowCore
 import StepflowStorage
 import Testing
@@ -44,5 +45,32 @@ struct MetricStoreTests {
         let store = MetricStore(database: database)
         try await store.insert((0..<1000).map { Metric(name: "batch", value: .gauge(Double($0))) })
         #expect(try store.count(name: "batch") == 1000)
+    }
+}
+
+@Suite("Stored rows outside the valid time range")
+struct OutOfRangeRowTests {
+    @Test("aggregation steps over rows whose time no check would accept, and rolls up the others")
+    func rollUpSkipsPoisonRows() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try MonitoringDatabase(path: directory.file("m.sqlite"))
+        let store = MetricStore(database: database)
+        try await store.insert([Metric(name: "good", value: .gauge(1), timestamp: Date(timeIntervalSince1970: 1_000))])
+        // What an older version stored from `"timestamp": -9223372036854775808`.
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO monitoring_metrics (name, value_type, value_data, labels, timestamp)
+                VALUES ('poison', 'gauge', '1', NULL, ?), ('poison', 'gauge', '1', NULL, ?)
+                """, arguments: [Int64.min, Int64.max])
+        }
+        for _ in 0..<3 {
+            _ = try await store.rollUp(before: Int64.max, intervalMilliseconds: Int64.max)
+            _ = try await store.rollUp(before: Int64.min, intervalMilliseconds: 1)
+        }
+        let rolled = try await store.rollUp(before: 10_000_000, intervalMilliseconds: 60_000)
+        #expect(rolled == 0)  // the good row went in the first pass
+        let points = try store.series(named: "good", from: 0, to: 10_000_000)
+        #expect(points.first?.points.count == 1)
     }
 }

@@ -28,12 +28,20 @@ public struct Silence: Sendable, Hashable {
     /// The silence checked: it needs a matcher, a creator, and an end after its start.
     ///
     /// - Throws: `invalidQuery` saying what is missing.
-    public func validated() throws(MonitoringError) -> Silence {
+    /// - Parameter limits: `limits:`; a `created_by` past `max_name_length`, or a comment or matcher value past
+    ///   `max_text_length`, is refused.
+    public func validated(limits: LimitsConfig = .default) throws(MonitoringError) -> Silence {
+        guard createdBy.utf8.count <= limits.maxNameLength else {
+            throw .invalidQuery(
+                "created_by is \(createdBy.utf8.count) bytes long, more than limits.max_name_length (\(limits.maxNameLength))")
+        }
+        let texts = [("comment", comment)] + matchers.map { ("matcher \($0.name.prefix(64))", $0.description) }
+        for (what, text) in texts where text.utf8.count > limits.maxTextLength {
+            throw .invalidQuery(
+                "\(what) is \(text.utf8.count) bytes long, more than limits.max_text_length (\(limits.maxTextLength))")
+        }
         for (what, time) in [("starts_at", startsAt), ("ends_at", endsAt)] {
-            // Years 1970 to 9999: what Unix milliseconds and RFC 3339 both hold.
-            guard time.timeIntervalSince1970 >= 0, time.timeIntervalSince1970 < 253_402_300_800 else {
-                throw .invalidQuery("\(what) is outside the years 1970 to 9999", hint: "give an RFC 3339 time or Unix milliseconds")
-            }
+            _ = try ValidTime.checked(time, what: what)
         }
         guard endsAt.timeIntervalSince(startsAt) <= AlertRule.longestDuration.inSeconds else {
             throw .invalidQuery("a silence may last at most \(AlertRule.longestDurationText)", hint: "give an earlier ends_at")

@@ -17,6 +17,8 @@ public struct MonitoringConfiguration: Sendable, Hashable {
     public var exporters: ExportersConfig
     /// YAML `http:`.
     public var http: HTTPConfig
+    /// YAML `limits:`.
+    public var limits: LimitsConfig
     /// YAML `storage:`.
     public var storage: StorageConfig
     /// YAML `scheduler:`.
@@ -32,6 +34,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         health: HealthConfig = .default,
         exporters: ExportersConfig = .default,
         http: HTTPConfig = .default,
+        limits: LimitsConfig = .default,
         storage: StorageConfig = .default,
         scheduler: SchedulerConfig = .default,
         plugins: [PluginConfig] = []
@@ -43,6 +46,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         self.health = health
         self.exporters = exporters
         self.http = http
+        self.limits = limits
         self.storage = storage
         self.scheduler = scheduler
         self.plugins = plugins

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The spec's `MetricsConfig` (YAML `metrics:`).
 public struct MetricsConfig: Sendable, Hashable {
     /// `collection_interval`, env `STEPFLOW_MONITORING_METRICS_COLLECTION_INTERVAL`, default 60s:
@@ -206,9 +208,48 @@ public struct HTTPConfig: Sendable, Hashable {
     /// `auth_token`, env `STEPFLOW_MONITORING_HTTP_AUTH_TOKEN`, default empty (off): when set, every `/api/`
     /// request must carry `Authorization: Bearer <token>`; `/metrics` and `/health` stay open.
     public var authToken: String = ""
+    /// `idle_timeout`, default 30s: a connection that sends nothing for this long (a request head that never
+    /// completes included) is closed.
+    public var idleTimeout: Duration = .seconds(30)
+    /// `max_connections`, default 512: connections served at once; past it new ones wait in the listen backlog.
+    public var maxConnections: Int = 512
+    /// `max_json_depth`, default 32: the deepest nesting of arrays and objects a JSON body may have; a deeper
+    /// one is answered 400 before it is decoded.
+    public var maxJSONDepth: Int = 32
+    /// `allowed_origins`, default empty: comma-separated origins (`https://grafana.example:3000`) whose
+    /// browser requests are served besides the host's own; a request with any other `Origin` gets 403.
+    public var allowedOrigins: String = ""
+    /// `allowed_hosts`, default empty: comma-separated names (`monitor.example`) accepted in the `Host` header
+    /// besides the bound address, `localhost`, `127.0.0.1` and `[::1]`; any other gets 421 (DNS rebinding).
+    public var allowedHosts: String = ""
 
     public init() {}
     public static let `default` = HTTPConfig()
+
+    /// ``allowedOrigins`` split at commas, trimmed, lowercased, without empty items.
+    public var allowedOriginList: [String] { Self.list(allowedOrigins) }
+    /// ``allowedHosts`` split at commas, trimmed, lowercased, without empty items.
+    public var allowedHostList: [String] { Self.list(allowedHosts) }
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+    }
+}
+
+/// The sizes of what the host stores from its inputs (YAML `limits:`); docs/configuration.md lists where each
+/// applies. Past one, the input is refused with a message naming the field and the limit.
+public struct LimitsConfig: Sendable, Hashable {
+    /// `max_name_length`, default 256 bytes: metric and label names, log components, modules, functions and
+    /// sources, span and event names, rule names, silence creators.
+    public var maxNameLength: Int = 256
+    /// `max_text_length`, default 4096 bytes: HELP texts, rule descriptions, queries, conditions, label and
+    /// annotation values of rules, silence comments and acknowledgement messages.
+    public var maxTextLength: Int = 4096
+    /// `max_fields_size`, default 65536 bytes: a log entry's `fields`, or a span's attributes and events, as JSON.
+    public var maxFieldsSize: Int = 65_536
+
+    public init() {}
+    public static let `default` = LimitsConfig()
 }
 
 /// The embedded database (YAML `storage:`).

@@ -363,13 +363,3 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
         return index
     }
 }
-
-extension Date {
-    /// Unix milliseconds, rounded: how timestamps are stored and travel.
-    package var unixMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    /// The date `milliseconds` after the Unix epoch.
-    package init(unixMilliseconds milliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
-}

@@ -61,7 +61,7 @@ public struct Span: Sendable, Hashable {
 
     /// How long the span took, once it ended.
     public var duration: Duration? {
-        endTime.map { .milliseconds(Int64(($0.timeIntervalSince(startTime) * 1000).rounded())) }
+        endTime.map { .milliseconds(clampingSeconds: $0.timeIntervalSince(startTime)) }
     }
 }
 

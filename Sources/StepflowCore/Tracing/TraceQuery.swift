@@ -15,7 +15,7 @@ public struct Trace: Sendable, Hashable {
         self.metadata = metadata
         startTime = spans.map(\.startTime).min() ?? Date(timeIntervalSince1970: 0)
         endTime = spans.map { $0.endTime ?? $0.startTime }.max() ?? startTime
-        duration = .milliseconds(Int64((endTime.timeIntervalSince(startTime) * 1000).rounded()))
+        duration = .milliseconds(clampingSeconds: endTime.timeIntervalSince(startTime))
     }
 
     /// The spans with no parent in this trace (one, for a complete trace).

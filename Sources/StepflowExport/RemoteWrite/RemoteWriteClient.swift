@@ -102,7 +102,7 @@ public struct RemoteWriteClient: Sendable {
         request.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
         request.headers.add(name: "User-Agent", value: "stepflow-monitor")
         request.body = .bytes(ByteBuffer(bytes: body))
-        let milliseconds = max(Int64(timeout / .milliseconds(1)), 1)
+        let milliseconds = max(timeout.clampedMilliseconds, 1)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .milliseconds(milliseconds))

@@ -14,11 +14,15 @@ public struct AlertEngineOptions: Sendable, Hashable {
     public var maxAlertsPerRule: Int
     public var enableNotifications: Bool
     public var enableSilencing: Bool
+    /// `limits:`: the sizes of rule names and texts, silence comments, acknowledgement messages.
+    public var limits: LimitsConfig
 
     public init(
         evaluationInterval: Duration = .seconds(30), defaultForDuration: Duration = .seconds(300),
-        maxAlertsPerRule: Int = 100, enableNotifications: Bool = true, enableSilencing: Bool = true
+        maxAlertsPerRule: Int = 100, enableNotifications: Bool = true, enableSilencing: Bool = true,
+        limits: LimitsConfig = .default
     ) {
+        self.limits = limits
         self.evaluationInterval = evaluationInterval
         self.defaultForDuration = defaultForDuration
         self.maxAlertsPerRule = maxAlertsPerRule
@@ -105,7 +109,7 @@ public actor AlertEngine: AlertManager {
         invalidRules = [:]
         for rule in try store.rules() {
             do throws(MonitoringError) {
-                rules[rule.id] = try rule.validated()
+                rules[rule.id] = try rule.validated(limits: options.limits)
             } catch {
                 invalidRules[rule.id] = error.message
                 logger.error("a stored alert rule does not validate and is not evaluated", metadata: [
@@ -133,7 +137,7 @@ public actor AlertEngine: AlertManager {
         let time = now()
         rule.createdAt = time
         rule.updatedAt = time
-        let validated = try rule.validated()
+        let validated = try rule.validated(limits: options.limits)
         try await store.save(rule)
         rules[rule.id] = validated
         publish()
@@ -147,7 +151,7 @@ public actor AlertEngine: AlertManager {
         rule.id = id
         rule.createdAt = existing.rule.createdAt
         rule.updatedAt = now()
-        let validated = try rule.validated()
+        let validated = try rule.validated(limits: options.limits)
         try await store.save(rule)
         rules[id] = validated
         if existing.query != validated.query || existing.condition != validated.condition || !rule.enabled {
@@ -183,6 +187,7 @@ public actor AlertEngine: AlertManager {
     }
 
     public func acknowledgeAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
+        try checkSizes(user: user, message: message)
         var stored = try openAlert(id, doing: "acknowledge")
         guard stored.alert.status != .acknowledged else {
             throw MonitoringError(
@@ -205,6 +210,7 @@ public actor AlertEngine: AlertManager {
     }
 
     public func resolveAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
+        try checkSizes(user: user, message: message)
         var stored = try openAlert(id, doing: "resolve")
         stored.alert.status = .resolved
         stored.alert.resolvedAt = now()
@@ -218,13 +224,25 @@ public actor AlertEngine: AlertManager {
         logger.notice("alert resolved by hand", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
     }
 
+    /// Refuses a user name past `limits.max_name_length` or a message past `limits.max_text_length`.
+    private func checkSizes(user: String, message: String) throws(MonitoringError) {
+        if user.utf8.count > options.limits.maxNameLength {
+            throw .invalidQuery(
+                "user is \(user.utf8.count) bytes long, more than limits.max_name_length (\(options.limits.maxNameLength))")
+        }
+        if message.utf8.count > options.limits.maxTextLength {
+            throw .invalidQuery(
+                "message is \(message.utf8.count) bytes long, more than limits.max_text_length (\(options.limits.maxTextLength))")
+        }
+    }
+
     /// Replaces the rules declared in files (those with a `source`) by `declared`: new ones are added, changed
     /// ones updated, and ones no longer declared deleted. Rules created over the API are left alone.
     ///
     /// - Throws: the first rule that does not validate; nothing is changed then.
     public func replaceFileRules(_ declared: [AlertRule]) async throws(MonitoringError) {
         var validated: [ValidatedAlertRule] = []
-        for rule in declared { validated.append(try rule.validated()) }
+        for rule in declared { validated.append(try rule.validated(limits: options.limits)) }
         let existingByName = Dictionary(
             rules.values.filter { $0.rule.source != nil }.map { ($0.rule.name, $0) }, uniquingKeysWith: { a, _ in a })
         for candidate in validated {
@@ -249,7 +267,7 @@ public actor AlertEngine: AlertManager {
                 guard existing.rule.withoutTimes != rule.withoutTimes else { continue }
                 rule.updatedAt = now()
                 try await store.save(rule)
-                let revalidated = try rule.validated()
+                let revalidated = try rule.validated(limits: options.limits)
                 if existing.query != revalidated.query || existing.condition != revalidated.condition {
                     try await closeAlerts(of: rule.id, message: "the rule's query or condition changed")
                 }
@@ -258,7 +276,7 @@ public actor AlertEngine: AlertManager {
                 rule.createdAt = now()
                 rule.updatedAt = rule.createdAt
                 try await store.save(rule)
-                rules[rule.id] = try rule.validated()
+                rules[rule.id] = try rule.validated(limits: options.limits)
             }
         }
     }
@@ -272,7 +290,7 @@ public actor AlertEngine: AlertManager {
         guard options.enableSilencing else {
             throw MonitoringError(.configurationError, "silences are turned off", hint: "set alerts.enable_silencing: true")
         }
-        let silence = try silence.validated()
+        let silence = try silence.validated(limits: options.limits)
         try await store.save(silence)
         silences.removeAll { $0.id == silence.id }
         silences.append(silence)

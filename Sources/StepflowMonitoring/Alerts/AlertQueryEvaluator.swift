@@ -119,7 +119,7 @@ public struct AlertQueryEvaluator: Sendable {
         _ function: RangeFunction, _ selector: RangeSelector, at time: Date, cache: EvaluationCache
     ) throws(MonitoringError) -> [QuerySeries] {
         let end = time.unixMilliseconds
-        let start = end - Int64(selector.range / .milliseconds(1))
+        let start = end - min(selector.range.clampedMilliseconds, end)
         let families: [String]
         if let named = candidateFamilies(selector.selector) {
             families = named

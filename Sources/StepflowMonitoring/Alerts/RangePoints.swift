@@ -86,11 +86,12 @@ struct RangePoints {
     /// (-Inf for φ below 0, +Inf above 1).
     static func quantile(_ q: Double, of values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
+        if q.isNaN { return .nan }
         if q < 0 { return -.infinity }
         if q > 1 { return .infinity }
         let sorted = values.sorted()
         let rank = q * Double(sorted.count - 1)
-        let lower = Int(rank.rounded(.down))
+        let lower = Int(rank.rounded(.down))  // range: 0 ≤ q ≤ 1, so 0 ≤ rank ≤ count - 1
         let upper = Swift.min(lower + 1, sorted.count - 1)
         let weight = rank - Double(lower)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * weight

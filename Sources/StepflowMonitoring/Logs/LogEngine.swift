@@ -34,6 +34,7 @@ public final class LogEngine: LogManager, Sendable {
     public let store: LogStore
     private let source: String
     private let maxMessageBytes: Int
+    private let limits: LimitsConfig
     private let backpressureTimeout: Duration
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -44,10 +45,13 @@ public final class LogEngine: LogManager, Sendable {
     ///   - source: stamped on entries that name none (`logs.source`).
     ///   - maxMessageBytes: `logs.max_log_size`.
     ///   - backpressureTimeout: how long `logBatch` waits for room in a full queue.
+    ///   - limits: `limits:`; an entry past one is refused naming the field.
     public init(
         queue: LogWriteQueue, store: LogStore, source: String, maxMessageBytes: Int,
-        backpressureTimeout: Duration = .seconds(5), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        backpressureTimeout: Duration = .seconds(5), limits: LimitsConfig = .default, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.limits = limits
         self.queue = queue
         self.store = store
         self.source = source
@@ -206,6 +210,10 @@ public final class LogEngine: LogManager, Sendable {
 
     private func prepare(_ entry: LogEntry) -> Result<LogRow, MonitoringError> {
         var entry = entry
+        if let refusal = Self.refusal(of: entry, limits: limits) {
+            counters.withLock { $0.refused += 1 }
+            return .failure(refusal)
+        }
         if let trace = entry.context.traceID, TraceID(hex: trace) == nil {
             counters.withLock { $0.refused += 1 }
             return .failure(.invalidQuery("trace_id '\(trace.prefix(64))' is not a W3C trace id (32 hex digits)"))
@@ -220,7 +228,31 @@ public final class LogEngine: LogManager, Sendable {
             entry.message = Self.truncate(entry.message, to: maxMessageBytes)
             counters.withLock { $0.truncated += 1 }
         }
-        return .success(LogRow(entry))
+        let row = LogRow(entry)
+        let fieldsSize = (row.context?.utf8.count ?? 0) + (row.metadata?.utf8.count ?? 0)
+        if fieldsSize > limits.maxFieldsSize {
+            counters.withLock { $0.refused += 1 }
+            return .failure(.invalidQuery(
+                "the entry's fields are \(fieldsSize) bytes of JSON, more than limits.max_fields_size (\(limits.maxFieldsSize))"))
+        }
+        return .success(row)
+    }
+
+    /// Why `entry` cannot be stored as it is: a time outside ``ValidTime`` or a name past `limits`.
+    static func refusal(of entry: LogEntry, limits: LimitsConfig) -> MonitoringError? {
+        guard ValidTime.contains(entry.timestamp) else {
+            return .invalidQuery("timestamp \(entry.timestamp.timeIntervalSince1970) s is outside \(ValidTime.rangeText)")
+        }
+        let names = [
+            ("component", entry.context.component), ("module", entry.context.module),
+            ("function", entry.context.function), ("source", entry.source),
+            ("user_id", entry.context.userID ?? ""), ("request_id", entry.context.requestID ?? ""),
+        ]
+        for (field, text) in names where text.utf8.count > limits.maxNameLength {
+            return .invalidQuery(
+                "\(field) is \(text.utf8.count) bytes long, more than limits.max_name_length (\(limits.maxNameLength))")
+        }
+        return nil
     }
 
     /// `message` cut to at most `limit` UTF-8 bytes, on a Unicode scalar boundary, ending in

@@ -37,7 +37,7 @@ public final class AggregationJob: ScheduledJob {
     public var counts: (rows: UInt64, runs: UInt64) { rolled.withLock { $0 } }
 
     public func run() async throws {
-        let milliseconds = max(Int64(interval / .milliseconds(1)), 1)
+        let milliseconds = max(interval.clampedMilliseconds, 1)
         let cutoff = now().unixMilliseconds - milliseconds
         let rows = try await store.rollUp(before: cutoff, intervalMilliseconds: milliseconds)
         rolled.withLock {

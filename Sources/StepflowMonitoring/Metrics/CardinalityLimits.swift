@@ -9,18 +9,28 @@ public struct CardinalityLimits: Sendable, Hashable {
     public var maxLabelValueLength: Int
     /// `metrics.max_series_per_metric`.
     public var maxSeriesPerMetric: Int
+    /// `limits.max_name_length`, in UTF-8 bytes: metric and label names.
+    public var maxNameLength: Int
+    /// `limits.max_text_length`, in UTF-8 bytes: HELP texts.
+    public var maxHelpLength: Int
 
-    public init(maxLabelsPerSeries: Int, maxLabelValueLength: Int, maxSeriesPerMetric: Int) {
+    public init(
+        maxLabelsPerSeries: Int, maxLabelValueLength: Int, maxSeriesPerMetric: Int,
+        maxNameLength: Int = LimitsConfig.default.maxNameLength, maxHelpLength: Int = LimitsConfig.default.maxTextLength
+    ) {
         self.maxLabelsPerSeries = maxLabelsPerSeries
         self.maxLabelValueLength = maxLabelValueLength
         self.maxSeriesPerMetric = maxSeriesPerMetric
+        self.maxNameLength = maxNameLength
+        self.maxHelpLength = maxHelpLength
     }
 
-    /// The limits of a metrics configuration.
-    public init(_ config: MetricsConfig) {
+    /// The limits of a metrics configuration and the host's `limits:`.
+    public init(_ config: MetricsConfig, limits: LimitsConfig = .default) {
         self.init(
             maxLabelsPerSeries: config.maxLabelsPerSeries, maxLabelValueLength: config.maxLabelValueLength,
-            maxSeriesPerMetric: config.maxSeriesPerMetric)
+            maxSeriesPerMetric: config.maxSeriesPerMetric, maxNameLength: limits.maxNameLength,
+            maxHelpLength: limits.maxTextLength)
     }
 
     /// The defaults of `config.yaml`.
@@ -39,4 +49,8 @@ public enum SampleRefusal: String, Sendable, Hashable, CaseIterable {
     case labelValueTooLong = "label_value_too_long"
     /// A new series past `max_series_per_metric`.
     case seriesLimit = "series_limit"
+    /// A timestamp outside ``ValidTime`` (the years 1970 to 9999).
+    case timestampOutOfRange = "timestamp_out_of_range"
+    /// A name or HELP text longer than `limits.max_name_length` or `limits.max_help_length`.
+    case textTooLong = "text_too_long"
 }

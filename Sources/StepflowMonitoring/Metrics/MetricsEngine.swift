@@ -276,6 +276,17 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         _ batch: MetricBatch, at position: Int, to state: inout State, families: inout [MetricFamilyRow]
     ) throws(Refusal) -> MetricRow {
         let sample = batch.samples[position]
+        guard ValidTime.contains(milliseconds: sample.timestamp) else {
+            throw Refusal(
+                reason: .timestampOutOfRange,
+                message: "\(batch.name(at: position)) has timestamp \(sample.timestamp) ms, outside \(ValidTime.rangeText)")
+        }
+        if let help = batch.help(at: position), help.utf8.count > options.limits.maxHelpLength {
+            throw Refusal(
+                reason: .textTooLong,
+                message: "the HELP text of \(batch.name(at: position)) is \(help.utf8.count) bytes long, more than "
+                    + "limits.max_text_length (\(options.limits.maxHelpLength))")
+        }
         try checkValue(of: batch, at: position)
         let fingerprint = batch.fingerprint(at: position)
         let value = batch.value(at: position)
@@ -350,6 +361,19 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         name: String, labels: [Label], type: MetricType, fingerprint: UInt64, value: MetricValue, timestamp: Int64,
         in state: inout State, families: inout [MetricFamilyRow]
     ) throws(Refusal) -> Int {
+        let limits = options.limits
+        if name.utf8.count > limits.maxNameLength {
+            throw Refusal(
+                reason: .textTooLong,
+                message: "metric name '\(name.prefix(64))…' is \(name.utf8.count) bytes long, more than "
+                    + "limits.max_name_length (\(limits.maxNameLength))")
+        }
+        if let long = labels.first(where: { $0.name.utf8.count > limits.maxNameLength }) {
+            throw Refusal(
+                reason: .textTooLong,
+                message: "label name '\(long.name.prefix(64))…' of \(name) is \(long.name.utf8.count) bytes long, more "
+                    + "than limits.max_name_length (\(limits.maxNameLength))")
+        }
         if !MetricNameRules.isValidMetricName(name) {
             throw Refusal(reason: .invalid, message: "metric name '\(name)' does not match [a-zA-Z_:][a-zA-Z0-9_:]*")
         }
@@ -376,7 +400,6 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             throw Refusal(
                 reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name")
         }
-        let limits = options.limits
         if labels.count > limits.maxLabelsPerSeries {
             throw Refusal(
                 reason: .tooManyLabels,
@@ -412,7 +435,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             series.bucketCounts = Array(repeating: 0, count: series.bounds.count)
         case .summary:
             series.window = SlidingWindow(
-                maxAge: Int64(options.summaryMaxAge / .milliseconds(1)), capacity: options.summaryMaxSamples)
+                maxAge: options.summaryMaxAge.clampedMilliseconds, capacity: options.summaryMaxSamples)
         case .counter, .gauge:
             break
         }

@@ -35,10 +35,10 @@ public struct MetricsEngineOptions: Sendable, Hashable {
         self.backpressureTimeout = backpressureTimeout
     }
 
-    /// The options of a metrics configuration.
-    public init(_ config: MetricsConfig) {
+    /// The options of a metrics configuration and the host's `limits:`.
+    public init(_ config: MetricsConfig, limits: LimitsConfig = .default) {
         self.init(
-            limits: CardinalityLimits(config), defaultBuckets: config.histogramBuckets, buckets: config.histograms,
+            limits: CardinalityLimits(config, limits: limits), defaultBuckets: config.histogramBuckets, buckets: config.histograms,
             quantiles: config.summaryQuantiles, summaryMaxAge: config.summaryMaxAge,
             summaryMaxSamples: config.summaryMaxSamples, backpressureTimeout: config.backpressureTimeout)
     }

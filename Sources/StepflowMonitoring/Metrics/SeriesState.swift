@@ -120,7 +120,7 @@ struct SlidingWindow: Sendable {
     func quantiles(_ phis: [Double]) -> [Quantile] {
         phis.map { phi in
             guard !sorted.isEmpty else { return Quantile(quantile: phi, value: .nan) }
-            let rank = Int((phi * Double(sorted.count)).rounded(.up)) - 1
+            let rank = Int((phi * Double(sorted.count)).rounded(.up)) - 1  // range: φ in 0…1, checked at load
             return Quantile(quantile: phi, value: sorted[min(max(rank, 0), sorted.count - 1)])
         }
     }

@@ -38,6 +38,7 @@ public final class TraceEngine: TracingManager, Sendable {
     private let threshold: UInt64?
     private let maxDuration: Duration
     private let maxOpenSpans: Int
+    private let limits: LimitsConfig
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let open = Mutex<[SpanKey: Span]>([:])
@@ -50,13 +51,15 @@ public final class TraceEngine: TracingManager, Sendable {
     ///   - maxDuration: spans open longer are closed as timed out (`tracing.max_trace_duration`).
     public init(
         queue: SpanWriteQueue, store: TraceStore, sampling: Bool, samplingRate: Double, maxDuration: Duration,
-        maxOpenSpans: Int, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        maxOpenSpans: Int, limits: LimitsConfig = .default, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.limits = limits
         self.queue = queue
         self.store = store
         let rate = min(max(samplingRate, 0), 1)
         // nil: keep everything; 0: keep nothing; otherwise keep ids whose low 64 bits are below this.
-        self.threshold = !sampling || rate >= 1 ? nil : UInt64((rate * 18_446_744_073_709_551_615.0).rounded(.down))
+        self.threshold = !sampling || rate >= 1 ? nil : UInt64((rate * 18_446_744_073_709_551_615.0).rounded(.down))  // range: 0 ≤ rate < 1
         self.maxDuration = maxDuration
         self.maxOpenSpans = max(maxOpenSpans, 1)
         self.logger = logger
@@ -204,6 +207,8 @@ public final class TraceEngine: TracingManager, Sendable {
         for (index, span) in spans.enumerated() {
             if span.name.isEmpty {
                 refused.append((index, "a span needs a name"))
+            } else if let reason = Self.refusal(of: span, limits: limits) {
+                refused.append((index, reason))
             } else if let end = span.endTime, end < span.startTime {
                 refused.append((index, "span \(span.name) ends before it starts"))
             } else if span.endTime == nil || span.status == .started {
@@ -215,6 +220,26 @@ public final class TraceEngine: TracingManager, Sendable {
         if !refused.isEmpty { counters.withLock { $0.refused += UInt64(refused.count) } }
         enqueue(accepted)
         return (accepted.count, refused)
+    }
+
+    /// Why `span` cannot be stored: a time outside ``ValidTime``, a name or event name past
+    /// `limits.max_name_length`, or attributes and events past `limits.max_fields_size`.
+    static func refusal(of span: Span, limits: LimitsConfig) -> String? {
+        let times = [span.startTime] + (span.endTime.map { [$0] } ?? []) + span.events.map(\.timestamp)
+        if times.contains(where: { !ValidTime.contains($0) }) {
+            return "span \(span.name.prefix(64)) has a time outside \(ValidTime.rangeText)"
+        }
+        let longest = ([span.name] + span.events.map(\.name)).map(\.utf8.count).max() ?? 0
+        if longest > limits.maxNameLength {
+            return "a span or event name is \(longest) bytes long, more than limits.max_name_length (\(limits.maxNameLength))"
+        }
+        let row = SpanRow(span)
+        let size = (row.events?.utf8.count ?? 0) + (row.metadata?.utf8.count ?? 0)
+        if size > limits.maxFieldsSize {
+            return "span \(span.name.prefix(64))'s attributes and events are \(size) bytes of JSON, more than "
+                + "limits.max_fields_size (\(limits.maxFieldsSize))"
+        }
+        return nil
     }
 
     /// Closes every span open longer than `tracing.max_trace_duration` as `timed_out`; returns how many.

@@ -84,7 +84,7 @@ enum RunnerCodec {
         writer.u32(info.abiVersion)
         writer.u32(info.structSize)
         writer.u64(info.capabilities.rawValue)
-        writer.u64(UInt64(max(0, info.defaultInterval / .milliseconds(1))))
+        writer.u64(UInt64(clamping: info.defaultInterval.clampedMilliseconds))
         writer.string(info.path)
         writer.string(info.resolvedPath)
         writer.u8(info.listsMetricNames ? 1 : 0)

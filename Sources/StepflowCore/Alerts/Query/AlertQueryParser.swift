@@ -350,7 +350,7 @@ struct AlertQueryParser {
             }
             let (part, o1) = count.multipliedReportingOverflow(by: unit)
             let (sum, o2) = total.addingReportingOverflow(part)
-            guard !tooLong, !o1, !o2, sum <= Int64(AlertRule.longestDuration.components.seconds) * 1000 else {
+            guard !tooLong, !o1, !o2, sum <= AlertRule.longestDuration.clampedMilliseconds else {
                 throw scanner.error("a range may be at most \(AlertRule.longestDurationText)", at: start)
             }
             total = sum
