@@ -201,4 +201,14 @@ struct HostileInputTests {
             #expect(try rawRequest(port, "GET", "/health/live").status == 200)
         }
     }
+
+    @Test("a fresh host whose jobs are healthy or not yet due says healthy, not unknown")
+    func freshHostIsHealthy() async throws {
+        try await withHost { port in
+            let health = try jsonObject(try await httpGet(port, "/health").body)
+            #expect(health["status"] as? String == "healthy", "\(health)")
+            let retention = (health["components"] as? [String: Any])?["retention"] as? [String: Any]
+            #expect(retention?["status"] as? String == "healthy", "\(String(describing: retention))")
+        }
+    }
 }

@@ -35,8 +35,8 @@ public struct StorageHealthCheck: HealthCheck {
     }
 }
 
-/// One scheduled job (a plugin or a built-in collector), judged by its scheduler status: ok → healthy;
-/// fewer than `retries` consecutive failures → degraded; `retries` or more, or stuck → unhealthy.
+/// One scheduled job (a plugin or a built-in collector), judged by its scheduler status: ok, scheduled but not
+/// yet due, or in its first call → healthy; fewer than `retries` consecutive failures → degraded; `retries` or more, or stuck → unhealthy.
 public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration {
     let scheduler: Scheduler<C>
     let jobName: String
@@ -68,10 +68,12 @@ public struct JobHealthCheck<C: Clock>: HealthCheck where C.Duration == Duration
         let state: HealthState
         let message: String
         switch status.state {
+        // A job that is scheduled but not yet due, or in its first call, is healthy: nothing has failed, and a
+        // fresh host must not report "unknown" until its slowest job first runs (an hour for retention).
         case .pending:
-            (state, message) = (.unknown, "not run yet")
+            (state, message) = (.healthy, "scheduled; first run not due yet")
         case .running where status.lastSuccess == nil && status.consecutiveFailures == 0:
-            (state, message) = (.unknown, "first call in progress")
+            (state, message) = (.healthy, "first call in progress")
         case .stuck:
             (state, message) = (.unhealthy, "a call missed its deadline and has not returned")
         case .stopped:
