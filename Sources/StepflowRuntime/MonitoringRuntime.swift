@@ -39,6 +39,8 @@ public final class MonitoringRuntime: Sendable {
     /// `scheduler.default_timeout` as of the last applied reload.
     public var configuration: MonitoringConfiguration { reloader.configuration }
     public let database: MonitoringDatabase
+    /// This host's claim on ``database``'s file (`<storage.path>.lock`).
+    let databaseLock: DatabaseLock
     public let engine: MetricsEngine
     public let queue: MetricsWriteQueue
     public let writer: MetricsWriter
@@ -96,6 +98,8 @@ public final class MonitoringRuntime: Sendable {
         self.logger = logger
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
 
+        // One host per database: a second one is refused here, naming the first one's PID, before it opens anything.
+        databaseLock = try DatabaseLock(databasePath: configuration.storage.path)
         database = try MonitoringDatabase(path: configuration.storage.path, busyTimeout: configuration.storage.busyTimeout)
         logger.info(
             "database opened",
@@ -281,7 +285,10 @@ public final class MonitoringRuntime: Sendable {
 
         // Stopped in reverse: the scheduler (no more evaluations), then the notifier (delivers what is queued),
         // then the writers.
-        var services: [any Service] = [writer, logWriter, spanWriter, notifier, scheduler]
+        // Services stop in reverse order: the lock is given up last, after the writers have flushed.
+        var services: [any Service] = [
+            DatabaseLockService(lock: databaseLock), writer, logWriter, spanWriter, notifier, scheduler,
+        ]
         if configuration.http.enabled {
             let telemetry = self.telemetry
             let engine = self.engine
