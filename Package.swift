@@ -52,6 +52,9 @@ let package = Package(
         // The whole C ABI between the host and its plugins: one header, append-only.
         .target(name: "CStepflowPlugin"),
 
+        // POSIX helpers that must be C (code that runs in a signal handler).
+        .target(name: "CStepflowSystem"),
+
         // The spec's data types, protocols, errors and configuration model.
         .target(
             name: "StepflowCore",
@@ -149,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "stepflow-monitor",
             dependencies: [
-                "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
+                "CStepflowSystem", "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
                 "StepflowMonitoring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -40,7 +40,7 @@ public final class MonitoringRuntime: Sendable {
     public var configuration: MonitoringConfiguration { reloader.configuration }
     public let database: MonitoringDatabase
     /// This host's claim on ``database``'s file (`<storage.path>.lock`).
-    let databaseLock: DatabaseLock
+    public let databaseLock: DatabaseLock
     public let engine: MetricsEngine
     public let queue: MetricsWriteQueue
     public let writer: MetricsWriter

@@ -51,6 +51,9 @@ public final class DatabaseLock: Sendable {
         descriptor = Mutex(fd)
     }
 
+    /// The lock file's descriptor while the lock is held, else -1: for closing it from a crash handler.
+    public var fileDescriptor: Int32 { descriptor.withLock { $0 } }
+
     /// Gives the lock up; another host may then take it. Calling it again does nothing.
     public func release() {
         descriptor.withLock { fd in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CStepflowSystem
 import Foundation
 import Logging
 import StepflowConfig
@@ -38,6 +39,11 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("stepflow-monitor: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+        // A crash frees the port and the database lock at once, before the Swift backtracer (which can take
+        // seconds) runs, so a supervisor's immediate restart succeeds.
+        if stepflow_release_on_crash(runtime.databaseLock.fileDescriptor) != 0 {
+            logger.warning("cannot install the crash handler that frees the port", metadata: ["errno": "\(errno)"])
         }
         do {
             try await runtime.run()

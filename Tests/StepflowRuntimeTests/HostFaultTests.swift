@@ -69,4 +69,86 @@ struct HostFaultTests {
         #expect(refused?.contains("another stepflow-monitor (PID \(getpid()))") == true, "\(String(describing: refused))")
         _ = try await MonitoringRuntime(loaded: loaded, logger: logger)
     }
+
+    /// A C collector that dereferences NULL once `trigger` exists.
+    static func crashOnDemandSource(trigger: String) -> String {
+        #"""
+        #include "stepflow_plugin.h"
+        #include <stdlib.h>
+        #include <unistd.h>
+
+        static int32_t create(const stepflow_host_api *api, stepflow_host *host, const stepflow_setting *settings,
+                              size_t count, void **out) {
+            (void)api; (void)host; (void)settings; (void)count;
+            *out = malloc(1);
+            return STEPFLOW_OK;
+        }
+
+        static void destroy(void *context) { free(context); }
+
+        static int32_t collect(void *context, stepflow_emitter *emitter) {
+            (void)context; (void)emitter;
+            if (access("\#(trigger)", F_OK) == 0) {
+                volatile int *nowhere = NULL;
+                return *nowhere;
+            }
+            return STEPFLOW_OK;
+        }
+
+        static const stepflow_plugin_descriptor descriptor = {
+            .abi_version = STEPFLOW_PLUGIN_ABI_VERSION, .struct_size = sizeof(stepflow_plugin_descriptor),
+            .name = "crasher", .version = "1.0.0", .capabilities = STEPFLOW_CAP_METRICS_COLLECTOR,
+            .default_interval_ms = 100, .create = create, .destroy = destroy, .collect_metrics = collect,
+        };
+
+        const stepflow_plugin_descriptor *stepflow_plugin_register(const stepflow_host_api *api) {
+            (void)api;
+            return &descriptor;
+        }
+        """#
+    }
+
+    @Test("a host that crashes frees its port and database lock at once, so an immediate restart succeeds")
+    func crashFreesPortAtOnce() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let trigger = directory.file("crash-now")
+        try compileCPlugin(
+            try directory.write("crasher.c", Self.crashOnDemandSource(trigger: trigger)), to: directory.file("libcrasher.so"))
+        let port = try freeTCPPort()
+        let config = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: \(port)
+            plugins:
+              - name: crasher
+                path: \(directory.file("libcrasher.so"))
+                interval: 100ms
+            """)
+        let first = try HostProcess(configPath: config)
+        defer { withExtendedLifetime(first) {} }
+        #expect(await eventually { first.log.text.contains("HTTP API listening") })
+        // The plugin runs every 100 ms: the host crashes within moments of this.
+        #expect(FileManager.default.createFile(atPath: trigger, contents: Data()))
+        let crashed = ContinuousClock.now
+        // The crash shows as a refused connection: at once with the crash handler, only once the backtracer has
+        // finished (seconds) without it.
+        #expect(await eventually(10) { (try? RawConnection(port: port)) == nil || !first.process.isRunning })
+        // Without the crash handler the Swift backtracer keeps the crashed process, its port and its lock for
+        // seconds (8-17 s measured); with it a restart listens at once.
+        var second: HostProcess?
+        var listening = false
+        while !listening && ContinuousClock.now - crashed < .seconds(2.5) {
+            try? FileManager.default.removeItem(atPath: trigger)  // the restarted host loads the plugin too
+            let attempt = try HostProcess(configPath: config)
+            second = attempt
+            while attempt.process.isRunning && !listening && ContinuousClock.now - crashed < .seconds(2.5) {
+                listening = attempt.log.text.contains("HTTP API listening")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        #expect(listening, "no restart listened within 2.5 s of the crash: \(second?.log.text ?? "")")
+        withExtendedLifetime(second) {}
+    }
 }

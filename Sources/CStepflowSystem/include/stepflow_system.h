@@ -1,0 +1,15 @@
+// Small POSIX helpers of the host that must be written in C: code that runs inside a signal handler.
+// Not part of the plugin ABI (that is stepflow_plugin.h alone).
+#ifndef STEPFLOW_SYSTEM_H
+#define STEPFLOW_SYSTEM_H
+
+/// Installs handlers for the signals a crash raises (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS).
+/// Before anything else runs, the handler closes every listening socket of the process and `extra_fd` (the
+/// database lock; -1 for none), so a supervisor can restart the host at once; then it hands the signal to the
+/// handler installed before it (the Swift runtime's backtracer, which can keep a crashed process alive for
+/// seconds while it writes the backtrace) or to the default action.
+///
+/// Call it once, after the runtime has installed its own handlers. Returns 0, or -1 with errno set.
+int stepflow_release_on_crash(int extra_fd);
+
+#endif
