@@ -52,6 +52,8 @@ let package = Package(
         // The whole C ABI between the host and its plugins: one header, append-only.
         .target(name: "CStepflowPlugin"),
 
+        // RE2 behind a C interface: linear-time regexes for selectors and alert queries (libre2-dev).
+        .target(name: "CStepflowRE2", linkerSettings: [.linkedLibrary("re2")]),
         // POSIX helpers that must be C (code that runs in a signal handler).
         .target(name: "CStepflowSystem"),
 
@@ -59,6 +61,7 @@ let package = Package(
         .target(
             name: "StepflowCore",
             dependencies: [
+                "CStepflowRE2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ],
@@ -260,5 +263,7 @@ let package = Package(
             dependencies: ["StepflowTestSupport", "StepflowConfig", "StepflowCore"],
             swiftSettings: strict
         ),
-    ]
+    ],
+    // RE2's headers need C++17.
+    cxxLanguageStandard: .cxx17
 )

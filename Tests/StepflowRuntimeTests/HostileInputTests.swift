@@ -11,7 +11,7 @@ import Testing
 struct HostileInputTests {
     let logger = Logger(label: "hostile-input-tests")
 
-    func withHost(extra: String = "", _ body: (Int) async throws -> Void) async throws {
+    func withHost(extra: String = "", metricsExtra: String = "", _ body: (Int) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write(
@@ -24,6 +24,7 @@ struct HostileInputTests {
             \(extra)
             metrics:
               flush_interval: 50ms
+            \(metricsExtra)
             logs:
               flush_interval: 50ms
             plugins: []
@@ -209,6 +210,34 @@ struct HostileInputTests {
             #expect(health["status"] as? String == "healthy", "\(health)")
             let retention = (health["components"] as? [String: Any])?["retention"] as? [String: Any]
             #expect(retention?["status"] as? String == "healthy", "\(String(describing: retention))")
+        }
+    }
+
+    @Test("a pathological regex over 10,000 series answers at once (RE2), and /health/live stays fast meanwhile")
+    func regexDenialOfService() async throws {
+        try await withHost(extra: "", metricsExtra: "  max_series_per_metric: 20000") { port in
+            let value = String(repeating: "a", count: 30) + "!"
+            for batch in 0..<10 {
+                let items = (0..<1000).map { index in
+                    #"{"name": "rx", "type": "gauge", "value": 1, "labels": {"v": "\#(value)", "i": "\#(batch * 1000 + index)"}}"#
+                }
+                let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [\#(items.joined(separator: ","))]}"#)
+                #expect(posted.status == 200, "\(posted.body)")
+            }
+            let query = "/api/v1/metrics?match=" + #"rx{v=~"(a+)+"}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            async let answer = httpGet(port, query)
+            // While the query runs, the liveness probe answers; a backtracking engine held the series lock for
+            // minutes here (27 s for 20 series).
+            let started = ContinuousClock.now
+            let live = try rawRequest(port, "GET", "/health/live")
+            #expect(live.status == 200)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let result = try await answer
+            #expect(result.status == 200)
+            #expect(result.body.contains("\"count\":0") || !result.body.contains("\"rx\""), "no series matches: the value ends in !")
+            let matching = try await httpGet(
+                port, "/api/v1/metrics?match=" + #"rx{v=~"(a+)+!",i="7"}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            #expect(matching.body.contains("\"rx\""), "\(matching.body.prefix(300))")
         }
     }
 }

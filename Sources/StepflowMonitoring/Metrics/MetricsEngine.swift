@@ -224,25 +224,27 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     }
 
     /// Every series passing `filter`, sorted by name then labels.
+    ///
+    /// The series are copied under the lock and matched outside it, so a slow filter (a long regex over many
+    /// series) never holds up ingest or another request.
     public func snapshot(filter: MetricFilter? = nil) -> [MetricInfo] {
-        state.withLock { state -> [MetricInfo] in
+        let all = state.withLock { state -> [MetricInfo] in
             let order = state.table.sortedIndices()
             var infos: [MetricInfo] = []
-            infos.reserveCapacity(filter == nil ? order.count : 16)
+            infos.reserveCapacity(order.count)
             for index in order {
                 let series = state.table[Int(index)]
                 let identity = series.identity
-                let updated = Date(unixMilliseconds: series.lastUpdated)
-                if let filter {
-                    guard filter.matches(name: identity.name, type: identity.type, labels: identity.labels),
-                        filter.matches(lastUpdated: updated)
-                    else { continue }
-                }
                 infos.append(MetricInfo(
                     name: identity.name, type: identity.type, labels: identity.labels,
-                    help: state.table.families[identity.family].help, value: series.value, lastUpdated: updated))
+                    help: state.table.families[identity.family].help, value: series.value,
+                    lastUpdated: Date(unixMilliseconds: series.lastUpdated)))
             }
             return infos
+        }
+        guard let filter else { return all }
+        return all.filter {
+            filter.matches(name: $0.name, type: $0.type, labels: $0.labels) && filter.matches(lastUpdated: $0.lastUpdated)
         }
     }
 
