@@ -125,6 +125,8 @@ enum ConfigurationSchema {
         .init("http.port", env: "HEALTH_CHECK_HTTP_PORT", .integer(\.http.port), .port),
         .init("http.max_body_size", .integer(\.http.maxBodySize), .atLeastOne),
         .init("http.auth_token", env: "HTTP_AUTH_TOKEN", .text(\.http.authToken)),
+        .init("http.acknowledge", env: "HTTP_ACKNOWLEDGE", .text(\.http.acknowledge), .oneOf(["committed", "queued"])),
+        .init("http.commit_timeout", .duration(\.http.commitTimeout), .positive),
         .init("http.idle_timeout", .duration(\.http.idleTimeout), .positive),
         .init("http.max_connections", .integer(\.http.maxConnections), .atLeastOne),
         .init("http.max_json_depth", .integer(\.http.maxJSONDepth), .atLeastOne),
@@ -137,6 +139,8 @@ enum ConfigurationSchema {
 
         .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
         .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),
+        .init("storage.synchronous", env: "STORAGE_SYNCHRONOUS", .text(\.storage.synchronous), .oneOf(["normal", "full"])),
+        .init("storage.integrity_check_interval", .duration(\.storage.integrityCheckInterval), .positive),
 
         .init("scheduler.default_timeout", .duration(\.scheduler.defaultTimeout), .positive),
         .init("scheduler.max_backoff", .duration(\.scheduler.maxBackoff), .positive),

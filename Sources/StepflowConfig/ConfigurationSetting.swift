@@ -141,6 +141,8 @@ enum SettingConstraint: Sendable {
     case bucketBounds
     /// Summary quantiles: at least one, each from 0 to 1, no repeats.
     case quantiles
+    /// Text that is one of these words.
+    case oneOf([String])
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -172,6 +174,8 @@ enum SettingConstraint: Sendable {
                 if let violation = Self.boundsViolation(bounds) { return "the buckets of \(name) " + violation }
             }
             return nil
+        case (.oneOf(let words), .text(let text)) where !words.contains(text):
+            return "must be " + words.map { "'\($0)'" }.joined(separator: " or ") + ", found '\(text)'"
         case (.quantiles, .numbers(let quantiles)):
             if quantiles.isEmpty { return "must list at least one quantile" }
             if let outside = quantiles.first(where: { !(0...1).contains($0) }) {
@@ -209,6 +213,7 @@ enum SettingConstraint: Sendable {
         case .httpURLOrEmpty: return "empty, or an http:// or https:// URL"
         case .bucketBounds: return "ascending, finite"
         case .quantiles: return "each 0 to 1"
+        case .oneOf(let words): return words.map { "`\($0)`" }.joined(separator: " or ")
         }
     }
 }

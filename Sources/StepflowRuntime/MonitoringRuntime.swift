@@ -100,7 +100,9 @@ public final class MonitoringRuntime: Sendable {
 
         // One host per database: a second one is refused here, naming the first one's PID, before it opens anything.
         databaseLock = try DatabaseLock(databasePath: configuration.storage.path)
-        database = try MonitoringDatabase(path: configuration.storage.path, busyTimeout: configuration.storage.busyTimeout)
+        database = try MonitoringDatabase(
+            path: configuration.storage.path, busyTimeout: configuration.storage.busyTimeout,
+            fullSync: configuration.storage.synchronous == "full")
         logger.info(
             "database opened",
             metadata: ["path": "\(database.path)", "migrations": "\((try? database.appliedMigrations())?.joined(separator: ",") ?? "?")"])
@@ -214,8 +216,18 @@ public final class MonitoringRuntime: Sendable {
         let defaultTimeout = configuration.scheduler.defaultTimeout
         let retries = configuration.health.checkRetries
         do {
+            // A quick integrity check now (in the background, on the schedule, for a file over 256 MiB), then
+            // every storage.integrity_check_interval.
+            let integrity = StorageIntegrityJob(database: database, logger: logger)
+            if database.fileSize() < 256 << 20 { try? await integrity.run() }
+            try scheduler.add(
+                integrity,
+                schedule: JobSchedule(interval: configuration.storage.integrityCheckInterval, timeout: .seconds(3600)))
             try await health.registerHealthCheck(
-                "storage", check: StorageHealthCheck(database: database, writer: writer, queue: queue))
+                "storage",
+                check: StorageHealthCheck(
+                    database: database, writer: writer, queue: queue, integrity: integrity,
+                    writeFailure: { logQueue.writeFailure ?? spanQueue.writeFailure }))
             try await health.registerHealthCheck("scheduler", check: SchedulerHealthCheck(scheduler: scheduler))
 
             try scheduler.add(
@@ -290,6 +302,7 @@ public final class MonitoringRuntime: Sendable {
             DatabaseLockService(lock: databaseLock), writer, logWriter, spanWriter, notifier, scheduler,
         ]
         if configuration.http.enabled {
+            let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
             let telemetry = self.telemetry
             let engine = self.engine
             let health = self.health
@@ -310,8 +323,9 @@ public final class MonitoringRuntime: Sendable {
                 },
                 metricsAPI: MetricsAPI(
                     engine: engine, store: MetricStore(database: database),
-                    maxBodyBytes: configuration.http.maxBodySize),
-                logTraceAPI: LogTraceAPI(logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize),
+                    maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
+                logTraceAPI: LogTraceAPI(
+                    logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
                 alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))
             services.append(MonitoringHTTPServer.makeApplication(
                 http: configuration.http, sources: sources, boundAddress: boundAddress, logger: logger))

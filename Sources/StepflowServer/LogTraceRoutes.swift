@@ -10,11 +10,14 @@ public struct LogTraceAPI: Sendable {
     public var traces: TraceEngine
     /// The largest request body accepted (`http.max_body_size`).
     public var maxBodyBytes: Int
+    /// When `POST /api/v1/logs` and `/api/v1/spans` are answered (`http.acknowledge`).
+    public var ingestPolicy: IngestPolicy
 
-    public init(logs: LogEngine, traces: TraceEngine, maxBodyBytes: Int) {
+    public init(logs: LogEngine, traces: TraceEngine, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default) {
         self.logs = logs
         self.traces = traces
         self.maxBodyBytes = maxBodyBytes
+        self.ingestPolicy = ingestPolicy
     }
 }
 
@@ -31,10 +34,10 @@ enum LogTraceRoutes {
             } catch {
                 return MetricsRoutes.failure(error)
             }
-            let report = await api.logs.record(decoded.entries.map(\.entry), waitingForRoom: true)
-            var refused = decoded.errors.map { (index: $0.index, error: $0.message) }
-            for item in report.refused { refused.append((decoded.entries[item.index].index, item.reason)) }
-            return batchAnswer(accepted: report.accepted, dropped: report.dropped, refused: refused)
+            let (report, outcome) = await api.logs.ingest(decoded.entries.map(\.entry), policy: api.ingestPolicy)
+            var refused = decoded.errors.map { (index: $0.index, name: String?.none, error: $0.message) }
+            for item in report.refused { refused.append((decoded.entries[item.index].index, nil, item.reason)) }
+            return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
         }
 
         router.get("/api/v1/logs") { request, _ -> Response in
@@ -101,10 +104,10 @@ enum LogTraceRoutes {
             } catch {
                 return MetricsRoutes.failure(error)
             }
-            let report = api.traces.record(decoded.spans.map(\.span))
-            var refused = decoded.errors.map { (index: $0.index, error: $0.message) }
-            for item in report.refused { refused.append((decoded.spans[item.index].index, item.reason)) }
-            return batchAnswer(accepted: report.accepted, dropped: 0, refused: refused)
+            let report = await api.traces.ingest(decoded.spans.map(\.span), policy: api.ingestPolicy)
+            var refused = decoded.errors.map { (index: $0.index, name: String?.none, error: $0.message) }
+            for item in report.refused { refused.append((decoded.spans[item.index].index, nil, item.reason)) }
+            return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: report.outcome)
         }
 
         router.get("/api/v1/traces") { request, _ -> Response in
@@ -205,21 +208,5 @@ enum LogTraceRoutes {
             status: .contentTooLarge, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: MetricJSON.error(
                 "the body is larger than http.max_body_size (\(limit) bytes)", hint: "send smaller batches"))))
-    }
-
-    /// 200 when something was recorded, 400 when nothing could be, 503 when the queue dropped some.
-    static func batchAnswer(accepted: Int, dropped: Int, refused: [(index: Int, error: String)]) -> Response {
-        let answer = JSONValue.object([
-            "accepted": .int(Int64(accepted - dropped)), "dropped": .int(Int64(dropped)),
-            "refused": .array(refused.sorted { $0.index < $1.index }.map {
-                .object(["index": .int(Int64($0.index)), "error": .string($0.error)])
-            }),
-        ])
-        if dropped > 0 {
-            var response = MetricsRoutes.json(answer, status: .serviceUnavailable)
-            response.headers[.retryAfter] = "1"
-            return response
-        }
-        return MetricsRoutes.json(answer, status: accepted == 0 && !refused.isEmpty ? .badRequest : .ok)
     }
 }

@@ -10,11 +10,14 @@ public struct MetricsAPI: Sendable {
     public var store: MetricStore
     /// The largest request body accepted (`http.max_body_size`); a larger one is answered 413.
     public var maxBodyBytes: Int
+    /// When `POST /api/v1/metrics` is answered (`http.acknowledge`).
+    public var ingestPolicy: IngestPolicy
 
-    public init(engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int) {
+    public init(engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default) {
         self.engine = engine
         self.store = store
         self.maxBodyBytes = maxBodyBytes
+        self.ingestPolicy = ingestPolicy
     }
 }
 
@@ -80,10 +83,8 @@ enum MetricsRoutes {
         }
     }
 
-    /// Decodes, validates and records an ingest body.
-    ///
-    /// 200 when at least one sample was recorded (refused ones listed with their position and reason), 400 when
-    /// none was, 503 (with `Retry-After`) when the write queue stayed full and samples were dropped.
+    /// Decodes, validates and records an ingest body; ``ingestAnswer(accepted:refused:outcome:)`` says what the
+    /// status promises.
     static func ingest(_ body: [UInt8], api: MetricsAPI) async -> Response {
         let decoded: (metrics: [(index: Int, metric: Metric)], errors: [MetricJSON.ItemError])
         do throws(MonitoringError) {
@@ -91,27 +92,58 @@ enum MetricsRoutes {
         } catch {
             return failure(error)
         }
-        let report = await api.engine.record(MetricBatch(decoded.metrics.map(\.metric)), waitingForRoom: true)
+        let (report, outcome) = await api.engine.ingest(MetricBatch(decoded.metrics.map(\.metric)), policy: api.ingestPolicy)
         var refused: [(index: Int, name: String?, error: String)] = decoded.errors.map { ($0.index, $0.name, $0.message) }
         for (position, refusal) in zip(report.refusedPositions, report.refused) {
             refused.append((decoded.metrics[position].index, refusal.name, refusal.reason))
         }
-        refused.sort { $0.index < $1.index }
-        let answer = JSONValue.object([
-            "accepted": .int(Int64(report.accepted - report.dropped)),
-            "dropped": .int(Int64(report.dropped)),
-            "refused": .array(refused.map { item in
+        return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
+    }
+
+    /// The answer to an ingest request (metrics, logs, spans), and what its status guarantees:
+    ///
+    /// - 200 `"stored": true`: every accepted row is committed to the database (`acknowledge: committed`);
+    /// - 200 `"stored": false`: they are queued in memory (`acknowledge: queued`);
+    /// - 202: queued, but not committed within `http.commit_timeout`; they will be written;
+    /// - 400: nothing could be recorded (every item refused; each is listed with its position and reason);
+    /// - 503 with `Retry-After`: nothing was queued (storage refuses writes, or the queue stayed full); send the
+    ///   whole request again.
+    static func ingestAnswer(
+        accepted: Int, refused: [(index: Int, name: String?, error: String)], outcome: IngestOutcome
+    ) -> Response {
+        var answer: [String: JSONValue] = [
+            "accepted": .int(Int64(accepted)),
+            "refused": .array(refused.sorted { $0.index < $1.index }.map { item in
                 var object: [String: JSONValue] = ["index": .int(Int64(item.index)), "error": .string(item.error)]
                 if let name = item.name { object["name"] = .string(name) }
                 return .object(object)
             }),
-        ])
-        if report.dropped > 0 {
-            var response = json(answer, status: .serviceUnavailable)
-            response.headers[.retryAfter] = "1"
+        ]
+        let status: HTTPResponse.Status
+        switch outcome {
+        case .unavailable(let reason):
+            answer["accepted"] = .int(0)
+            answer["stored"] = .bool(false)
+            answer["error"] = .string(reason)
+            answer["hint"] = .string("nothing of this request was kept; send it again after Retry-After seconds")
+            var response = json(.object(answer), status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
             return response
+        case .stored:
+            answer["stored"] = .bool(true)
+            status = .ok
+        case .queued:
+            answer["stored"] = .bool(false)
+            status = .ok
+        case .pending:
+            answer["stored"] = .bool(false)
+            answer["hint"] = .string("queued, but not yet written within http.commit_timeout; it will be")
+            status = .accepted
+        case .nothing:
+            answer["stored"] = .bool(false)
+            status = refused.isEmpty ? .ok : .badRequest
         }
-        return json(answer, status: report.accepted == 0 && !refused.isEmpty ? .badRequest : .ok)
+        return json(.object(answer), status: status)
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {

@@ -43,6 +43,7 @@ public struct LogStore: Sendable {
     /// Writes the rows in one transaction.
     public func insert(_ rows: [LogRow]) async throws(MonitoringError) {
         if rows.isEmpty { return }
+        try database.checkWritable()
         do {
             try await database.pool.write { db in
                 try RawStatement.with(Self.insertSQL, in: db) { statement in

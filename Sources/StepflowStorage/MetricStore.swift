@@ -42,6 +42,7 @@ public struct MetricStore: Sendable {
     /// from the rows (`SQLITE_STATIC`) instead of copied: nothing is allocated per row but its value's text.
     public func insert(_ rows: [MetricRow], families: [MetricFamilyRow] = []) async throws(MonitoringError) {
         if rows.isEmpty && families.isEmpty { return }
+        try database.checkWritable()
         do {
             try await database.pool.write { db in
                 if !rows.isEmpty { try Self.insertRows(rows, db: db) }

@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
 import StepflowCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded SQLite database: one GRDB `DatabasePool` in WAL mode holding the spec's six tables.
 ///
@@ -14,13 +19,19 @@ public final class MonitoringDatabase: Sendable {
     public let pool: DatabasePool
     /// The database file.
     public let path: String
+    /// The device and inode of the file opened, to notice when `path` no longer names it (deleted, replaced).
+    private let identity: (device: UInt64, inode: UInt64)?
+    /// Why writes are refused (a failed integrity check), or `nil`.
+    private let writeBlock = Mutex<String?>(nil)
 
     /// Opens (creating when absent) the database at `path` and migrates it to the current schema.
     ///
     /// - Parameters:
     ///   - path: the SQLite file; its directory is created when missing.
     ///   - busyTimeout: how long a writer waits for a lock held by another connection.
-    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(MonitoringError) {
+    ///   - fullSync: `storage.synchronous: full`: fsync every commit, so committed rows survive a power loss
+    ///     (with the default, `normal`, they survive the process being killed).
+    public init(path: String, busyTimeout: Duration = .seconds(5), fullSync: Bool = false) throws(MonitoringError) {
         self.path = path
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
@@ -40,7 +51,7 @@ public final class MonitoringDatabase: Sendable {
         configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds))
         configuration.label = "stepflow-monitoring"
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         }
         let pool: DatabasePool
         do {
@@ -52,6 +63,7 @@ public final class MonitoringDatabase: Sendable {
             )
         }
         self.pool = pool
+        identity = Self.identity(of: path)
         try migrate()
     }
 
@@ -104,6 +116,7 @@ public final class MonitoringDatabase: Sendable {
                 hint: "check that the file is readable (and its -wal and -shm files, while the host runs)")
         }
         self.pool = pool
+        identity = Self.identity(of: path)
     }
 
     /// The first 16 bytes of every SQLite 3 file.
@@ -183,6 +196,51 @@ public final class MonitoringDatabase: Sendable {
             _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
         } catch {
             throw .databaseError("the database \(path) does not answer: \(error)")
+        }
+    }
+
+    private static func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// What is wrong with the file under the host, or `nil`: `path` no longer names the file that was opened
+    /// (deleted, or replaced by another), so everything written would go where nobody can read it.
+    public func fileProblem() -> String? {
+        guard let identity else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return "the database file \(path) was deleted while the host runs (\(String(cString: strerror(errno))))"
+        }
+        if UInt64(info.st_dev) != identity.device || UInt64(info.st_ino) != identity.inode {
+            return "the database file \(path) was replaced by another file while the host runs"
+        }
+        return nil
+    }
+
+    /// Refuses writes from now on, saying why (a failed integrity check); `nil` allows them again.
+    public func blockWrites(_ reason: String?) {
+        writeBlock.withLock { $0 = reason }
+    }
+
+    /// Throws when a write must not happen: the file was deleted or replaced, or writes are blocked. Every writer
+    /// calls it before its transaction, so rows stay queued (and ingest answers 503) instead of going into a file
+    /// nobody will read.
+    public func checkWritable() throws(MonitoringError) {
+        if let problem = fileProblem() ?? writeBlock.withLock({ $0 }) {
+            throw .databaseError(problem, hint: "restart the host once storage.path names a healthy database file")
+        }
+    }
+
+    /// SQLite's `PRAGMA quick_check` on a reader connection (writers go on): `nil` when the file is sound, else
+    /// the first problems it found.
+    public func quickCheck() async throws(MonitoringError) -> String? {
+        do {
+            let lines = try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+            return lines == ["ok"] ? nil : lines.joined(separator: "; ")
+        } catch {
+            throw .databaseError("cannot check the integrity of \(path): \(error)")
         }
     }
 

@@ -45,6 +45,7 @@ public struct TraceStore: Sendable {
     /// Writes the spans in one transaction.
     public func insert(_ rows: [SpanRow]) async throws(MonitoringError) {
         if rows.isEmpty { return }
+        try database.checkWritable()
         let now = Date().unixMilliseconds
         do {
             try await database.pool.write { db in

@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stepflow-monitor: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // A write past a file-size limit (RLIMIT_FSIZE) fails with EFBIG, like a full disk, instead of killing
+        // the host: the writers keep the rows queued and ingest answers 503 until it can write again.
+        signal(SIGXFSZ, SIG_IGN)
         // A crash frees the port and the database lock at once, before the Swift backtracer (which can take
         // seconds) runs, so a supervisor's immediate restart succeeds.
         if stepflow_release_on_crash(runtime.databaseLock.fileDescriptor) != 0 {

@@ -108,7 +108,7 @@ struct ConfigurationIssueTests {
     @Test("an unknown key with no close match lists the valid keys")
     func unknownKeyWithoutSuggestion() {
         #expect(parseIssues("storage:\n  engine: sqlite\n").map(\.description) == [
-            "config.yaml:2:3: storage.engine: unknown key; the keys allowed here are 'path', 'busy_timeout'",
+            "config.yaml:2:3: storage.engine: unknown key; the keys allowed here are 'path', 'busy_timeout', 'synchronous', 'integrity_check_interval'",
         ])
     }
 

@@ -50,6 +50,8 @@ let environmentCases: [EnvironmentCase] = [
     .init("HTTP_AUTH_TOKEN", "t0ken") { $0.http.authToken = "t0ken" },
     .init("HTTP_ALLOWED_ORIGINS", "https://a.example") { $0.http.allowedOrigins = "https://a.example" },
     .init("HTTP_ALLOWED_HOSTS", "monitor.example") { $0.http.allowedHosts = "monitor.example" },
+    .init("HTTP_ACKNOWLEDGE", "queued") { $0.http.acknowledge = "queued" },
+    .init("STORAGE_SYNCHRONOUS", "full") { $0.storage.synchronous = "full" },
     .init("ALERTS_ENABLE_NOTIFICATIONS", "no") { $0.alerts.enableNotifications = false },
     .init("ALERTS_NOTIFICATION_TIMEOUT", "500ms") { $0.alerts.notificationTimeout = .milliseconds(500) },
     .init("ALERTS_ENABLE_SILENCING", "off") { $0.alerts.enableSilencing = false },
@@ -89,7 +91,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 48)
+        #expect(known.count == 50)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

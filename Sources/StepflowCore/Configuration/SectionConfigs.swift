@@ -216,6 +216,14 @@ public struct HTTPConfig: Sendable, Hashable {
     /// `max_json_depth`, default 32: the deepest nesting of arrays and objects a JSON body may have; a deeper
     /// one is answered 400 before it is decoded.
     public var maxJSONDepth: Int = 32
+    /// `acknowledge`, env `STEPFLOW_MONITORING_HTTP_ACKNOWLEDGE`, default `committed`: when an ingest request
+    /// (`POST /api/v1/metrics`, `/logs`, `/spans`) is answered 200. `committed`: after its rows are in the
+    /// database (concurrent requests share transactions); `queued`: as soon as they are queued in memory, which is
+    /// faster but loses up to one flush interval of acknowledged rows if the process is killed.
+    public var acknowledge: String = "committed"
+    /// `commit_timeout`, default 10s: how long a `committed` request waits for its rows to be written; past it,
+    /// they stay queued and the answer is 202 (accepted, not yet stored).
+    public var commitTimeout: Duration = .seconds(10)
     /// `allowed_origins`, default empty: comma-separated origins (`https://grafana.example:3000`) whose
     /// browser requests are served besides the host's own; a request with any other `Origin` gets 403.
     public var allowedOrigins: String = ""
@@ -259,6 +267,13 @@ public struct StorageConfig: Sendable, Hashable {
     public var path: String = "stepflow-monitoring.sqlite"
     /// `busy_timeout`, default 5s: how long a writer waits for a lock held by another connection.
     public var busyTimeout: Duration = .seconds(5)
+    /// `synchronous`, env `STEPFLOW_MONITORING_STORAGE_SYNCHRONOUS`, default `normal`: SQLite's `synchronous` in WAL
+    /// mode. `normal`: a committed row survives the process being killed, and the last transactions before a power
+    /// loss may be lost; `full`: they survive a power loss too, at the cost of an fsync per transaction.
+    public var synchronous: String = "normal"
+    /// `integrity_check_interval`, default 6h: how often SQLite's quick integrity check runs (and once at
+    /// start for a file under 256 MiB); a file that fails it is reported unhealthy and no longer written.
+    public var integrityCheckInterval: Duration = .seconds(6 * 3600)
 
     public init() {}
     public static let `default` = StorageConfig()

@@ -3,33 +3,46 @@ import StepflowCore
 import StepflowScheduling
 import StepflowStorage
 
-/// The storage component: the database answers a query; details carry the file size.
+/// The storage component: unhealthy when the file under the host was deleted or replaced, failed its integrity
+/// check, does not answer, or refuses writes (ingest answers 503 then); healthy otherwise. Details carry the file
+/// size and the queue depth.
 public struct StorageHealthCheck: HealthCheck {
     let database: MonitoringDatabase
     let writer: MetricsWriter?
     let queue: MetricsWriteQueue?
+    let integrity: StorageIntegrityJob?
+    let writeFailure: @Sendable () -> String?
 
-    public init(database: MonitoringDatabase, writer: MetricsWriter? = nil, queue: MetricsWriteQueue? = nil) {
+    /// - Parameter writeFailure: why a writer (metrics, logs, spans) cannot write now, or `nil`.
+    public init(
+        database: MonitoringDatabase, writer: MetricsWriter? = nil, queue: MetricsWriteQueue? = nil,
+        integrity: StorageIntegrityJob? = nil, writeFailure: @escaping @Sendable () -> String? = { nil }
+    ) {
         self.database = database
         self.writer = writer
         self.queue = queue
+        self.integrity = integrity
+        self.writeFailure = writeFailure
     }
 
     public func check() async -> HealthStatus {
         var details: [String: JSONValue] = [
             "path": .string(database.path),
-            "size_bytes": .int(Int64(database.fileSize())),
+            "size_bytes": .int(Int64(clamping: database.fileSize())),
         ]
         if let queue { details["queue_depth"] = .int(Int64(queue.depth)) }
+        func unhealthy(_ message: String) -> HealthStatus {
+            HealthStatus(component: "storage", status: .unhealthy, message: message, details: details)
+        }
+        if let problem = database.fileProblem() { return unhealthy(problem + "; new data is not written") }
+        if let problem = integrity?.lastProblem { return unhealthy("the integrity check failed: \(problem)") }
         do {
             try database.ping()
         } catch {
-            return HealthStatus(component: "storage", status: .unhealthy, message: "\(error)", details: details)
+            return unhealthy("\(error)")
         }
-        if let writer, let lastError = writer.lastError {
-            return HealthStatus(
-                component: "storage", status: .degraded,
-                message: "the last metrics write failed: \(lastError)", details: details)
+        if let failure = writeFailure() ?? queue?.writeFailure {
+            return unhealthy("writes fail (\(failure)); rows stay queued and ingest answers 503")
         }
         return HealthStatus(component: "storage", status: .healthy, message: "database answers", details: details)
     }

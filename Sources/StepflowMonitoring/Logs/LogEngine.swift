@@ -164,6 +164,28 @@ public final class LogEngine: LogManager, Sendable {
         return RecordReport(accepted: rows.count, refused: refused, dropped: dropped)
     }
 
+    /// Records a batch from the ingest API: each invalid entry is refused with a reason; the valid ones are
+    /// queued all or none and acknowledged as `policy` says.
+    public func ingest(_ entries: [LogEntry], policy: IngestPolicy) async -> (report: RecordReport, outcome: IngestOutcome) {
+        var rows: [LogRow] = []
+        rows.reserveCapacity(entries.count)
+        var refused: [(index: Int, reason: String)] = []
+        for (index, entry) in entries.enumerated() {
+            switch prepare(entry) {
+            case .success(let row): rows.append(row)
+            case .failure(let error): refused.append((index, error.message))
+            }
+        }
+        let outcome = await queue.ingest(rows, policy: policy)
+        switch outcome {
+        case .unavailable, .nothing:
+            return (RecordReport(accepted: 0, refused: refused, dropped: 0), outcome)
+        case .stored, .queued, .pending:
+            accept(rows)
+            return (RecordReport(accepted: rows.count, refused: refused, dropped: 0), outcome)
+        }
+    }
+
     /// Writes every entry matching `query` (its limit ignored) to `sink` in `format`, a page of 1,000 entries at a
     /// time, so memory holds one page whatever the export's size. `progress` is told the entries written so far
     /// after each page. Returns how many entries were exported.

@@ -223,6 +223,21 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         return report
     }
 
+    /// Records a batch from the ingest API: each invalid sample is refused with a reason; the valid ones are
+    /// queued all or none and acknowledged as `policy` says. Nothing is applied when storage refuses writes.
+    public func ingest(_ batch: MetricBatch, policy: IngestPolicy) async -> (report: RecordReport, outcome: IngestOutcome) {
+        if let failure = queue.writeFailure {
+            let report = RecordReport(accepted: 0, refused: [], refusedPositions: [], dropped: 0)
+            return (report, .unavailable("storage refuses writes (\(failure)); nothing was stored"))
+        }
+        var (rows, report, families) = ingest(batch)
+        for family in families { queue.note(family, key: family.name) }
+        let outcome = await queue.ingest(rows, policy: policy)
+        rows.removeAll()
+        if case .unavailable = outcome { report.accepted = 0 }
+        return (report, outcome)
+    }
+
     /// Every series passing `filter`, sorted by name then labels.
     ///
     /// The series are copied under the lock and matched outside it, so a slow filter (a long regex over many

@@ -19,9 +19,11 @@ extension BatchWriter where Row == MetricRow, Note == MetricFamilyRow {
 }
 
 /// The single writer of one pipeline (metrics, logs, spans): it moves queued rows into the database in
-/// transactions of at most the queue's batch size, every `flush_interval` or as soon as a full batch is waiting.
-/// A batch that fails is put back in the queue and retried. On graceful shutdown it writes everything still queued
-/// before returning.
+/// transactions of at most the queue's batch size, every `flush_interval`, as soon as a full batch is waiting, or
+/// at once when a caller waits for its rows to be committed. A batch that fails is put back in the queue, whole,
+/// and retried with capped exponential backoff; one line is logged when writes start failing and one when they
+/// succeed again. On graceful shutdown it writes everything still queued, and reports at error level what it
+/// could not.
 public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable {
     private struct Counters {
         var written: UInt64 = 0
@@ -29,6 +31,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
         var failures: UInt64 = 0
         var totalWriteTime: Duration = .zero
         var lastError: String?
+        var failedInARow: UInt64 = 0
     }
 
     /// Writes one batch in one transaction.
@@ -76,51 +79,90 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var backoff = Duration.zero
             while !Task.isCancelled {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { try? await Task.sleep(for: self.flushInterval) }
-                    group.addTask { await self.queue.waitForBatch() }
-                    await group.next()
-                    group.cancelAll()
+                if backoff > .zero {
+                    // Storage refused the last batch: wait before the next try, doubling up to a cap, instead of
+                    // retrying (and logging) in a tight loop.
+                    try? await Task.sleep(for: backoff)
+                } else {
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { try? await Task.sleep(for: self.flushInterval) }
+                        group.addTask { await self.queue.waitForBatch() }
+                        await group.next()
+                        group.cancelAll()
+                    }
                 }
-                await self.flush()
+                backoff = await self.flush() ? .zero : Self.nextBackoff(after: backoff)
             }
         }
         beforeFinalFlush?()
         let pending = queue.depth
-        await flush()
-        logger.info(
-            "\(name) writer stopped", metadata: ["flushed_at_shutdown": "\(pending)", "still_queued": "\(queue.depth)"])
+        _ = await flush()
+        let left = queue.depth
+        if left > 0 {
+            logger.error(
+                "\(name) writer stopped with rows it could not write; they are lost",
+                metadata: ["lost": "\(left)", "error": "\(lastError ?? "unknown")"])
+        } else {
+            logger.info("\(name) writer stopped", metadata: ["flushed_at_shutdown": "\(pending)"])
+        }
+    }
+
+    /// The wait after a failed write: 100 ms, doubling, at most 30 s.
+    static func nextBackoff(after previous: Duration) -> Duration {
+        previous == .zero ? .milliseconds(100) : min(previous * 2, .seconds(30))
     }
 
     /// Writes everything queued now, batch by batch; stops at the first failed batch (which is requeued).
-    public func flush() async {
+    ///
+    /// - Returns: whether everything was written (false after a failure).
+    @discardableResult
+    public func flush() async -> Bool {
         while true {
             let (batch, notes) = queue.drain(max: queue.batchSize)
-            if batch.isEmpty && notes.isEmpty { return }
+            if batch.isEmpty && notes.isEmpty { return true }
             let clock = ContinuousClock()
             let start = clock.now
             do {
                 try await store(batch, notes)
                 let elapsed = start.duration(to: clock.now)
-                counters.withLock {
-                    $0.written += UInt64(batch.count)
-                    $0.batches += 1
-                    $0.totalWriteTime += elapsed
-                    $0.lastError = nil
+                let recovered = counters.withLock { counters -> UInt64? in
+                    defer {
+                        counters.written += UInt64(batch.count)
+                        counters.batches += 1
+                        counters.totalWriteTime += elapsed
+                        counters.lastError = nil
+                        counters.failedInARow = 0
+                    }
+                    return counters.lastError == nil ? nil : counters.failedInARow
+                }
+                queue.markCommitted(batch.count)
+                if let recovered {
+                    logger.notice(
+                        "\(name) writes succeed again", metadata: ["failed_attempts": "\(recovered)", "queued": "\(queue.depth)"])
                 }
                 if !batch.isEmpty { afterWrite?(batch.count) }
             } catch {
                 queue.requeue(batch, notes: notes)
                 // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.
-                if Task.isCancelled { return }
-                counters.withLock {
-                    $0.failures += 1
-                    $0.lastError = "\(error)"
+                if Task.isCancelled { return false }
+                let first = counters.withLock { counters -> Bool in
+                    defer {
+                        counters.failures += 1
+                        counters.failedInARow += 1
+                        counters.lastError = "\(error)"
+                    }
+                    return counters.lastError == nil
                 }
-                logger.error(
-                    "cannot write \(name); they stay queued", metadata: ["error": "\(error)", "queued": "\(queue.depth)"])
-                return
+                queue.markWriteFailed("\(error)")
+                // One line when writes start failing; the count and the recovery are logged when they succeed again.
+                if first {
+                    logger.error(
+                        "cannot write \(name); they stay queued and are retried with backoff; ingest answers 503 meanwhile",
+                        metadata: ["error": "\(error)", "queued": "\(queue.depth)"])
+                }
+                return false
             }
         }
     }

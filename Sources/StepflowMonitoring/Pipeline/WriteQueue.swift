@@ -28,6 +28,14 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         /// Producers waiting for room, oldest first.
         var roomWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiter: UInt64 = 0
+        /// Rows the writer has committed, counted in queue order: row number `n` (``enqueued`` when it was taken)
+        /// is in the database once `committed >= n`, since rows leave in order and a failed batch goes back in
+        /// front.
+        var committed: UInt64 = 0
+        /// Callers waiting for their rows to be committed.
+        var commitWaiters: [(id: UInt64, through: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        /// Why the writer's last write failed, while it keeps failing.
+        var writeFailure: String?
 
         var count: Int { items.count - head }
     }
@@ -49,6 +57,10 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     public var dropped: UInt64 { state.withLock { $0.dropped } }
     /// Rows accepted into the queue, since start.
     public var enqueued: UInt64 { state.withLock { $0.enqueued } }
+    /// Rows the writer has committed, since start.
+    public var committed: UInt64 { state.withLock { $0.committed } }
+    /// Why the writer cannot write, while its writes fail; `nil` while storage takes writes.
+    public var writeFailure: String? { state.withLock { $0.writeFailure } }
 
     /// Appends rows without waiting; returns how many were dropped because the queue was full.
     @discardableResult
@@ -80,20 +92,107 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         return rest.count
     }
 
+    /// Appends all of `rows` or none, waiting up to `timeout` for room for the whole batch: what an
+    /// acknowledged request needs, since a batch half queued cannot be retried without duplicates.
+    ///
+    /// - Returns: the number of the batch's last row, to wait on with ``waitUntilCommitted(through:timeout:)``;
+    ///   `nil` when nothing was queued (no room in time, or the batch is larger than the queue).
+    public func enqueueAll(_ rows: [Row], timeout: Duration) async -> UInt64? {
+        guard rows.count <= capacity else { return nil }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            let (through, writer) = state.withLock { state -> (UInt64?, CheckedContinuation<Void, Never>?) in
+                guard capacity - state.count >= rows.count else { return (nil, nil) }
+                let (_, writer) = take(rows[...], into: &state)
+                return (state.enqueued, writer)
+            }
+            writer?.resume()
+            if let through { return through }
+            guard clock.now < deadline, !Task.isCancelled else { return nil }
+            await waitForRoom(until: deadline, clock: clock)
+        }
+    }
+
+    /// Waits until the rows up to number `through` are committed (wakes the writer at once instead of letting it
+    /// wait for its flush interval), or until `timeout` passes. Concurrent callers share the writer's
+    /// transactions: a group commit.
+    ///
+    /// - Returns: whether they were committed in time.
+    public func waitUntilCommitted(through: UInt64, timeout: Duration) async -> Bool {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let clock = ContinuousClock()
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                        let (immediate, writer) = self.state.withLock {
+                            state -> (Bool?, CheckedContinuation<Void, Never>?) in
+                            if state.committed >= through { return (true, nil) }
+                            if Task.isCancelled { return (false, nil) }
+                            state.commitWaiters.append((id, through, continuation))
+                            defer { state.writer = nil }
+                            return (nil, state.writer)
+                        }
+                        writer?.resume()
+                        if let immediate { continuation.resume(returning: immediate) }
+                    }
+                } onCancel: {
+                    self.removeCommitWaiter(id)?.resume(returning: false)
+                }
+            }
+            group.addTask {
+                try? await clock.sleep(until: clock.now.advanced(by: timeout))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @discardableResult
+    private func removeCommitWaiter(_ id: UInt64) -> CheckedContinuation<Bool, Never>? {
+        state.withLock { state in
+            guard let index = state.commitWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.commitWaiters.remove(at: index).continuation
+        }
+    }
+
+    /// The writer committed the `count` rows it last drained: wakes the callers whose rows are now stored, and
+    /// clears ``writeFailure``.
+    public func markCommitted(_ count: Int) {
+        let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.committed += UInt64(max(count, 0))
+            state.writeFailure = nil
+            let committed = state.committed
+            let ready = state.commitWaiters.filter { $0.through <= committed }.map(\.continuation)
+            state.commitWaiters.removeAll { $0.through <= committed }
+            return ready
+        }
+        for waiter in ready { waiter.resume(returning: true) }
+    }
+
+    /// The writer's last write failed with `reason` (its rows are back in the queue).
+    public func markWriteFailed(_ reason: String) {
+        state.withLock { $0.writeFailure = reason }
+    }
+
     /// Adds a note under `key` (replacing an earlier one); the writer stores it with the next batch.
     public func note(_ note: Note, key: String) {
         state.withLock { $0.notes[key] = note }
     }
 
-    /// Puts back a batch that could not be written, ahead of newer rows, within capacity; its notes go back
-    /// where no newer note took their key.
+    /// Puts back a batch that could not be written, ahead of newer rows, whole: those rows were taken in (and
+    /// perhaps acknowledged), so none is dropped, and the queue may hold up to one batch more than its capacity
+    /// until they are written. Its notes go back where no newer note took their key.
     public func requeue(_ rows: [Row], notes: [(key: String, note: Note)] = []) {
         state.withLock { state in
             let pending = Array(state.items[state.head...])
-            let room = max(capacity - pending.count, 0)
-            let kept = rows.suffix(room)
-            state.dropped += UInt64(rows.count - kept.count)
-            state.items = Array(kept) + pending
+            state.items = rows + pending
             state.head = 0
             for (key, note) in notes where state.notes[key] == nil { state.notes[key] = note }
         }
@@ -129,6 +228,8 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
                     if state.count >= batchSize || Task.isCancelled { return true }
+                    // Someone waits for a commit: write what is queued now.
+                    if state.count > 0 && !state.commitWaiters.isEmpty { return true }
                     state.writer?.resume()
                     state.writer = continuation
                     return false
@@ -146,7 +247,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
 
     /// Moves as many of `rows` as fit; returns how many, and the writer to wake when a batch is ready.
     private func take(_ rows: ArraySlice<Row>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
-        let taken = min(capacity - state.count, rows.count)
+        let taken = max(min(capacity - state.count, rows.count), 0)
         if taken > 0 {
             state.items.append(contentsOf: rows.prefix(taken))
             state.enqueued += UInt64(taken)

@@ -202,6 +202,13 @@ public final class TraceEngine: TracingManager, Sendable {
     /// ended, after it started, with a name; the others are refused with a reason by position.
     @discardableResult
     public func record(_ spans: [Span]) -> (accepted: Int, refused: [(index: Int, reason: String)]) {
+        let (accepted, refused) = check(spans)
+        enqueue(accepted)
+        return (accepted.count, refused)
+    }
+
+    /// The sampled spans of `spans` that can be stored, and the reasons the others cannot (counted as refused).
+    private func check(_ spans: [Span]) -> (accepted: [Span], refused: [(index: Int, reason: String)]) {
         var accepted: [Span] = []
         var refused: [(index: Int, reason: String)] = []
         for (index, span) in spans.enumerated() {
@@ -218,8 +225,22 @@ public final class TraceEngine: TracingManager, Sendable {
             }
         }
         if !refused.isEmpty { counters.withLock { $0.refused += UInt64(refused.count) } }
-        enqueue(accepted)
-        return (accepted.count, refused)
+        return (accepted, refused)
+    }
+
+    /// Records complete spans from the ingest API, as ``record(_:)`` checks them; the valid ones are queued all or
+    /// none and acknowledged as `policy` says.
+    public func ingest(_ spans: [Span], policy: IngestPolicy) async -> (
+        accepted: Int, refused: [(index: Int, reason: String)], outcome: IngestOutcome
+    ) {
+        let (accepted, refused) = check(spans)
+        let outcome = await queue.ingest(accepted.map(SpanRow.init), policy: policy)
+        switch outcome {
+        case .unavailable, .nothing: return (0, refused, outcome)
+        case .stored, .queued, .pending:
+            counters.withLock { $0.recorded += UInt64(accepted.count) }
+            return (accepted.count, refused, outcome)
+        }
     }
 
     /// Why `span` cannot be stored: a time outside ``ValidTime``, a name or event name past
