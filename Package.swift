@@ -234,6 +234,7 @@ let package = Package(
             name: "StepflowRuntimeTests",
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

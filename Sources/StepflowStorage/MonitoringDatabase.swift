@@ -239,6 +239,9 @@ public final class MonitoringDatabase: Sendable {
         do {
             let lines = try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
             return lines == ["ok"] ? nil : lines.joined(separator: "; ")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+            // So damaged that the check itself cannot walk it.
+            return error.message ?? "database disk image is malformed"
         } catch {
             throw .databaseError("cannot check the integrity of \(path): \(error)")
         }

@@ -126,9 +126,16 @@ final class HostProcess: @unchecked Sendable {
     let process = Process()
     let log = LogCollector()
 
-    init(configPath: String) throws {
-        process.executableURL = URL(fileURLWithPath: buildProductsDirectory + "/stepflow-monitor")
-        process.arguments = ["run", "--config", configPath]
+    /// - Parameter launcher: a program and its arguments that start the host (e.g. `prlimit --fsize=…`).
+    init(configPath: String, launcher: [String] = []) throws {
+        let host = buildProductsDirectory + "/stepflow-monitor"
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [host, "run", "--config", configPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: host)
+            process.arguments = ["run", "--config", configPath]
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
