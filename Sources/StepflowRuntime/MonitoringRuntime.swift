@@ -74,6 +74,9 @@ public final class MonitoringRuntime: Sendable {
     private let logger: Logger
     private let services: [any Service]
 
+    /// How far back a start restores series from storage: the alert evaluator's lookback.
+    static let restoreWindow: Duration = .seconds(300)
+
     /// Builds the host from a loaded configuration.
     ///
     /// - Parameters:
@@ -110,6 +113,16 @@ public final class MonitoringRuntime: Sendable {
         queue = MetricsWriteQueue(
             capacity: configuration.metrics.maxQueueSize, batchSize: configuration.metrics.maxMetricsPerBatch)
         engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration.metrics, limits: configuration.limits))
+        // The series written within the lookback window (5 minutes, Prometheus' staleness) come back with their
+        // latest values, so a restart neither resolves the alerts on them nor notifies them again.
+        do {
+            let recent = try await MetricStore(database: database).latestAsync(
+                filter: MetricFilter(since: Date().addingTimeInterval(-Self.restoreWindow.inSeconds)))
+            let restored = engine.restore(recent)
+            if restored > 0 { logger.info("series restored from storage", metadata: ["series": "\(restored)"]) }
+        } catch {
+            logger.warning("cannot restore the recent series from storage", metadata: ["error": "\(error)"])
+        }
         writer = MetricsWriter(
             queue: queue, store: MetricStore(database: database),
             flushInterval: configuration.metrics.flushInterval, logger: logger)

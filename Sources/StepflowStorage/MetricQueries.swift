@@ -129,70 +129,90 @@ extension MetricStore {
     /// name then labels, with the HELP texts of `monitoring_metric_families`.
     public func latest(filter: MetricFilter? = nil) throws(MonitoringError) -> [MetricInfo] {
         do {
-            return try database.pool.read { db in
-                var nameClause = ""
-                var arguments: StatementArguments = []
-                if let name = filter?.name {
-                    nameClause = "WHERE name = ?"
-                    arguments = [name]
-                } else if let prefix = filter?.namePrefix {
-                    nameClause = "WHERE substr(name, 1, ?) = ?"
-                    arguments = [prefix.count, prefix]
-                }
-                var help: [String: String] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families") {
-                    if let text: String = row[1] { help[row[0]] = text }
-                }
-                struct Latest {
-                    var type: String
-                    var data: String
-                    var timestamp: Int64
-                }
-                var latest: [String: [String: Latest]] = [:]
-                // SQLite returns the bare columns of the row holding MAX(timestamp) in each group.
-                let queries = [
-                    """
-                    SELECT name, labels, value_type, value_data, MAX(timestamp) FROM monitoring_metrics \(nameClause)
-                    GROUP BY name, labels
-                    """,
-                    """
-                    SELECT name, NULLIF(labels, ''), value_type, last_value_data, MAX(last_timestamp)
-                    FROM monitoring_metric_aggregates \(nameClause) GROUP BY name, labels
-                    """,
-                ]
-                for sql in queries {
-                    for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                        let name: String = row[0]
-                        let labels: String = row[1] ?? ""
-                        let candidate = Latest(type: row[2], data: row[3], timestamp: row[4])
-                        if let existing = latest[name]?[labels], existing.timestamp >= candidate.timestamp { continue }
-                        latest[name, default: [:]][labels] = candidate
-                    }
-                }
-                var infos: [MetricInfo] = []
-                for (name, series) in latest {
-                    for (labelsText, value) in series {
-                        guard let type = MetricType(rawValue: value.type),
-                            let decoded = MetricValueCoding.decode(type: value.type, data: value.data)
-                        else { continue }
-                        let labels = MetricValueCoding.decodeLabels(labelsText.isEmpty ? nil : labelsText)
-                        let updated = Date(unixMilliseconds: value.timestamp)
-                        if let filter {
-                            guard filter.matches(name: name, type: type, labels: labels),
-                                filter.matches(lastUpdated: updated)
-                            else { continue }
-                        }
-                        infos.append(MetricInfo(
-                            name: name, type: type, labels: labels, help: help[name], value: decoded,
-                            lastUpdated: updated))
-                    }
-                }
-                return infos.sorted { lhs, rhs in
-                    lhs.name != rhs.name ? lhs.name < rhs.name : lhs.labels.lexicographicallyPrecedes(rhs.labels)
-                }
-            }
+            return try database.pool.read { db in try Self.latest(db, filter: filter) }
         } catch {
             throw .databaseError("cannot list the series stored in \(database.path): \(error)")
+        }
+    }
+
+    /// ``latest(filter:)`` off the calling thread (on GRDB's reader), for async callers.
+    public func latestAsync(filter: MetricFilter? = nil) async throws(MonitoringError) -> [MetricInfo] {
+        do {
+            return try await database.pool.read { db in try Self.latest(db, filter: filter) }
+        } catch {
+            throw .databaseError("cannot list the series stored in \(database.path): \(error)")
+        }
+    }
+
+    private static func latest(_ db: Database, filter: MetricFilter?) throws -> [MetricInfo] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let name = filter?.name {
+            conditions.append("name = ?")
+            arguments += [name]
+        } else if let prefix = filter?.namePrefix {
+            conditions.append("substr(name, 1, ?) = ?")
+            arguments += [prefix.count, prefix]
+        }
+        var timeArguments = arguments
+        var timeConditions = conditions
+        if let since = filter?.since {
+            // Only series written since then: the timestamp index bounds the scan (a restart restores these).
+            timeConditions.append("timestamp >= ?")
+            timeArguments += [since.unixMilliseconds]
+        }
+        let rawClause = timeConditions.isEmpty ? "" : "WHERE " + timeConditions.joined(separator: " AND ")
+        let nameClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var help: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families") {
+            if let text: String = row[1] { help[row[0]] = text }
+        }
+        struct Latest {
+            var type: String
+            var data: String
+            var timestamp: Int64
+        }
+        var latest: [String: [String: Latest]] = [:]
+        // SQLite returns the bare columns of the row holding MAX(timestamp) in each group.
+        let queries = [
+            """
+            SELECT name, labels, value_type, value_data, MAX(timestamp) FROM monitoring_metrics \(rawClause)
+            GROUP BY name, labels
+            """,
+            """
+            SELECT name, NULLIF(labels, ''), value_type, last_value_data, MAX(last_timestamp)
+            FROM monitoring_metric_aggregates \(nameClause) GROUP BY name, labels
+            """,
+        ]
+        for (sql, arguments) in zip(queries, [timeArguments, arguments]) {
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                let name: String = row[0]
+                let labels: String = row[1] ?? ""
+                let candidate = Latest(type: row[2], data: row[3], timestamp: row[4])
+                if let existing = latest[name]?[labels], existing.timestamp >= candidate.timestamp { continue }
+                latest[name, default: [:]][labels] = candidate
+            }
+        }
+        var infos: [MetricInfo] = []
+        for (name, series) in latest {
+            for (labelsText, value) in series {
+                guard let type = MetricType(rawValue: value.type),
+                    let decoded = MetricValueCoding.decode(type: value.type, data: value.data)
+                else { continue }
+                let labels = MetricValueCoding.decodeLabels(labelsText.isEmpty ? nil : labelsText)
+                let updated = Date(unixMilliseconds: value.timestamp)
+                if let filter {
+                    guard filter.matches(name: name, type: type, labels: labels),
+                        filter.matches(lastUpdated: updated)
+                    else { continue }
+                }
+                infos.append(MetricInfo(
+                    name: name, type: type, labels: labels, help: help[name], value: decoded,
+                    lastUpdated: updated))
+            }
+        }
+        return infos.sorted { lhs, rhs in
+            lhs.name != rhs.name ? lhs.name < rhs.name : lhs.labels.lexicographicallyPrecedes(rhs.labels)
         }
     }
 

@@ -238,6 +238,20 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         return (report, outcome)
     }
 
+    /// Puts back series an earlier run stored, with their latest values, without writing them again: after a
+    /// restart, alert rules and `/metrics` see the series they saw before it (docs/alerting.md, "Restarts").
+    /// Each is checked as a new sample would be; returns how many were restored.
+    @discardableResult
+    public func restore(_ series: [MetricInfo]) -> Int {
+        let metrics = series.map { info in
+            Metric(
+                name: info.name, value: info.value, labels: info.labels, timestamp: info.lastUpdated,
+                metadata: info.help.map { ["help": .string($0)] } ?? [:])
+        }
+        let (rows, _, _) = ingest(MetricBatch(metrics))
+        return rows.count
+    }
+
     /// Every series passing `filter`, sorted by name then labels.
     ///
     /// The series are copied under the lock and matched outside it, so a slow filter (a long regex over many
