@@ -55,6 +55,7 @@ enum ConfigurationSchema {
         .init("metrics.max_labels_per_series", .integer(\.metrics.maxLabelsPerSeries), .atLeastOne),
         .init("metrics.max_label_value_length", .integer(\.metrics.maxLabelValueLength), .atLeastOne),
         .init("metrics.max_series_per_metric", .integer(\.metrics.maxSeriesPerMetric), .atLeastOne),
+        .init("metrics.max_series", .integer(\.metrics.maxSeries), .atLeastOne),
         .init("metrics.histogram_buckets", env: "METRICS_HISTOGRAM_BUCKETS",
               .numbers(\.metrics.histogramBuckets), .bucketBounds),
         .init("metrics.histograms", .namedNumbers(\.metrics.histograms), .bucketBounds),
@@ -136,6 +137,8 @@ enum ConfigurationSchema {
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),
         .init("limits.max_fields_size", .integer(\.limits.maxFieldsSize), .atLeastOne),
+        .init("limits.max_rules", .integer(\.limits.maxRules), .atLeastOne),
+        .init("limits.max_silences", .integer(\.limits.maxSilences), .atLeastOne),
 
         .init("storage.path", env: "STORAGE_PATH", .text(\.storage.path), .nonEmpty),
         .init("storage.busy_timeout", .duration(\.storage.busyTimeout), .positive),

@@ -240,4 +240,24 @@ struct HostileInputTests {
             #expect(matching.body.contains("\"rx\""), "\(matching.body.prefix(300))")
         }
     }
+
+    @Test("the collections stored are bounded: series in the host, rules, silences")
+    func boundedCollections() async throws {
+        try await withHost(
+            extra: "limits:\n  max_rules: 1\n  max_silences: 1", metricsExtra: "  max_series: 3"
+        ) { port in
+            let items = (0..<5).map { #"{"name": "s\#($0)", "type": "gauge", "value": 1}"# }.joined(separator: ",")
+            let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [\#(items)]}"#)
+            #expect(posted.body.contains("metrics.max_series"), "\(posted.body)")
+            #expect(posted.body.contains(#""accepted":3"#), "\(posted.body)")
+            let rule = #"{"name": "R%d", "query": "up", "condition": {"greater_than": 0}}"#
+            #expect(try await httpSend(port, "POST", "/api/v1/rules", body: rule.replacingOccurrences(of: "%d", with: "1")).status == 201)
+            let second = try await httpSend(port, "POST", "/api/v1/rules", body: rule.replacingOccurrences(of: "%d", with: "2"))
+            #expect(second.status == 400 && second.body.contains("limits.max_rules"), "\(second.body)")
+            let silence = #"{"matchers": "{alertname=\"A\"}", "duration": "2h", "created_by": "t"}"#
+            #expect(try await httpSend(port, "POST", "/api/v1/silences", body: silence).status == 201)
+            let another = try await httpSend(port, "POST", "/api/v1/silences", body: silence)
+            #expect(another.status == 400 && another.body.contains("limits.max_silences"), "\(another.body)")
+        }
+    }
 }

@@ -29,6 +29,9 @@ public struct MetricsConfig: Sendable, Hashable {
     /// `max_series_per_metric`, default 10000: a sample that would create a series past this many for its
     /// metric name is refused.
     public var maxSeriesPerMetric: Int = 10_000
+    /// `max_series`, default 100000: a sample that would create a series past this many in the whole host is
+    /// refused; it bounds the memory of the series table and the size of `/metrics`.
+    public var maxSeries: Int = 100_000
     /// `histogram_buckets`, default Prometheus' `[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`: the
     /// upper bounds of histograms fed by observations whose name has none of its own in `histograms`.
     public var histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -255,6 +258,11 @@ public struct LimitsConfig: Sendable, Hashable {
     public var maxTextLength: Int = 4096
     /// `max_fields_size`, default 65536 bytes: a log entry's `fields`, or a span's attributes and events, as JSON.
     public var maxFieldsSize: Int = 65_536
+    /// `max_rules`, default 10000: alert rules the host holds (from files and the API together); another one
+    /// created over the API is refused.
+    public var maxRules: Int = 10_000
+    /// `max_silences`, default 10000: silences in effect or scheduled; another one is refused.
+    public var maxSilences: Int = 10_000
 
     public init() {}
     public static let `default` = LimitsConfig()

@@ -138,6 +138,10 @@ public actor AlertEngine: AlertManager {
         rule.createdAt = time
         rule.updatedAt = time
         let validated = try rule.validated(limits: options.limits)
+        guard rules.count < options.limits.maxRules else {
+            throw .invalidQuery(
+                "the host already holds \(rules.count) rules, the limits.max_rules limit", hint: "delete rules first")
+        }
         try await store.save(rule)
         rules[rule.id] = validated
         publish()
@@ -291,6 +295,12 @@ public actor AlertEngine: AlertManager {
             throw MonitoringError(.configurationError, "silences are turned off", hint: "set alerts.enable_silencing: true")
         }
         let silence = try silence.validated(limits: options.limits)
+        let current = silences.filter { $0.endsAt > now() }.count
+        guard current < options.limits.maxSilences || silences.contains(where: { $0.id == silence.id }) else {
+            throw .invalidQuery(
+                "the host already holds \(current) silences in effect or scheduled, the limits.max_silences limit",
+                hint: "expire silences first")
+        }
         try await store.save(silence)
         silences.removeAll { $0.id == silence.id }
         silences.append(silence)

@@ -9,6 +9,8 @@ public struct CardinalityLimits: Sendable, Hashable {
     public var maxLabelValueLength: Int
     /// `metrics.max_series_per_metric`.
     public var maxSeriesPerMetric: Int
+    /// `metrics.max_series`: series in the whole table.
+    public var maxSeries: Int = MetricsConfig.default.maxSeries
     /// `limits.max_name_length`, in UTF-8 bytes: metric and label names.
     public var maxNameLength: Int
     /// `limits.max_text_length`, in UTF-8 bytes: HELP texts.
@@ -31,6 +33,7 @@ public struct CardinalityLimits: Sendable, Hashable {
             maxLabelsPerSeries: config.maxLabelsPerSeries, maxLabelValueLength: config.maxLabelValueLength,
             maxSeriesPerMetric: config.maxSeriesPerMetric, maxNameLength: limits.maxNameLength,
             maxHelpLength: limits.maxTextLength)
+        maxSeries = config.maxSeries
     }
 
     /// The defaults of `config.yaml`.

@@ -443,6 +443,12 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 message: "label '\(long.name)' of \(name) is \(long.value.utf8.count) bytes long, more than "
                     + "metrics.max_label_value_length (\(limits.maxLabelValueLength))")
         }
+        if state.table.count >= limits.maxSeries {
+            throw Refusal(
+                reason: .seriesLimit,
+                message: "the host already holds \(limits.maxSeries) series, the metrics.max_series limit; "
+                    + "a new series of \(name) was refused")
+        }
         if let existingFamily, state.table.families[existingFamily].seriesCount >= limits.maxSeriesPerMetric {
             throw Refusal(
                 reason: .seriesLimit,
