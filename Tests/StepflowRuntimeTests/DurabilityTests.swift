@@ -155,7 +155,7 @@ struct DurabilityTests {
         let health = try await httpGet(port, "/health")
         #expect(health.status == 503)
         #expect(health.body.contains("was deleted"), "\(health.body)")
-        #expect(try rawRequest(port, "GET", "/health/ready").status == 503)
+        #expect(try await rawRequest(port, "GET", "/health/ready").status == 503)
     }
 
     @Test("a database corrupted in the middle is reported unhealthy at start, and not written")

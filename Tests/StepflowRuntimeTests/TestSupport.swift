@@ -314,8 +314,23 @@ final class RawConnection {
     }
 }
 
+/// Runs blocking socket work on a thread of its own, never on the Swift cooperative pool: a test whose tasks block
+/// there starves the in-process host of the threads it serves with (2 on this machine).
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
 /// Sends one HTTP/1.1 request with exactly `headers` (and `Connection: close`) and returns the status and body.
 func rawRequest(
+    _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
+) async throws -> (status: Int, body: String) {
+    try await offPool { try blockingRawRequest(port, method, path, headers: headers, body: body) }
+}
+
+/// ``rawRequest(_:_:_:headers:body:)`` on the calling thread: for threads that may block.
+func blockingRawRequest(
     _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
 ) throws -> (status: Int, body: String) {
     let connection = try RawConnection(port: port)
