@@ -234,6 +234,7 @@ let package = Package(
             name: "StepflowRuntimeTests",
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
+                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -242,6 +243,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
+            // C sources the tests compile into plugins themselves.
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
