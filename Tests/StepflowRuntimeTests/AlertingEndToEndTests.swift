@@ -6,6 +6,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowRuntime
 import Synchronization
+import StepflowTestSupport
 import Testing
 
 /// An HTTP server on 127.0.0.1 that keeps the JSON bodies POSTed to `/hook`.
@@ -74,7 +75,9 @@ struct AlertingEndToEndTests {
         // A real Alertmanager 0.25, when installed (CI installs it).
         var alertmanagerPort: Int?
         var alertmanager: Process?
-        if let executable = findExecutable("prometheus-alertmanager") ?? findExecutable("alertmanager") {
+        if let executable = ExternalTool.path("alertmanager")
+            ?? ExternalTool.require("prometheus-alertmanager", package: "prometheus-alertmanager")
+        {
             let port = try freeTCPPort()
             let config = try directory.write("alertmanager.yml", """
                 route: {receiver: nowhere, group_wait: 1s}
@@ -86,8 +89,6 @@ struct AlertingEndToEndTests {
             ])
             alertmanagerPort = port
             #expect(await eventually(30) { (try? await httpGet(port, "/-/ready").status) == 200 })
-        } else {
-            print("note: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager); its part was skipped")
         }
         defer { stopServer(alertmanager) }
 

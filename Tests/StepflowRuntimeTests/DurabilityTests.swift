@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import StepflowStorage
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -14,7 +15,7 @@ struct DurabilityTests {
     /// Sends batches of logs and metrics from `clients` concurrent loops until `stop` says so; returns the ids of
     /// the rows whose request was answered 200 with `"stored": true`, and every status seen.
     static func load(
-        port: Int, clients: Int, payload: Int = 64, until stop: @escaping @Sendable () -> Bool
+        port: Int, clients: Int, payload: Int = 64, progress: Progress? = nil, until stop: @escaping @Sendable () -> Bool
     ) async -> (logs: Set<String>, metrics: Set<String>, statuses: [Int: Int]) {
         await withTaskGroup(of: (Set<String>, Set<String>, [Int: Int]).self) { group in
             for client in 0..<clients {
@@ -39,6 +40,7 @@ struct DurabilityTests {
                             statuses[answer.status, default: 0] += 1
                             if answer.status == 200 && answer.body.contains("\"stored\":true") {
                                 if kind == "logs" { logs.formUnion(ids) } else { metrics.formUnion(ids) }
+                                progress?.add(kind: kind, ids.count)
                             }
                         }
                     }
@@ -53,6 +55,18 @@ struct DurabilityTests {
             }
             return all
         }
+    }
+
+    /// Rows acknowledged so far, per kind, shared between the load and whoever waits for it.
+    final class Progress: Sendable {
+        private let counts = Mutex<(logs: Int, metrics: Int)>((0, 0))
+
+        func add(kind: String, _ count: Int) {
+            counts.withLock { if kind == "logs" { $0.logs += count } else { $0.metrics += count } }
+        }
+
+        var logs: Int { counts.withLock { $0.logs } }
+        var metrics: Int { counts.withLock { $0.metrics } }
     }
 
     /// The log ids and metric ids stored in the database at `path`.
@@ -93,15 +107,17 @@ struct DurabilityTests {
         defer { withExtendedLifetime(host) {} }
         #expect(await eventually { host.log.text.contains("HTTP API listening") })
         let port = try #require(host.log.listeningPort)
-        let deadline = ContinuousClock.now + .seconds(2)
+        // Killed in the middle of the load, once a few hundred rows of each kind were acknowledged.
+        let progress = Progress()
+        let process = host.process
         let killer = Task {
-            try? await Task.sleep(until: deadline)
-            kill(host.process.processIdentifier, SIGKILL)
+            _ = await eventually(60) { progress.logs >= 400 && progress.metrics >= 400 }
+            kill(process.processIdentifier, SIGKILL)
         }
-        let acknowledged = await Self.load(port: port, clients: 4) { ContinuousClock.now > deadline + .seconds(1) }
+        let acknowledged = await Self.load(port: port, clients: 4, progress: progress) { !process.isRunning }
         await killer.value
         host.process.waitUntilExit()
-        #expect(acknowledged.logs.count > 100 && acknowledged.metrics.count > 100, "\(acknowledged.statuses)")
+        #expect(acknowledged.logs.count >= 400 && acknowledged.metrics.count >= 400, "\(acknowledged.statuses)")
         let stored = try Self.stored(in: directory.file("monitoring.sqlite"))
         let lostLogs = acknowledged.logs.subtracting(stored.logs)
         let lostMetrics = acknowledged.metrics.subtracting(stored.metrics)

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import StepflowConfig
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,12 +11,11 @@ import Glibc
 
 @Suite("A real Prometheus scraping /metrics", .serialized)
 struct PrometheusScrapeTests {
-    @Test("Prometheus scrapes the host: the target is up, with no scrape error, and its series are queryable")
+    @Test(
+        "Prometheus scrapes the host: the target is up, with no scrape error, and its series are queryable",
+        .enabled(if: ExternalTool.runnable("prometheus")))
     func realScrape() async throws {
-        guard let prometheus = findExecutable("prometheus") else {
-            print("note: prometheus is not installed (apt-get install prometheus); the real-scrape test was skipped")
-            return
-        }
+        let prometheus = try #require(ExternalTool.path("prometheus"), "\(ExternalTool.missing("prometheus", package: "prometheus"))")
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let configPath = try directory.write("config.yaml", testConfigYAML(directory: directory))

@@ -4,6 +4,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowExport
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 @Suite("Prometheus remote write", .serialized)
@@ -48,12 +49,11 @@ struct RemoteWriteTests {
         #expect(request.metadata[0].type == .histogram)
     }
 
-    @Test("stored samples reach a real Prometheus (--web.enable-remote-write-receiver), also those stored while it was down")
+    @Test(
+        "stored samples reach a real Prometheus (--web.enable-remote-write-receiver), also those stored while it was down",
+        .enabled(if: ExternalTool.runnable("prometheus")))
     func samplesReachPrometheus() async throws {
-        guard let prometheus = findExecutable("prometheus") else {
-            print("note: prometheus is not installed (apt-get install prometheus); the remote-write test was skipped")
-            return
-        }
+        let prometheus = try #require(ExternalTool.path("prometheus"), "\(ExternalTool.missing("prometheus", package: "prometheus"))")
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let prometheusPort = try freeTCPPort()

@@ -6,6 +6,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowRuntime
 import StepflowStorage
+import StepflowTestSupport
 import Testing
 
 @Suite("The host, end to end", .serialized)
@@ -40,11 +41,9 @@ struct RuntimeEndToEndTests {
         #expect(Set(sampleLines).count == sampleLines.count, "a series appears twice on /metrics")
         let typeLines = metrics.body.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
         #expect(Set(typeLines).count == typeLines.count, "a family appears twice on /metrics")
-        if let promtool = findExecutable("promtool") {
+        if let promtool = ExternalTool.require("promtool", package: "prometheus") {
             let check = try runProcess(promtool, ["check", "metrics"], input: metrics.body)
             #expect(check.status == 0 || check.status == 3, "promtool: \(check.output)")
-        } else {
-            print("note: promtool is not installed (apt-get install prometheus); the promtool check was skipped")
         }
 
         #expect(try await eventually {

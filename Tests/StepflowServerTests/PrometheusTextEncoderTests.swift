@@ -59,12 +59,9 @@ struct PrometheusTextEncoderTests {
             """)
     }
 
-    @Test("promtool check metrics accepts the output (skipped, with a note, when promtool is not installed)")
+    @Test("promtool check metrics accepts the output", .enabled(if: ExternalTool.runnable("promtool")))
     func promtoolAccepts() throws {
-        guard let promtool = findExecutable("promtool") else {
-            print("note: promtool is not installed (apt-get install prometheus); the promtool check was skipped")
-            return
-        }
+        let promtool = try #require(ExternalTool.path("promtool"), "\(ExternalTool.missing("promtool", package: "prometheus"))")
         let result = try runProcess(promtool, ["check", "metrics"], input: PrometheusTextEncoder.encode(sampleSeries()))
         // 0: clean; 3: lint findings only (naming style). 1 means the text does not parse.
         #expect(result.status == 0 || result.status == 3, "promtool: \(result.output)")
