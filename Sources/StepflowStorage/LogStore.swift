@@ -136,7 +136,8 @@ public struct LogStore: Sendable {
                 let from = filter?.since?.unixMilliseconds ?? first
                 let to = filter?.until?.unixMilliseconds ?? last
                 var rate = 0.0
-                if let from, let to, to > from { rate = Double(total) / (Double(to - from) / 60_000) }
+                // In Double: a stored row from an older version may hold times whose difference overflows Int64.
+                if let from, let to, to > from { rate = Double(total) / ((Double(to) - Double(from)) / 60_000) }
                 return LogStats(
                     total: total, byLevel: byLevel, byComponent: byComponent,
                     first: first.map(Date.init(unixMilliseconds:)), last: last.map(Date.init(unixMilliseconds:)),

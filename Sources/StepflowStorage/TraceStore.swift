@@ -158,7 +158,11 @@ public struct TraceStore: Sendable {
                 while let row = try rows.next() {
                     let name: String = row[0]
                     let status: String = row[1]
-                    durations[name, default: []].append(row[2])
+                    // A row from an older version may hold times no check would accept (or no end): its difference
+                    // is read as a real number and clamped, never trusted to fit.
+                    guard let difference = row[2] as Double?, !difference.isNaN else { continue }
+                    durations[name, default: []].append(
+                        Int64(min(max(difference, 0), Double(ValidTime.latestMilliseconds))))  // range: clamped
                     if status == SpanStatus.error.rawValue || status == SpanStatus.timedOut.rawValue {
                         errors[name, default: 0] += 1
                     }

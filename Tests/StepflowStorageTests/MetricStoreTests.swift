@@ -73,4 +73,30 @@ struct OutOfRangeRowTests {
         let points = try store.series(named: "good", from: 0, to: 10_000_000)
         #expect(points.first?.points.count == 1)
     }
+
+    @Test("log and trace statistics over rows with extreme or missing times do not trap")
+    func statsOverPoisonRows() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try MonitoringDatabase(path: directory.file("m.sqlite"))
+        try await database.pool.write { db in
+            for (index, time) in [Int64.min, Int64.max, 0].enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO monitoring_logs (log_id, level, message, component, module, function, timestamp)
+                    VALUES (?, 'info', 'm', 'c', 'm', 'f', ?)
+                    """, arguments: ["l\(index)", time])
+            }
+            try db.execute(sql: """
+                INSERT INTO monitoring_traces (trace_id, span_id, name, start_time, end_time, status)
+                VALUES ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 'op', ?, ?, 'ok'),
+                       ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b8', 'op', 0, NULL, 'ok'),
+                       ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b9', 'op', 1000, 1500, 'ok')
+                """, arguments: [Int64.min, Int64.max])
+        }
+        let logs = try LogStore(database: database).stats(nil)
+        #expect(logs.total == 3)
+        let traces = try TraceStore(database: database).stats(nil)
+        #expect(traces.spans == 2)  // the span without an end has no duration to count
+        #expect(traces.operations.first?.count == 2)
+    }
 }
