@@ -16,6 +16,7 @@ extern "C" stepflow_re2 *stepflow_re2_compile(const char *pattern, size_t length
     RE2::Options options;
     options.set_log_errors(false);
     options.set_max_mem(max_memory);
+    options.set_dot_nl(true);  // as Prometheus compiles its regexes: "." matches a newline too
     auto *compiled = new (std::nothrow) stepflow_re2(re2::StringPiece(pattern, length), options);
     if (compiled == nullptr) {
         if (error_capacity > 0) std::snprintf(error, error_capacity, "out of memory");

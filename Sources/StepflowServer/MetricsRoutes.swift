@@ -106,6 +106,7 @@ enum MetricsRoutes {
     /// - 200 `"stored": false`: they are queued in memory (`acknowledge: queued`);
     /// - 202: queued, but not committed within `http.commit_timeout`; they will be written;
     /// - 400: nothing could be recorded (every item refused; each is listed with its position and reason);
+    /// - 413: the batch holds more rows than the write queue can take (`*.max_queue_size`); nothing was kept;
     /// - 503 with `Retry-After`: nothing was queued (storage refuses writes, or the queue stayed full); send the
     ///   whole request again.
     static func ingestAnswer(
@@ -129,6 +130,11 @@ enum MetricsRoutes {
             var response = json(.object(answer), status: .serviceUnavailable)
             response.headers[.retryAfter] = "5"
             return response
+        case .tooLarge(let reason):
+            answer["accepted"] = .int(0)
+            answer["stored"] = .bool(false)
+            answer["error"] = .string(reason)
+            status = .contentTooLarge
         case .stored:
             answer["stored"] = .bool(true)
             status = .ok

@@ -41,6 +41,7 @@ public struct AlertStore: Sendable {
             rule.createdAt.unixMilliseconds, rule.updatedAt.unixMilliseconds, rule.source,
         ]
         do {
+            try database.checkWritable()
             try await database.pool.write { db in
                 if let other = try String.fetchOne(
                     db, sql: "SELECT id FROM monitoring_alert_rules WHERE name = ? AND id != ?",
@@ -64,6 +65,7 @@ public struct AlertStore: Sendable {
     /// Deletes a rule; `false` when there was none with that id.
     public func deleteRule(_ id: AlertRuleID) async throws(MonitoringError) -> Bool {
         do {
+            try database.checkWritable()
             return try await database.pool.write { db in
                 try db.execute(sql: "DELETE FROM monitoring_alert_rules WHERE id = ?", arguments: [id.rawValue])
                 return db.changesCount > 0
@@ -121,6 +123,7 @@ public struct AlertStore: Sendable {
     public func save(_ alerts: [StoredAlert], removing removed: [AlertID] = []) async throws(MonitoringError) {
         guard !alerts.isEmpty || !removed.isEmpty else { return }
         do {
+            try database.checkWritable()
             try await database.pool.write { db in
                 let statement = try db.cachedStatement(sql: """
                     INSERT INTO monitoring_alerts (\(Self.alertColumns))
@@ -255,6 +258,7 @@ public struct AlertStore: Sendable {
             .object(["name": .string(matcher.name), "op": .string(matcher.op.rawValue), "value": .string(matcher.value)])
         }).jsonText
         do {
+            try database.checkWritable()
             try await database.pool.write { db in
                 try db.execute(
                     sql: """

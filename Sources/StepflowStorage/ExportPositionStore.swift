@@ -26,6 +26,7 @@ public struct ExportPositionStore: Sendable {
     /// Records that `exporter` has taken every entry up to row `position`.
     public func setPosition(_ position: Int64, of exporter: String) async throws(MonitoringError) {
         do {
+            try database.checkWritable()
             try await database.pool.write { db in
                 try db.execute(
                     sql: """

@@ -14,6 +14,7 @@ public struct HealthCheckStore: Sendable {
     public func insert(_ statuses: [HealthStatus]) throws(MonitoringError) {
         if statuses.isEmpty { return }
         do {
+            try database.checkWritable()
             try database.pool.write { db in
                 let statement = try db.cachedStatement(sql: """
                     INSERT INTO monitoring_health_checks (component, status, message, details, last_check, response_time_ms)

@@ -161,8 +161,17 @@ extension MetricStore {
             timeConditions.append("timestamp >= ?")
             timeArguments += [since.unixMilliseconds]
         }
-        let rawClause = timeConditions.isEmpty ? "" : "WHERE " + timeConditions.joined(separator: " AND ")
-        let nameClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var aggregateArguments = arguments
+        var aggregateConditions = conditions
+        if let since = filter?.since {
+            aggregateConditions.append("last_timestamp >= ?")
+            aggregateArguments += [since.unixMilliseconds]
+        }
+        // A row whose time is not an integer (written by hand, or by another program) is never a series' latest.
+        timeConditions.append("typeof(timestamp) = 'integer'")
+        aggregateConditions.append("typeof(last_timestamp) = 'integer'")
+        let rawClause = "WHERE " + timeConditions.joined(separator: " AND ")
+        let nameClause = "WHERE " + aggregateConditions.joined(separator: " AND ")
         var help: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families") {
             if let text: String = row[1] { help[row[0]] = text }
@@ -184,11 +193,14 @@ extension MetricStore {
             FROM monitoring_metric_aggregates \(nameClause) GROUP BY name, labels
             """,
         ]
-        for (sql, arguments) in zip(queries, [timeArguments, arguments]) {
+        for (sql, arguments) in zip(queries, [timeArguments, aggregateArguments]) {
             for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                let name: String = row[0]
-                let labels: String = row[1] ?? ""
-                let candidate = Latest(type: row[2], data: row[3], timestamp: row[4])
+                // Every column decoded without trusting it: a row that does not hold what it should is skipped.
+                guard let name = String.fromDatabaseValue(row[0]), let type = String.fromDatabaseValue(row[2]),
+                    let data = String.fromDatabaseValue(row[3]), let timestamp = Int64.fromDatabaseValue(row[4])
+                else { continue }
+                let labels = String.fromDatabaseValue(row[1]) ?? ""
+                let candidate = Latest(type: type, data: data, timestamp: timestamp)
                 if let existing = latest[name]?[labels], existing.timestamp >= candidate.timestamp { continue }
                 latest[name, default: [:]][labels] = candidate
             }
@@ -229,6 +241,7 @@ extension MetricStore {
         var total = 0
         do {
             while true {
+                try database.checkWritable()
                 let rolled = try await database.pool.write { db -> Int in
                     try Self.rollUpChunk(db, before: boundary, interval: interval, limit: max(chunk, 1))
                 }

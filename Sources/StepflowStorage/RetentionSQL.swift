@@ -15,6 +15,7 @@ enum RetentionSQL {
         var total = 0
         do {
             while true {
+                try database.checkWritable()
                 let deleted = try await database.pool.write { db -> Int in
                     try db.execute(
                         sql: """

@@ -48,6 +48,8 @@ struct RunCommand: AsyncParsableCommand {
         if stepflow_release_on_crash(runtime.databaseLock.fileDescriptor) != 0 {
             logger.warning("cannot install the crash handler that frees the port", metadata: ["errno": "\(errno)"])
         }
+        // The lock is closed when the host has stopped: the handler must not close a descriptor reusing its number.
+        defer { _ = stepflow_release_on_crash(-1) }
         do {
             try await runtime.run()
         } catch {

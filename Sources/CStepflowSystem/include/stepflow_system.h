@@ -9,7 +9,8 @@
 /// handler installed before it (the Swift runtime's backtracer, which can keep a crashed process alive for
 /// seconds while it writes the backtrace) or to the default action.
 ///
-/// Call it once, after the runtime has installed its own handlers. Returns 0, or -1 with errno set.
+/// Call it after the runtime has installed its own handlers; a second call only replaces `extra_fd` (pass -1
+/// once that descriptor is closed). Returns 0, or -1 with errno set.
 int stepflow_release_on_crash(int extra_fd);
 
 #endif

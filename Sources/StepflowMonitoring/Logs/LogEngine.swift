@@ -178,7 +178,7 @@ public final class LogEngine: LogManager, Sendable {
         }
         let outcome = await queue.ingest(rows, policy: policy)
         switch outcome {
-        case .unavailable, .nothing:
+        case .unavailable, .tooLarge, .nothing:
             return (RecordReport(accepted: 0, refused: refused, dropped: 0), outcome)
         case .stored, .queued, .pending:
             accept(rows)

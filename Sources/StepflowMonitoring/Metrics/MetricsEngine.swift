@@ -226,9 +226,14 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// Records a batch from the ingest API: each invalid sample is refused with a reason; the valid ones are
     /// queued all or none and acknowledged as `policy` says. Nothing is applied when storage refuses writes.
     public func ingest(_ batch: MetricBatch, policy: IngestPolicy) async -> (report: RecordReport, outcome: IngestOutcome) {
+        let nothing = RecordReport(accepted: 0, refused: [], refusedPositions: [], dropped: 0)
         if let failure = queue.writeFailure {
-            let report = RecordReport(accepted: 0, refused: [], refusedPositions: [], dropped: 0)
-            return (report, .unavailable("storage refuses writes (\(failure)); nothing was stored"))
+            return (nothing, .unavailable("storage refuses writes (\(failure)); nothing was stored"))
+        }
+        guard batch.count <= queue.capacity else { return (nothing, .tooLarge(queue.tooLargeMessage(batch.count))) }
+        // Room first: the series are changed only for a batch the queue will take.
+        guard await queue.waitForRoom(for: batch.count, timeout: policy.roomTimeout) else {
+            return (nothing, .unavailable("the write queue stayed full for \(policy.roomTimeout); nothing was stored"))
         }
         var (rows, report, families) = ingest(batch)
         for family in families { queue.note(family, key: family.name) }
@@ -260,10 +265,13 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         let all = state.withLock { state -> [MetricInfo] in
             let order = state.table.sortedIndices()
             var infos: [MetricInfo] = []
-            infos.reserveCapacity(order.count)
+            infos.reserveCapacity(filter?.name == nil ? order.count : 16)
             for index in order {
                 let series = state.table[Int(index)]
                 let identity = series.identity
+                // The cheap conditions under the lock; labels and regexes outside it.
+                if let name = filter?.name, identity.name != name { continue }
+                if let prefix = filter?.namePrefix, !identity.name.hasPrefix(prefix) { continue }
                 infos.append(MetricInfo(
                     name: identity.name, type: identity.type, labels: identity.labels,
                     help: state.table.families[identity.family].help, value: series.value,

@@ -35,11 +35,18 @@ public enum IngestOutcome: Sendable, Hashable {
     case pending
     /// Nothing was queued: storage refuses writes, or the queue stayed full. Retry later.
     case unavailable(String)
+    /// The batch holds more rows than the write queue can ever take: nothing was queued; send smaller batches.
+    case tooLarge(String)
     /// There was nothing valid to queue.
     case nothing
 }
 
 extension WriteQueue {
+    /// Why a batch of `count` rows is refused whole.
+    public func tooLargeMessage(_ count: Int) -> String {
+        "the batch of \(count) rows is larger than the write queue (\(capacity) rows); send smaller batches"
+    }
+
     /// Queues `rows` all or none under `policy` and waits as it says: the one ingest path of the metrics, log and
     /// span APIs.
     public func ingest(_ rows: [Row], policy: IngestPolicy) async -> IngestOutcome {
@@ -47,9 +54,7 @@ extension WriteQueue {
         if let failure = writeFailure {
             return .unavailable("storage refuses writes (\(failure)); nothing was stored")
         }
-        guard rows.count <= capacity else {
-            return .unavailable("the batch of \(rows.count) rows is larger than the write queue (\(capacity)); send smaller batches")
-        }
+        guard rows.count <= capacity else { return .tooLarge(tooLargeMessage(rows.count)) }
         guard let through = await enqueueAll(rows, timeout: policy.roomTimeout) else {
             return .unavailable("the write queue stayed full for \(policy.roomTimeout); nothing was stored")
         }

@@ -110,7 +110,21 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             writer?.resume()
             if let through { return through }
             guard clock.now < deadline, !Task.isCancelled else { return nil }
-            await waitForRoom(until: deadline, clock: clock)
+            await waitForRoom(for: rows.count, until: deadline, clock: clock)
+        }
+    }
+
+    /// Waits until the queue has room for `count` rows, or `timeout` passes; returns whether it has. Nothing is
+    /// reserved: a caller checks before doing work it could not undo (the metrics engine before it applies a
+    /// batch to its series), then queues with ``enqueueAll(_:timeout:)``.
+    public func waitForRoom(for count: Int, timeout: Duration) async -> Bool {
+        guard count <= capacity else { return false }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            if state.withLock({ capacity - $0.count >= count }) { return true }
+            guard clock.now < deadline, !Task.isCancelled else { return false }
+            await waitForRoom(for: count, until: deadline, clock: clock)
         }
     }
 
@@ -261,7 +275,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     }
 
     /// Waits until the writer drains a batch, `deadline` passes, or the task is cancelled.
-    private func waitForRoom(until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
+    private func waitForRoom(for needed: Int = 1, until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
             return state.nextWaiter
@@ -271,7 +285,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                         let resumeNow = self.state.withLock { state -> Bool in
-                            if state.count < self.capacity || Task.isCancelled { return true }
+                            if self.capacity - state.count >= needed || Task.isCancelled { return true }
                             state.roomWaiters.append((id, continuation))
                             return false
                         }

@@ -236,7 +236,7 @@ public final class TraceEngine: TracingManager, Sendable {
         let (accepted, refused) = check(spans)
         let outcome = await queue.ingest(accepted.map(SpanRow.init), policy: policy)
         switch outcome {
-        case .unavailable, .nothing: return (0, refused, outcome)
+        case .unavailable, .tooLarge, .nothing: return (0, refused, outcome)
         case .stored, .queued, .pending:
             counters.withLock { $0.recorded += UInt64(accepted.count) }
             return (accepted.count, refused, outcome)
