@@ -76,8 +76,8 @@ public final class BoundAddress: Sendable {
 /// Builds the Hummingbird application serving the monitoring HTTP API.
 ///
 /// Routes: `GET /metrics` (Prometheus text 0.0.4), `GET /health` (system health JSON: 200 unless unhealthy,
-/// then 503), `GET /health/live` (200 while the process serves), `GET /health/ready` (as `/health`, without
-/// the body's details), `GET /health/{component}` (one component; 404 when unknown), `GET /api/v1/plugins`
+/// then 503; ``SystemHealth`` says how components combine), `GET /health/live` (200 while the process serves),
+/// `GET /health/ready` (as `/health`, without the body's details), `GET /health/{component}` (one component; 404 when unknown), `GET /api/v1/plugins`
 /// (every configured plugin with its isolation, schedule, state and last error), and, when
 /// ``HTTPDataSources/reload`` is set, `POST /api/v1/admin/reload` (re-reads the configuration; JSON report); with
 /// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).

@@ -29,6 +29,24 @@ struct HealthMonitorTests {
         await #expect(throws: MonitoringError.self) { try await monitor.checkHealth("b") }
     }
 
+    @Test(
+        "the system state: only an unhealthy core component makes it unhealthy; any other trouble degrades it",
+        arguments: [
+            ([("storage", HealthState.healthy), ("plugin:a", .healthy)], HealthState.healthy),
+            ([("storage", .healthy), ("plugin:a", .unknown)], .healthy),
+            ([("storage", .healthy), ("plugin:a", .degraded)], .degraded),
+            ([("storage", .healthy), ("plugin:a", .unhealthy)], .degraded),
+            ([("storage", .degraded), ("plugin:a", .healthy)], .degraded),
+            ([("storage", .unhealthy), ("plugin:a", .healthy)], .unhealthy),
+            ([("scheduler", .unhealthy), ("plugin:a", .unhealthy)], .unhealthy),
+            ([("retention", .unhealthy), ("scheduler", .healthy)], .degraded),
+            ([], .unknown),
+        ])
+    func combination(_ components: [(String, HealthState)], expected: HealthState) {
+        let health = SystemHealth(components: components.map { HealthStatus(component: $0.0, status: $0.1, message: "") })
+        #expect(health.status == expected)
+    }
+
     @Test("a check that misses its deadline is reported unhealthy")
     func timesOut() async throws {
         let monitor = HealthMonitor(timeout: .milliseconds(100))

@@ -45,16 +45,39 @@ public struct HealthStatus: Sendable, Hashable {
     }
 }
 
-/// The health of the whole system: the worst state of its components, and each component's status.
+/// The health of the whole system, and each component's status.
+///
+/// The system state follows Kubernetes' meaning of ready: the host is unhealthy (503 on `/health` and
+/// `/health/ready`) only when a core component — one it needs to serve its API and store data: ``coreComponents``
+/// — is unhealthy. Any other component (a plugin, a built-in job, an exporter) that is unhealthy or degraded makes
+/// the system `degraded` (200), naming the component; a core component that is degraded does too. Components not
+/// checked yet (`unknown`) do not change the state. With no component at all, the state is `unknown`.
 public struct SystemHealth: Sendable, Hashable {
     public var status: HealthState
     public var components: [HealthStatus]
     public var checkedAt: Date
 
+    /// The components the host cannot serve without: the database and the scheduler that runs its writers' jobs.
+    public static let coreComponents: Set<String> = ["storage", "scheduler"]
+
     public init(components: [HealthStatus], checkedAt: Date = Date()) {
         self.components = components.sorted { $0.component < $1.component }
-        self.status = components.map(\.status).max() ?? .unknown
+        self.status = Self.combine(components)
         self.checkedAt = checkedAt
+    }
+
+    /// The rule above.
+    public static func combine(_ components: [HealthStatus]) -> HealthState {
+        guard !components.isEmpty else { return .unknown }
+        var state = HealthState.healthy
+        for component in components {
+            switch component.status {
+            case .unhealthy where coreComponents.contains(component.component): return .unhealthy
+            case .unhealthy, .degraded: state = .degraded
+            case .healthy, .unknown: break
+            }
+        }
+        return state
     }
 }
 
