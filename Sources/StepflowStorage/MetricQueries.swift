@@ -167,9 +167,10 @@ extension MetricStore {
             aggregateConditions.append("last_timestamp >= ?")
             aggregateArguments += [since.unixMilliseconds]
         }
-        // A row whose time is not an integer (written by hand, or by another program) is never a series' latest.
-        timeConditions.append("typeof(timestamp) = 'integer'")
-        aggregateConditions.append("typeof(last_timestamp) = 'integer'")
+        // A row whose time is not an integer in the valid range (written by hand, by another program, or before
+        // times were checked) is never a series' latest.
+        timeConditions.append("typeof(timestamp) = 'integer' AND timestamp BETWEEN \(ValidTime.earliestMilliseconds) AND \(ValidTime.latestMilliseconds)")
+        aggregateConditions.append("typeof(last_timestamp) = 'integer' AND last_timestamp BETWEEN \(ValidTime.earliestMilliseconds) AND \(ValidTime.latestMilliseconds)")
         let rawClause = "WHERE " + timeConditions.joined(separator: " AND ")
         let nameClause = "WHERE " + aggregateConditions.joined(separator: " AND ")
         var help: [String: String] = [:]

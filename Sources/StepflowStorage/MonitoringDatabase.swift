@@ -247,6 +247,29 @@ public final class MonitoringDatabase: Sendable {
         }
     }
 
+    /// Rows whose time lies outside ``ValidTime`` (written before times were checked, or by another program),
+    /// per table: queries and aggregation step over them, and this counts them for `/health`. Each count walks
+    /// the table's time index from both ends, not the table.
+    public func rowsOutsideValidTime() async throws(MonitoringError) -> [String: Int] {
+        let tables = [
+            ("monitoring_metrics", "timestamp"), ("monitoring_logs", "timestamp"), ("monitoring_traces", "start_time"),
+        ]
+        do {
+            return try await pool.read { db in
+                var counts: [String: Int] = [:]
+                for (table, column) in tables {
+                    let count = try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(column) < ? OR \(column) > ?",
+                        arguments: [ValidTime.earliestMilliseconds, ValidTime.latestMilliseconds]) ?? 0
+                    if count > 0 { counts[table] = count }
+                }
+                return counts
+            }
+        } catch {
+            throw .databaseError("cannot count the rows outside the valid time range in \(path): \(error)")
+        }
+    }
+
     /// The size of the database file plus its WAL, in bytes.
     public func fileSize() -> UInt64 {
         [path, path + "-wal"].reduce(0) { total, file in

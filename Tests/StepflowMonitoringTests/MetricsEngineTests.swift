@@ -26,6 +26,20 @@ struct MetricsEngineTests {
         #expect(error?.code == .invalidMetricValue)
     }
 
+    @Test("a sample dated outside the years 1970 to 9999 is refused by reason, never clamped and stored")
+    func outOfRangeDatesAreRefused() async throws {
+        let (engine, queue) = makeEngine()
+        let report = engine.record([
+            Metric(name: "future", value: .gauge(1), timestamp: Date(timeIntervalSince1970: 1e12)),  // year 33658
+            Metric(name: "past", value: .gauge(1), timestamp: .distantPast),
+            Metric(name: "now", value: .gauge(1)),
+        ])
+        #expect(report.accepted == 1)
+        #expect(report.refused.map(\.name) == ["future", "past"])
+        #expect(engine.refusals[.timestampOutOfRange] == 2)
+        #expect(queue.depth == 1)
+    }
+
     @Test("gauges take the last value")
     func gauges() async throws {
         let (engine, _) = makeEngine()

@@ -205,4 +205,28 @@ struct DurabilityTests {
         #expect(health.body.contains("integrity check failed"), "\(health.body)")
         #expect(host.log.text.contains("failed its integrity check"))
     }
+
+    @Test("stored rows with times no check would accept are skipped, counted on /health, and crash nothing at start")
+    func poisonRowsAreCounted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        do {
+            // What an older version stored from "timestamp": ±9223372036854775807.
+            let database = try MonitoringDatabase(path: directory.file("monitoring.sqlite"))
+            try await database.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO monitoring_metrics (name, value_type, value_data, labels, timestamp)
+                    VALUES ('p', 'gauge', '1', NULL, ?), ('p', 'gauge', '1', NULL, ?)
+                    """, arguments: [Int64.min, Int64.max])
+            }
+        }
+        let host = try HostProcess(configPath: try Self.config(directory))
+        defer { withExtendedLifetime(host) {} }
+        #expect(await eventually { host.log.text.contains("HTTP API listening") }, "\(host.log.text)")
+        let port = try #require(host.log.listeningPort)
+        let health = try await httpGet(port, "/health")
+        #expect(health.status == 200, "\(health.body)")
+        #expect(health.body.contains(#""rows_outside_valid_time":{"monitoring_metrics":2}"#), "\(health.body)")
+        #expect(!(try await httpGet(port, "/api/v1/metrics").body.contains(#""name":"p""#)))
+    }
 }

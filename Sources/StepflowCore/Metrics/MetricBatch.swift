@@ -128,7 +128,8 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
         if !extra.isEmpty { metadata[samples.count] = metric.metadata }
         appendSample(
             name: name, help: help, type: metric.value.type, value: value, count: count,
-            timestamp: metric.timestamp.unixMilliseconds, labelStart: labelStart, partStart: partStart)
+            timestamp: ValidTime.milliseconds(of: metric.timestamp) ?? ValidTime.outOfRangeMarker, labelStart: labelStart,
+            partStart: partStart)
     }
 
     /// Appends every sample of `other`.

@@ -38,6 +38,16 @@ public enum ValidTime {
         seconds >= 0 && seconds < 253_402_300_800 ? Date(timeIntervalSince1970: seconds) : nil
     }
 
+    /// `date` in Unix milliseconds when it lies in the range, else `nil`: for values that must be refused, not
+    /// clamped, when they are out of range.
+    public static func milliseconds(of date: Date) -> Int64? {
+        contains(date) ? date.unixMilliseconds : nil
+    }
+
+    /// A millisecond value outside the range, standing for a date that was: the engines refuse it by reason
+    /// `timestamp_out_of_range` instead of storing a clamped time.
+    public static let outOfRangeMarker: Int64 = -1
+
     /// `date`, or an `invalidQuery` error naming `what` and the range.
     public static func checked(_ date: Date, what: String) throws(MonitoringError) -> Date {
         guard contains(date) else {

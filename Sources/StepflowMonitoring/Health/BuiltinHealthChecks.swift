@@ -31,6 +31,9 @@ public struct StorageHealthCheck: HealthCheck {
             "size_bytes": .int(Int64(clamping: database.fileSize())),
         ]
         if let queue { details["queue_depth"] = .int(Int64(queue.depth)) }
+        if let skipped = integrity?.rowsOutsideValidTime, !skipped.isEmpty {
+            details["rows_outside_valid_time"] = .object(skipped.mapValues { .int(Int64($0)) })
+        }
         func unhealthy(_ message: String) -> HealthStatus {
             HealthStatus(component: "storage", status: .unhealthy, message: message, details: details)
         }

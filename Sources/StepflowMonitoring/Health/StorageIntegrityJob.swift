@@ -14,6 +14,7 @@ public final class StorageIntegrityJob: ScheduledJob {
     private let database: MonitoringDatabase
     private let logger: Logger
     private let problem = Mutex<String?>(nil)
+    private let outOfRange = Mutex<[String: Int]>([:])
 
     public init(database: MonitoringDatabase, logger: Logger) {
         self.database = database
@@ -23,7 +24,18 @@ public final class StorageIntegrityJob: ScheduledJob {
     /// What the last check found wrong, or `nil` (also before the first check).
     public var lastProblem: String? { problem.withLock { $0 } }
 
+    /// Rows per table whose time lies outside the valid range, as the last check counted them: skipped by every
+    /// query and computation, and shown on `/health` (storage details) and `/metrics`.
+    public var rowsOutsideValidTime: [String: Int] { outOfRange.withLock { $0 } }
+
     public func run() async throws {
+        let counted = try await database.rowsOutsideValidTime()
+        outOfRange.withLock { $0 = counted }
+        if !counted.isEmpty {
+            logger.warning(
+                "rows with times outside the years 1970 to 9999 are stored; they are skipped",
+                metadata: ["rows": "\(counted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"])
+        }
         let found = try await database.quickCheck()
         let before = problem.withLock { state -> String? in
             defer { state = found }
