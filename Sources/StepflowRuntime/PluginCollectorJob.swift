@@ -53,7 +53,7 @@ final class PluginCollectorJob: ScheduledJob {
             if error.code == .timedOut, instance.isolation == .inProcess {
                 logger.notice(
                     "an in-process plugin cannot be interrupted; with 'isolation: process' the host would kill it at its deadline",
-                    metadata: ["plugin": "\(name)"])
+                    metadata: ["plugin": "\(instance.name)"])
             }
             throw error
         }
@@ -95,7 +95,7 @@ final class PluginCollectorJob: ScheduledJob {
         if let first = report.refused.first {
             logger.warning(
                 "plugin samples refused",
-                metadata: ["plugin": "\(name)", "refused": "\(report.refused.count)", "first": "\(first.name): \(first.reason)"])
+                metadata: ["plugin": "\(instance.name)", "refused": "\(report.refused.count)", "first": "\(first.name): \(first.reason)"])
         }
     }
 
@@ -120,7 +120,7 @@ final class PluginCollectorJob: ScheduledJob {
         if !destroyed {
             logger.error(
                 "plugin is still inside a call at shutdown; it was not destroyed",
-                metadata: ["plugin": "\(name)", "waited": "\(grace)"])
+                metadata: ["plugin": "\(instance.name)", "waited": "\(grace)"])
         }
     }
 }

@@ -151,4 +151,35 @@ struct HostFaultTests {
         #expect(listening, "no restart listened within 2.5 s of the crash: \(second?.log.text ?? "")")
         withExtendedLifetime(second) {}
     }
+
+    @Test("the start-up log counts the rules in effect, and plugin log lines name the plugin, not its job")
+    func startUpLogLines() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz_collector.c").path
+        try compileCPlugin(source, to: directory.file("libfuzz.so"))
+        let config = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+            alerts:
+              rules:
+                - name: QueueTooDeep
+                  query: queue_depth
+                  condition: {greater_than: 100}
+            plugins:
+              - name: fuzz
+                path: \(directory.file("libfuzz.so"))
+                interval: 100ms
+                settings: {seed: "7"}
+            """)
+        let host = try HostProcess(configPath: config)
+        defer { withExtendedLifetime(host) {} }
+        #expect(await eventually { host.log.text.contains("plugin samples refused") }, "\(host.log.text.suffix(2000))")
+        let log = host.log.text
+        #expect(log.contains("declared=1 from_api=0 rules=1 [StepflowMonitoring] alert rules in effect"), "\(log.prefix(3000))")
+        #expect(log.contains("plugin=fuzz"))
+        #expect(!log.contains("plugin=plugin:"), "\(log.prefix(3000))")
+    }
 }

@@ -123,8 +123,9 @@ public actor AlertEngine: AlertManager {
         }
         silences = try store.silences(endedAfter: now())
         publish()
-        logger.info("alert rules loaded", metadata: [
-            "rules": "\(rules.count)", "open_alerts": "\(open.values.reduce(0) { $0 + $1.count })",
+        // The rules declared in the configuration are applied after this (replaceFileRules), which logs the total.
+        logger.info("stored alert state loaded", metadata: [
+            "stored_rules": "\(rules.count)", "open_alerts": "\(open.values.reduce(0) { $0 + $1.count })",
             "silences": "\(silences.count)",
         ])
     }
@@ -283,6 +284,10 @@ public actor AlertEngine: AlertManager {
                 rules[rule.id] = try rule.validated(limits: options.limits)
             }
         }
+        logger.info("alert rules in effect", metadata: [
+            "rules": "\(rules.count)", "declared": "\(declared.count)",
+            "from_api": "\(rules.values.filter { $0.rule.source == nil }.count)",
+        ])
     }
 
     // MARK: Silences
