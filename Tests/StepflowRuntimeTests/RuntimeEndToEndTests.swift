@@ -49,7 +49,12 @@ struct RuntimeEndToEndTests {
         #expect(try await eventually {
             let body = try await httpGet(port, "/health").body
             return body.contains("\"plugin:filesystem\":{") && body.contains("\"status\":\"healthy\"")
-                && !body.contains("not run yet") && !body.contains("first call in progress")
+                && !body.contains("first run not due yet") && !body.contains("first call in progress")
+        })
+        // Both plugins have run once (a job not yet due is healthy too, so /health alone does not say so).
+        #expect(try await eventually {
+            let body = try await httpGet(port, "/api/v1/plugins").body
+            return body.components(separatedBy: "\"state\":\"ok\"").count == 3
         })
         let health = try await httpGet(port, "/health")
         #expect(health.status == 200)
