@@ -27,6 +27,13 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
 
         public var description: String { value.rawValue }
 
+        /// The code as a metric label value: `not_found`, `open_failed`, `abi_mismatch`, …
+        public var identifier: String {
+            String(describing: value).reduce(into: "") { text, character in
+                if character.isUppercase { text += "_" + character.lowercased() } else { text.append(character) }
+            }
+        }
+
         /// The library file does not exist.
         public static let notFound = Code(.notFound)
         /// `dlopen` failed: not a shared library, wrong architecture, or an unresolved dependency or symbol.

@@ -186,6 +186,7 @@ final class ConfigurationReloader: Sendable {
         if result.error == nil {
             await manager.stop(result.name)
         } else if !manager.plugins.contains(where: { $0.name == result.name }) {
+            manager.forget(result.name)
             try? await manager.health.unregisterHealthCheck(PluginManager.jobName(result.name))
         }
     }

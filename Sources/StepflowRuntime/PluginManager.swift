@@ -73,6 +73,35 @@ final class PluginManager: Sendable {
         self.pluginRunner = pluginRunner
     }
 
+    /// Every configured, enabled plugin by name: whether it is loaded (for `stepflow_plugin_up`).
+    private let configured = Mutex<[String: Bool]>([:])
+    /// Failed loads since start, by plugin and reason (for `stepflow_plugin_load_failures_total`).
+    private let failures = Mutex<[String: [String: UInt64]]>([:])
+
+    /// Every configured, enabled plugin, loaded or not, sorted by name.
+    var configuredPlugins: [(name: String, loaded: Bool)] {
+        configured.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.name < $1.name }
+    }
+
+    /// Failed loads since start: plugin, reason, count.
+    var loadFailures: [(plugin: String, reason: String, count: UInt64)] {
+        failures.withLock { all in
+            all.flatMap { plugin, reasons in reasons.map { (plugin, $0.key, $0.value) } }
+        }.sorted { ($0.plugin, $0.reason) < ($1.plugin, $1.reason) }
+    }
+
+    /// Drops a plugin that left the configuration from ``configuredPlugins`` (its failure counts stay).
+    func forget(_ name: String) {
+        _ = configured.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// Why a load failed, as a label value.
+    static func reason(of error: any Error) -> String {
+        if let error = error as? PluginError { return error.code.identifier }
+        if error is PluginStartError { return "no_capability" }
+        return "start_failed"
+    }
+
     /// The job and health component name of a plugin instance.
     static func jobName(_ pluginName: String) -> String { "plugin:\(pluginName)" }
 
@@ -88,6 +117,7 @@ final class PluginManager: Sendable {
 
     /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
     func stop(_ name: String) async {
+        forget(name)
         guard let plugin = running.withLock({ $0.removeValue(forKey: name) }) else { return }
         if let channel = plugin.channel { await notifier?.remove(channel) }
         if let job = plugin.job { await scheduler.remove(job.name) }
@@ -197,6 +227,7 @@ final class PluginManager: Sendable {
                     Self.jobName(name),
                     check: FixedHealthCheck(HealthStatus(component: Self.jobName(name), status: .healthy, message: role, details: details)))
             }
+            configured.withLock { $0[name] = true }
             logger.info(
                 "plugin loaded",
                 metadata: [
@@ -209,6 +240,9 @@ final class PluginManager: Sendable {
                 message += " (looked in: \(tried.joined(separator: ", ")); the example plugins are built by `swift build`)"
             }
             result.error = message
+            let reason = Self.reason(of: error)
+            configured.withLock { $0[result.name] = false }
+            failures.withLock { $0[result.name, default: [:]][reason, default: 0] += 1 }
             logger.error(
                 "plugin refused", metadata: ["plugin": "\(result.name)", "path": "\(plugin.path)", "reason": "\(message)"])
             try? await health.registerHealthCheck(

@@ -62,6 +62,18 @@ struct SelfTelemetry: Sendable {
                     .gauge(lastDuration.inSeconds), labels)
             }
         }
+        // Every configured plugin, loaded or not: up is 1 while it is loaded and its last call did not fail.
+        let states = Dictionary(scheduler.statuses().map { ($0.name, $0.state) }, uniquingKeysWith: { a, _ in a })
+        for (name, loaded) in plugins.configuredPlugins {
+            let state = states[PluginManager.jobName(name)]
+            let up = loaded && state != .failing && state != .stuck && state != .stopped
+            add("stepflow_plugin_up", "1 while the plugin is loaded and its last call did not fail, else 0.",
+                .gauge(up ? 1 : 0), [Label("plugin", name)])
+        }
+        for failure in plugins.loadFailures {
+            add("stepflow_plugin_load_failures_total", "Times a configured plugin could not be loaded, by reason.",
+                .counter(Double(failure.count)), [Label("plugin", failure.plugin), Label("reason", failure.reason)])
+        }
         for plugin in plugins.plugins {
             let labels = [Label("plugin", plugin.name), Label("isolation", plugin.collector.isolation.rawValue)]
             if let series = plugin.job?.seriesCounts {

@@ -110,6 +110,11 @@ struct RuntimeEndToEndTests {
         #expect(health.body.contains("not loaded"))
         #expect(try await httpGet(port, "/health/ready").status == 200)
         #expect(try await httpGet(port, "/health/plugin:ghost").status == 503)
+        // Every configured plugin shows on /metrics, loaded or not (issue 12).
+        let metrics = try await httpGet(port, "/metrics").body
+        #expect(metrics.contains("stepflow_plugin_up{plugin=\"ghost\"} 0"), "\(metrics)")
+        #expect(metrics.contains("stepflow_plugin_up{plugin=\"system\"} 1"))
+        #expect(metrics.contains("stepflow_plugin_load_failures_total{plugin=\"ghost\",reason=\"not_found\"} 1"))
         let list = try await httpGet(port, "/api/v1/plugins").body
         #expect(list.contains("\"state\":\"refused\""))
         #expect(list.contains("libDoesNotExist.so"))
