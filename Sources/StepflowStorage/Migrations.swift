@@ -3,7 +3,7 @@ import GRDB
 /// The schema: the spec's six tables plus the indexes queries need, created by one `DatabaseMigrator`.
 ///
 /// Timestamps are stored as Unix milliseconds (`INTEGER`) in the spec's `DATETIME` columns: it is what the
-/// hot write path binds fastest (DESIGN.md §3) and it sorts and compares as time does.
+/// hot write path binds fastest (README, "Design notes") and it sorts and compares as time does.
 /// Migrations are append-only: never edit a registered one, add a new one.
 enum Migrations {
     /// SQL for "now" in Unix milliseconds, for column defaults.

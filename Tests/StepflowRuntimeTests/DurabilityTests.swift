@@ -105,8 +105,7 @@ struct DurabilityTests {
         defer { directory.remove() }
         let host = try HostProcess(configPath: try Self.config(directory))
         defer { withExtendedLifetime(host) {} }
-        #expect(await eventually { host.log.text.contains("HTTP API listening") })
-        let port = try #require(host.log.listeningPort)
+        let port = try await host.waitForPort()
         // Killed in the middle of the load, once a few hundred rows of each kind were acknowledged.
         let progress = Progress()
         let process = host.process
@@ -132,8 +131,7 @@ struct DurabilityTests {
         let config = try Self.config(directory)
         let host = try HostProcess(configPath: config, launcher: ["/usr/bin/prlimit", "--fsize=3000000"])
         defer { withExtendedLifetime(host) {} }
-        #expect(await eventually { host.log.text.contains("HTTP API listening") }, "\(host.log.text)")
-        let port = try #require(host.log.listeningPort)
+        let port = try await host.waitForPort()
         let start = ContinuousClock.now
         let acknowledged = await Self.load(port: port, clients: 2, payload: 2000) {
             host.log.text.contains("cannot write") || ContinuousClock.now - start > .seconds(60)
@@ -157,8 +155,7 @@ struct DurabilityTests {
         defer { directory.remove() }
         let host = try HostProcess(configPath: try Self.config(directory))
         defer { withExtendedLifetime(host) {} }
-        #expect(await eventually { host.log.text.contains("HTTP API listening") })
-        let port = try #require(host.log.listeningPort)
+        let port = try await host.waitForPort()
         let body = #"{"logs": [{"level": "info", "message": "before"}]}"#
         #expect(try await httpSend(port, "POST", "/api/v1/logs", body: body).status == 200)
         try FileManager.default.removeItem(atPath: directory.file("monitoring.sqlite"))
@@ -198,8 +195,7 @@ struct DurabilityTests {
         try handle.close()
         let host = try HostProcess(configPath: try Self.config(directory))
         defer { withExtendedLifetime(host) {} }
-        #expect(await eventually { host.log.text.contains("HTTP API listening") }, "\(host.log.text)")
-        let port = try #require(host.log.listeningPort)
+        let port = try await host.waitForPort()
         let health = try await httpGet(port, "/health")
         #expect(health.status == 503, "\(health.body)")
         #expect(health.body.contains("integrity check failed"), "\(health.body)")
@@ -222,8 +218,7 @@ struct DurabilityTests {
         }
         let host = try HostProcess(configPath: try Self.config(directory))
         defer { withExtendedLifetime(host) {} }
-        #expect(await eventually { host.log.text.contains("HTTP API listening") }, "\(host.log.text)")
-        let port = try #require(host.log.listeningPort)
+        let port = try await host.waitForPort()
         let health = try await httpGet(port, "/health")
         #expect(health.status == 200, "\(health.body)")
         #expect(health.body.contains(#""rows_outside_valid_time":{"monitoring_metrics":2}"#), "\(health.body)")

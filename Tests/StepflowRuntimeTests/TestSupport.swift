@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import StepflowRuntime
 import StepflowTestSupport
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,6 +151,17 @@ final class HostProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+    }
+}
+
+extension HostProcess {
+    /// Waits until the host listens (up to 20 s) and returns its port; fails the test, with the host's output,
+    /// when it does not.
+    func waitForPort(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+        let log = self.log
+        #expect(await eventually { log.text.contains("HTTP API listening") }, "\(log.text.suffix(3000))",
+                sourceLocation: sourceLocation)
+        return try #require(log.listeningPort, sourceLocation: sourceLocation)
     }
 }
 
