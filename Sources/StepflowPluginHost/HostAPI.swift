@@ -35,21 +35,21 @@ enum HostAPI {
 
 /// `stepflow_host_api.log`: writes to the instance's logger (metadata `plugin=<name>`).
 private func hostLog(_ host: OpaquePointer?, _ level: Int32, _ message: stepflow_str) {
-    guard let host else { return }
-    let context = PluginHostContext.from(host)
+    guard let host, let context = PluginHostContext.from(host, call: "log") else { return }
     context.logger.log(level: HostAPI.level(level), "\(MetricConversion.lossyText(message))")
 }
 
 /// `stepflow_host_api.set_error`: keeps a copy of the plugin's message for the error the host will throw.
 private func hostSetError(_ host: OpaquePointer?, _ message: stepflow_str) {
-    guard let host else { return }
-    PluginHostContext.from(host).setError(MetricConversion.lossyText(message))
+    guard let host, let context = PluginHostContext.from(host, call: "set_error") else { return }
+    context.setError(MetricConversion.lossyText(message))
 }
 
 /// `stepflow_host_api.emit_metrics`: copies the samples into Swift values before returning.
 private func hostEmitMetrics(_ emitter: OpaquePointer?, _ metrics: UnsafePointer<stepflow_metric>?, _ count: Int) -> Int32 {
     guard let emitter else { return STEPFLOW_ERR_INVALID }
-    return MetricEmitter.from(emitter).emit(metrics, count: count)
+    guard let live = MetricEmitter.from(emitter, call: "emit_metrics") else { return STEPFLOW_ERR_EXPIRED }
+    return live.emit(metrics, count: count)
 }
 
 /// `stepflow_host_api.register_series`: validates and keeps the series, stores its number.
@@ -57,7 +57,7 @@ private func hostRegisterSeries(
     _ host: OpaquePointer?, _ series: UnsafePointer<stepflow_metric>?, _ out: UnsafeMutablePointer<stepflow_series>?
 ) -> Int32 {
     guard let host else { return STEPFLOW_ERR_INVALID }
-    let context = PluginHostContext.from(host)
+    guard let context = PluginHostContext.from(host, call: "register_series") else { return STEPFLOW_ERR_EXPIRED }
     guard let series, let out else {
         context.countRefusal(.nullPointer, detail: "register_series was called with a NULL series or out_series")
         return STEPFLOW_ERR_INVALID
@@ -70,5 +70,6 @@ private func hostRegisterSeries(
 /// `stepflow_host_api.emit_values`: appends values of registered series to the collection.
 private func hostEmitValues(_ emitter: OpaquePointer?, _ values: UnsafePointer<stepflow_value>?, _ count: Int) -> Int32 {
     guard let emitter else { return STEPFLOW_ERR_INVALID }
-    return MetricEmitter.from(emitter).emitValues(values, count: count)
+    guard let live = MetricEmitter.from(emitter, call: "emit_values") else { return STEPFLOW_ERR_EXPIRED }
+    return live.emitValues(values, count: count)
 }

@@ -16,20 +16,33 @@ final class MetricEmitter: Sendable {
         var registered: MetricBatch.TemplateOffsets?
     }
 
+    /// The live emitters, by handle.
+    static let registry = HandleRegistry<MetricEmitter>()
+    /// This emitter's handle, until ``expire()``.
+    private let handle = Atomic<UInt>(0)
+
     /// - Parameter budget: the most samples one collection may hand over; the rest are refused as `overBudget`.
     init(host: PluginHostContext, budget: Int) {
         self.host = host
         self.budget = budget
         host.interner.withLock { $0.beginBatch() }
+        handle.store(Self.registry.register(self), ordering: .relaxed)
     }
 
-    /// The value passed to the plugin as `stepflow_emitter *`. Valid while this object is alive.
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    /// The value passed to the plugin as `stepflow_emitter *`: a handle, valid until ``expire()``.
+    var opaque: OpaquePointer { OpaquePointer(bitPattern: handle.load(ordering: .relaxed))! }
 
-    /// The object behind a `stepflow_emitter *` the host handed out.
-    static func from(_ pointer: OpaquePointer) -> MetricEmitter {
-        Unmanaged<MetricEmitter>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    /// The emitter behind a `stepflow_emitter *`, or `nil` (counted as misuse of `call`) when its collection is
+    /// over.
+    static func from(_ pointer: OpaquePointer, call: String) -> MetricEmitter? {
+        let handle = UInt(bitPattern: pointer)
+        if let emitter = registry.object(handle) { return emitter }
+        PluginAPIMisuse.record(plugin: registry.owner(ofExpired: handle), call: call)
+        return nil
     }
+
+    /// Ends the handle's life: called when `collect_metrics` returns.
+    func expire() { Self.registry.expire(handle.load(ordering: .relaxed), plugin: host.pluginName) }
 
     /// The samples accepted so far.
     var batch: MetricBatch { state.withLock { $0.batch } }

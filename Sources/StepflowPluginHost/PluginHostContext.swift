@@ -22,18 +22,31 @@ final class PluginHostContext: Sendable {
     private let lastError = Mutex<String?>(nil)
     private let refusals = Mutex<[MetricRefusalReason: Int]>([:])
 
+    /// The live host handles, by handle.
+    static let registry = HandleRegistry<PluginHostContext>()
+    /// This context's handle, until ``expire()``.
+    private let handle = Atomic<UInt>(0)
+
     init(pluginName: String, logger: Logger) {
         self.pluginName = pluginName
         self.logger = logger
+        handle.store(Self.registry.register(self), ordering: .relaxed)
     }
 
-    /// The value passed to the plugin as `stepflow_host *`. Valid while this object is alive.
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    /// The value passed to the plugin as `stepflow_host *`: a handle, valid until ``expire()`` (after `destroy`).
+    var opaque: OpaquePointer { OpaquePointer(bitPattern: handle.load(ordering: .relaxed))! }
 
-    /// The object behind a `stepflow_host *` the host handed out.
-    static func from(_ pointer: OpaquePointer) -> PluginHostContext {
-        Unmanaged<PluginHostContext>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    /// The context behind a `stepflow_host *`, or `nil` (counted as misuse of `call`) after its instance was
+    /// destroyed.
+    static func from(_ pointer: OpaquePointer, call: String) -> PluginHostContext? {
+        let handle = UInt(bitPattern: pointer)
+        if let context = registry.object(handle) { return context }
+        PluginAPIMisuse.record(plugin: registry.owner(ofExpired: handle), call: call)
+        return nil
     }
+
+    /// Ends the handle's life: called after the instance's `destroy`.
+    func expire() { Self.registry.expire(handle.load(ordering: .relaxed), plugin: pluginName) }
 
     /// Forgets the message of a previous failure; called before every plugin call.
     func clearError() { lastError.withLock { $0 = nil } }

@@ -91,14 +91,17 @@ public final class PluginInstance: Sendable {
             return state.context
         }
         // An instance dropped without `shutdown()` is still destroyed, after any call in flight.
+        let host = self.host
         if let context, let destroy = library.descriptor.destroy {
-            let host = self.host
             // The library must stay loaded until `destroy` has run (a C plugin is unloaded with its last reference).
             let library = self.library
             queue.async {
                 destroy(context.raw)
-                withExtendedLifetime((host, library)) {}
+                host.expire()
+                withExtendedLifetime(library) {}
             }
+        } else {
+            queue.async { host.expire() }
         }
     }
 
@@ -147,7 +150,9 @@ public final class PluginInstance: Sendable {
                 return .failure(self.error(.unsupported, "the plugin has no collect_metrics function"))
             }
             let emitter = MetricEmitter(host: self.host, budget: budget)
-            let status = withExtendedLifetime(emitter) { collect(context?.raw, emitter.opaque) }
+            let status = collect(context?.raw, emitter.opaque)
+            // From here a call with this emitter (a plugin thread that kept it) is refused, not followed.
+            emitter.expire()
             guard status == STEPFLOW_OK || status == STEPFLOW_ERR_BUDGET else {
                 return .failure(self.failure(.callFailed, call: "collect_metrics", status: status))
             }
@@ -206,7 +211,8 @@ public final class PluginInstance: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 if let created, let destroy { destroy(created.raw) }
-                withExtendedLifetime(host) {}
+                // From here a call with the instance's host handle (a thread the plugin left running) is refused.
+                host.expire()
                 continuation.resume()
             }
         }

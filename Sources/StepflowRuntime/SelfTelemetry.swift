@@ -70,6 +70,11 @@ struct SelfTelemetry: Sendable {
             add("stepflow_plugin_up", "1 while the plugin is loaded and its last call did not fail, else 0.",
                 .gauge(up ? 1 : 0), [Label("plugin", name)])
         }
+        for misuse in PluginAPIMisuse.all {
+            add("stepflow_plugin_api_misuse_total",
+                "Host API calls a plugin made with a handle no longer valid (refused with STEPFLOW_ERR_EXPIRED).",
+                .counter(Double(misuse.count)), [Label("plugin", misuse.plugin), Label("call", misuse.call)])
+        }
         for failure in plugins.loadFailures {
             add("stepflow_plugin_load_failures_total", "Times a configured plugin could not be loaded, by reason.",
                 .counter(Double(failure.count)), [Label("plugin", failure.plugin), Label("reason", failure.reason)])

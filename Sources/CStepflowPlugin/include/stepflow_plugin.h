@@ -46,6 +46,8 @@ extern "C" {
 #define STEPFLOW_ERR_UNAVAILABLE (-3)   /* a resource the plugin needs is missing; try again later */
 #define STEPFLOW_ERR_UNSUPPORTED (-4)   /* the plugin does not implement this call */
 #define STEPFLOW_ERR_BUDGET (-5)        /* returned by the host: the emission exceeded a budget */
+#define STEPFLOW_ERR_EXPIRED (-6)       /* returned by the host: the handle is no longer valid (an emitter used after
+                                           collect_metrics returned, a host handle after destroy); counted and logged */
 
 /* ---- Capabilities (the spec's extension points) -------------------------------------------------------- */
 
@@ -192,7 +194,8 @@ typedef struct stepflow_host_api {
      * `metrics` is NULL with a non-zero `count` (or `emitter` is NULL). A sample that breaks the rules above
      * (names, UTF-8, duplicate label names, a counter that is negative or not finite, buckets not ascending)
      * is refused on its own and counted by the host; the call still returns STEPFLOW_OK for the others.
-     * Never call it after collect_metrics has returned: the emitter is gone.
+     * Never call it after collect_metrics has returned: the emitter is gone, and the call is refused with
+     * STEPFLOW_ERR_EXPIRED (counted and logged; handles are numbers the host checks, never dereferenced).
      */
     int32_t (*emit_metrics)(stepflow_emitter *emitter, const stepflow_metric *metrics, size_t count);
 
