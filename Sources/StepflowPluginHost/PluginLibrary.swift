@@ -31,6 +31,10 @@ public final class PluginLibrary: @unchecked Sendable {
     /// process (a Swift plugin, or one the host could not classify).
     public let unloadsWhenReleased: Bool
 
+    /// The library file's identity when it was loaded: a reload compares it with the file's identity then, and
+    /// restarts the plugin when they differ (a rebuilt library).
+    public let fileIdentity: FileIdentity?
+
     /// The descriptor as a host-sized struct; members past the plugin's `struct_size` are zero (absent).
     let descriptor: stepflow_plugin_descriptor
 
@@ -39,8 +43,9 @@ public final class PluginLibrary: @unchecked Sendable {
 
     private init(
         info: PluginDescriptorInfo, descriptor: stepflow_plugin_descriptor, handle: UnsafeMutableRawPointer,
-        unloadsWhenReleased: Bool
+        unloadsWhenReleased: Bool, fileIdentity: FileIdentity?
     ) {
+        self.fileIdentity = fileIdentity
         self.info = info
         self.descriptor = descriptor
         self.handle = handle
@@ -74,8 +79,25 @@ public final class PluginLibrary: @unchecked Sendable {
         let resolved = try resolve(path)
 
         let keepMapped = ELFDependencies.linksSwiftRuntime(path: resolved)
+        // Opened from a private copy, so that nothing done to the file afterwards changes the running code.
+        let identity = FileIdentity(path: resolved)
+        var opened = resolved
+        if let identity {
+            do {
+                opened = try PluginFileCopy.copy(resolved, identity: identity, shared: keepMapped)
+            } catch {
+                throw PluginError(
+                    .openFailed, plugin: nil, path: path, message: error.message,
+                    hint: "the host loads a private copy of each plugin from its temporary directory (TMPDIR); "
+                        + "check that it is writable")
+            }
+        }
         _ = dlerror()
-        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | (keepMapped ? RTLD_NODELETE : 0)) else {
+        let loaded = dlopen(opened, RTLD_NOW | RTLD_LOCAL | (keepMapped ? RTLD_NODELETE : 0))
+        // A C plugin's copy goes at once (its mapping stays); a Swift plugin's stays for the process' life, since
+        // opening it again by name must find the image that is never unloaded.
+        if opened != resolved && (!keepMapped || loaded == nil) { PluginFileCopy.discard(opened) }
+        guard let handle = loaded else {
             let reason = lastDLError() ?? "dlopen failed without a message"
             throw PluginError(.openFailed, plugin: nil, path: path, message: reason, hint: openFailureHint(reason))
         }
@@ -108,7 +130,8 @@ public final class PluginLibrary: @unchecked Sendable {
         let descriptor = try copyDescriptor(returned, path: path)
         let info = try validate(descriptor, path: path, resolvedPath: resolved)
         owned = true
-        return PluginLibrary(info: info, descriptor: descriptor, handle: handle, unloadsWhenReleased: !keepMapped)
+        return PluginLibrary(
+            info: info, descriptor: descriptor, handle: handle, unloadsWhenReleased: !keepMapped, fileIdentity: identity)
     }
 
     /// Resolves `path` to an absolute, symlink-free path (so `dlopen` never searches the library path).

@@ -123,7 +123,9 @@ final class ConfigurationReloader: Sendable {
         var keep: [String: PluginSlot] = [:]
         for (key, entry) in wanted {
             guard let old = previous[key] else { continue }
-            if old.entry == entry && !old.failed {
+            // An entry that did not change keeps running, unless its library file did (a rebuilt plugin).
+            let rebuilt = old.result.map { manager.libraryChanged($0.name) } ?? false
+            if old.entry == entry && !old.failed && !rebuilt {
                 keep[key] = old
             } else {
                 await stop(old)

@@ -25,6 +25,8 @@ struct ManagedPlugin: Sendable {
     var exportJob: LogExportJob?
     /// The name of its alert channel, for a notifier.
     var channel: String?
+    /// The library file's identity when it was started: a reload restarts the plugin when it changed.
+    var fileIdentity: FileIdentity? = nil
 }
 
 /// Where log-exporter plugins get their entries from.
@@ -88,6 +90,13 @@ final class PluginManager: Sendable {
         failures.withLock { all in
             all.flatMap { plugin, reasons in reasons.map { (plugin, $0.key, $0.value) } }
         }.sorted { ($0.plugin, $0.reason) < ($1.plugin, $1.reason) }
+    }
+
+    /// Whether the library file of the running plugin `name` is no longer the one it was started from (rebuilt,
+    /// replaced or overwritten), so that a reload restarts it.
+    func libraryChanged(_ name: String) -> Bool {
+        guard let plugin = running.withLock({ $0[name] }), let started = plugin.fileIdentity else { return false }
+        return FileIdentity(path: plugin.resolvedPath) != started
     }
 
     /// Drops a plugin that left the configuration from ``configuredPlugins`` (its failure counts stay).
@@ -201,7 +210,8 @@ final class PluginManager: Sendable {
             running.withLock {
                 $0[name] = ManagedPlugin(
                     config: plugin, name: name, resolvedPath: resolved, collector: collector, library: library,
-                    schedule: schedule, job: job, exportJob: exportJob, channel: channel)
+                    schedule: schedule, job: job, exportJob: exportJob, channel: channel,
+                    fileIdentity: library?.fileIdentity ?? FileIdentity(path: resolved))
             }
             let details: [String: JSONValue] = [
                 "path": .string(resolved), "version": .string(info.version),
