@@ -76,16 +76,49 @@ final class ConfigurationReloader: Sendable {
 
     /// Re-reads the configuration and applies it; waits for a reload already running to finish first.
     func reload() async -> ReloadReport {
+        await serialized { await self.apply() }
+    }
+
+    /// Stops and starts the one plugin named `name` with its entry as it is (and its library file as it is now),
+    /// after any reload already running; the others are untouched.
+    func restart(plugin name: String) async -> ReloadReport {
+        await serialized { await self.applyRestart(of: name) }
+    }
+
+    /// Runs `work` after every reload or restart started before it.
+    private func serialized(_ work: @escaping @Sendable () async -> ReloadReport) async -> ReloadReport {
         let task = tail.withLock { tail -> Task<ReloadReport, Never> in
             let previous = tail
             let next = Task {
                 _ = await previous?.value
-                return await self.apply()
+                return await work()
             }
             tail = next
             return next
         }
         return await task.value
+    }
+
+    private func applyRestart(of name: String) async -> ReloadReport {
+        var report = ReloadReport(source: source)
+        let slots = state.withLock { $0.slots }
+        guard let index = slots.firstIndex(where: { $0.displayName == name }) else {
+            report.refused = true
+            report.unknownPlugin = true
+            let known = slots.map(\.displayName).joined(separator: ", ")
+            report.errors = ["no configured plugin is named '\(name)'; configured: \(known.isEmpty ? "none" : known)"]
+            return report
+        }
+        let old = slots[index]
+        await stop(old)
+        let slot = PluginSlot(key: old.key, entry: old.entry, result: await manager.start(old.entry))
+        state.withLock { state in
+            if let position = state.slots.firstIndex(where: { $0.key == old.key }) { state.slots[position] = slot }
+        }
+        report.restarted = [slot.displayName]
+        if let error = slot.result?.error { report.errors.append("plugin '\(slot.displayName)' did not start: \(error)") }
+        logger.notice("plugin restarted on request", metadata: ["plugin": "\(slot.displayName)"])
+        return report
     }
 
     private func apply() async -> ReloadReport {

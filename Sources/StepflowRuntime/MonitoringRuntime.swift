@@ -334,6 +334,10 @@ public final class MonitoringRuntime: Sendable {
                     let report = await reloader.reload()
                     return (report.httpStatus, report.json.jsonText)
                 },
+                restartPlugin: { name in
+                    let report = await reloader.restart(plugin: name)
+                    return (report.httpStatus, report.json.jsonText)
+                },
                 metricsAPI: MetricsAPI(
                     engine: engine, store: MetricStore(database: database),
                     maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
@@ -373,6 +377,12 @@ public final class MonitoringRuntime: Sendable {
     /// - Reloads run one at a time, in the order they were asked for.
     public func reload() async -> ReloadReport {
         await reloader.reload()
+    }
+
+    /// Stops and starts one plugin (`POST /api/v1/plugins/{name}/restart`, `stepflow-monitor plugins restart`),
+    /// with its configuration entry as it is and its library file as it is now; the others are untouched.
+    public func restartPlugin(_ name: String) async -> ReloadReport {
+        await reloader.restart(plugin: name)
     }
 
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully (HTTP, then the scheduler and plugins,

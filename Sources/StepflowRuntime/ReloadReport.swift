@@ -57,6 +57,10 @@ public struct ReloadReport: Sendable, Hashable {
         ])
     }
 
-    /// The HTTP status for this report: 422 when the configuration was refused, else 200.
-    public var httpStatus: Int { refused ? 422 : 200 }
+    /// Set by a restart of one plugin (``MonitoringRuntime/restartPlugin(_:)``) that names none configured.
+    public var unknownPlugin = false
+
+    /// The HTTP status for this report: 404 for a restart of an unknown plugin, 422 when the configuration was
+    /// refused, else 200.
+    public var httpStatus: Int { unknownPlugin ? 404 : refused ? 422 : 200 }
 }

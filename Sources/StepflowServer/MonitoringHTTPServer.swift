@@ -17,6 +17,9 @@ public struct HTTPDataSources: Sendable {
     /// Reloads the host's configuration and returns the HTTP status and JSON body to answer
     /// `POST /api/v1/admin/reload` with; `nil` leaves the route out (404).
     public var reload: (@Sendable () async -> (status: Int, body: String))?
+    /// Restarts the plugin of the given name and returns the HTTP status and JSON body to answer
+    /// `POST /api/v1/plugins/{name}/restart` with; `nil` leaves the route out (404).
+    public var restartPlugin: (@Sendable (String) async -> (status: Int, body: String))?
     /// The metrics API (`/api/v1/metrics`, `/api/v1/metrics/query`); `nil` leaves those routes out.
     public var metricsAPI: MetricsAPI?
     /// The logs and traces API (`/api/v1/logs…`, `/api/v1/spans`, `/api/v1/traces…`); `nil` leaves them out.
@@ -29,6 +32,7 @@ public struct HTTPDataSources: Sendable {
         health: @escaping @Sendable () async -> SystemHealth,
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
+        restartPlugin: (@Sendable (String) async -> (status: Int, body: String))? = nil,
         metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil
     ) {
         self.logTraceAPI = logTraceAPI
@@ -37,6 +41,7 @@ public struct HTTPDataSources: Sendable {
         self.health = health
         self.plugins = plugins
         self.reload = reload
+        self.restartPlugin = restartPlugin
         self.metricsAPI = metricsAPI
     }
 }
@@ -153,6 +158,12 @@ public enum MonitoringHTTPServer {
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        if let restartPlugin = sources.restartPlugin {
+            router.post("/api/v1/plugins/{name}/restart") { _, context -> Response in
+                let answer = await restartPlugin(try context.parameters.require("name"))
+                return json(answer.body, status: HTTPResponse.Status(code: answer.status))
+            }
         }
         if let reload = sources.reload {
             router.post("/api/v1/admin/reload") { _, _ -> Response in

@@ -6,9 +6,32 @@ import StepflowPluginHost
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "Inspect plugin libraries and list the plugins of a running host.",
-        subcommands: [Inspect.self, PluginsListCommand.self]
+        abstract: "Inspect plugin libraries, and list or restart the plugins of a running host.",
+        subcommands: [Inspect.self, PluginsListCommand.self, Restart.self]
     )
+
+    /// `stepflow-monitor plugins restart NAME`.
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop and start one plugin of the running host (its library file is read again).",
+            discussion: "Example: stepflow-monitor plugins restart filesystem")
+
+        @OptionGroup var host: HostOptions
+        @Argument(help: "The plugin's name, as `plugins list` shows it.") var name: String
+
+        func run() async throws {
+            let path = "/api/v1/plugins/\(name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name)/restart"
+            let (status, data) = await host.request("POST", path)
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let errors = object?["errors"] as? [String] ?? []
+            guard status == 200 else { fail("stepflow-monitor: \(errors.first ?? HostOptions.errorText(data))") }
+            print("plugin \(name) restarted")
+            if let problem = errors.first {
+                print(problem)
+                throw ExitCode(1)
+            }
+        }
+    }
 
     /// `stepflow-monitor plugins inspect PATH`.
     struct Inspect: AsyncParsableCommand {

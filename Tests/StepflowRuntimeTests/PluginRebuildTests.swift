@@ -111,4 +111,44 @@ struct PluginRebuildTests {
             #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
         }
     }
+
+    @Test("POST /api/v1/plugins/{name}/restart and `plugins restart NAME` restart one plugin on purpose")
+    func restartOnPurpose() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("librebuilt.so")
+        try Self.build(1, in: directory, to: path)
+        let config = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+            scheduler:
+              jitter: 0
+            plugins:
+              - name: rebuilt
+                path: \(path)
+                interval: 200ms
+            """)
+        let runtime = try await MonitoringRuntime(
+            loaded: ConfigurationLoader.load(path: config, environment: [:]), logger: logger,
+            pluginRunner: buildProductsDirectory + "/stepflow-monitor")
+        try await whileRunning(runtime, logger: logger) {
+            let port = await runtime.boundAddress.waitForPort()
+            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(1) })
+            try Self.build(2, in: directory, to: directory.file("librebuilt.new.so"))
+            #expect(rename(directory.file("librebuilt.new.so"), path) == 0)
+            let restarted = try await httpSend(port, "POST", "/api/v1/plugins/rebuilt/restart", body: "")
+            #expect(restarted.status == 200 && restarted.body.contains(#""restarted":["rebuilt"]"#), "\(restarted.body)")
+            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
+            let unknown = try await httpSend(port, "POST", "/api/v1/plugins/nobody/restart", body: "")
+            #expect(unknown.status == 404 && unknown.body.contains("no configured plugin is named 'nobody'"), "\(unknown.body)")
+            let command = try await offPool {
+                try runProcess(buildProductsDirectory + "/stepflow-monitor", [
+                    "plugins", "restart", "rebuilt", "--url", "http://127.0.0.1:\(port)",
+                ])
+            }
+            #expect(command.status == 0 && command.output.contains("plugin rebuilt restarted"), "\(command.output)")
+        }
+    }
 }
