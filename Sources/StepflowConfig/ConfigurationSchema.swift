@@ -130,6 +130,7 @@ enum ConfigurationSchema {
         .init("http.commit_timeout", .duration(\.http.commitTimeout), .positive),
         .init("http.idle_timeout", .duration(\.http.idleTimeout), .positive),
         .init("http.max_connections", .integer(\.http.maxConnections), .atLeastOne),
+        .init("http.query_timeout", .duration(\.http.queryTimeout), .positive),
         .init("http.max_json_depth", .integer(\.http.maxJSONDepth), .atLeastOne),
         .init("http.allowed_origins", env: "HTTP_ALLOWED_ORIGINS", .text(\.http.allowedOrigins)),
         .init("http.allowed_hosts", env: "HTTP_ALLOWED_HOSTS", .text(\.http.allowedHosts)),

@@ -340,7 +340,8 @@ public final class MonitoringRuntime: Sendable {
                 },
                 metricsAPI: MetricsAPI(
                     engine: engine, store: MetricStore(database: database),
-                    maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
+                    maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy,
+                    queryTimeout: configuration.http.queryTimeout),
                 logTraceAPI: LogTraceAPI(
                     logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
                 alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))

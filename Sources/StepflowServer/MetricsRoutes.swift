@@ -12,12 +12,18 @@ public struct MetricsAPI: Sendable {
     public var maxBodyBytes: Int
     /// When `POST /api/v1/metrics` is answered (`http.acknowledge`).
     public var ingestPolicy: IngestPolicy
+    /// The longest one series query may match for (`http.query_timeout`); past it the query gets 400.
+    public var queryTimeout: Duration
 
-    public init(engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default) {
+    public init(
+        engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default,
+        queryTimeout: Duration = .seconds(10)
+    ) {
         self.engine = engine
         self.store = store
         self.maxBodyBytes = maxBodyBytes
         self.ingestPolicy = ingestPolicy
+        self.queryTimeout = queryTimeout
     }
 }
 
@@ -28,7 +34,7 @@ enum MetricsRoutes {
         router.get("/api/v1/metrics") { request, _ -> Response in
             do throws(MonitoringError) {
                 let filter = try RequestParameters(request).metricFilter()
-                let series = try await api.engine.listMetrics(filter: filter)
+                let series = try api.engine.snapshot(filter: filter, budget: api.queryTimeout)
                 return json(
                     JSONValue.object(["count": .int(Int64(series.count)), "series": .array(series.map(MetricJSON.series))]),
                     status: .ok)

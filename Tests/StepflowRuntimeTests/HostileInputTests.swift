@@ -274,4 +274,15 @@ struct HostileInputTests {
             #expect(listed.body.contains(#""count":0"#), "\(listed.body)")
         }
     }
+
+    @Test("a series query past http.query_timeout is refused with 400 saying so")
+    func queryBudget() async throws {
+        try await withHost(extra: "  query_timeout: 1ns") { port in
+            let items = (0..<1000).map { #"{"name": "b", "type": "gauge", "value": 1, "labels": {"i": "\#($0)"}}"# }
+            #expect(try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [\#(items.joined(separator: ","))]}"#).status == 200)
+            let query = "/api/v1/metrics?match=" + #"{i=~"9.*"}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let answer = try await httpGet(port, query)
+            #expect(answer.status == 400 && answer.body.contains("http.query_timeout"), "\(answer.body)")
+        }
+    }
 }

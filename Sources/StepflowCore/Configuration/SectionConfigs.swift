@@ -216,6 +216,9 @@ public struct HTTPConfig: Sendable, Hashable {
     public var idleTimeout: Duration = .seconds(30)
     /// `max_connections`, default 512: connections served at once; past it new ones wait in the listen backlog.
     public var maxConnections: Int = 512
+    /// `query_timeout`, default 10s: the longest one series query (`GET /api/v1/metrics`) may spend matching;
+    /// past it the query is refused with 400 saying so, instead of occupying the host.
+    public var queryTimeout: Duration = .seconds(10)
     /// `max_json_depth`, default 32: the deepest nesting of arrays and objects a JSON body may have; a deeper
     /// one is answered 400 before it is decoded.
     public var maxJSONDepth: Int = 32

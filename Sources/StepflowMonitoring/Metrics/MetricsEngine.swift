@@ -285,6 +285,31 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         }
     }
 
+    /// ``snapshot(filter:)`` within a time budget: the matching stops, and the query is refused, once `budget`
+    /// has passed (checked every 256 series), so that one query cannot occupy the host however many series it
+    /// walks (`http.query_timeout`).
+    ///
+    /// - Throws: `invalidQuery` naming the budget, when it is exceeded.
+    public func snapshot(filter: MetricFilter, budget: Duration) throws(MonitoringError) -> [MetricInfo] {
+        let filter = try filter.validated()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: budget)
+        let all = snapshot(filter: MetricFilter(name: filter.name, namePrefix: filter.namePrefix))
+        var matched: [MetricInfo] = []
+        for (position, info) in all.enumerated() {
+            if position % 256 == 255, clock.now > deadline {
+                throw .invalidQuery(
+                    "the query walked \(position + 1) of \(all.count) series without finishing within "
+                        + "http.query_timeout (\(budget))",
+                    hint: "narrow the selector: a metric name, or an exact label before the regexes")
+            }
+            if filter.matches(name: info.name, type: info.type, labels: info.labels), filter.matches(lastUpdated: info.lastUpdated) {
+                matched.append(info)
+            }
+        }
+        return matched
+    }
+
     // MARK: Ingest
 
     /// Validates and applies every sample of `batch` under one lock; returns the rows to queue, the report and
