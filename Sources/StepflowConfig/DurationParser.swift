@@ -105,9 +105,10 @@ enum DurationParser {
         for digit in fraction {
             place /= 10
             if place == 0 { break }
-            guard let value = digit.wholeNumberValue else { return .failure(.malformed) }
-            let (sum, overflow) = total.addingReportingOverflow(Int64(value) * place)
-            guard !overflow else { return .failure(.tooLarge) }
+            guard let value = digit.wholeNumberValue.flatMap(Int64.init(exactly:)) else { return .failure(.malformed) }
+            let (part, partOverflow) = value.multipliedReportingOverflow(by: place)
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            guard !partOverflow, !overflow else { return .failure(.tooLarge) }
             total = sum
         }
         return .success(total)

@@ -77,8 +77,12 @@ struct PluginRebuildTests {
         await plugin.shutdown()
     }
 
-    @Test("a library rebuilt and moved into place is restarted by a reload, its entry unchanged", arguments: ["in-process", "process"])
-    func rebuiltIsReloaded(isolation: String) async throws {
+    /// Runs a host with the plugin `rebuilt` (build 1 of its library) while `body` runs; `rebuild()` puts build 2
+    /// in place the way an installer does (built elsewhere, renamed over the old file: a new inode).
+    func withRebuiltPlugin(
+        isolation: String = "in-process",
+        _ body: (_ runtime: MonitoringRuntime, _ rebuild: () throws -> Void) async throws -> Void
+    ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("librebuilt.so")
@@ -101,11 +105,19 @@ struct PluginRebuildTests {
             pluginRunner: buildProductsDirectory + "/stepflow-monitor")
         try await whileRunning(runtime, logger: logger) {
             #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(1) })
+            try await body(runtime) {
+                try Self.build(2, in: directory, to: directory.file("librebuilt.new.so"))
+                #expect(rename(directory.file("librebuilt.new.so"), path) == 0)
+            }
+        }
+    }
+
+    @Test("a library rebuilt and moved into place is restarted by a reload, its entry unchanged", arguments: ["in-process", "process"])
+    func rebuiltIsReloaded(isolation: String) async throws {
+        try await withRebuiltPlugin(isolation: isolation) { runtime, rebuild in
             let unchanged = await runtime.reload()
             #expect(unchanged.unchanged == ["rebuilt"], "\(unchanged)")
-            // Rebuilt elsewhere, then renamed over the old file: a new inode.
-            try Self.build(2, in: directory, to: directory.file("librebuilt.new.so"))
-            #expect(rename(directory.file("librebuilt.new.so"), path) == 0)
+            try rebuild()
             let report = await runtime.reload()
             #expect(report.restarted == ["rebuilt"], "\(report)")
             #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
@@ -114,30 +126,9 @@ struct PluginRebuildTests {
 
     @Test("POST /api/v1/plugins/{name}/restart and `plugins restart NAME` restart one plugin on purpose")
     func restartOnPurpose() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.file("librebuilt.so")
-        try Self.build(1, in: directory, to: path)
-        let config = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-            scheduler:
-              jitter: 0
-            plugins:
-              - name: rebuilt
-                path: \(path)
-                interval: 200ms
-            """)
-        let runtime = try await MonitoringRuntime(
-            loaded: ConfigurationLoader.load(path: config, environment: [:]), logger: logger,
-            pluginRunner: buildProductsDirectory + "/stepflow-monitor")
-        try await whileRunning(runtime, logger: logger) {
+        try await withRebuiltPlugin { runtime, rebuild in
             let port = await runtime.boundAddress.waitForPort()
-            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(1) })
-            try Self.build(2, in: directory, to: directory.file("librebuilt.new.so"))
-            #expect(rename(directory.file("librebuilt.new.so"), path) == 0)
+            try rebuild()
             let restarted = try await httpSend(port, "POST", "/api/v1/plugins/rebuilt/restart", body: "")
             #expect(restarted.status == 200 && restarted.body.contains(#""restarted":["rebuilt"]"#), "\(restarted.body)")
             #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
