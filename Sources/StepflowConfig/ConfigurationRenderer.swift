@@ -65,6 +65,11 @@ enum ConfigurationRenderer {
                     + "log_bytes_per_batch: \(plugin.budgets.logBytesPerBatch)}")
             if let interval = plugin.interval { fields.append("interval: " + DurationParser.format(interval)) }
             if let timeout = plugin.timeout { fields.append("timeout: " + DurationParser.format(timeout)) }
+            if let staleAfter = plugin.staleAfter { fields.append("stale_after: " + DurationParser.format(staleAfter)) }
+            if !plugin.labels.isEmpty {
+                let pairs = plugin.labels.map { JSONValue.quote($0.name) + ": " + JSONValue.quote($0.value) }
+                fields.append("labels: {" + pairs.joined(separator: ", ") + "}")
+            }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)
             if !plugin.limits.isEmpty {
                 var limits: [String] = []

@@ -13,7 +13,8 @@ enum ConfigurationSchema {
 
     /// The keys of one `plugins:` item, in the order they are rendered.
     static let pluginKeys = [
-        "name", "path", "enabled", "isolation", "interval", "timeout", "budgets", "limits", "settings",
+        "name", "path", "enabled", "isolation", "interval", "timeout", "stale_after", "labels", "budgets", "limits",
+        "settings",
     ]
 
     /// The keys of a plugin's `budgets:` mapping.
@@ -64,6 +65,7 @@ enum ConfigurationSchema {
         .init("metrics.summary_max_age", .duration(\.metrics.summaryMaxAge), .positive),
         .init("metrics.summary_max_samples", .integer(\.metrics.summaryMaxSamples), .atLeastOne),
         .init("metrics.backpressure_timeout", .duration(\.metrics.backpressureTimeout), .positive),
+        .init("metrics.series_expiry", .duration(\.metrics.seriesExpiry), .any),
 
         .init("logs.source", env: "LOGS_SOURCE", .text(\.logs.source), .nonEmpty),
         .init("logs.retention_days", env: "LOGS_RETENTION_DAYS", .integer(\.logs.retentionDays), .nonNegative),

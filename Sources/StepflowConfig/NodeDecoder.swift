@@ -252,7 +252,13 @@ struct NodeDecoder {
                     continue
                 }
                 plugin.isolation = isolation
-            case "interval", "timeout":
+            case "labels":
+                guard let labels = decodeLabels(valueNode, keyPath: keyPath) else {
+                    valid = false
+                    continue
+                }
+                plugin.labels = labels
+            case "interval", "timeout", "stale_after":
                 if isNull { continue }
                 guard case .duration(let duration)? = scalarValue(valueNode, as: .duration, keyPath: keyPath) else {
                     valid = false
@@ -262,7 +268,11 @@ struct NodeDecoder {
                     report(valueNode, keyPath: keyPath, violation)
                     valid = false
                 }
-                if key == "interval" { plugin.interval = duration } else { plugin.timeout = duration }
+                switch key {
+                case "interval": plugin.interval = duration
+                case "timeout": plugin.timeout = duration
+                default: plugin.staleAfter = duration
+                }
             case "budgets":
                 guard let budgets = decodeBudgets(valueNode, keyPath: keyPath) else {
                     valid = false
@@ -357,7 +367,38 @@ struct NodeDecoder {
         return valid ? limits : nil
     }
 
-    /// A plugin's `settings:` mapping, whatever YAML its values hold.
+    /// A plugin's `labels:` mapping of label names to text values, sorted by name.
+    private mutating func decodeLabels(_ node: Node, keyPath: String) -> [Label]? {
+        guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: true) else { return nil }
+        var labels: [Label] = []
+        var valid = true
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode), let name = keyName(keyNode, parentPath: keyPath) else {
+                valid = false
+                continue
+            }
+            let path = keyPath + "." + name
+            guard MetricNameRules.isValidLabelName(name) else {
+                report(keyNode, keyPath: path,
+                       "'\(name)' is not a label name: it must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __")
+                valid = false
+                continue
+            }
+            guard !["le", "quantile"].contains(name) else {
+                report(keyNode, keyPath: path,
+                       "'\(name)' is reserved for histogram buckets and summary quantiles; choose another name")
+                valid = false
+                continue
+            }
+            guard case .text(let value)? = scalarValue(valueNode, as: .text, keyPath: path) else {
+                valid = false
+                continue
+            }
+            labels.append(Label(name, value))
+        }
+        return valid ? labels.sorted() : nil
+    }
+
     /// A plugin's `budgets:` mapping; keys left out keep their defaults.
     private mutating func decodeBudgets(_ node: Node, keyPath: String) -> PluginBudgets? {
         var budgets = PluginBudgets()
@@ -393,6 +434,7 @@ struct NodeDecoder {
         return valid ? budgets : nil
     }
 
+    /// A plugin's `settings:` mapping, whatever YAML its values hold.
     private mutating func decodeSettings(_ node: Node, keyPath: String) -> [String: JSONValue]? {
         if node.isScalarNode, node.tagName == .null { return [:] }
         guard case .mapping = node else {

@@ -110,7 +110,7 @@ final class ConfigurationReloader: Sendable {
             return report
         }
         let old = slots[index]
-        await stop(old)
+        await stop(old, removingSeries: false)
         let slot = PluginSlot(key: old.key, entry: old.entry, result: await manager.start(old.entry))
         state.withLock { state in
             if let position = state.slots.firstIndex(where: { $0.key == old.key }) { state.slots[position] = slot }
@@ -150,7 +150,7 @@ final class ConfigurationReloader: Sendable {
 
         // Stops first: removed entries, then changed (or previously failed) ones.
         for slot in current where !wantedKeys.contains(slot.key) {
-            await stop(slot)
+            await stop(slot, removingSeries: true)
             report.removed.append(slot.displayName)
         }
         var keep: [String: PluginSlot] = [:]
@@ -161,7 +161,9 @@ final class ConfigurationReloader: Sendable {
             if old.entry == entry && !old.failed && !rebuilt {
                 keep[key] = old
             } else {
-                await stop(old)
+                // Its series leave at once when it is disabled or its labels change (the plugin will not report
+                // them again); otherwise they stay for the restarted plugin to report.
+                await stop(old, removingSeries: !entry.enabled || entry.labels != old.entry.labels)
             }
         }
         // Then starts, in configuration order.
@@ -216,10 +218,10 @@ final class ConfigurationReloader: Sendable {
 
     /// Stops what a slot started: a running plugin is unscheduled (its instance destroyed); a plugin that failed
     /// to start only has its "not loaded" health entry, which is dropped.
-    private func stop(_ slot: PluginSlot) async {
+    private func stop(_ slot: PluginSlot, removingSeries: Bool) async {
         guard let result = slot.result else { return }
         if result.error == nil {
-            await manager.stop(result.name)
+            await manager.stop(result.name, removingSeries: removingSeries)
         } else if !manager.plugins.contains(where: { $0.name == result.name }) {
             manager.forget(result.name)
             try? await manager.health.unregisterHealthCheck(PluginManager.jobName(result.name))

@@ -261,6 +261,11 @@ public final class MonitoringRuntime: Sendable {
             // Spans open past tracing.max_trace_duration are closed as timed out.
             let sweep = max(Duration.seconds(1), min(configuration.tracing.maxTraceDuration / 4, .seconds(30)))
             try scheduler.add(SpanTimeoutJob(engine: traces), schedule: JobSchedule(interval: sweep, timeout: .seconds(30)))
+            // Series their source stopped reporting leave memory and /metrics (metrics.series_expiry).
+            try scheduler.add(
+                SeriesExpiryJob(engine: engine),
+                schedule: JobSchedule(
+                    interval: SeriesExpiryJob.period(seriesExpiry: engine.options.seriesExpiry), timeout: .seconds(30)))
             if let fileExport {
                 try scheduler.add(
                     fileExport, schedule: JobSchedule(interval: configuration.logs.exportInterval, timeout: .seconds(120)))

@@ -5,16 +5,18 @@ import StepflowPluginHost
 import StepflowScheduling
 import Synchronization
 
-/// Schedules one metrics-collector plugin instance: each run calls its `collect_metrics` and records what it
-/// emitted. Samples past the plugin's series budget, or that the engine refuses (bad names, type clashes),
-/// are counted and logged once per collection; the rest are kept.
+/// Schedules one metrics-collector plugin instance: each run calls its `collect_metrics`, adds the entry's
+/// `labels:` and records what it emitted on behalf of the plugin, which owns the series it creates (its series
+/// budget and stale time are the engine's source policy, see docs/plugins.md, "Series ownership and expiry").
+///
+/// Every refusal counts against the plugin. The first of each reason is logged at once (by the plugin host for
+/// what it refuses, by the engine for the rest); after that, at most one line a minute gives the count.
 final class PluginCollectorJob: ScheduledJob {
-    private struct SeriesBudgetState {
-        /// Fingerprints of the series the plugin has created (a 64-bit collision would count two as one).
-        var known = Set<UInt64>()
-        var refused: UInt64 = 0
-        /// `refusedSamples[.overBudget]` of the instance after the previous collection.
-        var instanceOverBudget = 0
+    private struct RefusalSummary {
+        /// The host's refusal counts of the instance when they were last logged.
+        var logged: [MetricRefusalReason: Int] = [:]
+        /// When the last summary line was logged (or the job was made).
+        var at = ContinuousClock.now
     }
 
     let name: String
@@ -24,26 +26,41 @@ final class PluginCollectorJob: ScheduledJob {
     let logger: Logger
     /// How long shutdown waits for a call still in flight before leaving the instance undestroyed.
     let shutdownGrace: Duration
-    /// The most distinct series this plugin may create.
-    let seriesBudget: Int
-    private let series = Mutex(SeriesBudgetState())
+    /// The source the plugin's samples are recorded as.
+    let source: MetricSource
+    /// The entry's `labels:`, added to every sample.
+    let labels: [Label]
+    private let summary = Mutex(RefusalSummary())
 
     init(
         name: String, instance: any PluginCollector, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration,
-        seriesBudget: Int = PluginBudgets().series
+        labels: [Label] = []
     ) {
         self.name = name
         self.instance = instance
         self.engine = engine
         self.logger = logger
         self.shutdownGrace = shutdownGrace
-        self.seriesBudget = max(seriesBudget, 1)
+        self.source = .plugin(instance.name)
+        self.labels = labels
     }
 
     var isBusy: Bool { instance.isBusy }
 
-    /// Distinct series the plugin has created, and samples refused for going past its series budget.
-    var seriesCounts: (known: Int, refused: UInt64) { series.withLock { ($0.known.count, $0.refused) } }
+    /// Series the plugin owns now, and samples of new series refused past its series budget.
+    var seriesCounts: (known: Int, refused: UInt64) {
+        let statistics = engine.statistics(of: source)
+        return (statistics.series, statistics.refused[.sourceSeriesLimit] ?? 0)
+    }
+
+    /// Every sample of the plugin refused so far, by reason: what the plugin host refused and what the engine
+    /// refused (limits, ownership, type clashes).
+    var refusedSamples: [String: UInt64] {
+        var all: [String: UInt64] = [:]
+        for (reason, count) in instance.refusedSamples { all[reason.rawValue, default: 0] += UInt64(max(count, 0)) }
+        for (reason, count) in engine.statistics(of: source).refused { all[reason.rawValue, default: 0] += count }
+        return all
+    }
 
     func run() async throws {
         let batch: MetricBatch
@@ -57,46 +74,27 @@ final class PluginCollectorJob: ScheduledJob {
             }
             throw error
         }
-        let overBudgetNow = instance.refusedSamples[.overBudget] ?? 0
-        let (kept, cut, instanceCut) = series.withLock { state -> ([Int]?, Int, Int) in
-            var kept: [Int]?
-            for position in batch.indices {
-                let fingerprint = batch.fingerprint(at: position)
-                if state.known.count < seriesBudget || state.known.contains(fingerprint) {
-                    state.known.insert(fingerprint)
-                    kept?.append(position)
-                } else if kept == nil {
-                    kept = Array(0..<position)  // the first sample past the budget: keep what came before it
-                }
-            }
-            let cut = batch.count - (kept?.count ?? batch.count)
-            state.refused += UInt64(cut)
-            let instanceCut = overBudgetNow - state.instanceOverBudget
-            state.instanceOverBudget = overBudgetNow
-            return (kept, cut, instanceCut)
+        engine.record(batch.addingLabels(labels), from: source)
+        logRefusalSummary()
+    }
+
+    /// Logs, at most once a minute, how many samples the plugin host refused since the last line; the first of
+    /// each reason was logged when it happened.
+    private func logRefusalSummary() {
+        let now = ContinuousClock.now
+        let counts = instance.refusedSamples
+        let since = summary.withLock { summary -> [(MetricRefusalReason, Int)] in
+            guard now - summary.at >= .seconds(60) else { return [] }
+            let since = counts.map { ($0.key, $0.value - (summary.logged[$0.key] ?? 0)) }.filter { $0.1 > 0 }
+            summary.logged = counts
+            summary.at = now
+            return since
         }
-        if instanceCut > 0 {
-            logger.warning(
-                "plugin emitted more samples than its budget allows in one collection; the rest were dropped",
-                metadata: [
-                    "plugin": "\(instance.name)", "dropped": "\(instanceCut)",
-                    "budget": "budgets.metrics_per_collection",
-                ])
-        }
-        if cut > 0 {
-            logger.warning(
-                "plugin reached its series budget; samples of new series were dropped",
-                metadata: [
-                    "plugin": "\(instance.name)", "dropped": "\(cut)", "series_budget": "\(seriesBudget)",
-                    "budget": "budgets.series",
-                ])
-        }
-        let report = engine.record(kept.map { batch.keeping($0) } ?? batch)
-        if let first = report.refused.first {
-            logger.warning(
-                "plugin samples refused",
-                metadata: ["plugin": "\(instance.name)", "refused": "\(report.refused.count)", "first": "\(first.name): \(first.reason)"])
-        }
+        guard !since.isEmpty else { return }
+        let text = since.sorted { $0.0.rawValue < $1.0.rawValue }.map { "\($0.0.rawValue)=\($0.1)" }
+        logger.warning(
+            "plugin samples refused since the last count",
+            metadata: ["plugin": "\(instance.name)", "refused": "\(text.joined(separator: ","))"])
     }
 
     /// Destroys the instance once any call in flight returns, waiting at most `shutdownGrace`: a plugin stuck

@@ -12,7 +12,7 @@ struct PluginHealthCheck: HealthCheck {
     func check() async -> HealthStatus {
         var status = await job.check()
         status.details["restarts"] = .int(Int64(collector.restarts))
-        status.details["refused_samples"] = .int(Int64(collector.refusedSamples.values.reduce(0, +)))
+        status.details["refused_samples"] = .int(Int64(clamping: pluginJob.refusedSamples.values.reduce(0, &+)))
         let series = pluginJob.seriesCounts
         status.details["series"] = .int(Int64(series.known))
         status.details["series_refused"] = .int(Int64(series.refused))

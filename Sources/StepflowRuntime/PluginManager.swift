@@ -27,6 +27,15 @@ struct ManagedPlugin: Sendable {
     var channel: String?
     /// The library file's identity when it was started: a reload restarts the plugin when it changed.
     var fileIdentity: FileIdentity? = nil
+
+    /// Every sample of the plugin refused so far, by reason: by the plugin host and, for a collector, by the
+    /// metrics engine.
+    var refusedSamples: [String: UInt64] {
+        if let job { return job.refusedSamples }
+        var all: [String: UInt64] = [:]
+        for (reason, count) in collector.refusedSamples { all[reason.rawValue, default: 0] += UInt64(max(count, 0)) }
+        return all
+    }
 }
 
 /// Where log-exporter plugins get their entries from.
@@ -124,9 +133,20 @@ final class PluginManager: Sendable {
         alsoCollects ? jobName(pluginName) + ":export" : jobName(pluginName)
     }
 
-    /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check.
-    func stop(_ name: String) async {
+    /// How long a series of `plugin` stays after the plugin last reported it: its `stale_after`, else the longer
+    /// of `metrics.series_expiry` and twice its interval (`nil`: never, when `series_expiry` is `0s`).
+    static func staleAfter(_ plugin: PluginConfig, interval: Duration, seriesExpiry: Duration?) -> Duration? {
+        if let staleAfter = plugin.staleAfter { return staleAfter }
+        return seriesExpiry.map { max($0, interval * 2) }
+    }
+
+    /// Stops one started plugin: unschedules it (its instance is shut down) and drops its health check. With
+    /// `removingSeries` (the plugin left the configuration or was disabled) its series leave memory and
+    /// `/metrics` at once; a plugin stopped to be started again keeps them.
+    func stop(_ name: String, removingSeries: Bool) async {
         forget(name)
+        // Before the job goes: a collection in flight that ends now finds its source removed and is dropped.
+        if removingSeries { engine.remove(.plugin(name)) }
         guard let plugin = running.withLock({ $0.removeValue(forKey: name) }) else { return }
         if let channel = plugin.channel { await notifier?.remove(channel) }
         if let job = plugin.job { await scheduler.remove(job.name) }
@@ -181,9 +201,14 @@ final class PluginManager: Sendable {
             let schedule = JobSchedule(interval: interval, timeout: timeout)
             var job: PluginCollectorJob?
             if collects {
+                engine.register(
+                    .plugin(name),
+                    policy: MetricSourcePolicy(
+                        staleAfter: Self.staleAfter(plugin, interval: interval, seriesExpiry: engine.options.seriesExpiry),
+                        maxSeries: plugin.budgets.series))
                 let collection = PluginCollectorJob(
                     name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
-                    seriesBudget: plugin.budgets.series)
+                    labels: plugin.labels)
                 try scheduler.add(collection, schedule: schedule)
                 job = collection
             }

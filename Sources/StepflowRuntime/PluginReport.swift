@@ -25,9 +25,10 @@ enum PluginReport {
                 "failures": .int(Int64(status?.failures ?? 0)),
                 "timeouts": .int(Int64(status?.timeouts ?? 0)),
                 "restarts": .int(Int64(plugin.collector.restarts)),
-                "refused_samples": .int(Int64(plugin.collector.refusedSamples.values.reduce(0, +))),
+                "refused_samples": .int(Int64(clamping: plugin.refusedSamples.values.reduce(0, &+))),
                 "last_error": status?.lastError.map(JSONValue.string) ?? .null,
             ]
+            if let series = plugin.job?.seriesCounts { item["series"] = .int(Int64(series.known)) }
             if let lastSuccess = status?.lastSuccess {
                 item["last_success"] = .string(lastSuccess.rfc3339Seconds)
             }

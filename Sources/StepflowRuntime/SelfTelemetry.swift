@@ -82,16 +82,17 @@ struct SelfTelemetry: Sendable {
         for plugin in plugins.plugins {
             let labels = [Label("plugin", plugin.name), Label("isolation", plugin.collector.isolation.rawValue)]
             if let series = plugin.job?.seriesCounts {
-                add("stepflow_plugin_series", "Distinct series the plugin has created (counted against budgets.series).",
+                add("stepflow_plugin_series", "Series the plugin owns now (counted against budgets.series).",
                     .gauge(Double(series.known)), labels)
                 add("stepflow_plugin_series_refused_total", "Samples of new series dropped past the plugin's series budget.",
                     .counter(Double(series.refused)), labels)
             }
             add("stepflow_plugin_restarts_total", "Times the plugin's runner was restarted after a crash or a missed deadline.",
                 .counter(Double(plugin.collector.restarts)), labels)
-            for (reason, count) in plugin.collector.refusedSamples.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                add("stepflow_plugin_refused_samples_total", "Samples a plugin emitted that were refused, by reason.",
-                    .counter(Double(count)), [Label("plugin", plugin.name), Label("reason", reason.rawValue)])
+            for (reason, count) in plugin.refusedSamples.sorted(by: { $0.key < $1.key }) {
+                add("stepflow_plugin_refused_samples_total",
+                    "Samples a plugin emitted that were refused, by the plugin host or the metrics engine, by reason.",
+                    .counter(Double(count)), [Label("plugin", plugin.name), Label("reason", reason)])
             }
         }
         let counts = engine.counts
@@ -106,6 +107,12 @@ struct SelfTelemetry: Sendable {
         add("stepflow_metrics_write_failures_total", "Batch transactions that failed (their samples were kept).", .counter(Double(writer.failures)))
         add("stepflow_metrics_queue_depth", "Samples waiting to be written.", .gauge(Double(queue.depth)))
         add("stepflow_metrics_series", "Series held in memory.", .gauge(Double(engine.seriesCount)))
+        let expired = engine.expiredSeries
+        for reason in SeriesExpiryReason.allCases {
+            add("stepflow_metrics_series_expired_total",
+                "Series that left memory and /metrics: not reported for their stale time, or their plugin was removed.",
+                .counter(Double(expired[reason] ?? 0)), [Label("reason", reason.rawValue)])
+        }
         add("stepflow_metrics_average_write_seconds", "Mean time of one batch transaction.", .gauge(writer.averageWriteTime.inSeconds))
         add("stepflow_storage_bytes", "Size of the database file and its WAL.", .gauge(Double(database.fileSize())))
         add("stepflow_retention_deleted_rows_total",

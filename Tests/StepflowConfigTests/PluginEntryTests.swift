@@ -41,4 +41,32 @@ struct PluginEntryTests {
                 && $0.contains("metrics_per_collection")
         })
     }
+
+    @Test("labels and stale_after are read, rendered back, and bad ones named with their line")
+    func labelsAndStaleAfter() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: """
+            plugins:
+              - path: liba.so
+                stale_after: 90s
+                labels: {instance: a, zone: "eu-1"}
+            """, file: "config.yaml", environment: [:])
+        #expect(configuration.plugins[0].staleAfter == .seconds(90))
+        #expect(configuration.plugins[0].labels == [Label("instance", "a"), Label("zone", "eu-1")])
+        let rendered = try ConfigurationLoader.parse(
+            yaml: ConfigurationLoader.render(configuration), file: "rendered.yaml", environment: [:])
+        #expect(rendered == configuration)
+        let issues = parseIssues("""
+            plugins:
+              - path: liba.so
+                stale_after: 0s
+                labels:
+                  bad-name: x
+                  le: "1"
+                  __reserved: y
+            """).map(\.description)
+        #expect(issues.contains { $0.hasPrefix("config.yaml:3:18: plugins[0].stale_after: must be longer than zero") }, "\(issues)")
+        #expect(issues.contains { $0.hasPrefix("config.yaml:5:7: plugins[0].labels.bad-name: 'bad-name' is not a label name") })
+        #expect(issues.contains { $0.hasPrefix("config.yaml:6:7: plugins[0].labels.le: 'le' is reserved") })
+        #expect(issues.contains { $0.hasPrefix("config.yaml:7:7: plugins[0].labels.__reserved:") })
+    }
 }

@@ -46,6 +46,10 @@ public struct MetricsConfig: Sendable, Hashable {
     /// `backpressure_timeout`, default 5s: how long `record_metrics` waits for room in a full write queue before
     /// the rest of its batch is dropped and counted.
     public var backpressureTimeout: Duration = .seconds(5)
+    /// `series_expiry`, default 5m: how long a series stays in memory and on `/metrics` after its source last
+    /// reported it (HTTP ingest, plugins, series restored at start); `0s` keeps series until the host stops.
+    /// A plugin's own `stale_after` overrides it; a plugin's default is the longer of this and twice its interval.
+    public var seriesExpiry: Duration = .seconds(300)
 
     public init() {}
     public static let `default` = MetricsConfig()
@@ -329,6 +333,12 @@ public struct PluginConfig: Sendable, Hashable {
     public var budgets = PluginBudgets()
     /// `limits`: resource limits applied to the plugin's runner process; only with `isolation: process`.
     public var limits: PluginLimits = .none
+    /// `stale_after`: how long a series of this plugin stays after the plugin last reported it; defaults to the
+    /// longer of `metrics.series_expiry` and twice the plugin's interval.
+    public var staleAfter: Duration?
+    /// `labels`: added to every sample the plugin emits, replacing a label of the same name the plugin gave, so
+    /// that two instances of one plugin own distinct series. Sorted by name.
+    public var labels: [Label] = []
 
     public init(
         name: String? = nil,

@@ -228,6 +228,29 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
         return kept
     }
 
+    /// The batch with `extra` on every sample, each replacing a label of the same name the sample had (a plugin
+    /// entry's `labels:`).
+    package func addingLabels(_ extra: [Label]) -> MetricBatch {
+        guard !extra.isEmpty else { return self }
+        var result = self
+        result.labels = []
+        result.labels.reserveCapacity(labels.count + samples.count * extra.count)
+        let added = extra.map { LabelReference(name: result.intern($0.name), value: result.intern($0.value)) }
+        let names = Set(extra.map(\.name))
+        for position in samples.indices {
+            let sample = samples[position]
+            let start = result.labels.count
+            for label in labels[Int(sample.labelStart)..<Int(sample.labelStart + sample.labelCount)]
+            where !names.contains(strings[Int(label.name)]) {
+                result.labels.append(label)
+            }
+            result.labels.append(contentsOf: added)
+            result.samples[position].labelStart = UInt32(truncatingIfNeeded: start)
+            result.samples[position].labelCount = UInt32(truncatingIfNeeded: result.labels.count - start)
+        }
+        return result
+    }
+
     // MARK: Building a batch (the plugin host, the runner codec)
 
     /// Reserves room for `samples` samples with `labels` labels in all.

@@ -56,4 +56,10 @@ public enum SampleRefusal: String, Sendable, Hashable, CaseIterable {
     case timestampOutOfRange = "timestamp_out_of_range"
     /// A name or HELP text longer than `limits.max_name_length` or `limits.max_help_length`.
     case textTooLong = "text_too_long"
+    /// A sample of a series that another source created (docs/plugins.md, "Series ownership and expiry").
+    case ownedByOtherSource = "owned_by_other_source"
+    /// A new series past its source's own limit (a plugin's `budgets.series`).
+    case sourceSeriesLimit = "source_series_limit"
+    /// A sample from a plugin that was removed or disabled while its last collection ran.
+    case sourceRemoved = "source_removed"
 }

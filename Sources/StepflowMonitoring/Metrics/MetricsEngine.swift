@@ -25,6 +25,16 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// The quantiles a summary reports unless configured otherwise.
     public static let defaultQuantiles: [Double] = [0.5, 0.9, 0.99]
 
+    private struct SourceState {
+        let source: MetricSource
+        /// Set by ``register(_:policy:)``; otherwise the kind's default applies.
+        var policy: MetricSourcePolicy?
+        /// Set by ``remove(_:)`` until the next ``register(_:policy:)``: samples still in flight from a removed
+        /// plugin are refused, so that its series cannot come back after they left.
+        var removed = false
+        var statistics = MetricSourceStatistics()
+    }
+
     private struct State {
         var table = SeriesTable()
         var accepted: UInt64 = 0
@@ -32,10 +42,30 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         var refusedByReason: [SampleRefusal: UInt64] = [:]
         var lookups: UInt64 = 0
         var hits: UInt64 = 0
+        /// Every source that ever recorded or was registered; an index never changes.
+        var sources: [SourceState] = []
+        var sourceIndex: [MetricSource: Int32] = [:]
+        var expired: [SeriesExpiryReason: UInt64] = [:]
+        var refusalLog = RefusalLog()
 
-        mutating func refuse(_ reason: SampleRefusal) {
+        /// The index of `source`, added on first use.
+        mutating func index(of source: MetricSource) -> Int32 {
+            if let index = sourceIndex[source] { return index }
+            let index = Int32(truncatingIfNeeded: sources.count)
+            sources.append(SourceState(source: source))
+            sourceIndex[source] = index
+            return index
+        }
+
+        /// Counts a refusal against the engine and the source; returns a line to log, if one is due.
+        mutating func refuse(
+            _ reason: SampleRefusal, source: Int32, message: String, now: Int64
+        ) -> RefusalLog.Line? {
             refused += 1
             refusedByReason[reason, default: 0] += 1
+            guard source >= 0 else { return nil }
+            sources[Int(source)].statistics.refused[reason, default: 0] += 1
+            return refusalLog.note(source: sources[Int(source)].source, reason: reason, message: message, now: now)
         }
     }
 
@@ -149,7 +179,12 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// - Throws: `invalidMetricValue` naming the refused samples (the others were recorded), or `queueFull` when
     ///   samples had to be dropped.
     public func recordMetrics(_ metrics: [Metric]) async throws(MonitoringError) {
-        let report = await record(MetricBatch(metrics), waitingForRoom: true)
+        try await recordMetrics(metrics, from: .application)
+    }
+
+    /// ``recordMetrics(_:)`` on behalf of `source`, which owns the series it creates.
+    public func recordMetrics(_ metrics: [Metric], from source: MetricSource) async throws(MonitoringError) {
+        let report = await record(MetricBatch(metrics), from: source, waitingForRoom: true)
         if !report.refused.isEmpty {
             let reasons = report.refused.prefix(3).map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
             throw .invalidMetricValue(
@@ -195,10 +230,10 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         record(MetricBatch(metrics))
     }
 
-    /// Records a batch (e.g. what a plugin emitted), never waiting for room in the queue.
+    /// Records a batch (e.g. what a plugin emitted) on behalf of `source`, never waiting for room in the queue.
     @discardableResult
-    public func record(_ batch: MetricBatch) -> RecordReport {
-        var (rows, report, families) = ingest(batch)
+    public func record(_ batch: MetricBatch, from source: MetricSource = .application) -> RecordReport {
+        var (rows, report, families) = ingest(batch, from: source)
         for family in families { queue.note(family, key: family.name) }
         report.dropped = queue.enqueue(rows)
         rows.removeAll()
@@ -209,9 +244,11 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     }
 
     /// Records a batch; with `waitingForRoom` a full queue makes the call wait (up to the backpressure timeout).
-    public func record(_ batch: MetricBatch, waitingForRoom: Bool) async -> RecordReport {
-        guard waitingForRoom else { return record(batch) }
-        var (rows, report, families) = ingest(batch)
+    public func record(
+        _ batch: MetricBatch, from source: MetricSource = .application, waitingForRoom: Bool
+    ) async -> RecordReport {
+        guard waitingForRoom else { return record(batch, from: source) }
+        var (rows, report, families) = ingest(batch, from: source)
         for family in families { queue.note(family, key: family.name) }
         report.dropped = await queue.enqueue(waitingForRoom: rows, timeout: options.backpressureTimeout)
         rows.removeAll()
@@ -225,7 +262,9 @@ public final class MetricsEngine: MetricsCollector, Sendable {
 
     /// Records a batch from the ingest API: each invalid sample is refused with a reason; the valid ones are
     /// queued all or none and acknowledged as `policy` says. Nothing is applied when storage refuses writes.
-    public func ingest(_ batch: MetricBatch, policy: IngestPolicy) async -> (report: RecordReport, outcome: IngestOutcome) {
+    public func ingest(
+        _ batch: MetricBatch, policy: IngestPolicy, from source: MetricSource = .http
+    ) async -> (report: RecordReport, outcome: IngestOutcome) {
         let nothing = RecordReport(accepted: 0, refused: [], refusedPositions: [], dropped: 0)
         if let failure = queue.writeFailure {
             return (nothing, .unavailable("storage refuses writes (\(failure)); nothing was stored"))
@@ -235,7 +274,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         guard await queue.waitForRoom(for: batch.count, timeout: policy.roomTimeout) else {
             return (nothing, .unavailable("the write queue stayed full for \(policy.roomTimeout); nothing was stored"))
         }
-        var (rows, report, families) = ingest(batch)
+        var (rows, report, families) = ingest(batch, from: source)
         for family in families { queue.note(family, key: family.name) }
         let outcome = await queue.ingest(rows, policy: policy)
         rows.removeAll()
@@ -245,7 +284,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
 
     /// Puts back series an earlier run stored, with their latest values, without writing them again: after a
     /// restart, alert rules and `/metrics` see the series they saw before it (docs/alerting.md, "Restarts").
-    /// Each is checked as a new sample would be; returns how many were restored.
+    /// Each is checked as a new sample would be; returns how many were restored. A restored series belongs to
+    /// no source until one reports it, and expires after `metrics.series_expiry` unless one does.
     @discardableResult
     public func restore(_ series: [MetricInfo]) -> Int {
         let metrics = series.map { info in
@@ -253,8 +293,115 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 name: info.name, value: info.value, labels: info.labels, timestamp: info.lastUpdated,
                 metadata: info.help.map { ["help": .string($0)] } ?? [:])
         }
-        let (rows, _, _) = ingest(MetricBatch(metrics))
+        let (rows, _, _) = ingest(MetricBatch(metrics), from: nil)
         return rows.count
+    }
+
+    // MARK: Sources and expiry
+
+    /// Sets how the engine treats `source`'s series (a plugin's stale time and series budget); the policy holds
+    /// until ``remove(_:)``. An unregistered source gets its kind's default: HTTP series expire after
+    /// `metrics.series_expiry`, the application's, swift-metrics' and the host's own never do.
+    public func register(_ source: MetricSource, policy: MetricSourcePolicy) {
+        state.withLock { state in
+            let index = state.index(of: source)
+            state.sources[Int(index)].policy = policy
+            state.sources[Int(index)].removed = false
+        }
+    }
+
+    /// Removes every series `source` owns at once (its plugin was removed or disabled) and forgets its policy;
+    /// its statistics stay. Returns how many series left.
+    @discardableResult
+    public func remove(_ source: MetricSource) -> Int {
+        let removed = state.withLock { state -> Int in
+            let index = state.index(of: source)
+            state.sources[Int(index)].policy = nil
+            state.sources[Int(index)].removed = true
+            let removed = state.table.removeAll { $0.owner == index }.count
+            state.sources[Int(index)].statistics.series = 0
+            state.expired[.sourceRemoved, default: 0] += UInt64(removed)
+            return removed
+        }
+        if removed > 0 {
+            logger.info("series of a removed source left memory and /metrics", metadata: [
+                "source": "\(source)", "series": "\(removed)",
+            ])
+        }
+        return removed
+    }
+
+    /// Removes the series whose source has not reported them for their stale time, and logs the refusal counts
+    /// that came due. Called periodically (``MetricsExpiryJob``); returns how many series left.
+    @discardableResult
+    public func expireStale() -> Int {
+        let now = self.now().unixMilliseconds
+        let defaultExpiry = options.seriesExpiry?.clampedMilliseconds
+        let (removedBySource, lines) = state.withLock { state -> ([Int32: Int], [RefusalLog.Line]) in
+            let staleAfter: [Int64?] = state.sources.map { source in
+                Self.policy(of: source, defaultExpiry: options.seriesExpiry).staleAfter?.clampedMilliseconds
+            }
+            let removed = state.table.removeAll { series in
+                let limit = series.owner >= 0 ? staleAfter[Int(series.owner)] : defaultExpiry
+                guard let limit else { return false }
+                return now &- series.lastSeen > limit
+            }
+            var bySource: [Int32: Int] = [:]
+            for series in removed { bySource[series.owner, default: 0] += 1 }
+            for (index, count) in bySource where index >= 0 { state.sources[Int(index)].statistics.series -= count }
+            state.expired[.stale, default: 0] += UInt64(removed.count)
+            return (bySource, state.refusalLog.due(now: now))
+        }
+        log(lines)
+        for (index, count) in removedBySource.sorted(by: { $0.key < $1.key }) {
+            let label = index >= 0 ? state.withLock { $0.sources[Int(index)].source.label } : "restored"
+            logger.debug("stale series expired", metadata: ["source": "\(label)", "series": "\(count)"])
+        }
+        return removedBySource.values.reduce(0, +)
+    }
+
+    /// Series that left memory since start, by reason.
+    public var expiredSeries: [SeriesExpiryReason: UInt64] { state.withLock { $0.expired } }
+
+    /// The series `source` owns now and the samples of it refused since start.
+    public func statistics(of source: MetricSource) -> MetricSourceStatistics {
+        state.withLock { state in
+            state.sourceIndex[source].map { state.sources[Int($0)].statistics } ?? MetricSourceStatistics()
+        }
+    }
+
+    /// Every source that recorded, with its statistics, in order of first use.
+    public var sources: [(source: MetricSource, statistics: MetricSourceStatistics)] {
+        state.withLock { $0.sources.map { ($0.source, $0.statistics) } }
+    }
+
+    private static func policy(of source: SourceState, defaultExpiry: Duration?) -> MetricSourcePolicy {
+        if let policy = source.policy { return policy }
+        switch source.source.kind {
+        case .http, .plugin: return MetricSourcePolicy(staleAfter: defaultExpiry)
+        case .application, .swiftMetrics, .host: return MetricSourcePolicy()
+        }
+    }
+
+    /// Logs refusal lines outside the lock.
+    private func log(_ lines: [RefusalLog.Line]) {
+        for line in lines {
+            var metadata: Logger.Metadata = ["reason": "\(line.reason.rawValue)"]
+            if line.source.kind == .plugin {
+                metadata["plugin"] = "\(line.source.name)"
+            } else {
+                metadata["source"] = "\(line.source.label)"
+            }
+            if line.first {
+                metadata["first"] = "\(line.message)"
+                metadata["next"] = "counted, and logged at most once a minute"
+                logger.warning("samples refused", metadata: metadata)
+            } else {
+                metadata["refused"] = "\(line.count)"
+                metadata["latest"] = "\(line.message)"
+                logger.warning("samples still refused", metadata: metadata)
+            }
+        }
     }
 
     /// Every series passing `filter`, sorted by name then labels.
@@ -312,34 +459,93 @@ public final class MetricsEngine: MetricsCollector, Sendable {
 
     // MARK: Ingest
 
-    /// Validates and applies every sample of `batch` under one lock; returns the rows to queue, the report and
-    /// the families to store.
-    private func ingest(_ batch: MetricBatch) -> ([MetricRow], RecordReport, [MetricFamilyRow]) {
+    /// Validates and applies every sample of `batch` under one lock on behalf of `source` (`nil`: restored
+    /// series, owned by nobody); returns the rows to queue, the report and the families to store.
+    private func ingest(_ batch: MetricBatch, from source: MetricSource?) -> ([MetricRow], RecordReport, [MetricFamilyRow]) {
         var rows: [MetricRow] = []
         rows.reserveCapacity(batch.count)
         var refused: [(name: String, reason: String)] = []
         var refusedPositions: [Int] = []
         var families: [MetricFamilyRow] = []
+        var lines: [RefusalLog.Line] = []
+        let now = self.now().unixMilliseconds
         state.withLock { state in
+            let writer = Writer(
+                source: source.map { state.index(of: $0) } ?? -1, now: now, defaultExpiry: options.seriesExpiry)
             for position in batch.indices {
                 do throws(Refusal) {
-                    rows.append(try apply(batch, at: position, to: &state, families: &families))
+                    rows.append(try apply(batch, at: position, by: writer, to: &state, families: &families))
                 } catch {
-                    state.refuse(error.reason)
+                    if let line = state.refuse(error.reason, source: writer.source, message: error.message, now: now) {
+                        lines.append(line)
+                    }
                     refused.append((batch.name(at: position), error.message))
                     refusedPositions.append(position)
                 }
             }
             state.accepted += UInt64(rows.count)
         }
+        log(lines)
         let report = RecordReport(accepted: rows.count, refused: refused, refusedPositions: refusedPositions, dropped: 0)
         return (rows, report, families)
     }
 
+    /// Who applies a batch, and when.
+    private struct Writer {
+        /// The source's index; -1 for restored series.
+        let source: Int32
+        /// Unix milliseconds on the engine's clock.
+        let now: Int64
+        let defaultExpiry: Duration?
+    }
+
+    /// Checks that `writer` may write the existing series at `index`: its owner, or the first reporter of a
+    /// restored series (which then owns it).
+    private func checkOwner(of index: Int, by writer: Writer, in state: inout State) throws(Refusal) {
+        let owner = state.table[index].owner
+        guard owner != writer.source, writer.source >= 0 else { return }
+        let identity = state.table[index].identity
+        if owner >= 0 {
+            throw Refusal(
+                reason: .ownedByOtherSource,
+                message: "\(identity.name)\(Self.labelText(identity.labels)) belongs to "
+                    + "\(state.sources[Int(owner)].source), which created it; "
+                    + "\(state.sources[Int(writer.source)].source) cannot write it (give one of them distinct labels, "
+                    + "for example with the plugin entry's 'labels:')")
+        }
+        try checkBudget(of: writer, for: identity.name, in: state)
+        state.table[index].owner = writer.source
+        state.sources[Int(writer.source)].statistics.series += 1
+    }
+
+    /// Refuses a series past the source's own limit.
+    private func checkBudget(of writer: Writer, for name: String, in state: State) throws(Refusal) {
+        guard writer.source >= 0 else { return }
+        let source = state.sources[Int(writer.source)]
+        guard let limit = Self.policy(of: source, defaultExpiry: writer.defaultExpiry).maxSeries,
+            source.statistics.series >= limit
+        else { return }
+        let key = source.source.kind == .plugin ? "budgets.series" : "series limit"
+        throw Refusal(
+            reason: .sourceSeriesLimit,
+            message: "\(source.source) already owns \(limit) series, its \(key); a new series of \(name) was refused")
+    }
+
+    /// `{a="1",b="2"}`, or nothing without labels.
+    private static func labelText(_ labels: [Label]) -> String {
+        labels.isEmpty ? "" : "{" + labels.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: ",") + "}"
+    }
+
     private func apply(
-        _ batch: MetricBatch, at position: Int, to state: inout State, families: inout [MetricFamilyRow]
+        _ batch: MetricBatch, at position: Int, by writer: Writer, to state: inout State,
+        families: inout [MetricFamilyRow]
     ) throws(Refusal) -> MetricRow {
         let sample = batch.samples[position]
+        if writer.source >= 0, state.sources[Int(writer.source)].removed {
+            throw Refusal(
+                reason: .sourceRemoved,
+                message: "\(state.sources[Int(writer.source)].source) was removed; a sample it sent after that was dropped")
+        }
         guard ValidTime.contains(milliseconds: sample.timestamp) else {
             throw Refusal(
                 reason: .timestampOutOfRange,
@@ -363,6 +569,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                     reason: .typeClash,
                     message: "\(identity.name) is a \(identity.type); a \(sample.type) sample cannot share its name")
             }
+            try checkOwner(of: index, by: writer, in: &state)
+            state.table[index].lastSeen = max(state.table[index].lastSeen, writer.now)
             if sample.timestamp >= state.table[index].lastUpdated {
                 state.table[index].value = value
                 state.table[index].lastUpdated = sample.timestamp
@@ -370,7 +578,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         } else {
             index = try createSeries(
                 name: batch.name(at: position), labels: batch.labels(at: position), type: sample.type,
-                fingerprint: fingerprint, value: value, timestamp: sample.timestamp, in: &state, families: &families)
+                fingerprint: fingerprint, value: value, timestamp: sample.timestamp, by: writer, in: &state,
+                families: &families)
         }
         let identity = state.table[index].identity
         if let help = batch.help(at: position), state.table.setHelp(help, ofFamily: identity.family) {
@@ -423,7 +632,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// Validates a new series' name, labels and limits, then adds it (and its family, when new).
     private func createSeries(
         name: String, labels: [Label], type: MetricType, fingerprint: UInt64, value: MetricValue, timestamp: Int64,
-        in state: inout State, families: inout [MetricFamilyRow]
+        by writer: Writer, in state: inout State, families: inout [MetricFamilyRow]
     ) throws(Refusal) -> Int {
         let limits = options.limits
         if name.utf8.count > limits.maxNameLength {
@@ -459,7 +668,9 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             }
         }
         let existingFamily = state.table.family(named: name)
-        if let existingFamily, state.table.families[existingFamily].type != type {
+        if let existingFamily, state.table.families[existingFamily].type != type,
+            state.table.families[existingFamily].seriesCount > 0
+        {
             let existing = state.table.families[existingFamily].type
             throw Refusal(
                 reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name")
@@ -488,9 +699,15 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 message: "\(name) already has \(limits.maxSeriesPerMetric) series, the metrics.max_series_per_metric "
                     + "limit; a new series was refused")
         }
+        try checkBudget(of: writer, for: name, in: state)
         let family: Int
         if let existingFamily {
             family = existingFamily
+            if state.table.families[existingFamily].type != type {
+                // Its series all expired: the name is free for another type.
+                state.table.retype(family: existingFamily, to: type)
+                families.append(MetricFamilyRow(name: name, type: type, help: nil))
+            }
         } else {
             family = state.table.addFamily(name: name, type: type)
             families.append(MetricFamilyRow(name: name, type: type, help: nil))
@@ -499,6 +716,9 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             name: name, labels: labels, type: type, fingerprint: fingerprint, family: family,
             labelsJSON: MetricRow.labelsJSON(labels.sorted()))
         var series = SeriesState(identity: identity, value: value, lastUpdated: timestamp)
+        series.owner = writer.source
+        series.lastSeen = writer.now
+        if writer.source >= 0 { state.sources[Int(writer.source)].statistics.series += 1 }
         switch type {
         case .histogram:
             series.bounds = options.bounds(of: name)
@@ -519,25 +739,29 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         let now = self.now().unixMilliseconds
         let fingerprint = SeriesFingerprint.of(name: name, labels: labels)
         var families: [MetricFamilyRow] = []
+        var line: RefusalLog.Line?
         let result = state.withLock { state -> Result<MetricRow, Refusal> in
+            let writer = Writer(source: state.index(of: .application), now: now, defaultExpiry: options.seriesExpiry)
             var index = state.table.find(fingerprint, where: { $0.matches(name: name, labels: labels) })
-            if let found = index, state.table[found].identity.type != type {
-                let existing = state.table[found].identity.type
-                state.refuse(.typeClash)
-                return .failure(
-                    Refusal(reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name"))
-            }
-            if index == nil {
-                do throws(Refusal) {
+            do throws(Refusal) {
+                if let found = index {
+                    let existing = state.table[found].identity.type
+                    if existing != type {
+                        throw Refusal(
+                            reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name")
+                    }
+                    try checkOwner(of: found, by: writer, in: &state)
+                } else {
                     index = try createSeries(
                         name: name, labels: labels, type: type, fingerprint: fingerprint,
-                        value: emptyValue(type, name: name), timestamp: now, in: &state, families: &families)
-                } catch {
-                    state.refuse(error.reason)
-                    return .failure(error)
+                        value: emptyValue(type, name: name), timestamp: now, by: writer, in: &state, families: &families)
                 }
+            } catch {
+                line = state.refuse(error.reason, source: writer.source, message: error.message, now: now)
+                return .failure(error)
             }
-            let series = index!
+            guard let series = index else { return .failure(Refusal(reason: .invalid, message: "\(name): no series")) }
+            state.table[series].lastSeen = max(state.table[series].lastSeen, now)
             apply(&state.table[series], now)
             state.table[series].lastUpdated = max(state.table[series].lastUpdated, now)
             state.accepted += 1
@@ -546,6 +770,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                 name: identity.name, type: identity.type, value: state.table[series].value,
                 labels: identity.labelsJSON, timestamp: now, metadata: nil))
         }
+        log(line.map { [$0] } ?? [])
         let row: MetricRow
         switch result {
         case .success(let made): row = made

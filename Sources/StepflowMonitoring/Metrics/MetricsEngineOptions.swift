@@ -19,13 +19,18 @@ public struct MetricsEngineOptions: Sendable, Hashable {
     /// How long `record_metrics` waits for the writer when the queue is full before dropping the rest:
     /// `metrics.backpressure_timeout`, default 5s.
     public var backpressureTimeout: Duration
+    /// How long a series of the HTTP ingest API, of a plugin without a longer stale time, or restored at start
+    /// stays in memory and on `/metrics` after it was last reported: `metrics.series_expiry`, default 5m; `nil`
+    /// (`0s` in YAML) keeps every series until the host stops.
+    public var seriesExpiry: Duration?
 
     public init(
         limits: CardinalityLimits = .default, defaultBuckets: [Double] = MetricsEngine.defaultBuckets,
         buckets: [String: [Double]] = [:], quantiles: [Double] = MetricsEngine.defaultQuantiles,
         summaryMaxAge: Duration = .seconds(600), summaryMaxSamples: Int = 1024,
-        backpressureTimeout: Duration = .seconds(5)
+        backpressureTimeout: Duration = .seconds(5), seriesExpiry: Duration? = .seconds(300)
     ) {
+        self.seriesExpiry = seriesExpiry
         self.limits = limits
         self.defaultBuckets = defaultBuckets
         self.buckets = buckets
@@ -40,7 +45,8 @@ public struct MetricsEngineOptions: Sendable, Hashable {
         self.init(
             limits: CardinalityLimits(config, limits: limits), defaultBuckets: config.histogramBuckets, buckets: config.histograms,
             quantiles: config.summaryQuantiles, summaryMaxAge: config.summaryMaxAge,
-            summaryMaxSamples: config.summaryMaxSamples, backpressureTimeout: config.backpressureTimeout)
+            summaryMaxSamples: config.summaryMaxSamples, backpressureTimeout: config.backpressureTimeout,
+            seriesExpiry: config.seriesExpiry == .zero ? nil : config.seriesExpiry)
     }
 
     public static let `default` = MetricsEngineOptions()

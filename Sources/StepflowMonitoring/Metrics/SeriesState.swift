@@ -73,6 +73,11 @@ struct SeriesState: Sendable {
     var value: MetricValue
     /// Unix milliseconds of the latest sample.
     var lastUpdated: Int64
+    /// The index of the source that owns the series in the engine's source table; -1 for a series restored at
+    /// start, which the first source to report it claims.
+    var owner: Int32 = -1
+    /// Unix milliseconds, on the engine's clock, when its owner last reported it (for expiry).
+    var lastSeen: Int64 = 0
     /// Histograms fed by observations: the bucket bounds and per-bucket (non-cumulative) counts.
     var bounds: [Double] = []
     var bucketCounts: [UInt64] = []

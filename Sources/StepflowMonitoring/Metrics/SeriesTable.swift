@@ -2,13 +2,15 @@ import StepflowCore
 
 /// Every series the engine knows, found by fingerprint, plus one entry per metric family (name).
 ///
-/// Series live in one array and are never removed while the host runs, so an index stays valid. A fingerprint
-/// leads to the series that share it (almost always one); the caller confirms the match by name and labels.
+/// Series live in one array; an index is valid until ``removeAll(where:)`` compacts it, which happens under the
+/// engine's lock like every other use of an index. A fingerprint leads to the series that share it (almost always
+/// one); the caller confirms the match by name and labels. Families are never removed: a family without series
+/// takes the type of the next series of its name.
 struct SeriesTable {
     /// What the engine knows of one metric name.
     struct Family {
         let name: String
-        let type: MetricType
+        var type: MetricType
         var help: String?
         var seriesCount = 0
     }
@@ -43,6 +45,11 @@ struct SeriesTable {
         return families.count - 1
     }
 
+    /// Gives a family without series a new type.
+    mutating func retype(family: Int, to type: MetricType) {
+        families[family].type = type
+    }
+
     /// Sets a family's HELP text; returns whether it changed.
     mutating func setHelp(_ help: String, ofFamily family: Int) -> Bool {
         if families[family].help == help { return false }
@@ -62,6 +69,39 @@ struct SeriesTable {
         }
         firstByFingerprint[state.identity.fingerprint] = Int32(index)
         return index
+    }
+
+    /// Removes every series `shouldRemove` picks and returns them; the others keep their order, and the indices
+    /// (found, sorted) are rebuilt. O(series), for a periodic sweep, not for a sample.
+    mutating func removeAll(where shouldRemove: (SeriesState) -> Bool) -> [SeriesState] {
+        var removed: [SeriesState] = []
+        var newIndex = [Int32](repeating: -1, count: series.count)
+        var kept: [SeriesState] = []
+        for (index, state) in series.enumerated() {
+            if shouldRemove(state) {
+                removed.append(state)
+                families[state.identity.family].seriesCount -= 1
+            } else {
+                newIndex[index] = Int32(truncatingIfNeeded: kept.count)
+                if kept.isEmpty { kept.reserveCapacity(series.count - removed.count) }
+                kept.append(state)
+            }
+        }
+        guard !removed.isEmpty else { return [] }
+        series = []
+        firstByFingerprint = [:]
+        nextWithFingerprint = []
+        nextWithFingerprint.reserveCapacity(kept.count)
+        let families = self.families
+        for state in kept {
+            self.families[state.identity.family].seriesCount -= 1  // `add` counts it again
+            _ = add(state)
+        }
+        assert(self.families.map(\.seriesCount) == families.map(\.seriesCount))
+        // Compaction keeps the order, so the sorted prefix stays sorted once renumbered.
+        sortedOrder = sortedOrder.prefix(sortedCount).compactMap { newIndex[Int($0)] >= 0 ? newIndex[Int($0)] : nil }
+        sortedCount = sortedOrder.count
+        return removed
     }
 
     subscript(index: Int) -> SeriesState {

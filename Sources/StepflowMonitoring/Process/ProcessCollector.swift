@@ -96,6 +96,6 @@ public struct ProcessCollectorJob: ScheduledJob {
     }
 
     public func run() async throws {
-        try await engine.recordMetrics(try collector.collect())
+        try await engine.recordMetrics(try collector.collect(), from: .host)
     }
 }

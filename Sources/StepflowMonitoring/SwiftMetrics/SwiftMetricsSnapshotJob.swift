@@ -28,11 +28,7 @@ public final class SwiftMetricsSnapshotJob: ScheduledJob {
     private func record() {
         let samples = factory.snapshot()
         guard !samples.isEmpty else { return }
-        let report = engine.record(samples)
-        if let first = report.refused.first {
-            logger.warning(
-                "swift-metrics samples refused",
-                metadata: ["refused": "\(report.refused.count)", "first": "\(first.name): \(first.reason)"])
-        }
+        // Refusals are counted against the swift-metrics source and logged by the engine (first, then a count).
+        engine.record(MetricBatch(samples), from: .swiftMetrics)
     }
 }
