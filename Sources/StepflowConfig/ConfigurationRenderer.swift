@@ -75,6 +75,7 @@ enum ConfigurationRenderer {
                 var limits: [String] = []
                 if let bytes = plugin.limits.memoryBytes { limits.append("memory: " + ByteSizeParser.format(bytes)) }
                 if let cpuTime = plugin.limits.cpuTime { limits.append("cpu_time: " + DurationParser.format(cpuTime)) }
+                if let count = plugin.limits.recycleAfterFailures { limits.append("recycle_after_failures: \(count)") }
                 fields.append("limits: {" + limits.joined(separator: ", ") + "}")
             }
             for (index, field) in fields.enumerated() {

@@ -21,7 +21,7 @@ enum ConfigurationSchema {
     static let pluginBudgetKeys = ["metrics_per_collection", "series", "log_bytes_per_batch"]
 
     /// The keys of a plugin's `limits:` mapping.
-    static let pluginLimitKeys = ["memory", "cpu_time"]
+    static let pluginLimitKeys = ["memory", "cpu_time", "recycle_after_failures"]
 
     /// The section holding the rule lists, and its two list keys.
     static let alertsPath = ["alerts"]
@@ -34,8 +34,8 @@ enum ConfigurationSchema {
         "evaluation_interval", "keep_firing_for", "enabled",
     ]
 
-    /// The smallest `limits.memory`. The runner (a Swift program) takes ~320 MiB of address space itself; below
-    /// 256 MiB it cannot even create the plugin.
+    /// The smallest `limits.memory`. The runner (a Swift program) takes 500–570 MiB of address space itself
+    /// (debug build); below 256 MiB it cannot even create the plugin.
     static let minimumMemoryLimit = 256 << 20
 
     /// Every scalar key, in the order of `config.yaml`.

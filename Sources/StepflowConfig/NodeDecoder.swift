@@ -359,6 +359,17 @@ struct NodeDecoder {
                     continue
                 }
                 limits.cpuTime = duration
+            case "recycle_after_failures":
+                guard case .integer(let count)? = scalarValue(valueNode, as: .integer, keyPath: limitPath) else {
+                    valid = false
+                    continue
+                }
+                if let violation = SettingConstraint.nonNegative.violation(of: .integer(count)) {
+                    report(valueNode, keyPath: limitPath, violation + "; 0 never restarts a runner for failed calls")
+                    valid = false
+                    continue
+                }
+                limits.recycleAfterFailures = count
             default:
                 reportUnknownKey(keyNode, key: key, keyPath: limitPath, validKeys: ConfigurationSchema.pluginLimitKeys)
                 valid = false

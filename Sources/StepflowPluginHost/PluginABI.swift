@@ -28,6 +28,8 @@ public enum PluginABI {
         case STEPFLOW_ERR_UNAVAILABLE: return "STEPFLOW_ERR_UNAVAILABLE"
         case STEPFLOW_ERR_UNSUPPORTED: return "STEPFLOW_ERR_UNSUPPORTED"
         case STEPFLOW_ERR_BUDGET: return "STEPFLOW_ERR_BUDGET"
+        case STEPFLOW_ERR_EXPIRED: return "STEPFLOW_ERR_EXPIRED"
+        case STEPFLOW_ERR_NOMEM: return "STEPFLOW_ERR_NOMEM"
         default: return "unknown status \(status)"
         }
     }

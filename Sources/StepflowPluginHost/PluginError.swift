@@ -20,6 +20,7 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
             case busy = "plugin busy"
             case unsupported = "plugin call not supported"
             case crashed = "plugin runner crashed"
+            case outOfMemory = "plugin out of memory"
         }
 
         private let value: Value
@@ -61,11 +62,14 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The `plugin-runner` child process of a `process`-isolated plugin died (signal or exit) during a call,
         /// or is waiting out its restart backoff.
         public static let crashed = Code(.crashed)
+        /// A call returned `STEPFLOW_ERR_NOMEM`: an allocation failed in the plugin. A `process`-isolated plugin's
+        /// runner is then restarted with backoff.
+        public static let outOfMemory = Code(.outOfMemory)
 
         /// Every code, e.g. to map a code's ``description`` back to the code.
         public static let all: [Code] = [
             .notFound, .openFailed, .missingSymbol, .registerFailed, .abiMismatch, .descriptorTooSmall,
-            .invalidDescriptor, .createFailed, .callFailed, .timedOut, .busy, .unsupported, .crashed,
+            .invalidDescriptor, .createFailed, .callFailed, .timedOut, .busy, .unsupported, .crashed, .outOfMemory,
         ]
     }
 

@@ -312,9 +312,13 @@ public final class PluginInstance: Sendable {
         case STEPFLOW_ERR_INVALID: hint = "check the plugin's `settings` in the configuration"
         case STEPFLOW_ERR_UNAVAILABLE: hint = "a resource the plugin needs is missing; it is retried later"
         case STEPFLOW_ERR_UNSUPPORTED: hint = "the plugin does not implement \(call)"
+        case STEPFLOW_ERR_NOMEM:
+            hint = "an allocation failed in the plugin; with 'isolation: process' its runner is restarted, and "
+                + "limits.memory may be too low"
         default: hint = "see the plugin's log lines (plugin=\(name)) for details"
         }
-        return PluginError(code, plugin: name, path: library.info.path, message: message, hint: hint)
+        let reported = status == STEPFLOW_ERR_NOMEM && code == .callFailed ? .outOfMemory : code
+        return PluginError(reported, plugin: name, path: library.info.path, message: message, hint: hint)
     }
 }
 

@@ -13,6 +13,8 @@ public struct PluginFailure: Error, Sendable, Hashable, CustomStringConvertible 
         public static let invalid = Status(code: STEPFLOW_ERR_INVALID)
         /// `STEPFLOW_ERR_UNAVAILABLE`: a resource the plugin needs is missing; the host tries again later.
         public static let unavailable = Status(code: STEPFLOW_ERR_UNAVAILABLE)
+        /// `STEPFLOW_ERR_NOMEM`: an allocation failed; the host restarts a process-isolated plugin's runner.
+        public static let outOfMemory = Status(code: STEPFLOW_ERR_NOMEM)
         /// `STEPFLOW_ERR_UNSUPPORTED`: the SDK's answer to a call the plugin's kind does not implement.
         static let unsupported = Status(code: STEPFLOW_ERR_UNSUPPORTED)
     }

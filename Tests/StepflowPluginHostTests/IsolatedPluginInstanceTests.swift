@@ -162,4 +162,49 @@ struct IsolatedPluginInstanceTests {
         free(block)
         await instance.shutdown()
     }
+
+    @Test("a runner whose plugin reports STEPFLOW_ERR_NOMEM under limits.memory is recycled, and the fresh one works")
+    func recycledOnOutOfMemory() async throws {
+        let instance = try await RunnerFixtures.isolated(
+            RunnerFixtures.plugin(), settings: ["mode": "leak", "alloc_mb": 200],
+            limits: PluginLimits(memoryBytes: 1 << 30))
+        var calls = 0
+        var failure: PluginError?
+        while failure == nil, calls < 20 {
+            calls += 1
+            do { _ = try await instance.collectMetrics() } catch { failure = error }
+        }
+        let error = try #require(failure, "20 calls of 200 MiB each never reached a 1 GiB limit")
+        #expect(error.code == .outOfMemory, "\(error)")
+        #expect(error.message.contains("STEPFLOW_ERR_NOMEM") && error.message.contains("the runner is restarted in"), "\(error)")
+        // The fresh runner (after the quick test backoff) has its memory back: its first call succeeds.
+        var fresh: MetricBatch?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while fresh == nil, ContinuousClock.now < deadline {
+            fresh = try? await instance.collectMetrics()  // fails fast while the backoff lasts
+            if fresh == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(fresh?.first?.value == .gauge(1))
+        #expect(instance.restarts == 1)
+        await instance.shutdown()
+    }
+
+    @Test("a runner whose calls fail recycle_after_failures times in a row is restarted with backoff")
+    func recycledAfterFailures() async throws {
+        let instance = try await RunnerFixtures.isolated(
+            RunnerFixtures.plugin(), settings: ["mode": "fail"], limits: PluginLimits(recycleAfterFailures: 3))
+        for call in 1...3 {
+            let error = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
+            #expect(error?.code == .callFailed)
+            #expect((error?.message.contains("3 calls in a row failed") == true) == (call == 3), "\(String(describing: error))")
+        }
+        #expect(instance.restarts == 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while instance.restarts == 0, ContinuousClock.now < deadline {
+            _ = try? await instance.collectMetrics()  // fails fast while the backoff lasts, then starts a runner
+            if instance.restarts == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(instance.restarts == 1)
+        await instance.shutdown()
+    }
 }

@@ -48,6 +48,8 @@ extern "C" {
 #define STEPFLOW_ERR_BUDGET (-5)        /* returned by the host: the emission exceeded a budget */
 #define STEPFLOW_ERR_EXPIRED (-6)       /* returned by the host: the handle is no longer valid (an emitter used after
                                            collect_metrics returned, a host handle after destroy); counted and logged */
+#define STEPFLOW_ERR_NOMEM (-7)         /* an allocation failed (e.g. under the runner's limits.memory); the host
+                                           restarts a process-isolated plugin's runner, with backoff */
 
 /* ---- Capabilities (the spec's extension points) -------------------------------------------------------- */
 

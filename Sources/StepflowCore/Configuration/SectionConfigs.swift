@@ -370,17 +370,32 @@ public struct PluginLimits: Sendable, Hashable {
     /// `limits.cpu_time`: the runner's CPU-time limit (`RLIMIT_CPU`), rounded up to whole seconds; past it the
     /// kernel kills the runner with SIGXCPU and it is restarted. `nil` (the default) leaves it unlimited.
     public var cpuTime: Duration?
+    /// `limits.recycle_after_failures`: after this many failed calls in a row the runner is restarted with
+    /// backoff, as after a crash (a plugin that keeps failing under its limits gets a fresh process); `0` never.
+    /// `nil` (the default) means ``defaultRecycleAfterFailures``. A call that returns `STEPFLOW_ERR_NOMEM`
+    /// restarts the runner at once.
+    public var recycleAfterFailures: Int?
+
+    /// The failed calls in a row after which a runner is restarted when `recycle_after_failures` is not set.
+    public static let defaultRecycleAfterFailures = 5
 
     /// No limits.
     public static let none = PluginLimits()
 
-    public init(memoryBytes: Int? = nil, cpuTime: Duration? = nil) {
+    public init(memoryBytes: Int? = nil, cpuTime: Duration? = nil, recycleAfterFailures: Int? = nil) {
         self.memoryBytes = memoryBytes
         self.cpuTime = cpuTime
+        self.recycleAfterFailures = recycleAfterFailures
     }
 
     /// Whether no limit is set.
-    public var isEmpty: Bool { memoryBytes == nil && cpuTime == nil }
+    public var isEmpty: Bool { memoryBytes == nil && cpuTime == nil && recycleAfterFailures == nil }
+
+    /// The failed calls in a row after which the runner is restarted; `nil` never.
+    public var failuresBeforeRecycle: Int? {
+        let count = recycleAfterFailures ?? Self.defaultRecycleAfterFailures
+        return count > 0 ? count : nil
+    }
 
     /// ``cpuTime`` in whole seconds, rounded up (at least 1), as `RLIMIT_CPU` counts it.
     public var cpuSeconds: Int? {

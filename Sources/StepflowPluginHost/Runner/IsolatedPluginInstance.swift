@@ -36,6 +36,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         var isShutDown = false
         var launches = 0
         var consecutiveCrashes = 0
+        /// Calls in a row the plugin answered with an error (reset by a call that succeeds).
+        var consecutiveFailures = 0
         var lastCrash: ContinuousClock.Instant?
         var nextStart: ContinuousClock.Instant?
         var lastFailure: String?
@@ -215,7 +217,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             state.withLock { $0.runner = runner }
         }
         let reply = try await exchange(call, request, with: runner)
-        if reply.kind == .error { throw remoteError(reply) }
+        if reply.kind == .error { throw recycleIfFailing(runner, remoteError(reply), call: call) }
+        state.withLock { $0.consecutiveFailures = 0 }
         guard reply.kind == kind else {
             runner.kill()
             throw recordFailure(
@@ -323,6 +326,38 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         }
     }
 
+    /// Counts a failed call; after `limits.recycle_after_failures` in a row, or at once for `STEPFLOW_ERR_NOMEM`,
+    /// kills the runner and schedules its restart with backoff, as after a crash. Returns the call's error.
+    private func recycleIfFailing(_ runner: RunnerProcess, _ failure: PluginError, call: String) -> PluginError {
+        guard failure.code == .callFailed || failure.code == .outOfMemory else { return failure }
+        let failures = state.withLock { state -> Int in
+            state.consecutiveFailures += 1
+            return state.consecutiveFailures
+        }
+        let reason: String
+        if failure.code == .outOfMemory {
+            reason = "the plugin reported a failed allocation (STEPFLOW_ERR_NOMEM)"
+        } else if let limit = limits.failuresBeforeRecycle, failures >= limit {
+            reason = "\(failures) calls in a row failed (limits.recycle_after_failures is \(limit))"
+        } else {
+            return failure
+        }
+        state.withLock { $0.consecutiveFailures = 0 }
+        runner.kill()
+        retire(runner)
+        let delay = recordCrash(reason)
+        logger.warning(
+            "plugin runner recycled: a fresh process is started after the backoff",
+            metadata: [
+                "call": "\(call)", "reason": "\(reason)", "restart_in": "\(Self.format(delay))",
+                "last_error": "\(failure.message)",
+            ])
+        return PluginError(
+            failure.code, plugin: name, path: info.path,
+            message: "\(failure.message); \(reason), so the runner is restarted in \(Self.format(delay))",
+            hint: failure.hint ?? crashHint)
+    }
+
     /// Retires a runner that died or broke the protocol, schedules its restart and returns the call's error.
     private func recordFailure(of runner: RunnerProcess, call: String, reason: String) -> PluginError {
         retire(runner)
@@ -343,7 +378,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         var hint = "the host is unaffected; see the plugin's log lines (plugin=\(name)) and fix the plugin"
         if let bytes = limits.memoryBytes {
             hint += "; the runner has limits.memory = \(bytes) bytes, and a crash while allocating (even while "
-                + "creating the plugin) may mean the limit is too low: the runner itself needs ~320 MiB of address space"
+                + "creating the plugin) may mean the limit is too low: the runner itself takes 500–570 MiB of address space"
         }
         if let seconds = limits.cpuSeconds {
             hint += "; SIGXCPU or SIGKILL may mean the runner used up limits.cpu_time (\(seconds)s)"

@@ -72,6 +72,17 @@ enum RunnerFixtures {
                 }
                 free(block);
             }
+            if (strcmp(c->mode, "leak") == 0) {
+                /* Keeps alloc_mb more on every call, as a leaking plugin does, until the limit refuses it. */
+                if (!malloc((size_t)c->alloc_mb << 20)) {
+                    c->api->set_error(c->host, S("the leak reached limits.memory"));
+                    return STEPFLOW_ERR_NOMEM;
+                }
+            }
+            if (strcmp(c->mode, "fail") == 0) {
+                c->api->set_error(c->host, S("the fixture always fails"));
+                return STEPFLOW_ERR_FAILED;
+            }
             stepflow_metric m;
             memset(&m, 0, sizeof m);
             m.name = S("runner_fixture_calls");
