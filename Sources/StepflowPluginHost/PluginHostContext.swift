@@ -19,7 +19,17 @@ final class PluginHostContext: Sendable {
     /// The series registered with `register_series`, for the instance's life.
     private let registered = Mutex(RegisteredSeries())
 
-    private let lastError = Mutex<String?>(nil)
+    private struct ErrorState {
+        /// The message set during the current call.
+        var message: String?
+        /// Whether a call of the instance is running (set_error belongs to it).
+        var inCall = false
+        /// `set_error` calls between calls since the last warning, and when that warning was logged.
+        var unlogged = 0
+        var lastWarning: ContinuousClock.Instant?
+    }
+
+    private let lastError = Mutex(ErrorState())
     private let refusals = Mutex<[MetricRefusalReason: Int]>([:])
 
     /// The live host handles, by handle.
@@ -48,14 +58,43 @@ final class PluginHostContext: Sendable {
     /// Ends the handle's life: called after the instance's `destroy`.
     func expire() { Self.registry.expire(handle.load(ordering: .relaxed), plugin: pluginName) }
 
-    /// Forgets the message of a previous failure; called before every plugin call.
-    func clearError() { lastError.withLock { $0 = nil } }
+    /// Forgets the message of a previous failure; called as every plugin call starts.
+    func beginCall() {
+        lastError.withLock { state in
+            state.message = nil
+            state.inCall = true
+        }
+    }
 
-    /// Records the plugin's explanation of the error it is about to return.
-    func setError(_ message: String) { lastError.withLock { $0 = message } }
+    /// Called as every plugin call returns; the message set during it stays readable until the next call.
+    func endCall() { lastError.withLock { $0.inCall = false } }
 
-    /// The message the plugin set during the current call, if any.
-    var errorMessage: String? { lastError.withLock { $0 } }
+    /// Records the plugin's explanation of the error it is about to return. Outside a call (a thread of the
+    /// plugin, after its call returned) no error can follow it, so it is logged as a warning instead (the first,
+    /// then at most one line a minute with the count), never silently dropped.
+    func setError(_ message: String) {
+        let now = ContinuousClock.now
+        let warning = lastError.withLock { state -> (count: Int, first: Bool)? in
+            if state.inCall {
+                state.message = message
+                return nil
+            }
+            state.unlogged += 1
+            if let last = state.lastWarning, now - last < .seconds(60) { return nil }
+            defer {
+                state.unlogged = 0
+                state.lastWarning = now
+            }
+            return (state.unlogged, state.lastWarning == nil)
+        }
+        guard let warning else { return }
+        logger.warning(
+            "the plugin called set_error between calls, where no error can follow it: \(message)",
+            metadata: warning.first ? [:] : ["between_calls_since_last_warning": "\(warning.count)"])
+    }
+
+    /// The message the plugin set during the current (or last) call, if any.
+    var errorMessage: String? { lastError.withLock { $0.message } }
 
     /// Counts one refused sample; the first refusal of each reason is logged as a warning.
     func countRefusal(_ reason: MetricRefusalReason, detail: String) {

@@ -238,8 +238,9 @@ public final class PluginInstance: Sendable {
             await withCheckedContinuation { (continuation: ResumeOnce<Value>.Continuation) in
                 once.install(continuation)
                 queue.async {
-                    host.clearError()
+                    host.beginCall()
                     let outcome = body(context)
+                    host.endCall()
                     self.state.withLock { $0.callInFlight = nil }
                     once.resume(with: outcome)
                 }
@@ -264,8 +265,9 @@ public final class PluginInstance: Sendable {
         let context = try claim(call, needsContext: true)
         let host = self.host
         let outcome = queue.sync {
-            host.clearError()
+            host.beginCall()
             let outcome = body(context)
+            host.endCall()
             self.state.withLock { $0.callInFlight = nil }
             return outcome
         }

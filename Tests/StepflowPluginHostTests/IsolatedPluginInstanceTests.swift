@@ -207,4 +207,27 @@ struct IsolatedPluginInstanceTests {
         #expect(instance.restarts == 1)
         await instance.shutdown()
     }
+
+    @Test("a runner killed by the plugin's own thread after a call returned is reported then, as a crash between calls")
+    func crashBetweenCalls() async throws {
+        let (logger, records) = CapturingLogHandler.logger()
+        let instance = try await RunnerFixtures.isolated(
+            RunnerFixtures.plugin(), settings: ["mode": "thread_crash"],
+            restartPolicy: RunnerRestartPolicy(initialDelay: .seconds(60), maxDelay: .seconds(60), stableAfter: .seconds(300)),
+            logger: logger)
+        let first = try await instance.collectMetrics()
+        #expect(first.first?.value == .gauge(1), "the call itself succeeds")
+        #expect(
+            await PluginFixtures.eventually(timeout: .seconds(10)) {
+                records.all.contains { $0.message == "plugin runner crashed between calls" && $0.level == .error }
+            }, "\(records.all.map(\.message))")
+        let logged = try #require(records.all.first { $0.message == "plugin runner crashed between calls" })
+        #expect("\(logged.metadata["reason"] ?? "")".contains("SIGSEGV"))
+        // The next call is not blamed for it: it fails at once in the backoff, naming the crash between calls.
+        let error = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
+        #expect(error?.code == .crashed)
+        #expect(error?.message.contains("between calls") == true, "\(String(describing: error))")
+        #expect(!records.all.contains { $0.message == "plugin runner crashed" }, "no call was blamed")
+        await instance.shutdown()
+    }
 }

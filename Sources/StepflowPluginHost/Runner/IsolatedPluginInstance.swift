@@ -249,6 +249,9 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
             state.launches += 1
             return state.launches
         }
+        runner.onExit { [weak self, weak runner] termination in
+            if let self, let runner { self.runnerExited(runner, termination) }
+        }
         if launches > 1 {
             logger.notice("plugin runner restarted", metadata: ["pid": "\(runner.pid)", "restarts": "\(launches - 1)"])
         }
@@ -315,6 +318,22 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         case .failure(let failure):
             throw recordFailure(of: runner, call: call, reason: failure.message)
         }
+    }
+
+    /// A runner that died on its own while no call was in flight (a thread of the plugin, after the previous call
+    /// had returned) is reported now, as a crash between calls, rather than against the next call.
+    private func runnerExited(_ runner: RunnerProcess, _ termination: RunnerTermination) {
+        guard !runner.wasKilled else { return }
+        let betweenCalls = state.withLock { state in
+            state.runner === runner && state.callInFlight == nil && !state.isShutDown
+        }
+        guard betweenCalls else { return }  // a call in flight reports it
+        retire(runner)
+        let reason = "\(termination) between calls, after the previous call had returned (a thread of the plugin?)"
+        let delay = recordCrash(reason)
+        logger.error(
+            "plugin runner crashed between calls",
+            metadata: ["reason": "\(reason)", "restart_in": "\(Self.format(delay))", "pid": "\(runner.pid)"])
     }
 
     /// Forgets a dead (or killed) runner, keeping its refusal counts.

@@ -18,6 +18,8 @@ final class RunnerProcess: Sendable {
     private struct State {
         var abandoned = false
         var termination: RunnerTermination?
+        /// Called once when the runner exits (see ``onExit(_:)``).
+        var exitHandler: (@Sendable (RunnerTermination) -> Void)?
     }
 
     /// What the termination handler (which must not capture `self`) shares with the runner.
@@ -70,8 +72,12 @@ final class RunnerProcess: Sendable {
             let termination = RunnerTermination(
                 signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
                 status: process.terminationReason == .exit ? process.terminationStatus : nil)
-            shared.state.withLock { $0.termination = termination }
+            let handler = shared.state.withLock { state in
+                state.termination = termination
+                return state.exitHandler.take()
+            }
             shared.exited.signal()
+            handler?(termination)
         }
         self.forwarder = RunnerLogForwarder(handle: stderr.fileHandleForReading, pluginName: pluginName, logger: logger)
         try process.run()
@@ -90,6 +96,18 @@ final class RunnerProcess: Sendable {
 
     /// How the runner ended, once it has (`nil` while it runs).
     var termination: RunnerTermination? { shared.state.withLock { $0.termination } }
+
+    /// Whether the host killed it (deadline, recycle, shutdown) rather than it dying by itself.
+    var wasKilled: Bool { shared.state.withLock { $0.abandoned } }
+
+    /// Runs `handler` once when the runner exits, on a thread of Foundation's; at once if it already has.
+    func onExit(_ handler: @escaping @Sendable (RunnerTermination) -> Void) {
+        let ended = shared.state.withLock { state -> RunnerTermination? in
+            if state.termination == nil { state.exitHandler = handler }
+            return state.termination
+        }
+        if let ended { handler(ended) }
+    }
 
     /// Sends `request` and waits for the reply, on the runner's queue; `completion` runs there.
     /// A shutdown request gets no reply: `completion` then gets `.ok`.

@@ -15,6 +15,7 @@ enum RunnerFixtures {
         #include <stdlib.h>
         #include <string.h>
         #include <unistd.h>
+        #include <pthread.h>
 
         typedef struct { const stepflow_host_api *api; stepflow_host *host; char mode[32]; char gate[1024];
                          long crash_on; long alloc_mb; long calls; } rx;
@@ -46,6 +47,14 @@ enum RunnerFixtures {
 
         static void rx_destroy(void *c) { free(c); }
 
+        static void *crash_later(void *unused) {
+            (void)unused;
+            usleep(100000);
+            volatile int *nowhere = NULL;
+            *nowhere = 1;
+            return NULL;
+        }
+
         static int32_t rx_collect(void *opaque, stepflow_emitter *emitter) {
             rx *c = opaque;
             c->calls++;
@@ -63,6 +72,11 @@ enum RunnerFixtures {
                 fflush(stdout);
             }
             if (strcmp(c->mode, "abort") == 0) abort();
+            if (strcmp(c->mode, "thread_crash") == 0) {
+                /* A thread of the plugin's own that crashes 100 ms after collect_metrics returned. */
+                pthread_t thread;
+                if (pthread_create(&thread, NULL, crash_later, NULL) == 0) pthread_detach(thread);
+            }
             if (strcmp(c->mode, "exit") == 0) exit(3);
             if (strcmp(c->mode, "malloc") == 0) {
                 void *block = malloc((size_t)c->alloc_mb << 20);
