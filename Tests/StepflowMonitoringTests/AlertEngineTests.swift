@@ -113,6 +113,22 @@ let immediateDiskRule: AlertRule = {
 
 @Suite("The alert engine", .serialized)
 struct AlertEngineTests {
+    @Test("a hand resolution racing an evaluation is never undone: the stored alert stays resolved by its user")
+    func resolveRacingEvaluation() async throws {
+        for round in 0..<40 {
+            let fixture = try AlertFixture()
+            defer { fixture.remove() }
+            let alert = try await fixture.firingDiskAlert()
+            fixture.clock.advance(by: 10)  // the rule is due again
+            async let resolved: Void = fixture.engine.resolveAlert(alert.id, user: "ana", message: "fixed")
+            async let evaluated = fixture.engine.evaluateDue(at: fixture.clock.now)
+            _ = try await (resolved, evaluated)
+            let stored = try #require(try AlertStore(database: fixture.database).alert(alert.id))
+            #expect(stored.alert.status == .resolved, "round \(round): \(stored.alert.status)")
+            #expect(stored.alert.resolvedBy == "ana", "round \(round)")
+        }
+    }
+
     @Test("pending, then firing after for, notified once; resolved when the condition clears, notified; kept as history")
     func lifecycle() async throws {
         let fixture = try AlertFixture()

@@ -134,8 +134,8 @@ struct AlertAPITests {
             #expect(list.output.contains("queue=mail"))
 
             let resolved = try await httpSend(port, "POST", "/api/v1/alerts/\(alertID)/resolve", body: #"{"user": "ana", "message": "fixed"}"#)
-            #expect(resolved.status == 200)
-            #expect(try jsonObject(resolved.body)["status"] as? String == "resolved")
+            #expect(resolved.status == 200, "\(resolved.body)")
+            #expect(try jsonObject(resolved.body)["status"] as? String == "resolved", "\(resolved.body)")
             let history = try jsonObject(try await httpGet(port, "/api/v1/alerts?status=resolved&rule=QueueTooDeep").body)
             #expect((history["alerts"] as? [[String: Any]])?.first?["resolved_by"] as? String == "ana")
             #expect(try await httpGet(port, "/api/v1/alerts?status=loud").status == 400)

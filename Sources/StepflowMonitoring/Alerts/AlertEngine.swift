@@ -76,6 +76,8 @@ public actor AlertEngine: AlertManager {
     private var evaluating: Set<AlertRuleID> = []
     private var silences: [Silence] = []
     private var status: [AlertRuleID: RuleEvaluationStatus] = [:]
+    /// The last alert write issued (see ``saveInOrder(_:removing:)``).
+    private var alertWrites: Task<Void, Never>?
     /// Alerts that started firing since start: the spec's `total_alerts_fired`.
     public private(set) var firedTotal: UInt64 = 0
     /// Rules that are stored but do not validate (with this version), by id, with the reason.
@@ -194,6 +196,7 @@ public actor AlertEngine: AlertManager {
     public func acknowledgeAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
         try checkSizes(user: user, message: message)
         var stored = try openAlert(id, doing: "acknowledge")
+        let before = stored
         guard stored.alert.status != .acknowledged else {
             throw MonitoringError(
                 .invalidQuery, "alert \(id) is already acknowledged by \(stored.alert.acknowledgedBy ?? "someone")")
@@ -207,8 +210,7 @@ public actor AlertEngine: AlertManager {
             notifications.append(AlertNotification(event: .acknowledged, alert: stored.alert, user: user, message: message))
             stored.notifiedStatus = .acknowledged
         }
-        try await store.save([stored])
-        open[stored.alert.ruleID]?[stored.alert.fingerprint] = stored
+        try await commit(stored, replacing: before)
         notifier?.enqueue(notifications)
         publish()
         logger.notice("alert acknowledged", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
@@ -217,16 +219,51 @@ public actor AlertEngine: AlertManager {
     public func resolveAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
         try checkSizes(user: user, message: message)
         var stored = try openAlert(id, doing: "resolve")
+        let before = stored
         stored.alert.status = .resolved
         stored.alert.resolvedAt = now()
         stored.alert.resolvedBy = user
         stored.alert.resolutionMessage = message
         let notification = resolvedNotification(&stored, user: user, message: message)
-        try await store.save([stored])
-        open[stored.alert.ruleID]?[stored.alert.fingerprint] = nil
+        try await commit(stored, replacing: before)
         notifier?.enqueue(notification.map { [$0] } ?? [])
         publish()
         logger.notice("alert resolved by hand", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
+    }
+
+    /// Applies a change made by hand (acknowledge, resolve) to the open alerts at once, before anything can
+    /// suspend, so that an evaluation running meanwhile builds on it instead of writing the old state back; then
+    /// stores it in order. When the store refuses it, the alert is put back as it was.
+    private func commit(_ changed: StoredAlert, replacing before: StoredAlert) async throws(MonitoringError) {
+        let rule = changed.alert.ruleID
+        let fingerprint = changed.alert.fingerprint
+        open[rule]?[fingerprint] = changed.alert.status == .resolved ? nil : changed
+        do throws(MonitoringError) {
+            try await saveInOrder([changed])
+        } catch {
+            if open[rule] != nil, open[rule]?[fingerprint] == nil || open[rule]?[fingerprint]?.alert == changed.alert {
+                open[rule]?[fingerprint] = before
+            }
+            throw error
+        }
+    }
+
+    /// Stores alert changes in the order the engine made them. The actor is reentrant: without this, an
+    /// evaluation's write that began before a hand resolution could land after it and bring the alert back.
+    private func saveInOrder(_ changed: [StoredAlert], removing removed: [AlertID] = []) async throws(MonitoringError) {
+        let previous = alertWrites
+        let store = self.store
+        let write = Task<MonitoringError?, Never> {
+            await previous?.value
+            do throws(MonitoringError) {
+                try await store.save(changed, removing: removed)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        alertWrites = Task { _ = await write.value }
+        if let error = await write.value { throw error }
     }
 
     /// Refuses a user name past `limits.max_name_length` or a message past `limits.max_text_length`.
@@ -398,7 +435,7 @@ public actor AlertEngine: AlertManager {
         status[id, default: RuleEvaluationStatus()].lastError = nil
         finish(id, at: time, started: started, clock: clock)
         do throws(MonitoringError) {
-            try await store.save(outcome.changed, removing: outcome.removed)
+            try await saveInOrder(outcome.changed, removing: outcome.removed)
         } catch {
             logger.error("alert state could not be stored", metadata: ["rule": "\(rule.rule.name)", "error": "\(error.message)"])
         }
@@ -541,8 +578,8 @@ public actor AlertEngine: AlertManager {
             if let notification = resolvedNotification(&stored, user: nil, message: message) { notifications.append(notification) }
             changed.append(stored)
         }
-        try await store.save(changed, removing: removed)
         open[id] = nil
+        try await saveInOrder(changed, removing: removed)
         notifier?.enqueue(notifications)
         publish()
     }
