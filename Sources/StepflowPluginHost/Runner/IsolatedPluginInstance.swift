@@ -320,14 +320,13 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         }
     }
 
-    /// A runner that died on its own while no call was in flight (a thread of the plugin, after the previous call
-    /// had returned) is reported now, as a crash between calls, rather than against the next call.
+    /// A runner that died on its own with no request outstanding (a thread of the plugin, after the runner had
+    /// answered the previous call) is reported now, as a crash between calls, rather than against the next call.
     private func runnerExited(_ runner: RunnerProcess, _ termination: RunnerTermination) {
-        guard !runner.wasKilled else { return }
-        let betweenCalls = state.withLock { state in
-            state.runner === runner && state.callInFlight == nil && !state.isShutDown
-        }
-        guard betweenCalls else { return }  // a call in flight reports it
+        // A death during a request is that request's to report (the exchange sees the pipe fail).
+        guard !runner.wasKilled, !runner.isAwaitingReply else { return }
+        let current = state.withLock { state in state.runner === runner && !state.isShutDown }
+        guard current else { return }
         retire(runner)
         let reason = "\(termination) between calls, after the previous call had returned (a thread of the plugin?)"
         let delay = recordCrash(reason)

@@ -18,6 +18,8 @@ final class RunnerProcess: Sendable {
     private struct State {
         var abandoned = false
         var termination: RunnerTermination?
+        /// From the moment a request is written until its reply is read: a death then belongs to that request.
+        var awaitingReply = false
         /// Called once when the runner exits (see ``onExit(_:)``).
         var exitHandler: (@Sendable (RunnerTermination) -> Void)?
     }
@@ -100,6 +102,9 @@ final class RunnerProcess: Sendable {
     /// Whether the host killed it (deadline, recycle, shutdown) rather than it dying by itself.
     var wasKilled: Bool { shared.state.withLock { $0.abandoned } }
 
+    /// Whether a request was written and its reply not yet read (a death now is that request's).
+    var isAwaitingReply: Bool { shared.state.withLock { $0.awaitingReply } }
+
     /// Runs `handler` once when the runner exits, on a thread of Foundation's; at once if it already has.
     func onExit(_ handler: @escaping @Sendable (RunnerTermination) -> Void) {
         let ended = shared.state.withLock { state -> RunnerTermination? in
@@ -118,6 +123,8 @@ final class RunnerProcess: Sendable {
         let output = replies.fileDescriptor
         io.async { [self] in
             do throws(RunnerIOFailure) {
+                shared.state.withLock { $0.awaitingReply = true }
+                defer { shared.state.withLock { $0.awaitingReply = false } }
                 try RunnerFrameIO.write(request, to: input)
                 if request.kind == .shutdown {
                     completion(.success(RunnerFrame(.ok)))
@@ -126,6 +133,7 @@ final class RunnerProcess: Sendable {
                 let reply = try RunnerFrameIO.read(from: output) {
                     shared.state.withLock { $0.abandoned || $0.termination != nil }
                 }
+                shared.state.withLock { $0.awaitingReply = false }
                 completion(.success(reply))
             } catch {
                 completion(.failure(error))
