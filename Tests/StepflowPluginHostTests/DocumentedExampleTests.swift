@@ -38,3 +38,48 @@ struct DocumentedExampleTests {
         #expect(refused?.message.contains("unknown setting") == true)
     }
 }
+
+/// Issue 12: every C block of docs/plugins.md compiles as it is printed, with warnings as errors, and is a
+/// plugin the host loads and calls.
+@Suite("The C snippets of docs/plugins.md")
+struct DocumentedSnippetTests {
+    /// The ```c blocks of the guide, in order.
+    static func snippets() throws -> [String] {
+        let guide = try String(
+            contentsOf: PluginFixtures.packageRoot.appendingPathComponent("docs/plugins.md"), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in guide.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```c" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n") + "\n")
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return blocks
+    }
+
+    @Test("each C block compiles with -Wall -Wextra -Werror, loads, and answers its capability's call")
+    func snippetsBuildAndRun() async throws {
+        let blocks = try Self.snippets()
+        #expect(blocks.count >= 3, "the guide's C blocks were not found")
+        for (index, block) in blocks.enumerated() {
+            let library = try CSourceCompiler.build(block, name: "snippet\(index)", flags: ["-Wall", "-Wextra", "-Werror"])
+            let loaded = try PluginLibrary.load(path: library)
+            let instance = try await PluginInstance(library: loaded)
+            if loaded.info.capabilities.contains(.metricsCollector) {
+                let batch = try await instance.collectMetrics()
+                #expect(!batch.isEmpty, "block \(index) (\(loaded.info.name)) collected nothing")
+            }
+            if loaded.info.capabilities.contains(.logExporter) {
+                try await instance.exportLogs([
+                    PluginLogRecord(id: "1", level: .info, message: "from the snippet test", timestamp: Date()),
+                ])
+            }
+            await instance.shutdown()
+        }
+    }
+}
