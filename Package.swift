@@ -199,6 +199,7 @@ let package = Package(
         // Tests mirror Sources. StepflowTestSupport holds what several test targets share.
         .target(
             name: "StepflowTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/StepflowTestSupport",
             swiftSettings: strict
         ),

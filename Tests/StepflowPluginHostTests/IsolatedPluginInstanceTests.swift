@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StepflowTestSupport
 import StepflowCore
 import StepflowPluginHost
 import Testing

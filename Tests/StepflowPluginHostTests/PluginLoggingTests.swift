@@ -1,4 +1,5 @@
 import Logging
+import StepflowTestSupport
 import StepflowPluginHost
 import Testing
 

@@ -12,12 +12,13 @@ import Testing
 @Suite("Series ownership and expiry", .serialized)
 struct SeriesOwnershipTests {
     /// What the in-process host logged, for the tests that count log lines.
-    let log = LogCollector()
-    var logger: Logger {
-        let log = self.log
-        var logger = Logger(label: "series-ownership-tests") { _ in CollectingLogHandler(collector: log) }
+    let logger: Logger
+    let log: CapturingLogHandler.Store
+
+    init() {
+        var (logger, log) = CapturingLogHandler.logger()
         logger.logLevel = .info
-        return logger
+        (self.logger, self.log) = (logger, log)
     }
 
     /// Builds the fixture into `directory` and returns its path.
@@ -149,8 +150,8 @@ struct SeriesOwnershipTests {
             })
             let plugins = try await httpGet(port, "/api/v1/plugins").body
             #expect(plugins.contains(#""refused_samples""#))
-            let log = self.log.text
-            #expect(log.contains("belongs to plugin '"), "\(log.suffix(2000))")
+            let firsts = log.all.filter { $0.message == "samples refused" }.map { "\($0.metadata["first"] ?? "")" }
+            #expect(firsts.contains { $0.contains("belongs to plugin '") }, "\(firsts)")
 
             let sideBySide = Self.entry("first", library: library, isolation: isolation, extra: "    labels: {instance: a}")
                 + "\n" + Self.entry("second", library: library, isolation: isolation, extra: "    labels: {instance: b}")
@@ -182,10 +183,9 @@ struct SeriesOwnershipTests {
             #expect(plugins.contains(#""series":0"#), "\(plugins)")
             #expect(!plugins.contains(#""refused_samples":0"#), "\(plugins)")
             #expect(await Self.scraped(port, #"stepflow_plugin_series{isolation=""#) == 0)
-            let log = self.log.text
-            let warnings = log.components(separatedBy: "samples refused").count - 1
-            #expect(warnings == 1, "\(log.suffix(3000))")
-            #expect(log.contains("plugin=wide"))
+            let warnings = log.all.filter { $0.message.contains("samples refused") }
+            #expect(warnings.count == 1, "\(warnings.map(\.message))")
+            #expect(warnings.first?.metadata["plugin"] == "wide")
         }
     }
 }

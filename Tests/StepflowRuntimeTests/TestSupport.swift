@@ -118,25 +118,6 @@ final class LogCollector: @unchecked Sendable {
     }
 }
 
-/// A log handler that writes `level message key=value…` lines into a ``LogCollector``: an in-process host's log,
-/// for tests that count what it logged.
-struct CollectingLogHandler: LogHandler {
-    let collector: LogCollector
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let pairs = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        collector.append(Data("\(event.level) \(event.message) \(pairs)\n".utf8))
-    }
-}
-
 /// A `stepflow-monitor run --config PATH` child with its combined output collected in ``log``; terminated when
 /// the value goes if it still runs.
 ///
