@@ -116,7 +116,7 @@ public final class MonitoringRuntime: Sendable {
         // The series written within the lookback window (5 minutes, Prometheus' staleness) come back with their
         // latest values, so a restart neither resolves the alerts on them nor notifies them again.
         do {
-            let recent = try await MetricStore(database: database).latestAsync(
+            let recent = try await MetricStore(database: database).latest(
                 filter: MetricFilter(since: Date().addingTimeInterval(-Self.restoreWindow.inSeconds)))
             let restored = engine.restore(recent)
             if restored > 0 { logger.info("series restored from storage", metadata: ["series": "\(restored)"]) }

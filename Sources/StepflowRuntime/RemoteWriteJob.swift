@@ -47,16 +47,16 @@ final class RemoteWriteJob: ScheduledJob {
 
     func run() async throws {
         var position: Int64
-        if let stored = try positions.position(of: name) {
+        if let stored = try await positions.position(of: name) {
             position = stored
         } else {
-            position = try metrics.lastRowID() ?? 0
+            position = try await metrics.lastRowID() ?? 0
             try await positions.setPosition(position, of: name)
             logger.info("remote write starts at the newest stored sample", metadata: ["endpoint": "\(client.endpoint)", "row": "\(position)"])
         }
         for _ in 0..<Self.maxRequestsPerRun {
             try Task.checkCancellation()
-            let (rows, lastRow) = try metrics.samples(afterRow: position, limit: Self.batchSize)
+            let (rows, lastRow) = try await metrics.samples(afterRow: position, limit: Self.batchSize)
             guard let lastRow else { return }
             guard !rows.isEmpty else {
                 // Nothing in the page could be decoded (rows of a newer version?): step over it, or stop here forever.

@@ -42,7 +42,7 @@ enum LogTraceRoutes {
 
         router.get("/api/v1/logs") { request, _ -> Response in
             do throws(MonitoringError) {
-                let page = try api.logs.queryPage(try logQuery(RequestParameters(request)))
+                let page = try await api.logs.queryPage(try logQuery(RequestParameters(request)))
                 var answer: [String: JSONValue] = [
                     "count": .int(Int64(page.entries.count)), "logs": .array(page.entries.map(LogEntryJSON.object)),
                 ]

@@ -79,7 +79,7 @@ enum MetricsRoutes {
                 }
                 let limit = try parameters.integer("limit", default: 10_000, range: 1...100_000)
                 let matchers = selector.matchers
-                let series = try api.store.series(
+                let series = try await api.store.series(
                     named: name, from: start.unixMilliseconds, to: end.unixMilliseconds, selection: mode, limit: limit,
                     matches: { labels in matchers.allSatisfy { $0.matches(labels) } })
                 return json(JSONValue.object(["series": .array(series.map(MetricJSON.series))]), status: .ok)
@@ -100,8 +100,8 @@ enum MetricsRoutes {
         }
         let (report, outcome) = await api.engine.ingest(MetricBatch(decoded.metrics.map(\.metric)), policy: api.ingestPolicy)
         var refused: [(index: Int, name: String?, error: String)] = decoded.errors.map { ($0.index, $0.name, $0.message) }
-        for (position, refusal) in zip(report.refusedPositions, report.refused) {
-            refused.append((decoded.metrics[position].index, refusal.name, refusal.reason))
+        for refusal in report.refused {
+            refused.append((decoded.metrics[refusal.position].index, refusal.name, refusal.message))
         }
         return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
     }

@@ -76,14 +76,10 @@ public struct AlertStore: Sendable {
     }
 
     /// Every stored rule, by name.
-    public func rules() throws(MonitoringError) -> [AlertRule] {
-        do {
-            return try database.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(Self.ruleColumns) FROM monitoring_alert_rules ORDER BY name")
-                    .compactMap(Self.rule)
-            }
-        } catch {
-            throw .databaseError("cannot read the alert rules of \(database.path): \(error)")
+    public func rules() async throws(MonitoringError) -> [AlertRule] {
+        return try await database.read("read the alert rules") { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.ruleColumns) FROM monitoring_alert_rules ORDER BY name")
+                .compactMap(Self.rule)
         }
     }
 
@@ -173,17 +169,17 @@ public struct AlertStore: Sendable {
     }
 
     /// The alerts that are pending, firing or acknowledged, as evaluation left them.
-    public func openAlerts() throws(MonitoringError) -> [StoredAlert] {
-        try fetch(where: "status IN ('pending', 'firing', 'acknowledged')", arguments: [], limit: nil)
+    public func openAlerts() async throws(MonitoringError) -> [StoredAlert] {
+        try await fetch(where: "status IN ('pending', 'firing', 'acknowledged')", arguments: [], limit: nil)
     }
 
     /// One alert by id.
-    public func alert(_ id: AlertID) throws(MonitoringError) -> StoredAlert? {
-        try fetch(where: "alert_id = ?", arguments: [id.rawValue], limit: 1).first
+    public func alert(_ id: AlertID) async throws(MonitoringError) -> StoredAlert? {
+        try await fetch(where: "alert_id = ?", arguments: [id.rawValue], limit: 1).first
     }
 
     /// Alerts that pass `filter` (resolved ones included when the filter allows them), newest first.
-    public func alerts(filter: AlertFilter?, limit: Int = 1000) throws(MonitoringError) -> [Alert] {
+    public func alerts(filter: AlertFilter?, limit: Int = 1000) async throws(MonitoringError) -> [Alert] {
         var conditions: [String] = []
         var arguments: [any DatabaseValueConvertible & Sendable] = []
         if let ruleID = filter?.ruleID {
@@ -202,7 +198,7 @@ public struct AlertStore: Sendable {
         }
         let clause = conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")
         // The remaining conditions (severity order, label matchers, times, silences) are applied in Swift.
-        let candidates = try fetch(where: clause, arguments: arguments, limit: nil)
+        let candidates = try await fetch(where: clause, arguments: arguments, limit: nil)
         var alerts = candidates.map(\.alert)
         if let filter { alerts = alerts.filter(filter.matches) }
         return Array(alerts.prefix(limit))
@@ -210,18 +206,14 @@ public struct AlertStore: Sendable {
 
     private func fetch(
         where clause: String, arguments: [any DatabaseValueConvertible & Sendable], limit: Int?
-    ) throws(MonitoringError) -> [StoredAlert] {
+    ) async throws(MonitoringError) -> [StoredAlert] {
         let limitClause = limit.map { " LIMIT \($0)" } ?? ""
-        do {
-            return try database.pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: "SELECT \(Self.alertColumns) FROM monitoring_alerts WHERE \(clause) ORDER BY fired_at DESC, id DESC\(limitClause)",
-                    arguments: StatementArguments(arguments)
-                ).compactMap(Self.alert)
-            }
-        } catch {
-            throw .databaseError("cannot read the alerts of \(database.path): \(error)")
+        return try await database.read("read the alerts") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.alertColumns) FROM monitoring_alerts WHERE \(clause) ORDER BY fired_at DESC, id DESC\(limitClause)",
+                arguments: StatementArguments(arguments)
+            ).compactMap(Self.alert)
         }
     }
 
@@ -288,20 +280,16 @@ public struct AlertStore: Sendable {
     }
 
     /// Silences, by start time; those that ended before `endedAfter` left out when it is given.
-    public func silences(endedAfter: Date? = nil) throws(MonitoringError) -> [Silence] {
-        do {
-            return try database.pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at FROM monitoring_silences
-                        WHERE ends_at > ? ORDER BY starts_at, id
-                        """,
-                    arguments: [endedAfter?.unixMilliseconds ?? Int64.min]
-                ).compactMap(Self.silence)
-            }
-        } catch {
-            throw .databaseError("cannot read the silences of \(database.path): \(error)")
+    public func silences(endedAfter: Date? = nil) async throws(MonitoringError) -> [Silence] {
+        return try await database.read("read the silences") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at FROM monitoring_silences
+                    WHERE ends_at > ? ORDER BY starts_at, id
+                    """,
+                arguments: [endedAfter?.unixMilliseconds ?? Int64.min]
+            ).compactMap(Self.silence)
         }
     }
 

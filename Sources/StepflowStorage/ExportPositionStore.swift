@@ -12,14 +12,10 @@ public struct ExportPositionStore: Sendable {
     }
 
     /// The position of `exporter`, or `nil` when it has none yet.
-    public func position(of exporter: String) throws(MonitoringError) -> Int64? {
-        do {
-            return try database.pool.read { db in
-                try Int64.fetchOne(
-                    db, sql: "SELECT position FROM monitoring_export_positions WHERE exporter = ?", arguments: [exporter])
-            }
-        } catch {
-            throw .databaseError("cannot read the position of exporter \(exporter) in \(database.path): \(error)")
+    public func position(of exporter: String) async throws(MonitoringError) -> Int64? {
+        return try await database.read("read the position of exporter \(exporter)") { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT position FROM monitoring_export_positions WHERE exporter = ?", arguments: [exporter])
         }
     }
 

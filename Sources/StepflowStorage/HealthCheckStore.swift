@@ -11,52 +11,42 @@ public struct HealthCheckStore: Sendable {
     }
 
     /// Appends check results in one transaction.
-    public func insert(_ statuses: [HealthStatus]) throws(MonitoringError) {
+    public func insert(_ statuses: [HealthStatus]) async throws(MonitoringError) {
         if statuses.isEmpty { return }
-        do {
-            try database.checkWritable()
-            try database.pool.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO monitoring_health_checks (component, status, message, details, last_check, response_time_ms)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """)
-                for status in statuses {
-                    let milliseconds = status.responseTime.components.seconds * 1000
-                        + status.responseTime.components.attoseconds / 1_000_000_000_000_000
-                    try statement.execute(arguments: [
-                        status.component, status.status.rawValue, status.message,
-                        MetricValueCoding.encodeMetadata(status.details),
-                        status.lastCheck.unixMilliseconds, milliseconds,
-                    ])
-                }
+        try await database.write("write health check results") { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO monitoring_health_checks (component, status, message, details, last_check, response_time_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for status in statuses {
+                let milliseconds = status.responseTime.clampedMilliseconds
+                try statement.execute(arguments: [
+                    status.component, status.status.rawValue, status.message,
+                    MetricValueCoding.encodeMetadata(status.details),
+                    status.lastCheck.unixMilliseconds, milliseconds,
+                ])
             }
-        } catch {
-            throw .databaseError("cannot write health check results to \(database.path): \(error)")
         }
     }
 
     /// The latest stored result of `component`, if any.
-    public func latest(component: String) throws(MonitoringError) -> HealthStatus? {
-        do {
-            return try database.pool.read { db in
-                guard let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT component, status, message, details, last_check, response_time_ms
-                        FROM monitoring_health_checks WHERE component = ? ORDER BY last_check DESC, id DESC LIMIT 1
-                        """,
-                    arguments: [component])
-                else { return nil }
-                return HealthStatus(
-                    component: row["component"],
-                    status: HealthState(rawValue: row["status"]) ?? .unknown,
-                    message: row["message"] ?? "",
-                    details: MetricValueCoding.decodeMetadata(row["details"]),
-                    lastCheck: Date(unixMilliseconds: row["last_check"]),
-                    responseTime: .milliseconds(row["response_time_ms"] as Int64? ?? 0))
-            }
-        } catch {
-            throw .databaseError("cannot read health checks from \(database.path): \(error)")
+    public func latest(component: String) async throws(MonitoringError) -> HealthStatus? {
+        return try await database.read("read health checks") { db in
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT component, status, message, details, last_check, response_time_ms
+                    FROM monitoring_health_checks WHERE component = ? ORDER BY last_check DESC, id DESC LIMIT 1
+                    """,
+                arguments: [component])
+            else { return nil }
+            return HealthStatus(
+                component: row["component"],
+                status: HealthState(rawValue: row["status"]) ?? .unknown,
+                message: row["message"] ?? "",
+                details: MetricValueCoding.decodeMetadata(row["details"]),
+                lastCheck: Date(unixMilliseconds: row["last_check"]),
+                responseTime: .milliseconds(row["response_time_ms"] as Int64? ?? 0))
         }
     }
 }

@@ -18,7 +18,7 @@ extension LogStore {
     /// the caller's to apply to the fields read.
     public func scan(
         since: Date, until: Date, levels: Set<LogLevel>?, equal: [(field: String, value: String)], fields: [String]
-    ) throws(MonitoringError) -> LogFieldScan {
+    ) async throws(MonitoringError) -> LogFieldScan {
         let known = Set(LogSelector.fields)
         for field in fields + equal.map(\.field) where !known.contains(field) {
             throw .invalidQuery("'\(field)' is not a log field; the fields are " + LogSelector.fields.joined(separator: ", "))
@@ -39,18 +39,14 @@ extension LogStore {
             SELECT \(columns) FROM monitoring_logs WHERE \(conditions.joined(separator: " AND "))
             ORDER BY timestamp DESC, id DESC
             """
-        do {
-            let rows = try database.pool.read { db -> [[String]] in
-                var rows: [[String]] = []
-                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-                while let row = try cursor.next() {
-                    rows.append(fields.isEmpty ? [] : (0..<fields.count).map { row[$0] as String })
-                }
-                return rows
+        let rows = try await database.read("read the logs") { [arguments] db -> [[String]] in
+            var rows: [[String]] = []
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try cursor.next() {
+                rows.append(fields.isEmpty ? [] : (0..<fields.count).map { row[$0] as String })
             }
-            return LogFieldScan(fields: fields, rows: rows)
-        } catch {
-            throw .databaseError("cannot read the logs of \(database.path): \(error)")
+            return rows
         }
+        return LogFieldScan(fields: fields, rows: rows)
     }
 }

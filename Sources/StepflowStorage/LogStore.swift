@@ -74,7 +74,7 @@ public struct LogStore: Sendable {
     }
 
     /// A page of the entries matching `query`, and the cursor of the next page.
-    public func query(_ query: LogQuery) throws(MonitoringError) -> LogPage {
+    public func query(_ query: LogQuery) async throws(MonitoringError) -> LogPage {
         let query = try query.validated()
         var (conditions, arguments) = Self.conditions(of: query)
         let descending = query.order == .newestFirst
@@ -90,93 +90,73 @@ public struct LogStore: Sendable {
             ORDER BY timestamp \(direction), id \(direction) LIMIT ?
             """
         arguments.append(query.limit + 1)
-        do {
-            let found = try database.pool.read { db in
-                try Self.entries(db, sql: sql, arguments: StatementArguments(arguments))
-            }
-            let page = found.prefix(query.limit)
-            var next: LogCursor?
-            if found.count > query.limit, let last = page.last {
-                next = LogCursor(timestamp: last.entry.timestamp.unixMilliseconds, row: last.row)
-            }
-            return LogPage(entries: page.map(\.entry), nextCursor: next)
-        } catch {
-            throw .databaseError("cannot query the logs of \(database.path): \(error)")
+        let found = try await database.read("query the logs") { [arguments] db in
+            try Self.entries(db, sql: sql, arguments: StatementArguments(arguments))
         }
+        let page = found.prefix(query.limit)
+        var next: LogCursor?
+        if found.count > query.limit, let last = page.last {
+            next = LogCursor(timestamp: last.entry.timestamp.unixMilliseconds, row: last.row)
+        }
+        return LogPage(entries: page.map(\.entry), nextCursor: next)
     }
 
     /// Counts per level and component, first and last time and rate, of the entries `filter` selects.
-    public func stats(_ filter: LogFilter?) throws(MonitoringError) -> LogStats {
+    public func stats(_ filter: LogFilter?) async throws(MonitoringError) -> LogStats {
         let query = LogQuery(
             minimumLevel: filter?.minimumLevel, since: filter?.since, until: filter?.until, component: filter?.component)
         let (conditions, arguments) = Self.conditions(of: query)
         let clause = Self.whereClause(conditions)
-        do {
-            return try database.pool.read { db in
-                var byLevel: [LogLevel: Int] = [:]
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT level, COUNT(*) FROM monitoring_logs \(clause) GROUP BY level",
-                    arguments: StatementArguments(arguments))
-                {
-                    if let level = LogLevel(parsing: row[0]) { byLevel[level, default: 0] += row[1] }
-                }
-                var byComponent: [String: Int] = [:]
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT component, COUNT(*) FROM monitoring_logs \(clause) GROUP BY component",
-                    arguments: StatementArguments(arguments))
-                {
-                    byComponent[row[0] ?? ""] = row[1]
-                }
-                let bounds = try Row.fetchOne(
-                    db, sql: "SELECT MIN(timestamp), MAX(timestamp) FROM monitoring_logs \(clause)",
-                    arguments: StatementArguments(arguments))
-                let first: Int64? = bounds?[0]
-                let last: Int64? = bounds?[1]
-                let total = byLevel.values.reduce(0, +)
-                let from = filter?.since?.unixMilliseconds ?? first
-                let to = filter?.until?.unixMilliseconds ?? last
-                var rate = 0.0
-                // In Double: a stored row from an older version may hold times whose difference overflows Int64.
-                if let from, let to, to > from { rate = Double(total) / ((Double(to) - Double(from)) / 60_000) }
-                return LogStats(
-                    total: total, byLevel: byLevel, byComponent: byComponent,
-                    first: first.map(Date.init(unixMilliseconds:)), last: last.map(Date.init(unixMilliseconds:)),
-                    ratePerMinute: rate)
+        return try await database.read("count the logs") { db in
+            var byLevel: [LogLevel: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT level, COUNT(*) FROM monitoring_logs \(clause) GROUP BY level",
+                arguments: StatementArguments(arguments))
+            {
+                if let level = LogLevel(parsing: row[0]) { byLevel[level, default: 0] += row[1] }
             }
-        } catch {
-            throw .databaseError("cannot count the logs of \(database.path): \(error)")
+            var byComponent: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT component, COUNT(*) FROM monitoring_logs \(clause) GROUP BY component",
+                arguments: StatementArguments(arguments))
+            {
+                byComponent[row[0] ?? ""] = row[1]
+            }
+            let bounds = try Row.fetchOne(
+                db, sql: "SELECT MIN(timestamp), MAX(timestamp) FROM monitoring_logs \(clause)",
+                arguments: StatementArguments(arguments))
+            let first: Int64? = bounds?[0]
+            let last: Int64? = bounds?[1]
+            let total = byLevel.values.reduce(0, +)
+            let from = filter?.since?.unixMilliseconds ?? first
+            let to = filter?.until?.unixMilliseconds ?? last
+            var rate = 0.0
+            // In Double: a stored row from an older version may hold times whose difference overflows Int64.
+            if let from, let to, to > from { rate = Double(total) / ((Double(to) - Double(from)) / 60_000) }
+            return LogStats(
+                total: total, byLevel: byLevel, byComponent: byComponent,
+                first: first.map(Date.init(unixMilliseconds:)), last: last.map(Date.init(unixMilliseconds:)),
+                ratePerMinute: rate)
         }
     }
 
     /// Entries with a row id above `position`, oldest first, at most `limit`: what a log exporter has not sent.
-    public func entries(after position: Int64, limit: Int) throws(MonitoringError) -> [(row: Int64, entry: LogEntry)] {
-        do {
-            return try database.pool.read { db in
-                try Self.entries(
-                    db, sql: "SELECT \(Self.columns) FROM monitoring_logs WHERE id > ? ORDER BY id LIMIT ?",
-                    arguments: [position, limit])
-            }
-        } catch {
-            throw .databaseError("cannot read the logs of \(database.path): \(error)")
+    public func entries(after position: Int64, limit: Int) async throws(MonitoringError) -> [(row: Int64, entry: LogEntry)] {
+        return try await database.read("read the logs") { db in
+            try Self.entries(
+                db, sql: "SELECT \(Self.columns) FROM monitoring_logs WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [position, limit])
         }
     }
 
     /// The highest row id (0 when there are none): where a new exporter starts.
-    public func lastRow() throws(MonitoringError) -> Int64 {
-        do {
-            return try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_logs") ?? 0 }
-        } catch {
-            throw .databaseError("cannot read the logs of \(database.path): \(error)")
-        }
+    public func lastRow() async throws(MonitoringError) -> Int64 {
+        return try await database.read("read the logs") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_logs") ?? 0 }
     }
 
     /// The number of stored entries.
-    public func count() throws(MonitoringError) -> Int {
-        do {
-            return try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_logs") ?? 0 }
-        } catch {
-            throw .databaseError("cannot count the logs of \(database.path): \(error)")
-        }
+    public func count() async throws(MonitoringError) -> Int {
+        return try await database.read("count the logs") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_logs") ?? 0 }
     }
 
     /// Deletes entries older than `cutoff`, in small transactions; returns how many.

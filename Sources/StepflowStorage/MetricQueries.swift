@@ -58,90 +58,73 @@ extension MetricStore {
     public func series(
         named name: String, from start: Int64, to end: Int64, selection: StoredPointSelection = .auto,
         limit: Int = 100_000, matches: @Sendable ([Label]) -> Bool = { _ in true }
-    ) throws(MonitoringError) -> [StoredSeries] {
-        do {
-            return try database.pool.read { db in
-                var bySeries: [String: StoredSeries] = [:]
-                var total = 0
-                func series(for labelsText: String?, type: String) -> String? {
-                    let key = labelsText ?? ""
-                    if bySeries[key] != nil { return key }
-                    let labels = MetricValueCoding.decodeLabels(labelsText)
-                    guard matches(labels), let metricType = MetricType(rawValue: type) else { return nil }
-                    bySeries[key] = StoredSeries(name: name, type: metricType, labels: labels, points: [])
-                    return key
-                }
-                if selection != .aggregated {
-                    let rows = try Row.fetchCursor(
-                        db,
-                        sql: """
-                            SELECT value_type, value_data, labels, timestamp FROM monitoring_metrics
-                            WHERE name = ? AND timestamp BETWEEN ? AND ? ORDER BY timestamp, id
-                            """,
-                        arguments: [name, start, end])
-                    while total < limit, let row = try rows.next() {
-                        let type: String = row[0]
-                        guard let key = series(for: row[2], type: type),
-                            let value = MetricValueCoding.decode(type: type, data: row[1])
-                        else { continue }
-                        bySeries[key]!.points.append(StoredPoint(timestamp: row[3], value: value, kind: .raw))
-                        total += 1
-                    }
-                }
-                if selection != .raw {
-                    let rows = try Row.fetchCursor(
-                        db,
-                        sql: """
-                            SELECT value_type, last_value_data, labels, interval_start, interval_ms, samples,
-                                   min, max, sum, last
-                            FROM monitoring_metric_aggregates
-                            WHERE name = ? AND interval_start BETWEEN ? AND ? ORDER BY interval_start
-                            """,
-                        arguments: [name, start, end])
-                    while total < limit, let row = try rows.next() {
-                        let type: String = row[0]
-                        let labelsText: String = row[2]
-                        guard let key = series(for: labelsText.isEmpty ? nil : labelsText, type: type),
-                            let value = MetricValueCoding.decode(type: type, data: row[1])
-                        else { continue }
-                        let aggregate = StoredPoint.Aggregate(
-                            intervalMilliseconds: row[4], samples: row[5], min: row[6], max: row[7], sum: row[8],
-                            last: row[9])
-                        bySeries[key]!.points.append(
-                            StoredPoint(timestamp: row[3], value: value, kind: .aggregate, aggregate: aggregate))
-                        total += 1
-                    }
-                }
-                return bySeries.values
-                    .map { series -> StoredSeries in
-                        var sorted = series
-                        sorted.points.sort { $0.timestamp < $1.timestamp }
-                        return sorted
-                    }
-                    .sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
+    ) async throws(MonitoringError) -> [StoredSeries] {
+        return try await database.read("read samples of \(name)") { db in
+            var bySeries: [String: StoredSeries] = [:]
+            var total = 0
+            func series(for labelsText: String?, type: String) -> String? {
+                let key = labelsText ?? ""
+                if bySeries[key] != nil { return key }
+                let labels = MetricValueCoding.decodeLabels(labelsText)
+                guard matches(labels), let metricType = MetricType(rawValue: type) else { return nil }
+                bySeries[key] = StoredSeries(name: name, type: metricType, labels: labels, points: [])
+                return key
             }
-        } catch {
-            throw .databaseError("cannot read samples of \(name) from \(database.path): \(error)")
+            if selection != .aggregated {
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT value_type, value_data, labels, timestamp FROM monitoring_metrics
+                        WHERE name = ? AND timestamp BETWEEN ? AND ? ORDER BY timestamp, id
+                        """,
+                    arguments: [name, start, end])
+                while total < limit, let row = try rows.next() {
+                    let type: String = row[0]
+                    guard let key = series(for: row[2], type: type),
+                        let value = MetricValueCoding.decode(type: type, data: row[1])
+                    else { continue }
+                    bySeries[key]!.points.append(StoredPoint(timestamp: row[3], value: value, kind: .raw))
+                    total += 1
+                }
+            }
+            if selection != .raw {
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT value_type, last_value_data, labels, interval_start, interval_ms, samples,
+                               min, max, sum, last
+                        FROM monitoring_metric_aggregates
+                        WHERE name = ? AND interval_start BETWEEN ? AND ? ORDER BY interval_start
+                        """,
+                    arguments: [name, start, end])
+                while total < limit, let row = try rows.next() {
+                    let type: String = row[0]
+                    let labelsText: String = row[2]
+                    guard let key = series(for: labelsText.isEmpty ? nil : labelsText, type: type),
+                        let value = MetricValueCoding.decode(type: type, data: row[1])
+                    else { continue }
+                    let aggregate = StoredPoint.Aggregate(
+                        intervalMilliseconds: row[4], samples: row[5], min: row[6], max: row[7], sum: row[8],
+                        last: row[9])
+                    bySeries[key]!.points.append(
+                        StoredPoint(timestamp: row[3], value: value, kind: .aggregate, aggregate: aggregate))
+                    total += 1
+                }
+            }
+            return bySeries.values
+                .map { series -> StoredSeries in
+                    var sorted = series
+                    sorted.points.sort { $0.timestamp < $1.timestamp }
+                    return sorted
+                }
+                .sorted { $0.labels.lexicographicallyPrecedes($1.labels) }
         }
     }
 
     /// The latest stored value of every series passing `filter` (raw samples and aggregates alike), sorted by
     /// name then labels, with the HELP texts of `monitoring_metric_families`.
-    public func latest(filter: MetricFilter? = nil) throws(MonitoringError) -> [MetricInfo] {
-        do {
-            return try database.pool.read { db in try Self.latest(db, filter: filter) }
-        } catch {
-            throw .databaseError("cannot list the series stored in \(database.path): \(error)")
-        }
-    }
-
-    /// ``latest(filter:)`` off the calling thread (on GRDB's reader), for async callers.
-    public func latestAsync(filter: MetricFilter? = nil) async throws(MonitoringError) -> [MetricInfo] {
-        do {
-            return try await database.pool.read { db in try Self.latest(db, filter: filter) }
-        } catch {
-            throw .databaseError("cannot list the series stored in \(database.path): \(error)")
-        }
+    public func latest(filter: MetricFilter? = nil) async throws(MonitoringError) -> [MetricInfo] {
+        return try await database.read("list the series stored") { db in try Self.latest(db, filter: filter) }
     }
 
     private static func latest(_ db: Database, filter: MetricFilter?) throws -> [MetricInfo] {
@@ -363,17 +346,13 @@ extension MetricStore {
     }
 
     /// The number of stored aggregates, optionally of one metric name.
-    public func aggregateCount(name: String? = nil) throws(MonitoringError) -> Int {
-        do {
-            return try database.pool.read { db in
-                if let name {
-                    return try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM monitoring_metric_aggregates WHERE name = ?", arguments: [name]) ?? 0
-                }
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metric_aggregates") ?? 0
+    public func aggregateCount(name: String? = nil) async throws(MonitoringError) -> Int {
+        return try await database.read("count the metric aggregates") { db in
+            if let name {
+                return try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM monitoring_metric_aggregates WHERE name = ?", arguments: [name]) ?? 0
             }
-        } catch {
-            throw .databaseError("cannot count the metric aggregates in \(database.path): \(error)")
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metric_aggregates") ?? 0
         }
     }
 }

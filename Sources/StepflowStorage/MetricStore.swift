@@ -119,37 +119,29 @@ public struct MetricStore: Sendable {
     }
 
     /// The number of stored samples, optionally of one metric name.
-    public func count(name: String? = nil) throws(MonitoringError) -> Int {
-        do {
-            return try database.pool.read { db in
-                if let name {
-                    return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metrics WHERE name = ?",
-                                            arguments: [name]) ?? 0
-                }
-                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metrics") ?? 0
+    public func count(name: String? = nil) async throws(MonitoringError) -> Int {
+        return try await database.read("count metric samples") { db in
+            if let name {
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metrics WHERE name = ?",
+                                        arguments: [name]) ?? 0
             }
-        } catch {
-            throw .databaseError("cannot count metric samples in \(database.path): \(error)")
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_metrics") ?? 0
         }
     }
 
     /// Stored samples of the metric `name`, oldest first, at most `limit` of them.
-    public func samples(name: String, limit: Int = 10_000) throws(MonitoringError) -> [Metric] {
-        do {
-            return try database.pool.read { db in
-                let help = try String.fetchOne(
-                    db, sql: "SELECT help FROM monitoring_metric_families WHERE name = ?", arguments: [name])
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT name, value_type, value_data, labels, timestamp, metadata FROM monitoring_metrics
-                        WHERE name = ? ORDER BY timestamp, id LIMIT ?
-                        """,
-                    arguments: [name, limit])
-                return rows.compactMap { Self.sample($0, help: help) }
-            }
-        } catch {
-            throw .databaseError("cannot read samples of \(name) from \(database.path): \(error)")
+    public func samples(name: String, limit: Int = 10_000) async throws(MonitoringError) -> [Metric] {
+        return try await database.read("read samples of \(name)") { db in
+            let help = try String.fetchOne(
+                db, sql: "SELECT help FROM monitoring_metric_families WHERE name = ?", arguments: [name])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, value_type, value_data, labels, timestamp, metadata FROM monitoring_metrics
+                    WHERE name = ? ORDER BY timestamp, id LIMIT ?
+                    """,
+                arguments: [name, limit])
+            return rows.compactMap { Self.sample($0, help: help) }
         }
     }
 }
@@ -168,12 +160,8 @@ extension MetricStore {
 
     /// The id of the newest stored sample row, `nil` when there is none: where an exporter that starts at the end
     /// starts.
-    public func lastRowID() throws(MonitoringError) -> Int64? {
-        do {
-            return try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_metrics") }
-        } catch {
-            throw .databaseError("cannot read the newest sample of \(database.path): \(error)")
-        }
+    public func lastRowID() async throws(MonitoringError) -> Int64? {
+        return try await database.read("read the newest sample") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_metrics") }
     }
 
     /// Stored sample rows after row `id`, in row order, at most `limit` read, each with its row id and HELP text:
@@ -181,27 +169,23 @@ extension MetricStore {
     /// read, decodable or not, so that a reader moves past a row it cannot decode instead of stopping at it.
     public func samples(
         afterRow id: Int64, limit: Int
-    ) throws(MonitoringError) -> (samples: [(id: Int64, metric: Metric)], lastRow: Int64?) {
-        do {
-            return try database.pool.read { db in
-                let help = try Dictionary(
-                    Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families WHERE help IS NOT NULL AND help != ''")
-                        .map { ($0["name"] as String, $0["help"] as String) },
-                    uniquingKeysWith: { first, _ in first })
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, name, value_type, value_data, labels, timestamp, metadata FROM monitoring_metrics
-                        WHERE id > ? ORDER BY id LIMIT ?
-                        """,
-                    arguments: [id, max(limit, 1)])
-                let decoded = rows.compactMap { row -> (id: Int64, metric: Metric)? in
-                    Self.sample(row, help: help[row["name"]]).map { (row["id"], $0) }
-                }
-                return (decoded, rows.last.map { $0["id"] as Int64 })
+    ) async throws(MonitoringError) -> (samples: [(id: Int64, metric: Metric)], lastRow: Int64?) {
+        return try await database.read("read samples after row \(id)") { db in
+            let help = try Dictionary(
+                Row.fetchAll(db, sql: "SELECT name, help FROM monitoring_metric_families WHERE help IS NOT NULL AND help != ''")
+                    .map { ($0["name"] as String, $0["help"] as String) },
+                uniquingKeysWith: { first, _ in first })
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, name, value_type, value_data, labels, timestamp, metadata FROM monitoring_metrics
+                    WHERE id > ? ORDER BY id LIMIT ?
+                    """,
+                arguments: [id, max(limit, 1)])
+            let decoded = rows.compactMap { row -> (id: Int64, metric: Metric)? in
+                Self.sample(row, help: help[row["name"]]).map { (row["id"], $0) }
             }
-        } catch {
-            throw .databaseError("cannot read samples after row \(id) from \(database.path): \(error)")
+            return (decoded, rows.last.map { $0["id"] as Int64 })
         }
     }
 

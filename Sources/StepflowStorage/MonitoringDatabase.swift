@@ -48,7 +48,8 @@ public final class MonitoringDatabase: Sendable {
         }
 
         var configuration = Configuration()
-        configuration.busyMode = .timeout(TimeInterval(busyTimeout.components.seconds))
+        // In milliseconds: `components.seconds` alone turned `busy_timeout: 500ms` into no wait at all.
+        configuration.busyMode = .timeout(TimeInterval(busyTimeout.clampedMilliseconds) / 1000)
         configuration.label = "stepflow-monitoring"
         configuration.prepareDatabase { db in
             try db.execute(sql: fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
@@ -181,6 +182,41 @@ public final class MonitoringDatabase: Sendable {
         }
     }
 
+    // MARK: The storage boundary
+
+    /// Runs `body` in a read transaction on one of the pool's reader connections, for async code. The calling
+    /// task suspends while GRDB runs `body` on its own dispatch queue: no thread of Swift's cooperative pool
+    /// (one per core) waits for SQLite, so a long scan cannot stall HTTP handlers or the scheduler.
+    ///
+    /// - Parameter doing: what the read is for, as the error says it ("query the logs").
+    /// - Throws: `databaseError` naming `doing` and the file; a ``MonitoringError`` thrown by `body` as it is.
+    public func read<Value: Sendable>(
+        _ doing: String, _ body: @Sendable (Database) throws -> Value
+    ) async throws(MonitoringError) -> Value {
+        do {
+            return try await pool.read(body)
+        } catch let error as MonitoringError {
+            throw error
+        } catch {
+            throw .databaseError("cannot \(doing) in \(path): \(error)")
+        }
+    }
+
+    /// Runs `body` in a write transaction on the pool's writer connection, for async code, suspending the
+    /// calling task (see ``read(_:_:)``). Refused while ``checkWritable()`` fails.
+    public func write<Value: Sendable>(
+        _ doing: String, _ body: @Sendable (Database) throws -> Value
+    ) async throws(MonitoringError) -> Value {
+        try checkWritable()
+        do {
+            return try await pool.write(body)
+        } catch let error as MonitoringError {
+            throw error
+        } catch {
+            throw .databaseError("cannot \(doing) in \(path): \(error)")
+        }
+    }
+
     /// The schema migrations applied to this database, oldest first.
     public func appliedMigrations() throws(MonitoringError) -> [String] {
         do {
@@ -191,11 +227,9 @@ public final class MonitoringDatabase: Sendable {
     }
 
     /// Runs a trivial query, proving the database answers; used by the storage health check.
-    public func ping() throws(MonitoringError) {
-        do {
-            _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
-        } catch {
-            throw .databaseError("the database \(path) does not answer: \(error)")
+    public func ping() async throws(MonitoringError) {
+        _ = try await read("answer a trivial query (the database does not answer)") { db in
+            try Int.fetchOne(db, sql: "SELECT 1")
         }
     }
 

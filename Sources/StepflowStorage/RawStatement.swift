@@ -11,16 +11,17 @@ struct RawStatement {
     /// `SQLITE_TRANSIENT`: SQLite copies the text it is given.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    /// Prepares `sql`, runs `body` with it and finalizes it.
+    /// Runs `body` with `sql` prepared on this connection. The statement is GRDB's cached one (prepared once per
+    /// connection and kept), reset and cleared before and after, so a batch costs no prepare and no finalize.
     static func with<Result>(_ sql: String, in db: Database, _ body: (RawStatement) throws -> Result) throws -> Result {
-        let connection = db.sqliteConnection
-        var handle: OpaquePointer?
-        let code = sqlite3_prepare_v3(connection, sql, -1, 0, &handle, nil)
-        guard code == SQLITE_OK, let handle else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message(connection))
+        let handle = try db.cachedStatement(sql: sql).sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
         }
-        defer { sqlite3_finalize(handle) }
-        return try body(RawStatement(handle: handle, connection: connection))
+        return try body(RawStatement(handle: handle, connection: db.sqliteConnection))
     }
 
     /// The raw handle, for binding borrowed text (see `MetricStore.insert`).

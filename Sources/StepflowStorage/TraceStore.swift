@@ -72,19 +72,15 @@ public struct TraceStore: Sendable {
     }
 
     /// Every stored span of one trace, as a ``Trace`` (`nil` when none is stored).
-    public func trace(_ id: TraceID) throws(MonitoringError) -> Trace? {
-        do {
-            let spans = try database.pool.read { db in try Self.spans(db, trace: id.description) }
-            return spans.isEmpty ? nil : Trace(traceID: id, spans: spans)
-        } catch {
-            throw .databaseError("cannot read trace \(id) from \(database.path): \(error)")
-        }
+    public func trace(_ id: TraceID) async throws(MonitoringError) -> Trace? {
+        let spans = try await database.read("read trace \(id)") { db in try Self.spans(db, trace: id.description) }
+        return spans.isEmpty ? nil : Trace(traceID: id, spans: spans)
     }
 
     /// The traces that have a span matching `query`, newest first (by their latest matching span), whole.
-    public func traces(_ query: TraceQuery) throws(MonitoringError) -> [Trace] {
+    public func traces(_ query: TraceQuery) async throws(MonitoringError) -> [Trace] {
         let query = try query.validated()
-        if let traceID = query.traceID { return try trace(traceID).map { [$0] } ?? [] }
+        if let traceID = query.traceID { return try await trace(traceID).map { [$0] } ?? [] }
         var conditions: [String] = []
         var arguments: [any DatabaseValueConvertible & Sendable] = []
         if let operation = query.operation {
@@ -109,28 +105,24 @@ public struct TraceStore: Sendable {
         }
         let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments.append(query.limit)
-        do {
-            return try database.pool.read { db in
-                let ids = try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT trace_id FROM monitoring_traces \(clause)
-                        GROUP BY trace_id ORDER BY MAX(start_time) DESC LIMIT ?
-                        """,
-                    arguments: StatementArguments(arguments))
-                return try ids.compactMap { text -> Trace? in
-                    guard let id = TraceID(hex: text) else { return nil }
-                    let spans = try Self.spans(db, trace: text)
-                    return Trace(traceID: id, spans: spans)
-                }
+        return try await database.read("query the traces") { [arguments] db in
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT trace_id FROM monitoring_traces \(clause)
+                    GROUP BY trace_id ORDER BY MAX(start_time) DESC LIMIT ?
+                    """,
+                arguments: StatementArguments(arguments))
+            return try ids.compactMap { text -> Trace? in
+                guard let id = TraceID(hex: text) else { return nil }
+                let spans = try Self.spans(db, trace: text)
+                return Trace(traceID: id, spans: spans)
             }
-        } catch {
-            throw .databaseError("cannot query the traces of \(database.path): \(error)")
         }
     }
 
     /// Per operation: spans, error rate and p50/p95/p99 durations of the ended spans `filter` selects.
-    public func stats(_ filter: TraceFilter?) throws(MonitoringError) -> TraceStats {
+    public func stats(_ filter: TraceFilter?) async throws(MonitoringError) -> TraceStats {
         var conditions = ["end_time IS NOT NULL"]
         var arguments: [any DatabaseValueConvertible & Sendable] = []
         if let since = filter?.since {
@@ -146,54 +138,46 @@ public struct TraceStore: Sendable {
             arguments.append(operation)
         }
         let clause = "WHERE " + conditions.joined(separator: " AND ")
-        do {
-            return try database.pool.read { db in
-                var durations: [String: [Int64]] = [:]
-                var errors: [String: Int] = [:]
-                var traces = Set<String>()
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT name, status, end_time - start_time, trace_id FROM monitoring_traces \(clause)",
-                    arguments: StatementArguments(arguments))
-                var spans = 0
-                while let row = try rows.next() {
-                    let name: String = row[0]
-                    let status: String = row[1]
-                    // A row from an older version may hold times no check would accept (or no end): its difference
-                    // is read as a real number and clamped, never trusted to fit.
-                    guard let difference = row[2] as Double?, !difference.isNaN else { continue }
-                    durations[name, default: []].append(
-                        Int64(min(max(difference, 0), Double(ValidTime.latestMilliseconds))))  // range: clamped
-                    if status == SpanStatus.error.rawValue || status == SpanStatus.timedOut.rawValue {
-                        errors[name, default: 0] += 1
-                    }
-                    traces.insert(row[3])
-                    spans += 1
+        return try await database.read("count the spans") { [arguments] db in
+            var durations: [String: [Int64]] = [:]
+            var errors: [String: Int] = [:]
+            var traces = Set<String>()
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT name, status, end_time - start_time, trace_id FROM monitoring_traces \(clause)",
+                arguments: StatementArguments(arguments))
+            var spans = 0
+            while let row = try rows.next() {
+                let name: String = row[0]
+                let status: String = row[1]
+                // A row from an older version may hold times no check would accept (or no end): its difference
+                // is read as a real number and clamped, never trusted to fit.
+                guard let difference = row[2] as Double?, !difference.isNaN else { continue }
+                durations[name, default: []].append(
+                    Int64(min(max(difference, 0), Double(ValidTime.latestMilliseconds))))  // range: clamped
+                if status == SpanStatus.error.rawValue || status == SpanStatus.timedOut.rawValue {
+                    errors[name, default: 0] += 1
                 }
-                let operations = durations.keys.sorted().map { name -> OperationStats in
-                    let sorted = durations[name]!.sorted()
-                    func percentile(_ p: Double) -> Duration {
-                        let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1  // range: p is 0.5, 0.95, 0.99
-                        return .milliseconds(sorted[min(max(rank, 0), sorted.count - 1)])
-                    }
-                    return OperationStats(
-                        operation: name, count: sorted.count,
-                        errorRate: Double(errors[name] ?? 0) / Double(sorted.count),
-                        p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99))
-                }
-                return TraceStats(traces: traces.count, spans: spans, operations: operations)
+                traces.insert(row[3])
+                spans += 1
             }
-        } catch {
-            throw .databaseError("cannot count the spans of \(database.path): \(error)")
+            let operations = durations.keys.sorted().map { name -> OperationStats in
+                let sorted = durations[name]!.sorted()
+                func percentile(_ p: Double) -> Duration {
+                    let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1  // range: p is 0.5, 0.95, 0.99
+                    return .milliseconds(sorted[min(max(rank, 0), sorted.count - 1)])
+                }
+                return OperationStats(
+                    operation: name, count: sorted.count,
+                    errorRate: Double(errors[name] ?? 0) / Double(sorted.count),
+                    p50: percentile(0.5), p95: percentile(0.95), p99: percentile(0.99))
+            }
+            return TraceStats(traces: traces.count, spans: spans, operations: operations)
         }
     }
 
     /// The number of stored spans.
-    public func count() throws(MonitoringError) -> Int {
-        do {
-            return try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_traces") ?? 0 }
-        } catch {
-            throw .databaseError("cannot count the spans of \(database.path): \(error)")
-        }
+    public func count() async throws(MonitoringError) -> Int {
+        return try await database.read("count the spans") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_traces") ?? 0 }
     }
 
     /// Deletes spans that started before `cutoff`, in small transactions; returns how many.

@@ -13,7 +13,7 @@ struct AlertsCommand: AsyncParsableCommand {
     )
 
     /// `stepflow-monitor alerts list`.
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the open alerts (or those of --status) from the host's database, read-only.",
             discussion: """
@@ -31,7 +31,7 @@ struct AlertsCommand: AsyncParsableCommand {
         @Option(help: "The most alerts listed.") var limit: Int = 100
         @Flag(help: "Print one JSON object per alert instead of a table.") var json = false
 
-        func run() throws {
+        func run() async throws {
             var filter = AlertFilter(statuses: [.pending, .firing, .acknowledged], name: rule)
             if let status {
                 var statuses = Set<AlertStatus>()
@@ -52,7 +52,7 @@ struct AlertsCommand: AsyncParsableCommand {
             let store = AlertStore(database: try database.open())
             let alerts: [Alert]
             do {
-                alerts = try store.alerts(filter: filter, limit: limit)
+                alerts = try await store.alerts(filter: filter, limit: limit)
             } catch {
                 fail("stepflow-monitor: \(error)")
             }

@@ -61,7 +61,7 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     /// `stepflow-monitor logs query`.
-    struct Query: ParsableCommand {
+    struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the newest log entries matching the filters (or the oldest, with --oldest-first).",
             discussion: """
@@ -76,13 +76,13 @@ struct LogsCommand: AsyncParsableCommand {
         @Flag(help: "Oldest first.") var oldestFirst = false
         @Flag(help: "Print NDJSON instead of lines.") var json = false
 
-        func run() throws {
+        func run() async throws {
             var query = filters.query(limit: limit)
             query.order = oldestFirst ? .oldestFirst : .newestFirst
             let store = LogStore(database: try database.open())
             let page: LogPage
             do {
-                page = try store.query(query)
+                page = try await store.query(query)
             } catch {
                 fail("stepflow-monitor: \(error)")
             }
@@ -105,18 +105,18 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     /// `stepflow-monitor logs stats`.
-    struct Stats: ParsableCommand {
+    struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Count log entries per level and component.")
 
         @OptionGroup var database: MetricsCommand.DatabaseOptions
         @OptionGroup var filters: Filters
 
-        func run() throws {
+        func run() async throws {
             let query = filters.query()
             let store = LogStore(database: try database.open())
             let stats: LogStats
             do {
-                stats = try store.stats(LogFilter(
+                stats = try await store.stats(LogFilter(
                     since: query.since, until: query.until, component: query.component, minimumLevel: query.minimumLevel))
             } catch {
                 fail("stepflow-monitor: \(error)")
@@ -158,7 +158,7 @@ struct LogsCommand: AsyncParsableCommand {
             var query = filters.query()
             query.order = .oldestFirst
             let store = LogStore(database: try database.open())
-            let total = (try? store.stats(LogFilter(
+            let total = await (try? store.stats(LogFilter(
                 since: query.since, until: query.until, component: query.component, minimumLevel: query.minimumLevel)).total)
             let output = FileHandle.standardOutput
             let progress = ExportProgress(total: total)

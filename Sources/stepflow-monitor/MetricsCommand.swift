@@ -5,7 +5,7 @@ import StepflowCore
 import StepflowStorage
 
 /// `stepflow-monitor metrics …`: read the series a host has stored, from its database, read-only.
-struct MetricsCommand: ParsableCommand {
+struct MetricsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics",
         abstract: "Read the metrics a host has stored (its SQLite database, opened read-only; the host may be running).",
@@ -39,7 +39,7 @@ struct MetricsCommand: ParsableCommand {
     }
 
     /// `stepflow-monitor metrics list`.
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the stored series with their latest value.",
             discussion: """
@@ -60,7 +60,7 @@ struct MetricsCommand: ParsableCommand {
         @Flag(help: "Print JSON lines instead of a table.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             var metricFilter = MetricFilter()
             if let filter {
                 do {
@@ -78,7 +78,7 @@ struct MetricsCommand: ParsableCommand {
             let database = try options.open()
             let series: [MetricInfo]
             do {
-                series = try MetricStore(database: database).latest(filter: metricFilter)
+                series = try await MetricStore(database: database).latest(filter: metricFilter)
             } catch {
                 fail("stepflow-monitor: \(error)")
             }
@@ -99,7 +99,7 @@ struct MetricsCommand: ParsableCommand {
     }
 
     /// `stepflow-monitor metrics get NAME`.
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the stored points of a metric's series over a recent time range, newest last.",
             discussion: """
@@ -125,7 +125,7 @@ struct MetricsCommand: ParsableCommand {
         @Option(help: "raw, aggregated or auto (both).")
         var mode: String = "auto"
 
-        func run() throws {
+        func run() async throws {
             guard MetricNameRules.isValidMetricName(name) else {
                 fail("stepflow-monitor: '\(name)' is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", status: 2)
             }
@@ -149,7 +149,7 @@ struct MetricsCommand: ParsableCommand {
             let series: [StoredSeries]
             let required = wanted
             do {
-                series = try MetricStore(database: database).series(
+                series = try await MetricStore(database: database).series(
                     named: name, from: start.unixMilliseconds, to: end.unixMilliseconds,
                     selection: selection, matches: { labels in required.allSatisfy(labels.contains) })
             } catch {

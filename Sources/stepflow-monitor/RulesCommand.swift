@@ -5,7 +5,7 @@ import StepflowCore
 import StepflowStorage
 
 /// `stepflow-monitor rules …`: list a host's alert rules, or check a rule file without running anything.
-struct RulesCommand: ParsableCommand {
+struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List alert rules, or check a rule file.",
@@ -13,17 +13,17 @@ struct RulesCommand: ParsableCommand {
     )
 
     /// `stepflow-monitor rules list`.
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the alert rules stored in the host's database (created over the API or declared in files), read-only.")
 
         @OptionGroup var database: MetricsCommand.DatabaseOptions
         @Flag(help: "Print one JSON object per rule instead of a table.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let rules: [AlertRule]
             do {
-                rules = try AlertStore(database: try database.open()).rules()
+                rules = try await AlertStore(database: try database.open()).rules()
             } catch {
                 fail("stepflow-monitor: \(error)")
             }
@@ -46,7 +46,7 @@ struct RulesCommand: ParsableCommand {
     }
 
     /// `stepflow-monitor rules check`.
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the alert rules of a rule file (or of a whole configuration) as the host would; exit 1 on errors.",
             discussion: """
@@ -59,7 +59,7 @@ struct RulesCommand: ParsableCommand {
 
         @Argument(help: "A rule file, or a configuration file.") var file: String
 
-        func run() throws {
+        func run() async throws {
             do {
                 let rules = try ConfigurationLoader.checkRules(path: file)
                 print(rules.isEmpty ? "\(file): no rules" : RulesCommand.table(rules, sourceColumn: false))

@@ -5,7 +5,7 @@ import StepflowCore
 import StepflowStorage
 
 /// `stepflow-monitor traces …`: read the traces a host has stored (read-only).
-struct TracesCommand: ParsableCommand {
+struct TracesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "traces",
         abstract: "Read the traces a host has stored (its database, opened read-only).",
@@ -13,13 +13,13 @@ struct TracesCommand: ParsableCommand {
     )
 
     /// `stepflow-monitor traces get ID`.
-    struct Get: ParsableCommand {
+    struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print one trace as a tree of spans with their durations.")
 
         @OptionGroup var database: MetricsCommand.DatabaseOptions
         @Argument(help: "The trace id: 32 hex digits.") var id: String
 
-        func run() throws {
+        func run() async throws {
             let traceID: TraceID
             do {
                 traceID = try TraceID.parse(id)
@@ -29,7 +29,7 @@ struct TracesCommand: ParsableCommand {
             let store = TraceStore(database: try database.open())
             let trace: Trace?
             do {
-                trace = try store.trace(traceID)
+                trace = try await store.trace(traceID)
             } catch {
                 fail("stepflow-monitor: \(error)")
             }
@@ -49,7 +49,7 @@ struct TracesCommand: ParsableCommand {
     }
 
     /// `stepflow-monitor traces query`.
-    struct Query: ParsableCommand {
+    struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List recent traces by operation, time, duration or status.",
             discussion: """
@@ -66,7 +66,7 @@ struct TracesCommand: ParsableCommand {
         @Option(help: "ok, error, timed_out or cancelled.") var status: String?
         @Option(help: "The most traces listed.") var limit: Int = 20
 
-        func run() throws {
+        func run() async throws {
             var query = TraceQuery(operation: operation, limit: limit)
             if let since {
                 guard let duration = ConfigurationLoader.parseDuration(since) else {
@@ -89,7 +89,7 @@ struct TracesCommand: ParsableCommand {
             let store = TraceStore(database: try database.open())
             let traces: [Trace]
             do {
-                traces = try store.traces(query)
+                traces = try await store.traces(query)
             } catch {
                 fail("stepflow-monitor: \(error)")
             }

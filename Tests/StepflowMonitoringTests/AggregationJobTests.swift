@@ -49,13 +49,13 @@ struct AggregationJobTests {
 
         // Cut-off: now - 5 min. Samples in [now-20m, now-5m) are rolled into three 5-minute intervals.
         #expect(job.counts.rows == 90 * 3)
-        #expect(try store.count(name: "load") == 60)
-        #expect(try store.aggregateCount(name: "load") == 6)
-        #expect(try store.aggregateCount(name: "ratio") == 3)
+        await #expect(try store.count(name: "load") == 60)
+        await #expect(try store.aggregateCount(name: "load") == 6)
+        await #expect(try store.aggregateCount(name: "ratio") == 3)
 
         let from = now.addingTimeInterval(-3600).unixMillisecondsForTests
         let to = now.unixMillisecondsForTests
-        let series = try store.series(named: "load", from: from, to: to, matches: { $0 == [Label("host", "a")] })
+        let series = try await store.series(named: "load", from: from, to: to, matches: { $0 == [Label("host", "a")] })
         #expect(series.count == 1)
         let points = try #require(series.first?.points)
         #expect(points.filter { $0.kind == .aggregate }.count == 3)
@@ -72,13 +72,13 @@ struct AggregationJobTests {
         // The raw samples still there come after the aggregates, in order.
         #expect(points.map(\.timestamp) == points.map(\.timestamp).sorted())
 
-        let rawOnly = try store.series(named: "load", from: from, to: to, selection: .raw)
+        let rawOnly = try await store.series(named: "load", from: from, to: to, selection: .raw)
         #expect(rawOnly.allSatisfy { $0.points.allSatisfy { $0.kind == .raw } })
-        let aggregatedOnly = try store.series(named: "load", from: from, to: to, selection: .aggregated)
+        let aggregatedOnly = try await store.series(named: "load", from: from, to: to, selection: .aggregated)
         #expect(aggregatedOnly.flatMap(\.points).count == 6)
 
         // NaN samples are counted but leave min, max, sum and last empty.
-        let ratio = try #require(try store.series(named: "ratio", from: from, to: to, selection: .aggregated).first)
+        let ratio = try await #require(try store.series(named: "ratio", from: from, to: to, selection: .aggregated).first)
         #expect(ratio.points.first?.aggregate?.samples == 30)
         #expect(ratio.points.first?.aggregate?.min == nil)
     }
@@ -90,8 +90,8 @@ struct AggregationJobTests {
         let late = now.addingTimeInterval(-1195)
         try await store.insert([Metric(name: "load", value: .gauge(-5), labels: [Label("host", "a")], timestamp: late)])
         try await job.run()
-        #expect(try store.aggregateCount(name: "load") == 6)
-        let aggregate = try #require(try store.series(
+        await #expect(try store.aggregateCount(name: "load") == 6)
+        let aggregate = try await #require(try store.series(
             named: "load", from: 0, to: now.unixMillisecondsForTests, selection: .aggregated,
             matches: { $0 == [Label("host", "a")] }).first?.points.first?.aggregate)
         #expect(aggregate.samples == 31)
@@ -108,8 +108,8 @@ struct AggregationJobTests {
             metrics: store, healthChecks: HealthCheckStore(database: database), retentionDays: 1,
             logger: Logger(label: "test"), now: { later })
         try await retention.run()
-        #expect(try store.aggregateCount() == 0)
-        #expect(try store.count() == 0)
+        await #expect(try store.aggregateCount() == 0)
+        await #expect(try store.count() == 0)
     }
 }
 

@@ -123,7 +123,7 @@ struct AlertEngineTests {
             async let resolved: Void = fixture.engine.resolveAlert(alert.id, user: "ana", message: "fixed")
             async let evaluated = fixture.engine.evaluateDue(at: fixture.clock.now)
             _ = try await (resolved, evaluated)
-            let stored = try #require(try AlertStore(database: fixture.database).alert(alert.id))
+            let stored = try await #require(try AlertStore(database: fixture.database).alert(alert.id))
             #expect(stored.alert.status == .resolved, "round \(round): \(stored.alert.status)")
             #expect(stored.alert.resolvedBy == "ana", "round \(round)")
         }
@@ -161,7 +161,7 @@ struct AlertEngineTests {
         await fixture.tick(10)
         #expect(try await fixture.active().isEmpty)
         #expect(fixture.channel.events == ["firing /", "resolved /"])
-        let history = try AlertStore(database: fixture.database).alerts(filter: AlertFilter(ruleID: id, statuses: [.resolved]))
+        let history = try await AlertStore(database: fixture.database).alerts(filter: AlertFilter(ruleID: id, statuses: [.resolved]))
         #expect(history.count == 1)
         #expect(history.first?.resolvedAt == fixture.clock.now)
         #expect(history.first?.firedAt != nil)
@@ -180,7 +180,7 @@ struct AlertEngineTests {
         #expect(try await fixture.active().count == 1)
         await fixture.tick(5)
         #expect(try await fixture.active().isEmpty)
-        #expect(try AlertStore(database: fixture.database).alerts(filter: nil).isEmpty)
+        await #expect(try AlertStore(database: fixture.database).alerts(filter: nil).isEmpty)
         #expect(fixture.channel.notifications.isEmpty)
     }
 
@@ -258,7 +258,7 @@ struct AlertEngineTests {
         #expect(try await fixture.active().isEmpty)
         #expect(fixture.channel.notifications.last?.event == .resolved)
         #expect(fixture.channel.notifications.last?.message == "false alarm")
-        let stored = try #require(try AlertStore(database: fixture.database).alert(first.id))
+        let stored = try await #require(try AlertStore(database: fixture.database).alert(first.id))
         #expect(stored.alert.resolvedBy == "ana")
         fixture.disk(["/": 0.95])
         await fixture.tick(10)
@@ -362,7 +362,7 @@ struct AlertEngineTests {
         _ = try await fixture.engine.createAlertRule(diskRule)
         let duplicate = await refusal(diskRule)
         #expect(duplicate?.message.contains("a rule named 'DiskAlmostFull' already exists") == true)
-        #expect(try AlertStore(database: fixture.database).rules().map(\.name) == ["DiskAlmostFull"])
+        await #expect(try AlertStore(database: fixture.database).rules().map(\.name) == ["DiskAlmostFull"])
     }
 
     @Test("changing a rule's query resolves its alerts; deleting it too, and it is gone")

@@ -21,8 +21,8 @@ struct CardinalityLimitTests {
             Metric(name: "ok", value: .gauge(1), labels: [Label("a", "1"), Label("b", "2")]),
         ])
         #expect(report.accepted == 1)
-        #expect(report.refused[0].reason.contains("metrics.max_labels_per_series (2)"))
-        #expect(report.refused[1].reason.contains("metrics.max_label_value_length (8)"))
+        #expect(report.refused[0].message.contains("metrics.max_labels_per_series (2)"))
+        #expect(report.refused[1].message.contains("metrics.max_label_value_length (8)"))
         #expect(engine.refusals == [.tooManyLabels: 1, .labelValueTooLong: 1])
     }
 

@@ -54,7 +54,7 @@ struct LogEngineTests {
         defer { fixture.remove() }
         let end = Date()
         try await fixture.seed(60, end: end)
-        #expect(try fixture.store.count() == 60)
+        await #expect(try fixture.store.count() == 60)
         func count(_ query: LogQuery) async throws -> Int { try await fixture.engine.queryLogs(query).count }
         #expect(try await count(LogQuery(limit: 1000)) == 60)
         #expect(try await count(LogQuery(minimumLevel: .error, limit: 1000)) == 20)  // error and fatal
@@ -84,7 +84,7 @@ struct LogEngineTests {
             var seen: [String] = []
             var pages = 0
             while true {
-                let page = try fixture.engine.queryPage(query)
+                let page = try await fixture.engine.queryPage(query)
                 seen += page.entries.map(\.message)
                 pages += 1
                 guard let next = page.nextCursor else { break }
@@ -111,7 +111,7 @@ struct LogEngineTests {
                 var query = LogQuery(minimumLevel: level, limit: 4, order: order)
                 var seen: [String] = []
                 while true {
-                    let page = try fixture.engine.queryPage(query)
+                    let page = try await fixture.engine.queryPage(query)
                     seen += page.entries.map(\.message)
                     guard let next = page.nextCursor else { break }
                     query.cursor = next
@@ -141,7 +141,7 @@ struct LogEngineTests {
         #expect(LogEntryJSON.text(entry) == LogEntryJSON.object(entry).jsonText)
         try await fixture.engine.logBatch([entry])
         await fixture.writer.flush()
-        let stored = try #require(try fixture.engine.queryPage(LogQuery()).entries.first)
+        let stored = try await #require(try fixture.engine.queryPage(LogQuery()).entries.first)
         #expect(stored == entry)
         let line = String(decoding: try await fixture.engine.exportLogs(LogQuery(), format: .ndjson), as: UTF8.self)
         #expect(line == LogEntryJSON.text(entry) + "\n")
@@ -222,7 +222,7 @@ struct LogEngineTests {
         #expect(fixture.engine.submit(LogEntry(level: .info, message: "dropped")) == false)
         #expect(fixture.engine.queueCounts.dropped == 2)
         await fixture.writer.flush()
-        #expect(try fixture.store.count() == 5)
+        await #expect(try fixture.store.count() == 5)
     }
 
     @Test("cleanup_logs deletes entries older than the retention and keeps the rest")

@@ -99,7 +99,7 @@ struct MetricsEngineTests {
         ])
         #expect(report.accepted == 1)
         #expect(report.refused.map(\.name) == ["1bad", "dup_labels", "bad_label", "negative_total", "good"])
-        #expect(report.refused.last?.reason.contains("is a gauge") == true)
+        #expect(report.refused.last?.message.contains("is a gauge") == true)
         #expect(queue.depth == 1)
         #expect(engine.counts.refused == 5)
         await #expect(throws: MonitoringError.self) {

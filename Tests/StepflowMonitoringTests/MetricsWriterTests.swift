@@ -28,10 +28,10 @@ struct MetricsWriterTests {
         let store = MetricStore(database: database)
         let deadline = Date().addingTimeInterval(10)
         // The writer counts a batch just after its transaction commits: wait for both.
-        while (try store.count(name: "w") < 1000 || writer.written < 1000) && Date() < deadline {
+        while await (try store.count(name: "w") < 1000 || writer.written < 1000) && Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(try store.count(name: "w") == 1000)
+        await #expect(try store.count(name: "w") == 1000)
         #expect(writer.written == 1000)
         #expect(queue.depth == 0)
     }
@@ -52,7 +52,7 @@ struct MetricsWriterTests {
         }
         await group.triggerGracefulShutdown()
         try await running
-        #expect(try MetricStore(database: database).count(name: "tail") == 4995)
+        await #expect(try MetricStore(database: database).count(name: "tail") == 4995)
         #expect(queue.depth == 0)
     }
 }

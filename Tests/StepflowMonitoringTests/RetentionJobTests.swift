@@ -20,7 +20,7 @@ struct RetentionJobTests {
                    timestamp: now.addingTimeInterval(-Double(index) * day / 12))
         }
         try await MetricStore(database: database).insert(samples)
-        try HealthCheckStore(database: database).insert((0..<10).map { index in
+        try await HealthCheckStore(database: database).insert((0..<10).map { index in
             HealthStatus(component: "storage", status: .healthy, message: "",
                          lastCheck: now.addingTimeInterval(-Double(index) * day - 60))
         })
@@ -37,7 +37,7 @@ struct RetentionJobTests {
             retentionDays: 3, logger: Logger(label: "test"), now: { fixedNow })
         try await job.run()
         // Samples at 0…3 days back survive: indices 0…36 (36 × 2h = 72h exactly is not older than the cutoff).
-        let remaining = try MetricStore(database: database).samples(name: "kept_or_not")
+        let remaining = try await MetricStore(database: database).samples(name: "kept_or_not")
         #expect(remaining.count == 37)
         #expect(remaining.allSatisfy { $0.timestamp >= fixedNow.addingTimeInterval(-3 * 86_400) })
         let checks = try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM monitoring_health_checks") }
@@ -56,7 +56,7 @@ struct RetentionJobTests {
             metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
             retentionDays: 0, logger: Logger(label: "test"))
         try await job.run()
-        #expect(try MetricStore(database: database).count() == 120)
+        await #expect(try MetricStore(database: database).count() == 120)
         #expect(job.deleted == 0)
     }
 
@@ -67,7 +67,7 @@ struct RetentionJobTests {
         let deleted = try await MetricStore(database: database)
             .deleteSamples(olderThan: now.addingTimeInterval(-3 * 86_400), batchSize: 10)
         #expect(deleted == 83)
-        #expect(try MetricStore(database: database).count() == 37)
+        await #expect(try MetricStore(database: database).count() == 37)
     }
 }
 
@@ -102,17 +102,17 @@ struct AlertHistoryRetentionTests {
             retentionDays: 0, alerts: (store, 0), logger: Logger(label: "test"), now: { now })
         try await keepAll.run()
         #expect(keepAll.deleted == 0)
-        #expect(try store.alert(old.id) != nil)
+        await #expect(try store.alert(old.id) != nil)
 
         let job = RetentionJob(
             metrics: MetricStore(database: fixture.database), healthChecks: HealthCheckStore(database: fixture.database),
             retentionDays: 0, alerts: (store, 3), logger: Logger(label: "test"), now: { now })
         try await job.run()
         #expect(job.deleted == 2)
-        #expect(try store.alert(old.id) == nil)
-        #expect(try Set(store.openAlerts().map(\.alert.id)) == Set(open.map(\.id)))
-        #expect(try store.silences().map(\.id) == [active.id])
-        #expect(try store.silences().contains { $0.id == ended.id } == false)
-        #expect(try store.rules().count == 2)
+        await #expect(try store.alert(old.id) == nil)
+        await #expect(try Set(store.openAlerts().map(\.alert.id)) == Set(open.map(\.id)))
+        await #expect(try store.silences().map(\.id) == [active.id])
+        await #expect(try store.silences().contains { $0.id == ended.id } == false)
+        await #expect(try store.rules().count == 2)
     }
 }

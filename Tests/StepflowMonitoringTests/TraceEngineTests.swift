@@ -118,7 +118,7 @@ struct TraceEngineTests {
         }
         await fixture.writer.flush()
         #expect((400...600).contains(kept), "kept \(kept) of 2000 at rate 0.25")
-        #expect(try fixture.store.count() == kept * 2)
+        await #expect(try fixture.store.count() == kept * 2)
         #expect(fixture.engine.counts.unsampled == UInt64((2000 - kept) * 2))
         // The same id always gets the same answer, as every service seeing it decides.
         let id = try TraceID.parse("4bf92f3577b34da6a3ce929d0e0e4736")
@@ -141,7 +141,7 @@ struct TraceEngineTests {
         #expect(engine.closeExpired() == 1)
         #expect(engine.openSpans == 1)
         await fixture.writer.flush()
-        let stored = try #require(try fixture.store.trace(context.traceID)).spans
+        let stored = try await #require(try fixture.store.trace(context.traceID)).spans
         #expect(stored.map(\.status) == [.timedOut])
         let error = #expect(throws: MonitoringError.self) { try engine.end(stuck, result: .ok) }
         #expect(error?.code == .traceNotFound)
@@ -217,7 +217,7 @@ struct TracingBackendTests {
         await traces.writer.flush()
         await logs.writer.flush()
         let ids = try #require(captured.value)
-        let trace = try #require(try traces.store.trace(ids.traceID))
+        let trace = try await #require(try traces.store.trace(ids.traceID))
         #expect(trace.spans.map(\.name) == ["handle request", "charge card"])
         #expect(trace.spans[1].parentSpanID == trace.spans[0].spanID)
         #expect(trace.spans[1].status == .error)

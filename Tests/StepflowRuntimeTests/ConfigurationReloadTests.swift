@@ -121,7 +121,7 @@ struct ConfigurationReloadTests {
         try await writer.value
         await group.triggerGracefulShutdown()
         try await running
-        #expect(try MetricStore(database: runtime.database).count(name: "reload_flow_total") == increments)
+        await #expect(try MetricStore(database: runtime.database).count(name: "reload_flow_total") == increments)
     }
 
     @Test("POST /api/v1/admin/reload refuses an invalid configuration with every issue, and keeps the running one")

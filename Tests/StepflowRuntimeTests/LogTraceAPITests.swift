@@ -231,8 +231,8 @@ struct LogTraceAPITests {
         }
 
         let database = try MonitoringDatabase(readOnlyPath: directory.file("monitoring.sqlite"))
-        #expect(try LogStore(database: database).count() == 500)
-        let trace = try #require(try TraceStore(database: database).trace(context.traceID))
+        await #expect(try LogStore(database: database).count() == 500)
+        let trace = try await #require(try TraceStore(database: database).trace(context.traceID))
         #expect(trace.spans.count == 2)
         let closed = try #require(trace.spans.first { $0.spanID == open.spanID })
         #expect(closed.status == .cancelled)

@@ -71,7 +71,7 @@ struct MetricsAPITests {
             #expect(exposition.contains("job_seconds_bucket{le=\"+Inf\"} 40\n"))
             #expect(exposition.contains("payload_bytes{quantile=\"0.99\"} NaN\n"))
 
-            #expect(try await eventually { try MetricStore(database: runtime.database).count(name: "jobs_done_total") == 1 })
+            #expect(try await eventually { try await MetricStore(database: runtime.database).count(name: "jobs_done_total") == 1 })
             let query = try await httpGet(
                 port, "/api/v1/metrics/query?name=jobs_done_total&start=2026-12-01T09:00:00Z&end=2026-12-01T11:00:00Z")
             #expect(query.status == 200)

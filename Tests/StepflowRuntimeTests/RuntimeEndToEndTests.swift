@@ -81,8 +81,8 @@ struct RuntimeEndToEndTests {
         await group.triggerGracefulShutdown()
         try await running
         let store = MetricStore(database: runtime.database)
-        #expect(try store.count(name: "node_load1") >= 1)
-        #expect(try store.count(name: "node_filesystem_avail_bytes") >= 2)
+        await #expect(try store.count(name: "node_load1") >= 1)
+        await #expect(try store.count(name: "node_filesystem_avail_bytes") >= 2)
         #expect(runtime.queue.depth == 0)
     }
 
@@ -144,8 +144,8 @@ struct RuntimeEndToEndTests {
         Counter(label: "app.orders_total", factory: runtime.metricsFactory).increment(by: 11)
         await group.triggerGracefulShutdown()
         try await running
-        #expect(try MetricStore(database: runtime.database).count(name: "shutdown_test_total") == 2500)
-        #expect(try MetricStore(database: runtime.database).samples(name: "app_orders_total").last?.value == .counter(11))
+        await #expect(try MetricStore(database: runtime.database).count(name: "shutdown_test_total") == 2500)
+        await #expect(try MetricStore(database: runtime.database).samples(name: "app_orders_total").last?.value == .counter(11))
 
 
     }

@@ -25,7 +25,7 @@ struct MetricStoreTests {
             Metric(name: "m", value: .summary(summary), timestamp: time.addingTimeInterval(4)),
         ]
         try await store.insert(samples)
-        let read = try store.samples(name: "m")
+        let read = try await store.samples(name: "m")
         #expect(read.count == 5)
         #expect(read[0].value == .counter(12.5))
         #expect(read[0].labels == [Label("a", "1"), Label("b", "2")])
@@ -44,7 +44,7 @@ struct MetricStoreTests {
         let database = try MonitoringDatabase(path: directory.file("m.sqlite"))
         let store = MetricStore(database: database)
         try await store.insert((0..<1000).map { Metric(name: "batch", value: .gauge(Double($0))) })
-        #expect(try store.count(name: "batch") == 1000)
+        await #expect(try store.count(name: "batch") == 1000)
     }
 }
 
@@ -70,7 +70,7 @@ struct OutOfRangeRowTests {
         }
         let rolled = try await store.rollUp(before: 10_000_000, intervalMilliseconds: 60_000)
         #expect(rolled == 0)  // the good row went in the first pass
-        let points = try store.series(named: "good", from: 0, to: 10_000_000)
+        let points = try await store.series(named: "good", from: 0, to: 10_000_000)
         #expect(points.first?.points.count == 1)
     }
 
@@ -93,9 +93,9 @@ struct OutOfRangeRowTests {
                        ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b9', 'op', 1000, 1500, 'ok')
                 """, arguments: [Int64.min, Int64.max])
         }
-        let logs = try LogStore(database: database).stats(nil)
+        let logs = try await LogStore(database: database).stats(nil)
         #expect(logs.total == 3)
-        let traces = try TraceStore(database: database).stats(nil)
+        let traces = try await TraceStore(database: database).stats(nil)
         #expect(traces.spans == 2)  // the span without an end has no duration to count
         #expect(traces.operations.first?.count == 2)
     }

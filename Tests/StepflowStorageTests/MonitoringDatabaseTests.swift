@@ -27,6 +27,18 @@ struct MonitoringDatabaseTests {
         #expect(try database.appliedMigrations() == ["v1-spec-tables", "v2-metric-families-and-aggregates", "v3-logs-and-traces", "v4-alerting"])
     }
 
+    @Test("storage.busy_timeout keeps its fraction: 500ms waits half a second for a lock, not zero")
+    func busyTimeoutKeepsMilliseconds() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try MonitoringDatabase(path: directory.file("busy.sqlite"), busyTimeout: .milliseconds(500))
+        guard case .timeout(let seconds) = database.pool.configuration.busyMode else {
+            Issue.record("expected a busy timeout, found \(database.pool.configuration.busyMode)")
+            return
+        }
+        #expect(seconds == 0.5)
+    }
+
     @Test("a second open reuses the file and keeps its rows")
     func reopens() async throws {
         let directory = try TemporaryDirectory()
@@ -37,7 +49,7 @@ struct MonitoringDatabaseTests {
             try await MetricStore(database: database).insert([Metric(name: "up", value: .gauge(1))])
         }
         let reopened = try MonitoringDatabase(path: path)
-        #expect(try MetricStore(database: reopened).count() == 1)
+        await #expect(try MetricStore(database: reopened).count() == 1)
     }
 
     @Test("a file that is not SQLite is refused and left byte for byte as it was")

@@ -106,10 +106,10 @@ public actor AlertEngine: AlertManager {
     }
 
     /// Reads rules, open alerts and silences from storage: what a restart resumes.
-    public func load() throws(MonitoringError) {
+    public func load() async throws(MonitoringError) {
         rules = [:]
         invalidRules = [:]
-        for rule in try store.rules() {
+        for rule in try await store.rules() {
             do throws(MonitoringError) {
                 rules[rule.id] = try rule.validated(limits: options.limits)
             } catch {
@@ -120,10 +120,10 @@ public actor AlertEngine: AlertManager {
             }
         }
         open = [:]
-        for stored in try store.openAlerts() {
+        for stored in try await store.openAlerts() {
             open[stored.alert.ruleID, default: [:]][stored.alert.fingerprint] = stored
         }
-        silences = try store.silences(endedAfter: now())
+        silences = try await store.silences(endedAfter: now())
         publish()
         // The rules declared in the configuration are applied after this (replaceFileRules), which logs the total.
         logger.info("stored alert state loaded", metadata: [
@@ -195,7 +195,7 @@ public actor AlertEngine: AlertManager {
 
     public func acknowledgeAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
         try checkSizes(user: user, message: message)
-        var stored = try openAlert(id, doing: "acknowledge")
+        var stored = try await openAlert(id, doing: "acknowledge")
         let before = stored
         guard stored.alert.status != .acknowledged else {
             throw MonitoringError(
@@ -218,7 +218,7 @@ public actor AlertEngine: AlertManager {
 
     public func resolveAlert(_ id: AlertID, user: String, message: String) async throws(MonitoringError) {
         try checkSizes(user: user, message: message)
-        var stored = try openAlert(id, doing: "resolve")
+        var stored = try await openAlert(id, doing: "resolve")
         let before = stored
         stored.alert.status = .resolved
         stored.alert.resolvedAt = now()
@@ -360,8 +360,8 @@ public actor AlertEngine: AlertManager {
     }
 
     /// The silences in effect or scheduled (and, with `includeExpired`, the ended ones still stored).
-    public func listSilences(includeExpired: Bool = false) throws(MonitoringError) -> [Silence] {
-        if includeExpired { return try store.silences() }
+    public func listSilences(includeExpired: Bool = false) async throws(MonitoringError) -> [Silence] {
+        if includeExpired { return try await store.silences() }
         let time = now()
         return silences.filter { $0.endsAt > time }.sorted { $0.startsAt < $1.startsAt }
     }
@@ -613,11 +613,12 @@ public actor AlertEngine: AlertManager {
         return rule
     }
 
-    private func openAlert(_ id: AlertID, doing what: String) throws(MonitoringError) -> StoredAlert {
+    /// The open alert `id`. Suspends only to explain why it is not open, after nothing was changed.
+    private func openAlert(_ id: AlertID, doing what: String) async throws(MonitoringError) -> StoredAlert {
         for alerts in open.values {
             if let stored = alerts.values.first(where: { $0.alert.id == id }) { return stored }
         }
-        if let stored = try store.alert(id) {
+        if let stored = try await store.alert(id) {
             throw MonitoringError(
                 .alertNotFound, "alert \(id) is \(stored.alert.status.rawValue); only open alerts can be \(what)d")
         }

@@ -12,11 +12,11 @@ public final class EvaluationCache: Sendable {
     public init() {}
 
     func storedSeries(
-        _ family: String, from start: Int64, to end: Int64, read: () throws(MonitoringError) -> [StoredSeries]
-    ) throws(MonitoringError) -> [StoredSeries] {
+        _ family: String, from start: Int64, to end: Int64, read: () async throws(MonitoringError) -> [StoredSeries]
+    ) async throws(MonitoringError) -> [StoredSeries] {
         let key = "\(family)|\(start)|\(end)"
         if let hit = stored.withLock({ $0[key] }) { return hit }
-        let series = try read()
+        let series = try await read()
         stored.withLock { $0[key] = series }
         return series
     }
@@ -71,15 +71,15 @@ public struct AlertQueryEvaluator: Sendable {
         case .instant(let selector):
             return try instant(selector, at: time, cache: cache)
         case .range(let function, let selector):
-            return try range(function, selector, at: time, cache: cache)
+            return try await range(function, selector, at: time, cache: cache)
         case .aggregate(let aggregation, let by, let inner):
             return Self.aggregate(aggregation, by: by, try await value(inner, at: time, cache: cache))
         case .binary(let op, let lhs, let rhs):
             return Self.binary(op, try await value(lhs, at: time, cache: cache), try await value(rhs, at: time, cache: cache))
         case .logCount(let selector, let range, let by):
-            return try logCount(selector, range: range, by: by, at: time)
+            return try await logCount(selector, range: range, by: by, at: time)
         case .lastLogMessage(let selector, let range, let by):
-            return try lastLogMessage(selector, range: range, by: by, at: time)
+            return try await lastLogMessage(selector, range: range, by: by, at: time)
         case .health(let component):
             return await healthStates(component)
         }
@@ -117,7 +117,7 @@ public struct AlertQueryEvaluator: Sendable {
 
     private func range(
         _ function: RangeFunction, _ selector: RangeSelector, at time: Date, cache: EvaluationCache
-    ) throws(MonitoringError) -> [QuerySeries] {
+    ) async throws(MonitoringError) -> [QuerySeries] {
         let end = time.unixMilliseconds
         let start = end - min(selector.range.clampedMilliseconds, end)
         let families: [String]
@@ -136,8 +136,8 @@ public struct AlertQueryEvaluator: Sendable {
         var byLabels: [[Label]: RangePoints] = [:]
         let metrics = self.metrics
         for family in families {
-            let read = try cache.storedSeries(family, from: start, to: end) { () throws(MonitoringError) in
-                try metrics.series(named: family, from: start, to: end)
+            let read = try await cache.storedSeries(family, from: start, to: end) { () async throws(MonitoringError) in
+                try await metrics.series(named: family, from: start, to: end)
             }
             for stored in read {
                 for point in stored.points {
@@ -230,12 +230,12 @@ public struct AlertQueryEvaluator: Sendable {
     /// The rows of the logs `selector` matches over the range, with the fields `by` and `extra` name.
     private func logRows(
         _ selector: LogSelector, range: Duration, by: [String], extra: [String], at time: Date
-    ) throws(MonitoringError) -> (fields: [String], rows: [[String]]) {
+    ) async throws(MonitoringError) -> (fields: [String], rows: [[String]]) {
         let equal = selector.matchers.filter { $0.op == .equal }.map { (field: $0.name, value: $0.value) }
         let filtered = selector.matchers.filter { $0.op != .equal }
         var fields = by
         for name in filtered.map(\.name) + extra where !fields.contains(name) { fields.append(name) }
-        let scan = try logs.scan(
+        let scan = try await logs.scan(
             since: time.addingTimeInterval(-range.inSeconds), until: time, levels: selector.levels, equal: equal,
             fields: fields)
         let positions = filtered.map { matcher in fields.firstIndex(of: matcher.name)! }
@@ -252,8 +252,8 @@ public struct AlertQueryEvaluator: Sendable {
         }
     }
 
-    private func logCount(_ selector: LogSelector, range: Duration, by: [String], at time: Date) throws(MonitoringError) -> [QuerySeries] {
-        let (fields, rows) = try logRows(selector, range: range, by: by, extra: [], at: time)
+    private func logCount(_ selector: LogSelector, range: Duration, by: [String], at time: Date) async throws(MonitoringError) -> [QuerySeries] {
+        let (fields, rows) = try await logRows(selector, range: range, by: by, extra: [], at: time)
         guard !by.isEmpty else {
             // Without grouping a count is always there, 0 included, so that "no errors" is a value too.
             return [QuerySeries(labels: Self.fixedLabels(selector), value: .number(Double(rows.count)))]
@@ -263,8 +263,8 @@ public struct AlertQueryEvaluator: Sendable {
         return counts.map { QuerySeries(labels: $0.key, value: .number(Double($0.value))) }
     }
 
-    private func lastLogMessage(_ selector: LogSelector, range: Duration, by: [String], at time: Date) throws(MonitoringError) -> [QuerySeries] {
-        let (fields, rows) = try logRows(selector, range: range, by: by, extra: ["message"], at: time)
+    private func lastLogMessage(_ selector: LogSelector, range: Duration, by: [String], at time: Date) async throws(MonitoringError) -> [QuerySeries] {
+        let (fields, rows) = try await logRows(selector, range: range, by: by, extra: ["message"], at: time)
         let message = fields.firstIndex(of: "message")!
         var newest: [[Label]: String] = [:]
         for row in rows {  // newest first: keep the first row of each group

@@ -40,7 +40,7 @@ public struct StorageHealthCheck: HealthCheck {
         if let problem = database.fileProblem() { return unhealthy(problem + "; new data is not written") }
         if let problem = integrity?.lastProblem { return unhealthy("the integrity check failed: \(problem)") }
         do {
-            try database.ping()
+            try await database.ping()
         } catch {
             return unhealthy("\(error)")
         }

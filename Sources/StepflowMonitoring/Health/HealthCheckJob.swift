@@ -31,7 +31,7 @@ public final class HealthCheckJob: ScheduledJob {
                     ])
             }
         }
-        try store.insert(health.components)
+        try await store.insert(health.components)
     }
 
     private actor PreviousStates {

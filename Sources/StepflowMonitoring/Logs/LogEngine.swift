@@ -102,14 +102,14 @@ public final class LogEngine: LogManager, Sendable {
     }
 
     public func queryLogs(_ query: LogQuery) async throws(MonitoringError) -> [LogEntry] {
-        try store.query(query).entries
+        try await store.query(query).entries
     }
 
     public func getLogStats(filter: LogFilter?) async throws(MonitoringError) -> LogStats {
         if let filter, let since = filter.since, let until = filter.until, since > until {
             throw .invalidQuery("the time range is inverted: since is after until", hint: "swap the two times")
         }
-        return try store.stats(filter)
+        return try await store.stats(filter)
     }
 
     public func cleanupLogs(retentionDays: Int) async throws(MonitoringError) {
@@ -126,8 +126,8 @@ public final class LogEngine: LogManager, Sendable {
     // MARK: Beyond the protocol
 
     /// A page of entries and the cursor of the next.
-    public func queryPage(_ query: LogQuery) throws(MonitoringError) -> LogPage {
-        try store.query(query)
+    public func queryPage(_ query: LogQuery) async throws(MonitoringError) -> LogPage {
+        try await store.query(query)
     }
 
     /// Records entries without ever waiting (swift-log handlers, the host's own log): what the full queue cannot
@@ -340,7 +340,7 @@ public struct LogExportChunks: AsyncSequence, Sendable {
                 stage = .pages
                 return LogExportChunk(bytes: encoder.header(), entries: 0, written: 0)
             case .pages:
-                let page = try store.query(query)
+                let page = try await store.query(query)
                 if let next = page.nextCursor {
                     query.cursor = next
                 } else {

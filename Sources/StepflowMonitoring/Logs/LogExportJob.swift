@@ -48,15 +48,15 @@ public final class LogExportJob: ScheduledJob {
 
     public func run() async throws {
         var position: Int64
-        if let stored = try positions.position(of: exporter.name) {
+        if let stored = try await positions.position(of: exporter.name) {
             position = stored
         } else {
-            position = try store.lastRow()
+            position = try await store.lastRow()
             try await positions.setPosition(position, of: exporter.name)
         }
         var deferred = 0
         for _ in 0..<maxBatchesPerRun {
-            let rows = try store.entries(after: position, limit: batchSize)
+            let rows = try await store.entries(after: position, limit: batchSize)
             guard !rows.isEmpty else { break }
             let taken = cut(rows)
             try await exporter.exportLogsBatch(taken.map(\.entry))

@@ -69,13 +69,22 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         }
     }
 
+    /// One sample the engine refused.
+    public struct RefusedSample: Sendable, Hashable {
+        /// Its position in the batch.
+        public var position: Int
+        /// Its metric name.
+        public var name: String
+        public var reason: SampleRefusal
+        /// What is wrong, naming the rule or the limit.
+        public var message: String
+    }
+
     /// What ``record(_:)`` did with a batch.
     public struct RecordReport: Sendable {
         public var accepted: Int
-        /// Each refused sample's name and the reason.
-        public var refused: [(name: String, reason: String)]
-        /// The position in the batch of each refused sample, in the order of ``refused``.
-        public var refusedPositions: [Int] = []
+        /// The refused samples, in batch order.
+        public var refused: [RefusedSample]
         /// Accepted samples the full write queue had to drop.
         public var dropped: Int
     }
@@ -186,7 +195,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     public func recordMetrics(_ metrics: [Metric], from source: MetricSource) async throws(MonitoringError) {
         let report = await record(MetricBatch(metrics), from: source, waitingForRoom: true)
         if !report.refused.isEmpty {
-            let reasons = report.refused.prefix(3).map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+            let reasons = report.refused.prefix(3).map { "\($0.name): \($0.message)" }.joined(separator: "; ")
             throw .invalidMetricValue(
                 "\(report.refused.count) of \(metrics.count) samples refused (\(reasons)); the other \(report.accepted) were recorded")
         }
@@ -265,7 +274,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     public func ingest(
         _ batch: MetricBatch, policy: IngestPolicy, from source: MetricSource = .http
     ) async -> (report: RecordReport, outcome: IngestOutcome) {
-        let nothing = RecordReport(accepted: 0, refused: [], refusedPositions: [], dropped: 0)
+        let nothing = RecordReport(accepted: 0, refused: [], dropped: 0)
         if let failure = queue.writeFailure {
             return (nothing, .unavailable("storage refuses writes (\(failure)); nothing was stored"))
         }
@@ -464,8 +473,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     private func ingest(_ batch: MetricBatch, from source: MetricSource?) -> ([MetricRow], RecordReport, [MetricFamilyRow]) {
         var rows: [MetricRow] = []
         rows.reserveCapacity(batch.count)
-        var refused: [(name: String, reason: String)] = []
-        var refusedPositions: [Int] = []
+        var refused: [RefusedSample] = []
         var families: [MetricFamilyRow] = []
         var lines: [RefusalLog.Line] = []
         let now = self.now().unixMilliseconds
@@ -479,14 +487,14 @@ public final class MetricsEngine: MetricsCollector, Sendable {
                     if let line = state.refuse(error.reason, source: writer.source, message: error.message, now: now) {
                         lines.append(line)
                     }
-                    refused.append((batch.name(at: position), error.message))
-                    refusedPositions.append(position)
+                    refused.append(RefusedSample(
+                        position: position, name: batch.name(at: position), reason: error.reason, message: error.message))
                 }
             }
             state.accepted += UInt64(rows.count)
         }
         log(lines)
-        let report = RecordReport(accepted: rows.count, refused: refused, refusedPositions: refusedPositions, dropped: 0)
+        let report = RecordReport(accepted: rows.count, refused: refused, dropped: 0)
         return (rows, report, families)
     }
 

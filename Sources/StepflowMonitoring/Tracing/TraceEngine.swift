@@ -141,14 +141,14 @@ public final class TraceEngine: TracingManager, Sendable {
     }
 
     public func queryTraces(_ query: TraceQuery) async throws(MonitoringError) -> [Trace] {
-        try store.traces(query)
+        try await store.traces(query)
     }
 
     public func getTraceStats(filter: TraceFilter?) async throws(MonitoringError) -> TraceStats {
         if let filter, let since = filter.since, let until = filter.until, since > until {
             throw .invalidQuery("the time range is inverted: since is after until", hint: "swap the two times")
         }
-        return try store.stats(filter)
+        return try await store.stats(filter)
     }
 
     // MARK: The same, synchronous (the swift-distributed-tracing backend, benchmarks)

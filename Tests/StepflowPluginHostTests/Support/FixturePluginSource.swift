@@ -53,7 +53,7 @@ enum FixturePluginSource {
         static int32_t fx_create(const stepflow_host_api *api, stepflow_host *host, const stepflow_setting *settings,
                                  size_t count, void **out) {
         #ifdef FIXTURE_CREATE_SLOW
-            sleep(2);
+            sleep(10); /* far past the inspection timeout, even when a loaded machine fires that timer late */
         #endif
         #ifdef FIXTURE_CREATE_FAILS
             (void)settings; (void)count; (void)out;
