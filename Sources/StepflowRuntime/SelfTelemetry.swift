@@ -57,6 +57,15 @@ struct SelfTelemetry: Sendable {
                     sum: durations.sum, count: durations.count,
                     buckets: durations.cumulative.map { HistogramBucket(upperBound: $0.bound, count: $0.count) })),
                 labels)
+            let lateness = status.lateness
+            add("stepflow_job_start_lateness_seconds",
+                "How late the job's calls started after their planned time (a busy host delays them).",
+                .histogram(HistogramValue(
+                    sum: lateness.sum, count: lateness.count,
+                    buckets: lateness.cumulative.map { HistogramBucket(upperBound: $0.bound, count: $0.count) })),
+                labels)
+            add("stepflow_job_max_start_lateness_seconds", "The latest start of the job's calls since it was added.",
+                .gauge(status.maxLateness.inSeconds), labels)
             if let lastDuration = status.lastDuration {
                 add("stepflow_job_last_duration_seconds", "How long the job's last call took.",
                     .gauge(lastDuration.inSeconds), labels)

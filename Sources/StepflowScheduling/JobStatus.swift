@@ -48,6 +48,11 @@ public struct JobStatus: Sendable, Hashable {
     public var breakerOpenings: UInt64 = 0
     /// Durations of the calls that returned, as a histogram over ``JobStatus/durationBounds`` (seconds).
     public var durations = DurationHistogram()
+    /// How late each call started after its planned time (its interval plus jitter after the previous start):
+    /// what a busy host costs the schedule.
+    public var lateness = DurationHistogram()
+    /// The latest start since the job was added.
+    public var maxLateness: Duration = .zero
 
     public init(name: String, kind: String, schedule: JobSchedule) {
         self.name = name

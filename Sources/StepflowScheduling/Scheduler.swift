@@ -187,14 +187,21 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         let schedule = entry.schedule
         var consecutiveFailures = 0
         var reportedStuck = false
+        var due = clock.now
         do {
             let first = randomJitter(schedule.interval)
-            if first > .zero { try await clock.sleep(for: first) }
+            due = due.advanced(by: first)
+            if first > .zero { try await clock.sleep(until: due, tolerance: nil) }
         } catch {
             return
         }
         while !Task.isCancelled {
             let start = clock.now
+            let late = max(.zero, due.duration(to: start))
+            update(job.name) {
+                $0.lateness.observe(late)
+                $0.maxLateness = max($0.maxLateness, late)
+            }
             if job.isBusy {
                 update(job.name) {
                     $0.skipped += 1
@@ -281,8 +288,9 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                 if breakerState == .open && $0.breaker != .open { $0.breakerOpenings += 1 }
                 $0.breaker = breakerState
             }
+            due = start.advanced(by: delay)
             do {
-                try await clock.sleep(until: start.advanced(by: delay), tolerance: nil)
+                try await clock.sleep(until: due, tolerance: nil)
             } catch {
                 return
             }

@@ -37,6 +37,23 @@ struct SchedulerTests {
         #expect(scheduler.status(of: "fast")?.lastSuccess != nil)
     }
 
+    @Test("how late each call starts after its planned time is measured: the cost of a busy host to the schedule")
+    func measuresLateness() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let job = SlowJob(clock: clock, takes: .seconds(7))
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(5), timeout: .seconds(60)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { job.calls == 1 })
+        // The first call takes 7 s of a 5 s interval: the second starts 2 s after its planned time.
+        await clock.advance(by: .seconds(7) + overshoot)
+        #expect(await eventually { job.calls == 2 })
+        #expect(await eventually { scheduler.status(of: "slow")?.lateness.count == 2 })
+        let status = try #require(scheduler.status(of: "slow"))
+        #expect(status.maxLateness >= .seconds(2) && status.maxLateness <= .seconds(2) + overshoot, "\(status.maxLateness)")
+    }
+
     @Test("a failing job is retried on the next tick, then with doubling waits capped at max_backoff")
     func backsOff() async throws {
         let clock = TestClock()

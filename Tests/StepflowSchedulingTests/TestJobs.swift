@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import StepflowScheduling
 import Synchronization
@@ -37,6 +38,27 @@ final class ScriptedJob: ScheduledJob {
     }
 
     func shutdown() async { state.withLock { $0.shutDown = true } }
+}
+
+/// A job whose every call takes `takes` on the test clock.
+final class SlowJob: ScheduledJob {
+    let name = "slow"
+    let kind = "test"
+    let clock: TestClock<Duration>
+    let takes: Duration
+    private let count = Mutex(0)
+
+    init(clock: TestClock<Duration>, takes: Duration) {
+        self.clock = clock
+        self.takes = takes
+    }
+
+    var calls: Int { count.withLock { $0 } }
+
+    func run() async throws {
+        count.withLock { $0 += 1 }
+        try await clock.sleep(for: takes)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
