@@ -123,8 +123,9 @@ final class RunnerProcess: Sendable {
         let output = replies.fileDescriptor
         io.async { [self] in
             do throws(RunnerIOFailure) {
+                // Cleared only once a reply was read: a runner that dies on this request stays this request's
+                // to report, whenever its exit is noticed.
                 shared.state.withLock { $0.awaitingReply = true }
-                defer { shared.state.withLock { $0.awaitingReply = false } }
                 try RunnerFrameIO.write(request, to: input)
                 if request.kind == .shutdown {
                     completion(.success(RunnerFrame(.ok)))
