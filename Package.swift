@@ -235,7 +235,7 @@ let package = Package(
             name: "StepflowRuntimeTests",
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
-                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer",
+                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer", "StepflowExport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

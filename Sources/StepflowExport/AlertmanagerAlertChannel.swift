@@ -21,6 +21,10 @@ public actor AlertmanagerAlertChannel: AlertChannel {
     private let now: @Sendable () -> Date
     /// The firing (and acknowledged) alerts Alertmanager has been told about.
     private var active: [AlertID: Alert] = [:]
+    /// Which change last set each alert's entry in ``active``: a send that finishes after a later one (the actor
+    /// is reentrant, and a send cut at its timeout may still complete) must not undo it.
+    private var changedBy: [AlertID: UInt64] = [:]
+    private var changes: UInt64 = 0
 
     /// - Parameters:
     ///   - baseURL: `http://127.0.0.1:9093`.
@@ -41,26 +45,41 @@ public actor AlertmanagerAlertChannel: AlertChannel {
 
     /// The alerts re-sent every interval (the open ones of a restarted host are handed over here at start).
     public func track(_ alerts: [Alert]) {
-        for alert in alerts where alert.status == .firing || alert.status == .acknowledged { active[alert.id] = alert }
+        changes += 1
+        for alert in alerts where alert.status == .firing || alert.status == .acknowledged {
+            active[alert.id] = alert
+            changedBy[alert.id] = changes
+        }
     }
 
     public func send(_ notifications: [AlertNotification]) async throws(MonitoringError) {
         let time = now()
+        changes += 1
+        let change = changes
         var postable: [JSONValue] = []
-        var next = active
+        var delta: [(id: AlertID, alert: Alert?)] = []
         for notification in notifications {
             let alert = notification.alert
             switch notification.event {
             case .firing, .acknowledged:
-                next[alert.id] = alert
+                delta.append((alert.id, alert))
                 postable.append(Self.postable(alert, endsAt: time.addingTimeInterval(resendInterval.inSeconds * 4), generator: generatorURL))
             case .resolved:
-                next[alert.id] = nil
+                delta.append((alert.id, nil))
                 postable.append(Self.postable(alert, endsAt: alert.resolvedAt ?? time, generator: generatorURL))
             }
         }
         try await poster.post(.array(postable), to: baseURL + "/api/v2/alerts", timeout: timeout)
-        active = next
+        // Applied as a change, not by replacing the table read before the await: what track() or another send did
+        // meanwhile stays, and a later change to the same alert wins.
+        for (id, alert) in delta where (changedBy[id] ?? 0) < change {
+            active[id] = alert
+            changedBy[id] = change
+        }
+        // Resolved alerts' marks are kept for the last 1,000 changes only (bounded memory).
+        if changedBy.count > 10_000 {
+            changedBy = changedBy.filter { active[$0.key] != nil || $0.value + 1_000 > changes }
+        }
     }
 
     /// Re-sends every firing alert, so that Alertmanager keeps it open.

@@ -79,13 +79,18 @@ public final class AlertNotifier: Service, Sendable {
     }
 
     /// Queues `notifications` for every channel; never waits.
+    ///
+    /// The batches are handed to the queues under the lock that ``add(_:)`` and ``remove(_:)`` take, and a queue
+    /// that was finished meanwhile does not count as pending: otherwise a channel replaced or removed between the
+    /// count and the hand-over would leave ``flush()`` waiting for a batch nobody delivers.
     public func enqueue(_ notifications: [AlertNotification]) {
         guard !notifications.isEmpty else { return }
-        let queues = state.withLock { state -> [Queue] in
-            state.pending += state.queues.count
-            return Array(state.queues.values)
+        state.withLock { state in
+            for queue in state.queues.values {
+                if case .terminated = queue.continuation.yield(notifications) { continue }
+                state.pending += 1
+            }
         }
-        for queue in queues { queue.continuation.yield(notifications) }
     }
 
     /// Returns once everything queued so far has been delivered or given up on (for shutdown and tests).
@@ -162,27 +167,63 @@ public final class AlertNotifier: Service, Sendable {
         }
     }
 
-    /// One attempt, cut off after `limit`.
+    /// One attempt, cut off after `limit` even when the channel ignores cancellation: the send runs in a task
+    /// of its own that is cancelled and left behind at the limit (a task group would wait for it).
     static func attempt(
         _ batch: [AlertNotification], channel: any AlertChannel, within limit: Duration
     ) async -> Result<Void, MonitoringError> {
         guard limit > .zero else { return .failure(.init(.networkError, "no time left within the notification timeout")) }
-        return await withTaskGroup(of: Result<Void, MonitoringError>?.self) { group in
-            group.addTask {
-                do throws(MonitoringError) {
-                    try await channel.send(batch)
-                    return .success(())
-                } catch {
-                    return .failure(error)
+        let once = FirstResult<Result<Void, MonitoringError>>()
+        let sending = Task {
+            do throws(MonitoringError) {
+                try await channel.send(batch)
+                once.resume(.success(()))
+            } catch {
+                once.resume(.failure(error))
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            once.resume(.failure(.init(.networkError, "\(channel.name) did not answer within \(limit)")))
+        }
+        let outcome = await once.value
+        sending.cancel()
+        timer.cancel()
+        return outcome
+    }
+}
+
+/// The first of several racing results: later ones are ignored.
+final class FirstResult<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value?
+        var waiter: CheckedContinuation<Value, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the result unless one was set already.
+    func resume(_ value: Value) {
+        let waiter = state.withLock { state -> CheckedContinuation<Value, Never>? in
+            guard state.value == nil else { return nil }
+            state.value = value
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: value)
+    }
+
+    /// The first result, once there is one.
+    var value: Value {
+        get async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Value, Never>) in
+                let ready = state.withLock { state -> Value? in
+                    if state.value == nil { state.waiter = continuation }
+                    return state.value
                 }
+                if let ready { continuation.resume(returning: ready) }
             }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .failure(.init(.networkError, "\(channel.name) did not answer within \(limit)"))
         }
     }
 }
+
