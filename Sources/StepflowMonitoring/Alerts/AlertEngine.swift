@@ -197,21 +197,10 @@ public actor AlertEngine: AlertManager {
         try checkSizes(user: user, message: message)
         var stored = try await openAlert(id, doing: "acknowledge")
         let before = stored
-        guard stored.alert.status != .acknowledged else {
-            throw MonitoringError(
-                .invalidQuery, "alert \(id) is already acknowledged by \(stored.alert.acknowledgedBy ?? "someone")")
-        }
-        stored.alert.status = .acknowledged
-        stored.alert.acknowledgedAt = now()
-        stored.alert.acknowledgedBy = user
-        stored.alert.acknowledgementMessage = message
-        var notifications: [AlertNotification] = []
-        if options.enableNotifications {
-            notifications.append(AlertNotification(event: .acknowledged, alert: stored.alert, user: user, message: message))
-            stored.notifiedStatus = .acknowledged
-        }
+        let notification = try AlertStateMachine.acknowledge(
+            &stored, by: user, message: message, notify: options.enableNotifications, at: now())
         try await commit(stored, replacing: before)
-        notifier?.enqueue(notifications)
+        notifier?.enqueue(notification.map { [$0] } ?? [])
         publish()
         logger.notice("alert acknowledged", metadata: ["alert": "\(id)", "rule": "\(stored.alert.name)", "user": "\(user)"])
     }
@@ -220,11 +209,8 @@ public actor AlertEngine: AlertManager {
         try checkSizes(user: user, message: message)
         var stored = try await openAlert(id, doing: "resolve")
         let before = stored
-        stored.alert.status = .resolved
-        stored.alert.resolvedAt = now()
-        stored.alert.resolvedBy = user
-        stored.alert.resolutionMessage = message
-        let notification = resolvedNotification(&stored, user: user, message: message)
+        let notification = AlertStateMachine.resolve(
+            &stored, by: user, message: message, notify: options.enableNotifications, at: now())
         try await commit(stored, replacing: before)
         notifier?.enqueue(notification.map { [$0] } ?? [])
         publish()
@@ -450,103 +436,39 @@ public actor AlertEngine: AlertManager {
         status[id, default: RuleEvaluationStatus()].lastDuration = started.duration(to: clock.now)
     }
 
-    private struct Outcome {
-        var changed: [StoredAlert] = []
-        var removed: [AlertID] = []
-        var notifications: [AlertNotification] = []
-    }
-
-    /// The state machine of one rule for one evaluation's series.
-    private func apply(_ rule: ValidatedAlertRule, series: [QuerySeries], at time: Date) -> Outcome {
+    /// One evaluation's series through the state machine; keeps the open alerts, the telemetry and the overflow
+    /// warning, and returns what to store and notify.
+    private func apply(_ rule: ValidatedAlertRule, series: [QuerySeries], at time: Date) -> AlertStateMachine.Step {
         let id = rule.rule.id
-        let forDuration = rule.rule.forDuration ?? options.defaultForDuration
-        var current = open[id] ?? [:]
-        var outcome = Outcome()
-        var seen = Set<String>()
-        var overflow: UInt64 = 0
-        for item in series where rule.condition.holds(for: item) {
+        let matches = series.filter { rule.condition.holds(for: $0) }.map { item in
             let labels = Self.labels(of: item, rule: rule)
-            let fingerprint = Alert.fingerprint(labels)
-            guard seen.insert(fingerprint).inserted else { continue }
-            let annotations = rule.annotations.mapValues { $0.expand(labels: labels, value: item.value, rule: rule.rule.name) }
-            if var stored = current[fingerprint] {
-                stored.alert.value = item.value
-                stored.alert.lastActiveAt = time
-                stored.alert.annotations = annotations
-                if stored.alert.status == .pending, time >= stored.alert.activeSince.addingTimeInterval(forDuration.inSeconds) {
-                    stored.alert.status = .firing
-                    stored.alert.firedAt = time
-                    firedTotal += 1
-                }
-                current[fingerprint] = stored
-            } else {
-                guard current.count < options.maxAlertsPerRule else {
-                    overflow += 1
-                    continue
-                }
-                let fires = forDuration <= .zero
-                if fires { firedTotal += 1 }
-                current[fingerprint] = StoredAlert(alert: Alert(
-                    ruleID: id, name: rule.rule.name, description: rule.rule.description, severity: rule.rule.severity,
-                    status: fires ? .firing : .pending, labels: labels, annotations: annotations, value: item.value,
-                    activeSince: time, firedAt: fires ? time : nil, lastActiveAt: time))
-            }
+            return AlertStateMachine.Match(
+                labels: labels,
+                annotations: rule.annotations.mapValues { $0.expand(labels: labels, value: item.value, rule: rule.rule.name) },
+                value: item.value)
         }
+        let machineRule = AlertStateMachine.Rule(
+            id: id, name: rule.rule.name, description: rule.rule.description, severity: rule.rule.severity,
+            forDuration: rule.rule.forDuration ?? options.defaultForDuration, keepFiringFor: rule.rule.keepFiringFor ?? .zero,
+            maxAlerts: options.maxAlertsPerRule)
+        let step = AlertStateMachine.evaluate(
+            machineRule, open: open[id] ?? [:], matches: matches,
+            silences: options.enableSilencing ? silences.filter { $0.isActive(at: time) } : [],
+            notify: options.enableNotifications, at: time)
+        firedTotal += UInt64(step.fired)
         let wasOverflowing = status[id]?.overflowing ?? false
-        status[id, default: RuleEvaluationStatus()].overflowing = overflow > 0
-        if overflow > 0 {
-            status[id, default: RuleEvaluationStatus()].overflow += overflow
+        status[id, default: RuleEvaluationStatus()].overflowing = step.overflow > 0
+        if step.overflow > 0 {
+            status[id, default: RuleEvaluationStatus()].overflow += step.overflow
             // Once when it starts (it is counted every time): log rules run after every log batch.
             logger.log(
                 level: wasOverflowing ? .debug : .warning,
                 "an alert rule holds alerts.max_alerts_per_rule open alerts; more series were skipped", metadata: [
-                "rule": "\(rule.rule.name)", "skipped": "\(overflow)", "max_alerts_per_rule": "\(options.maxAlertsPerRule)",
+                "rule": "\(rule.rule.name)", "skipped": "\(step.overflow)", "max_alerts_per_rule": "\(options.maxAlertsPerRule)",
             ])
         }
-        let activeSilences = options.enableSilencing ? silences.filter { $0.isActive(at: time) } : []
-        for (fingerprint, var stored) in current {
-            if !seen.contains(fingerprint) {
-                if stored.alert.status == .pending {
-                    outcome.removed.append(stored.alert.id)
-                    current[fingerprint] = nil
-                    continue
-                }
-                let keep = rule.rule.keepFiringFor ?? .zero
-                if time < stored.alert.lastActiveAt.addingTimeInterval(keep.inSeconds) {
-                    // keep_firing_for: not resolved yet, against flapping.
-                } else {
-                    stored.alert.status = .resolved
-                    stored.alert.resolvedAt = time
-                    stored.alert.resolutionMessage = "the condition no longer holds"
-                    if let notification = resolvedNotification(&stored, user: nil, message: nil) {
-                        outcome.notifications.append(notification)
-                    }
-                    outcome.changed.append(stored)
-                    current[fingerprint] = nil
-                    continue
-                }
-            }
-            stored.alert.silencedBy = activeSilences.filter { $0.matches(ruleName: rule.rule.name, labels: stored.alert.labels) }.map(\.id)
-            if options.enableNotifications, stored.alert.status == .firing, !stored.alert.isSilenced,
-                stored.notifiedStatus != .firing
-            {
-                outcome.notifications.append(AlertNotification(event: .firing, alert: stored.alert))
-                stored.notifiedStatus = .firing
-            }
-            current[fingerprint] = stored
-            outcome.changed.append(stored)
-        }
-        open[id] = current.isEmpty ? nil : current
-        return outcome
-    }
-
-    /// The resolved notification owed for `stored`, if it was ever notified firing or acknowledged.
-    private func resolvedNotification(_ stored: inout StoredAlert, user: String?, message: String?) -> AlertNotification? {
-        guard options.enableNotifications, stored.notifiedStatus == .firing || stored.notifiedStatus == .acknowledged else {
-            return nil
-        }
-        stored.notifiedStatus = .resolved
-        return AlertNotification(event: .resolved, alert: stored.alert, user: user, message: message)
+        open[id] = step.open.isEmpty ? nil : step.open
+        return step
     }
 
     /// A series' labels, the rule's labels (expanded; they win), and `alertname`.
@@ -563,24 +485,10 @@ public actor AlertEngine: AlertManager {
     /// Resolves every open alert of a rule (it changed or went away).
     private func closeAlerts(of id: AlertRuleID, message: String) async throws(MonitoringError) {
         guard let alerts = open[id] else { return }
-        var changed: [StoredAlert] = []
-        var removed: [AlertID] = []
-        var notifications: [AlertNotification] = []
-        let time = now()
-        for var stored in alerts.values {
-            if stored.alert.status == .pending {
-                removed.append(stored.alert.id)
-                continue
-            }
-            stored.alert.status = .resolved
-            stored.alert.resolvedAt = time
-            stored.alert.resolutionMessage = message
-            if let notification = resolvedNotification(&stored, user: nil, message: message) { notifications.append(notification) }
-            changed.append(stored)
-        }
+        let step = AlertStateMachine.close(alerts, message: message, notify: options.enableNotifications, at: now())
         open[id] = nil
-        try await saveInOrder(changed, removing: removed)
-        notifier?.enqueue(notifications)
+        try await saveInOrder(step.changed, removing: step.removed)
+        notifier?.enqueue(step.notifications)
         publish()
     }
 
