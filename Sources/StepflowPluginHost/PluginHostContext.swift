@@ -66,7 +66,8 @@ final class PluginHostContext: Sendable {
         }
     }
 
-    /// Called as every plugin call returns; the message set during it stays readable until the next call.
+    /// Called the moment a plugin function returns (and again when the host's call ends): a `set_error` after it
+    /// comes from a thread of the plugin. The message set during the call stays readable until the next call.
     func endCall() { lastError.withLock { $0.inCall = false } }
 
     /// Records the plugin's explanation of the error it is about to return. Outside a call (a thread of the

@@ -15,6 +15,7 @@ extension PluginInstance {
                 return .failure(self.error(.unsupported, "the plugin has no send_notification function"))
             }
             let status = withBorrowedAlert(alert) { send(context?.raw, $0) }
+            self.host.endCall()
             guard status == STEPFLOW_OK else {
                 return .failure(self.failure(.callFailed, call: "send_notification", status: status))
             }
@@ -34,6 +35,7 @@ extension PluginInstance {
             let status = withBorrowedAcknowledgment(alertID: alertID, user: user, message: message) { id, user, text in
                 send(context?.raw, id, user, text)
             }
+            self.host.endCall()
             guard status == STEPFLOW_OK else {
                 return .failure(self.failure(.callFailed, call: "send_acknowledgment", status: status))
             }

@@ -17,6 +17,7 @@ extension PluginInstance {
                 return .failure(self.error(.unsupported, "the plugin has no export_logs function"))
             }
             let status = withBorrowedLogRecords(records) { array, count in export(context?.raw, array, count) }
+            self.host.endCall()
             guard status == STEPFLOW_OK else {
                 return .failure(self.failure(.callFailed, call: "export_logs", status: status))
             }

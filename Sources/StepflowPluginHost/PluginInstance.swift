@@ -31,7 +31,7 @@ public final class PluginInstance: Sendable {
         var isShutDown = false
     }
 
-    private let host: PluginHostContext
+    let host: PluginHostContext
     private let queue: DispatchQueue
     private let state = Mutex(State())
 
@@ -77,6 +77,7 @@ public final class PluginInstance: Sendable {
             let status = withBorrowedSettings(pairs) { settings, count in
                 create(HostAPI.table, self.host.opaque, settings, count, &context)
             }
+            self.host.endCall()
             guard status == STEPFLOW_OK else {
                 return .failure(self.failure(.createFailed, call: "create", status: status))
             }
@@ -151,6 +152,7 @@ public final class PluginInstance: Sendable {
             }
             let emitter = MetricEmitter(host: self.host, budget: budget)
             let status = collect(context?.raw, emitter.opaque)
+            self.host.endCall()  // at once: a set_error from now on comes from a thread of the plugin
             // From here a call with this emitter (a plugin thread that kept it) is refused, not followed.
             emitter.expire()
             guard status == STEPFLOW_OK || status == STEPFLOW_ERR_BUDGET else {
@@ -175,6 +177,7 @@ public final class PluginInstance: Sendable {
             var array: UnsafePointer<stepflow_str>?
             var count = 0
             let status = names(context?.raw, &array, &count)
+            self.host.endCall()
             guard status == STEPFLOW_OK else {
                 return .failure(self.failure(.callFailed, call: "metric_names", status: status))
             }

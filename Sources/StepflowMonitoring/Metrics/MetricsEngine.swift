@@ -418,22 +418,24 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     /// The series are copied under the lock and matched outside it, so a slow filter (a long regex over many
     /// series) never holds up ingest or another request.
     public func snapshot(filter: MetricFilter? = nil) -> [MetricInfo] {
-        let all = state.withLock { state -> [MetricInfo] in
+        // Under the lock only a copy-on-write copy of the table (retains, no walk) and its sorted order (sorted
+        // again only after series were added); the walk and the values are built outside it, so `/metrics` of a
+        // large table does not hold up ingest. The next write to the table pays one copy of its arrays.
+        let (table, order) = state.withLock { state in
             let order = state.table.sortedIndices()
-            var infos: [MetricInfo] = []
-            infos.reserveCapacity(filter?.name == nil ? order.count : 16)
-            for index in order {
-                let series = state.table[Int(index)]
-                let identity = series.identity
-                // The cheap conditions under the lock; labels and regexes outside it.
-                if let name = filter?.name, identity.name != name { continue }
-                if let prefix = filter?.namePrefix, !identity.name.hasPrefix(prefix) { continue }
-                infos.append(MetricInfo(
-                    name: identity.name, type: identity.type, labels: identity.labels,
-                    help: state.table.families[identity.family].help, value: series.value,
-                    lastUpdated: Date(unixMilliseconds: series.lastUpdated)))
-            }
-            return infos
+            return (state.table, order)
+        }
+        var all: [MetricInfo] = []
+        all.reserveCapacity(filter?.name == nil ? order.count : 16)
+        for index in order {
+            let series = table[Int(index)]
+            let identity = series.identity
+            if let name = filter?.name, identity.name != name { continue }
+            if let prefix = filter?.namePrefix, !identity.name.hasPrefix(prefix) { continue }
+            all.append(MetricInfo(
+                name: identity.name, type: identity.type, labels: identity.labels,
+                help: table.families[identity.family].help, value: series.value,
+                lastUpdated: Date(unixMilliseconds: series.lastUpdated)))
         }
         guard let filter else { return all }
         return all.filter {
