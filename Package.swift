@@ -204,6 +204,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "StepflowExportTests",
+            dependencies: ["StepflowTestSupport", "StepflowExport", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "StepflowStorageTests",
             dependencies: ["StepflowTestSupport", "StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict

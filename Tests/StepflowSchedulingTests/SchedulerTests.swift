@@ -70,6 +70,8 @@ struct SchedulerTests {
             await clock.advance(by: .seconds(1) + overshoot)
             #expect(await eventually { job.calls == expectedCalls })
         }
+        // The fourth call has started; wait until it has failed (nextDelay alone is already 40 s after the third).
+        #expect(await eventually { scheduler.status(of: "flaky")?.failures == 4 && scheduler.status(of: "flaky")?.state == .failing })
         #expect(await eventually { scheduler.status(of: "flaky")?.nextDelay == .seconds(40) })
         let status = try #require(scheduler.status(of: "flaky"))
         #expect(status.failures == 4)

@@ -101,8 +101,13 @@ public enum Snappy {
         public let description: String
     }
 
-    /// The bytes a compressed block holds.
-    public static func decompress(_ input: [UInt8]) throws(CorruptInput) -> [UInt8] {
+    /// The most bytes ``decompress(_:limit:)`` produces unless told otherwise: 64 MiB.
+    public static let defaultLimit = 64 << 20
+
+    /// The bytes a compressed block holds. Every input is hostile until checked: a preamble past `limit` is refused
+    /// before anything is allocated, and no literal or copy may write past the length the preamble announced, so
+    /// a small block cannot expand without bound.
+    public static func decompress(_ input: [UInt8], limit: Int = defaultLimit) throws(CorruptInput) -> [UInt8] {
         var index = 0
         var expected = 0
         var shift = 0
@@ -113,6 +118,9 @@ public enum Snappy {
             expected |= Int(byte & 0x7f) << shift
             if byte & 0x80 == 0 { break }
             shift += 7
+        }
+        guard expected <= limit else {
+            throw CorruptInput(description: "the block announces \(expected) bytes, more than the limit of \(limit)")
         }
         var output: [UInt8] = []
         output.reserveCapacity(expected)
@@ -131,6 +139,9 @@ public enum Snappy {
                     index += bytes
                 }
                 guard index + length <= input.count else { throw CorruptInput(description: "literal cut") }
+                guard output.count + length <= expected else {
+                    throw CorruptInput(description: "a literal goes past the \(expected) bytes the preamble announced")
+                }
                 output.append(contentsOf: input[index..<(index + length)])
                 index += length
             default:
@@ -155,6 +166,9 @@ public enum Snappy {
                     index += 4
                 }
                 guard offset > 0, offset <= output.count else { throw CorruptInput(description: "copy offset \(offset) out of range") }
+                guard output.count + length <= expected else {
+                    throw CorruptInput(description: "a copy goes past the \(expected) bytes the preamble announced")
+                }
                 let start = output.count - offset
                 for k in 0..<length { output.append(output[start + k]) }
             }
