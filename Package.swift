@@ -204,6 +204,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "StepflowCoreTests",
+            dependencies: ["StepflowTestSupport", "StepflowCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "StepflowExportTests",
             dependencies: ["StepflowTestSupport", "StepflowExport", "StepflowCore"],
             swiftSettings: strict
