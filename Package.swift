@@ -221,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "StepflowSchedulingTests",
             dependencies: [
-                "StepflowScheduling", "StepflowCore",
+                "StepflowTestSupport", "StepflowScheduling", "StepflowCore",
                 .product(name: "Clocks", package: "swift-clocks"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -101,7 +101,7 @@ struct IsolatedPluginInstanceTests {
         defer { try? FileManager.default.removeItem(atPath: gate) }
         let instance = try await RunnerFixtures.isolated(RunnerFixtures.plugin(), settings: ["gate": .string(gate)])
         let call = Task { try await instance.collectMetrics() }
-        #expect(await PluginFixtures.eventually(timeout: .seconds(10)) { instance.isBusy })
+        #expect(await eventually(10) { instance.isBusy })
         try await Task.sleep(for: .milliseconds(200))
         call.cancel()
         let outcome = await call.result
@@ -132,7 +132,7 @@ struct IsolatedPluginInstanceTests {
             }
         }
         #expect(
-            await PluginFixtures.eventually(timeout: .seconds(20)) {
+            await eventually(20) {
                 logged("runner fixture says hello", .info) && logged("runner fixture: stray output", .warning)
                     && logged("runner fixture: printf to stdout", .warning)
             }, "\(records.all.map(\.message))")
@@ -219,7 +219,7 @@ struct IsolatedPluginInstanceTests {
         let first = try await instance.collectMetrics()
         #expect(first.first?.value == .gauge(1), "the call itself succeeds")
         #expect(
-            await PluginFixtures.eventually(timeout: .seconds(10)) {
+            await eventually(10) {
                 records.all.contains { $0.message == "plugin runner crashed between calls" && $0.level == .error }
             }, "\(records.all.map(\.message))")
         let logged = try #require(records.all.first { $0.message == "plugin runner crashed between calls" })

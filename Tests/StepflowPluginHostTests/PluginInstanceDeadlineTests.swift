@@ -1,6 +1,7 @@
 import Foundation
 import StepflowCore
 import StepflowPluginHost
+import StepflowTestSupport
 import Testing
 
 /// A fixture whose collect blocks until the test creates its gate file: a "hung" plugin the test controls.
@@ -17,7 +18,7 @@ private struct HungPlugin {
     /// Starts a collection and waits until the C call is in flight.
     func startCollection() async throws -> Task<MetricBatch, any Error> {
         let task = Task { try await instance.collectMetrics() }
-        let started = await PluginFixtures.eventually { instance.isBusy }
+        let started = await eventually(60) { instance.isBusy }
         try #require(started, "the collection never started")
         return task
     }
@@ -30,7 +31,7 @@ private struct HungPlugin {
     /// Lets the blocked C call return, waits until it has, and destroys the instance.
     func release() async {
         openGate()
-        _ = await PluginFixtures.eventually { !instance.isBusy }
+        _ = await eventually(60) { !instance.isBusy }
         await instance.shutdown()
         try? FileManager.default.removeItem(atPath: gate)
     }
@@ -70,7 +71,7 @@ struct PluginInstanceDeadlineTests {
         task.cancel()
         _ = await task.result
         plugin.openGate()
-        let idle = await PluginFixtures.eventually { !plugin.instance.isBusy }
+        let idle = await eventually(60) { !plugin.instance.isBusy }
         #expect(idle)
         let metrics = try await plugin.instance.collectMetrics()
         #expect(metrics.map(\.name) == ["fixture_ok"])

@@ -81,7 +81,7 @@ struct PluginLoggingTests {
         func warnings() -> [CapturingLogHandler.Record] {
             store.all.filter { $0.message.contains("set_error between calls") && $0.level == .warning }
         }
-        #expect(await PluginFixtures.eventually(timeout: .seconds(10)) { !warnings().isEmpty })
+        #expect(await eventually(10) { !warnings().isEmpty })
         #expect(warnings().first?.message.contains("disk vanished after the call") == true)
         #expect(warnings().first?.metadata["plugin"] == "late")
         // Three more late messages within the minute: counted, not logged one by one.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 @Suite("The alerting HTTP API and CLI on a running host", .serialized)

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 /// Issue 11, point 13: a clean restart keeps an alert firing on series posted through the API, without a second

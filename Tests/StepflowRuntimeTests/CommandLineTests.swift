@@ -1,4 +1,5 @@
 import Foundation
+import StepflowTestSupport
 import Testing
 
 #if canImport(Glibc)

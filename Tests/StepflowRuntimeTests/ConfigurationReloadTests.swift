@@ -5,6 +5,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowRuntime
 import StepflowStorage
+import StepflowTestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking

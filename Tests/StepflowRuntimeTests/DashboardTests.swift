@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import StepflowStorage
 import Synchronization
+import StepflowTestSupport
 import Testing
 
 #if canImport(Glibc)

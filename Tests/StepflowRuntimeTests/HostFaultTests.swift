@@ -3,6 +3,7 @@ import Logging
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 #if canImport(Glibc)

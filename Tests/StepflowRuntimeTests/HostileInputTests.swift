@@ -3,6 +3,7 @@ import Logging
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 /// The reproductions of issue 11 that one request made: out-of-range times, oversized and deeply nested inputs,

@@ -5,6 +5,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowRuntime
 import StepflowStorage
+import StepflowTestSupport
 import Testing
 
 @Suite("The logs and traces HTTP API, and log-exporter plugins in a running host", .serialized)

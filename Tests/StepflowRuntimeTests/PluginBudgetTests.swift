@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 @Suite("Plugin budgets", .serialized)

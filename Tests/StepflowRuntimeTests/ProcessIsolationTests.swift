@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 /// A C collector that dereferences NULL on every call.

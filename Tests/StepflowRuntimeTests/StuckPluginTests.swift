@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StepflowConfig
 import StepflowCore
 import StepflowRuntime
+import StepflowTestSupport
 import Testing
 
 /// A C collector whose collect_metrics sleeps for the `sleep_ms` setting before emitting one gauge.

@@ -1,6 +1,7 @@
 import Clocks
 import Logging
 import StepflowScheduling
+import StepflowTestSupport
 import Testing
 
 @Suite("The scheduler")

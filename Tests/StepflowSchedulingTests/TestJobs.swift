@@ -66,13 +66,3 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Polls `condition` (yielding and sleeping briefly) until it holds or `seconds` of real time pass.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        for _ in 0..<10 { await Task.yield() }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return condition()
-}

@@ -128,15 +128,4 @@ enum PluginFixtures {
     static func freshPath(_ name: String) -> String {
         Scratch.rootURL.appendingPathComponent("\(name)-\(UUID().uuidString)").path
     }
-
-    /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
-    static func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
 }
