@@ -40,38 +40,26 @@ public struct AlertStore: Sendable {
             rule.evaluationInterval?.inSeconds, rule.keepFiringFor?.inSeconds, rule.enabled,
             rule.createdAt.unixMilliseconds, rule.updatedAt.unixMilliseconds, rule.source,
         ]
-        do {
-            try database.checkWritable()
-            try await database.pool.write { db in
-                if let other = try String.fetchOne(
-                    db, sql: "SELECT id FROM monitoring_alert_rules WHERE name = ? AND id != ?",
-                    arguments: [rule.name, rule.id.rawValue])
-                {
-                    throw MonitoringError(
-                        .invalidAlertCondition, "a rule named '\(rule.name)' already exists (id \(other))",
-                        hint: "give the rule another name, or update that one")
-                }
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO monitoring_alert_rules (\(Self.ruleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: arguments)
+        try await database.write("save alert rule '\(rule.name)'") { db in
+            if let other = try String.fetchOne(
+                db, sql: "SELECT id FROM monitoring_alert_rules WHERE name = ? AND id != ?",
+                arguments: [rule.name, rule.id.rawValue])
+            {
+                throw MonitoringError(
+                    .invalidAlertCondition, "a rule named '\(rule.name)' already exists (id \(other))",
+                    hint: "give the rule another name, or update that one")
             }
-        } catch let error as MonitoringError {
-            throw error
-        } catch {
-            throw .databaseError("cannot save alert rule '\(rule.name)' to \(database.path): \(error)")
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO monitoring_alert_rules (\(Self.ruleColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: arguments)
         }
     }
 
     /// Deletes a rule; `false` when there was none with that id.
     public func deleteRule(_ id: AlertRuleID) async throws(MonitoringError) -> Bool {
-        do {
-            try database.checkWritable()
-            return try await database.pool.write { db in
-                try db.execute(sql: "DELETE FROM monitoring_alert_rules WHERE id = ?", arguments: [id.rawValue])
-                return db.changesCount > 0
-            }
-        } catch {
-            throw .databaseError("cannot delete alert rule \(id) from \(database.path): \(error)")
+        return try await database.write("delete alert rule \(id)") { db in
+            try db.execute(sql: "DELETE FROM monitoring_alert_rules WHERE id = ?", arguments: [id.rawValue])
+            return db.changesCount > 0
         }
     }
 
@@ -118,32 +106,27 @@ public struct AlertStore: Sendable {
     /// cleared: they never fired, so they leave no history).
     public func save(_ alerts: [StoredAlert], removing removed: [AlertID] = []) async throws(MonitoringError) {
         guard !alerts.isEmpty || !removed.isEmpty else { return }
-        do {
-            try database.checkWritable()
-            try await database.pool.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO monitoring_alerts (\(Self.alertColumns))
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(alert_id) DO UPDATE SET
-                        status = excluded.status, labels = excluded.labels, annotations = excluded.annotations,
-                        value = excluded.value, value_text = excluded.value_text, firing_since = excluded.firing_since,
-                        resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by,
-                        resolution_message = excluded.resolution_message, acknowledged_at = excluded.acknowledged_at,
-                        acknowledged_by = excluded.acknowledged_by,
-                        acknowledgement_message = excluded.acknowledgement_message,
-                        last_active_at = excluded.last_active_at, silenced_by = excluded.silenced_by,
-                        notified_status = excluded.notified_status, description = excluded.description,
-                        severity = excluded.severity, name = excluded.name
-                    """)
-                for stored in alerts {
-                    try statement.execute(arguments: Self.arguments(stored))
-                }
-                for id in removed {
-                    try db.execute(sql: "DELETE FROM monitoring_alerts WHERE alert_id = ?", arguments: [id.rawValue])
-                }
+        try await database.write("save \(alerts.count) alerts") { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO monitoring_alerts (\(Self.alertColumns))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(alert_id) DO UPDATE SET
+                    status = excluded.status, labels = excluded.labels, annotations = excluded.annotations,
+                    value = excluded.value, value_text = excluded.value_text, firing_since = excluded.firing_since,
+                    resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by,
+                    resolution_message = excluded.resolution_message, acknowledged_at = excluded.acknowledged_at,
+                    acknowledged_by = excluded.acknowledged_by,
+                    acknowledgement_message = excluded.acknowledgement_message,
+                    last_active_at = excluded.last_active_at, silenced_by = excluded.silenced_by,
+                    notified_status = excluded.notified_status, description = excluded.description,
+                    severity = excluded.severity, name = excluded.name
+                """)
+            for stored in alerts {
+                try statement.execute(arguments: Self.arguments(stored))
             }
-        } catch {
-            throw .databaseError("cannot save \(alerts.count) alerts to \(database.path): \(error)")
+            for id in removed {
+                try db.execute(sql: "DELETE FROM monitoring_alerts WHERE alert_id = ?", arguments: [id.rawValue])
+            }
         }
     }
 
@@ -249,21 +232,16 @@ public struct AlertStore: Sendable {
         let matchers = JSONValue.array(silence.matchers.map { matcher in
             .object(["name": .string(matcher.name), "op": .string(matcher.op.rawValue), "value": .string(matcher.value)])
         }).jsonText
-        do {
-            try database.checkWritable()
-            try await database.pool.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO monitoring_silences (id, matchers, starts_at, ends_at, created_by, comment, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        silence.id, matchers, silence.startsAt.unixMilliseconds, silence.endsAt.unixMilliseconds,
-                        silence.createdBy, silence.comment, silence.createdAt.unixMilliseconds,
-                    ])
-            }
-        } catch {
-            throw .databaseError("cannot save silence \(silence.id) to \(database.path): \(error)")
+        try await database.write("save silence \(silence.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO monitoring_silences (id, matchers, starts_at, ends_at, created_by, comment, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    silence.id, matchers, silence.startsAt.unixMilliseconds, silence.endsAt.unixMilliseconds,
+                    silence.createdBy, silence.comment, silence.createdAt.unixMilliseconds,
+                ])
         }
     }
 

@@ -21,18 +21,13 @@ public struct ExportPositionStore: Sendable {
 
     /// Records that `exporter` has taken every entry up to row `position`.
     public func setPosition(_ position: Int64, of exporter: String) async throws(MonitoringError) {
-        do {
-            try database.checkWritable()
-            try await database.pool.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO monitoring_export_positions (exporter, position, updated_at) VALUES (?, ?, ?)
-                        ON CONFLICT(exporter) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
-                        """,
-                    arguments: [exporter, position, Date().unixMilliseconds])
-            }
-        } catch {
-            throw .databaseError("cannot store the position of exporter \(exporter) in \(database.path): \(error)")
+        try await database.write("store the position of exporter \(exporter)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO monitoring_export_positions (exporter, position, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(exporter) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+                    """,
+                arguments: [exporter, position, Date().unixMilliseconds])
         }
     }
 }

@@ -43,33 +43,28 @@ public struct LogStore: Sendable {
     /// Writes the rows in one transaction.
     public func insert(_ rows: [LogRow]) async throws(MonitoringError) {
         if rows.isEmpty { return }
-        try database.checkWritable()
-        do {
-            try await database.pool.write { db in
-                try RawStatement.with(Self.insertSQL, in: db) { statement in
-                    for row in rows {
-                        let entry = row.entry
-                        statement.bind(1, entry.id.rawValue)
-                        statement.bind(2, entry.level.rawValue)
-                        statement.bind(3, entry.message)
-                        statement.bind(4, entry.context.traceID)
-                        statement.bind(5, entry.context.spanID)
-                        statement.bind(6, entry.context.userID)
-                        statement.bind(7, entry.context.requestID)
-                        statement.bind(8, entry.context.component)
-                        statement.bind(9, entry.context.module)
-                        statement.bind(10, entry.context.function)
-                        statement.bind(11, entry.context.line.map(Int64.init))
-                        statement.bind(12, row.context)
-                        statement.bind(13, entry.timestamp.unixMilliseconds)
-                        statement.bind(14, row.metadata)
-                        statement.bind(15, entry.source)
-                        try statement.step()
-                    }
+        try await database.write("write \(rows.count) log entries") { db in
+            try RawStatement.with(Self.insertSQL, in: db) { statement in
+                for row in rows {
+                    let entry = row.entry
+                    statement.bind(1, entry.id.rawValue)
+                    statement.bind(2, entry.level.rawValue)
+                    statement.bind(3, entry.message)
+                    statement.bind(4, entry.context.traceID)
+                    statement.bind(5, entry.context.spanID)
+                    statement.bind(6, entry.context.userID)
+                    statement.bind(7, entry.context.requestID)
+                    statement.bind(8, entry.context.component)
+                    statement.bind(9, entry.context.module)
+                    statement.bind(10, entry.context.function)
+                    statement.bind(11, entry.context.line.map(Int64.init))
+                    statement.bind(12, row.context)
+                    statement.bind(13, entry.timestamp.unixMilliseconds)
+                    statement.bind(14, row.metadata)
+                    statement.bind(15, entry.source)
+                    try statement.step()
                 }
             }
-        } catch {
-            throw .databaseError("cannot write \(rows.count) log entries to \(database.path): \(error)")
         }
     }
 

@@ -42,20 +42,15 @@ public struct MetricStore: Sendable {
     /// from the rows (`SQLITE_STATIC`) instead of copied: nothing is allocated per row but its value's text.
     public func insert(_ rows: [MetricRow], families: [MetricFamilyRow] = []) async throws(MonitoringError) {
         if rows.isEmpty && families.isEmpty { return }
-        try database.checkWritable()
-        do {
-            try await database.pool.write { db in
-                if !rows.isEmpty { try Self.insertRows(rows, db: db) }
-                if !families.isEmpty {
-                    let now = Date().unixMilliseconds
-                    let statement = try db.cachedStatement(sql: Self.familySQL)
-                    for family in families {
-                        try statement.execute(arguments: [family.name, family.type.rawValue, family.help, now])
-                    }
+        try await database.write("write \(rows.count) metric samples") { db in
+            if !rows.isEmpty { try Self.insertRows(rows, db: db) }
+            if !families.isEmpty {
+                let now = Date().unixMilliseconds
+                let statement = try db.cachedStatement(sql: Self.familySQL)
+                for family in families {
+                    try statement.execute(arguments: [family.name, family.type.rawValue, family.help, now])
                 }
             }
-        } catch {
-            throw .databaseError("cannot write \(rows.count) metric samples to \(database.path): \(error)")
         }
     }
 

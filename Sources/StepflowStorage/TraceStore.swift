@@ -45,29 +45,24 @@ public struct TraceStore: Sendable {
     /// Writes the spans in one transaction.
     public func insert(_ rows: [SpanRow]) async throws(MonitoringError) {
         if rows.isEmpty { return }
-        try database.checkWritable()
         let now = Date().unixMilliseconds
-        do {
-            try await database.pool.write { db in
-                try RawStatement.with(Self.insertSQL, in: db) { statement in
-                    for row in rows {
-                        let span = row.span
-                        statement.bind(1, span.traceID.description)
-                        statement.bind(2, span.spanID.description)
-                        statement.bind(3, span.parentSpanID?.description)
-                        statement.bind(4, span.name)
-                        statement.bind(5, span.startTime.unixMilliseconds)
-                        statement.bind(6, span.endTime?.unixMilliseconds)
-                        statement.bind(7, row.events)
-                        statement.bind(8, row.metadata)
-                        statement.bind(9, span.status.rawValue)
-                        statement.bind(10, now)
-                        try statement.step()
-                    }
+        try await database.write("write \(rows.count) spans") { db in
+            try RawStatement.with(Self.insertSQL, in: db) { statement in
+                for row in rows {
+                    let span = row.span
+                    statement.bind(1, span.traceID.description)
+                    statement.bind(2, span.spanID.description)
+                    statement.bind(3, span.parentSpanID?.description)
+                    statement.bind(4, span.name)
+                    statement.bind(5, span.startTime.unixMilliseconds)
+                    statement.bind(6, span.endTime?.unixMilliseconds)
+                    statement.bind(7, row.events)
+                    statement.bind(8, row.metadata)
+                    statement.bind(9, span.status.rawValue)
+                    statement.bind(10, now)
+                    try statement.step()
                 }
             }
-        } catch {
-            throw .databaseError("cannot write \(rows.count) spans to \(database.path): \(error)")
         }
     }
 
