@@ -149,9 +149,9 @@ enum RunnerFixtures {
         try PluginFixtures.binPath().appendingPathComponent("stepflow-monitor").path
     }
 
-    /// A restart policy fast enough for tests that crash the runner many times.
-    static let quickRestarts = RunnerRestartPolicy(
-        initialDelay: .milliseconds(1), maxDelay: .milliseconds(4), stableAfter: .seconds(300))
+    /// No backoff, for tests that crash the runner many times: the next call starts a runner at once, so no test
+    /// has to wait (sleep) for a backoff to pass. The backoff itself has tests of its own with a long delay.
+    static let quickRestarts = RunnerRestartPolicy(initialDelay: .zero, maxDelay: .zero, stableAfter: .seconds(300))
 
     /// Starts `library` in a runner.
     static func isolated(
