@@ -193,13 +193,7 @@ public final class MonitoringDatabase: Sendable {
     public func read<Value: Sendable>(
         _ doing: String, _ body: @Sendable (Database) throws -> Value
     ) async throws(MonitoringError) -> Value {
-        do {
-            return try await pool.read(body)
-        } catch let error as MonitoringError {
-            throw error
-        } catch {
-            throw .databaseError("cannot \(doing) in \(path): \(error)")
-        }
+        try await mappingErrors(doing) { try await pool.read(body) }
     }
 
     /// Runs `body` in a write transaction on the pool's writer connection, for async code, suspending the
@@ -208,8 +202,15 @@ public final class MonitoringDatabase: Sendable {
         _ doing: String, _ body: @Sendable (Database) throws -> Value
     ) async throws(MonitoringError) -> Value {
         try checkWritable()
+        return try await mappingErrors(doing) { try await pool.write(body) }
+    }
+
+    /// The one place a database error becomes a ``MonitoringError`` naming what was being done and the file.
+    private func mappingErrors<Value>(
+        _ doing: String, _ operation: () async throws -> Value
+    ) async throws(MonitoringError) -> Value {
         do {
-            return try await pool.write(body)
+            return try await operation()
         } catch let error as MonitoringError {
             throw error
         } catch {
