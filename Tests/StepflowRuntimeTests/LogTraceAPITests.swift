@@ -163,8 +163,9 @@ struct LogTraceAPITests {
             """) { port, runtime, _ in
             #expect(runtime.plugins.first?.error == nil, "\(runtime.plugins)")
             // Let the exporter take its starting position before anything is written.
-            #expect(try await eventually { try await httpGet(port, "/health").body.contains("\"plugin:ndjson\"") })
-            try await Task.sleep(for: .milliseconds(400))
+            // The exporter's first run stores the position it starts from (the newest entry): wait for it.
+            let positions = ExportPositionStore(database: runtime.database)
+            #expect(try await eventually { try await positions.position(of: "plugin:ndjson") != nil })
             let entries = (0..<30).map { #"{"level": "info", "message": "line \#($0) \#(String(repeating: "z", count: 100))"}"# }
             let posted = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [\#(entries.joined(separator: ","))]}"#)
             #expect(posted.status == 200)
