@@ -69,4 +69,33 @@ struct PluginEntryTests {
         #expect(issues.contains { $0.hasPrefix("config.yaml:6:7: plugins[0].labels.le: 'le' is reserved") })
         #expect(issues.contains { $0.hasPrefix("config.yaml:7:7: plugins[0].labels.__reserved:") })
     }
+
+    @Test("limits.recycle_after_failures is read (0 means never), needs process isolation, and refuses a negative count")
+    func recycleAfterFailures() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: """
+            plugins:
+              - path: liba.so
+                isolation: process
+                limits: {recycle_after_failures: 0}
+              - path: libb.so
+                isolation: process
+            """, file: "config.yaml", environment: [:])
+        #expect(configuration.plugins[0].limits.recycleAfterFailures == 0)
+        #expect(configuration.plugins[0].limits.failuresBeforeRecycle == nil)
+        #expect(configuration.plugins[1].limits.failuresBeforeRecycle == PluginLimits.defaultRecycleAfterFailures)
+        let rendered = try ConfigurationLoader.parse(
+            yaml: ConfigurationLoader.render(configuration), file: "rendered.yaml", environment: [:])
+        #expect(rendered == configuration)
+        let issues = parseIssues("""
+            plugins:
+              - path: liba.so
+                isolation: process
+                limits: {recycle_after_failures: -1}
+              - path: libb.so
+                limits: {recycle_after_failures: 3}
+            """).map(\.description)
+        #expect(issues.contains { $0.contains("plugins[0].limits.recycle_after_failures: must not be negative") }, "\(issues)")
+        #expect(issues.contains { $0.contains("plugins[1].limits: limits need 'isolation: process'") }, "\(issues)")
+    }
 }
+
