@@ -47,6 +47,15 @@ final class HandleRegistry<Object: AnyObject & Sendable>: Sendable {
 
     /// The plugin a handle belonged to, when it expired recently.
     func owner(ofExpired handle: UInt) -> String? { state.withLock { $0.expired[handle] } }
+
+    /// The object behind a handle a plugin passed to host-API `call`, or `nil` when the handle is not live (its
+    /// call or instance ended, or it was never issued): then the misuse is counted and logged against its plugin.
+    func object(passedTo call: String, _ pointer: OpaquePointer) -> Object? {
+        let handle = UInt(bitPattern: pointer)
+        if let object = object(handle) { return object }
+        PluginAPIMisuse.record(plugin: owner(ofExpired: handle), call: call)
+        return nil
+    }
 }
 
 /// Calls of the host API made with a handle that is no longer valid, per plugin and call

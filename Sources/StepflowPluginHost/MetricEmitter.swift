@@ -35,10 +35,7 @@ final class MetricEmitter: Sendable {
     /// The emitter behind a `stepflow_emitter *`, or `nil` (counted as misuse of `call`) when its collection is
     /// over.
     static func from(_ pointer: OpaquePointer, call: String) -> MetricEmitter? {
-        let handle = UInt(bitPattern: pointer)
-        if let emitter = registry.object(handle) { return emitter }
-        PluginAPIMisuse.record(plugin: registry.owner(ofExpired: handle), call: call)
-        return nil
+        registry.object(passedTo: call, pointer)
     }
 
     /// Ends the handle's life: called when `collect_metrics` returns.

@@ -49,10 +49,7 @@ final class PluginHostContext: Sendable {
     /// The context behind a `stepflow_host *`, or `nil` (counted as misuse of `call`) after its instance was
     /// destroyed.
     static func from(_ pointer: OpaquePointer, call: String) -> PluginHostContext? {
-        let handle = UInt(bitPattern: pointer)
-        if let context = registry.object(handle) { return context }
-        PluginAPIMisuse.record(plugin: registry.owner(ofExpired: handle), call: call)
-        return nil
+        registry.object(passedTo: call, pointer)
     }
 
     /// Ends the handle's life: called after the instance's `destroy`.
