@@ -43,10 +43,13 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         var lookups: UInt64 = 0
         var hits: UInt64 = 0
         /// Every source that ever recorded or was registered; an index never changes.
-        var sources: [SourceState] = []
-        var sourceIndex: [MetricSource: Int32] = [:]
+        /// The application API's source is always the first, so the observation path needs no lookup.
+        var sources: [SourceState] = [SourceState(source: .application)]
+        var sourceIndex: [MetricSource: Int32] = [.application: State.applicationSource]
         var expired: [SeriesExpiryReason: UInt64] = [:]
         var refusalLog = RefusalLog()
+
+        static let applicationSource: Int32 = 0
 
         /// The index of `source`, added on first use.
         mutating func index(of source: MetricSource) -> Int32 {
@@ -751,7 +754,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         var families: [MetricFamilyRow] = []
         var line: RefusalLog.Line?
         let result = state.withLock { state -> Result<MetricRow, Refusal> in
-            let writer = Writer(source: state.index(of: .application), now: now, defaultExpiry: options.seriesExpiry)
+            let writer = Writer(source: State.applicationSource, now: now, defaultExpiry: options.seriesExpiry)
             var index = state.table.find(fingerprint, where: { $0.matches(name: name, labels: labels) })
             do throws(Refusal) {
                 if let found = index {
