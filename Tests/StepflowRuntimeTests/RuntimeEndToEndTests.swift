@@ -75,7 +75,13 @@ struct RuntimeEndToEndTests {
         let listed = try #require(try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [String: Any])
         let plugins = try #require(listed["plugins"] as? [[String: Any]])
         #expect(plugins.compactMap { $0["name"] as? String } == ["filesystem", "system"])
-        #expect(plugins.allSatisfy { $0["isolation"] as? String == "in-process" && $0["state"] as? String == "ok" })
+        #expect(plugins.allSatisfy { $0["isolation"] as? String == "in-process" })
+        // A plugin shows `running` while a call is in flight: poll until both are between calls, and ok.
+        #expect(await eventually {
+            let again = try? JSONSerialization.jsonObject(with: Data((try await httpGet(port, "/api/v1/plugins")).body.utf8))
+            let states = ((again as? [String: Any])?["plugins"] as? [[String: Any]])?.map { $0["state"] as? String }
+            return states == ["ok", "ok"]
+        })
         #expect(metrics.body.contains("stepflow_job_duration_seconds_bucket{job=\"plugin:system\",kind=\"plugin\",le=\"+Inf\"}"))
 
         await group.triggerGracefulShutdown()
