@@ -12,8 +12,16 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stepflow-monitor", targets: ["stepflow-monitor"]),
-        .library(name: "StepflowMonitoring", targets: ["StepflowMonitoring"]),
+        // The whole host, for an application that embeds it (swift-log, swift-metrics and swift-distributed-tracing
+        // backends included).
         .library(name: "StepflowRuntime", targets: ["StepflowRuntime"]),
+        // Each capability on its own, for the `Benchmarks/` package and embedders that need one part.
+        .library(name: "StepflowMetrics", targets: ["StepflowMetrics"]),
+        .library(name: "StepflowLogs", targets: ["StepflowLogs"]),
+        .library(name: "StepflowTracing", targets: ["StepflowTracing"]),
+        .library(name: "StepflowAlerting", targets: ["StepflowAlerting"]),
+        .library(name: "StepflowHealth", targets: ["StepflowHealth"]),
+        .library(name: "StepflowExport", targets: ["StepflowExport"]),
         // What an embedding application needs beside the runtime: the spec's types, and the configuration loader.
         .library(name: "StepflowCore", targets: ["StepflowCore"]),
         .library(name: "StepflowConfig", targets: ["StepflowConfig"]),
@@ -57,31 +65,13 @@ let package = Package(
         // POSIX helpers that must be C (code that runs in a signal handler).
         .target(name: "CStepflowSystem"),
 
-        // The spec's data types, protocols, errors and configuration model.
+        // The spec's shared value types, protocols, errors and configuration model: what every capability speaks.
         .target(
             name: "StepflowCore",
             dependencies: [
                 "CStepflowRE2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
-            ],
-            swiftSettings: strict
-        ),
-        // YAML configuration loading (Yams node walk with marks), env overrides, validation.
-        .target(
-            name: "StepflowConfig",
-            dependencies: ["StepflowCore", "Yams"],
-            resources: [.embedInCode("Resources/config.yaml")],
-            swiftSettings: strict
-        ),
-        // SQLite through GRDB: migrations, records, batched writes.
-        .target(
-            name: "StepflowStorage",
-            dependencies: [
-                "StepflowCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                // The sqlite3 C API GRDB is built on, for the one hot insert loop (see MetricStore.insert).
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -95,57 +85,132 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SQLite through GRDB: migrations, stores, the write queues and batch writers in front of them, retention
+        // and the integrity check.
+        .target(
+            name: "StepflowStorage",
+            dependencies: [
+                "StepflowCore", "StepflowScheduling",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The sqlite3 C API GRDB is built on, for the one hot insert loop (see MetricStore.insert).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Metrics: the in-memory series table, ingest with per-source budgets, aggregation, series expiry, the
+        // process collector and the swift-metrics backend.
+        .target(
+            name: "StepflowMetrics",
+            dependencies: [
+                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Traces: the trace engine with sampling and span limits, and the swift-distributed-tracing backend.
+        .target(
+            name: "StepflowTracing",
+            dependencies: [
+                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict
+        ),
+        // Logs: the log engine, the swift-log backend, export to files and exporter plugins.
+        .target(
+            name: "StepflowLogs",
+            dependencies: [
+                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                // The active span of a log line is read from StepflowTracing's context key.
+                "StepflowTracing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Health: the health monitor, its built-in checks and the job that stores their results.
+        .target(
+            name: "StepflowHealth",
+            dependencies: [
+                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Alerting: the query language, rules, the alert state machine and engine, silences, and notification
+        // to the log, webhooks and Alertmanager.
+        .target(
+            name: "StepflowAlerting",
+            dependencies: [
+                "StepflowCore", "CStepflowRE2", "StepflowScheduling", "StepflowStorage", "StepflowMetrics", "StepflowHealth",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // YAML configuration loading (Yams node walk with marks), env overrides, validation (alert rules are
+        // compiled with StepflowAlerting's query language, so a bad one names its line).
+        .target(
+            name: "StepflowConfig",
+            dependencies: ["StepflowCore", "StepflowAlerting", "Yams"],
+            resources: [.embedInCode("Resources/config.yaml")],
+            swiftSettings: strict
+        ),
         // dlopen, ABI negotiation, the host-API table, C↔Swift copying. The only module with unsafe pointers.
         .target(
             name: "StepflowPluginHost",
             dependencies: ["StepflowCore", "CStepflowPlugin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // Implementations: metrics, logs, traces, health, process collector; the swift-log, swift-metrics and
-        // swift-distributed-tracing backends.
+        // Outgoing data to the systems users scale out to: Prometheus remote write (AsyncHTTPClient,
+        // swift-protobuf), from stored positions.
         .target(
-            name: "StepflowMonitoring",
+            name: "StepflowExport",
             dependencies: [
-                "StepflowCore", "StepflowStorage", "StepflowScheduling",
+                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
-                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            exclude: ["RemoteWrite/remote_write.proto"],
             swiftSettings: strict
         ),
         // Hummingbird routes and the Prometheus text encoder.
         .target(
             name: "StepflowServer",
             dependencies: [
-                "StepflowCore", "StepflowMonitoring", "StepflowStorage",
+                "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowLogs", "StepflowTracing",
+                "StepflowAlerting", "StepflowHealth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
-        // Wires everything into one swift-service-lifecycle ServiceGroup.
-        // Outgoing HTTP to the systems users already run: webhooks, Alertmanager and Prometheus remote write
-        // (AsyncHTTPClient, swift-protobuf).
-        .target(
-            name: "StepflowExport",
-            dependencies: [
-                "StepflowCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ],
-            exclude: ["RemoteWrite/remote_write.proto"],
-            swiftSettings: strict
-        ),
+        // Composition: each capability's builder, the plugins wired to the engines, reload, one ServiceGroup.
         .target(
             name: "StepflowRuntime",
             dependencies: [
-                "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling",
-                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer", "StepflowExport",
+                "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
+                "StepflowMetrics", "StepflowLogs", "StepflowTracing", "StepflowAlerting", "StepflowHealth",
+                "StepflowServer", "StepflowExport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +221,7 @@ let package = Package(
             name: "stepflow-monitor",
             dependencies: [
                 "CStepflowSystem", "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
-                "StepflowMonitoring",
+                "StepflowMetrics", "StepflowAlerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -215,7 +280,12 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowStorageTests",
-            dependencies: ["StepflowTestSupport", "StepflowStorage", "StepflowCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "StepflowTestSupport", "StepflowStorage", "StepflowCore", "StepflowScheduling",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -228,16 +298,81 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "StepflowMonitoringTests",
+            name: "StepflowMetricsTests",
             dependencies: [
-                "StepflowTestSupport", "StepflowMonitoring", "StepflowStorage", "StepflowCore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "StepflowTestSupport",
+                "StepflowCore",
+                "StepflowStorage",
+                "StepflowScheduling",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "StepflowMetrics",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowLogsTests",
+            dependencies: [
+                "StepflowTestSupport",
+                "StepflowCore",
+                "StepflowStorage",
+                "StepflowScheduling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "StepflowLogs",
+                "StepflowTracing",
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowTracingTests",
+            dependencies: [
+                "StepflowTestSupport",
+                "StepflowCore",
+                "StepflowStorage",
+                "StepflowScheduling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "StepflowTracing",
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowHealthTests",
+            dependencies: [
+                "StepflowTestSupport",
+                "StepflowCore",
+                "StepflowStorage",
+                "StepflowScheduling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "StepflowHealth",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowAlertingTests",
+            dependencies: [
+                "StepflowTestSupport",
+                "StepflowCore",
+                "StepflowStorage",
+                "StepflowScheduling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "StepflowAlerting",
+                "StepflowMetrics",
+                "StepflowHealth",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -245,7 +380,8 @@ let package = Package(
             name: "StepflowRuntimeTests",
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
-                "StepflowPluginHost", "StepflowMonitoring", "StepflowServer", "StepflowExport",
+                "StepflowPluginHost", "StepflowServer", "StepflowExport", "StepflowMetrics", "StepflowLogs",
+                "StepflowTracing", "StepflowAlerting", "StepflowHealth", "StepflowScheduling",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

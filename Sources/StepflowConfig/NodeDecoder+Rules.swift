@@ -1,4 +1,5 @@
 import Foundation
+import StepflowAlerting
 import StepflowCore
 import Yams
 

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import StepflowAlerting
 import StepflowConfig
 import StepflowCore
-import StepflowMonitoring
 import Synchronization
 
 /// Starts the configured plugins, and on each reload re-reads the configuration from where the host got it and

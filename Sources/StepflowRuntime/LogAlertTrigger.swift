@@ -1,4 +1,4 @@
-import StepflowMonitoring
+import StepflowAlerting
 import Synchronization
 
 /// Runs the alert rules that read logs as soon as new log entries are written (the spec's `check_alert_rules`),

@@ -2,14 +2,18 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import StepflowAlerting
 import StepflowConfig
-import StepflowExport
 import StepflowCore
-import StepflowMonitoring
+import StepflowExport
+import StepflowHealth
+import StepflowLogs
+import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
 import StepflowServer
 import StepflowStorage
+import StepflowTracing
 import UnixSignals
 
 /// A plugin the runtime tried to load, and what came of it.

@@ -1,6 +1,6 @@
 import Logging
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
 import Synchronization

@@ -1,5 +1,5 @@
 import StepflowCore
-import StepflowMonitoring
+import StepflowHealth
 import StepflowPluginHost
 
 /// A plugin's component in `/health`: its job's state (see `JobHealthCheck`) plus what only the plugin knows,

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
+import StepflowAlerting
 import StepflowCore
-import StepflowMonitoring
+import StepflowHealth
+import StepflowLogs
+import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
 import StepflowStorage

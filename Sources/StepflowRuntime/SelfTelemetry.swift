@@ -1,9 +1,13 @@
 import Foundation
+import StepflowAlerting
 import StepflowCore
-import StepflowMonitoring
+import StepflowExport
+import StepflowLogs
+import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
 import StepflowStorage
+import StepflowTracing
 
 /// The host's own telemetry on `/metrics`, computed at scrape time from live counters (not stored):
 /// per-job calls, failures, timeouts, skips and last success; the metrics pipeline's accepted, refused,

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import StepflowAlerting
 import StepflowCore
-import StepflowMonitoring
 
 /// What the alerting API reads and writes.
 public struct AlertAPI: Sendable {

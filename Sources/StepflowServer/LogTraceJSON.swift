@@ -1,6 +1,5 @@
 import Foundation
 import StepflowCore
-import StepflowMonitoring
 
 /// The JSON of the logs and traces API, in and out. Entries go out as ``LogEntryJSON`` writes them.
 enum LogTraceJSON {

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import NIOCore
 import StepflowCore
-import StepflowMonitoring
+import StepflowLogs
+import StepflowStorage
+import StepflowTracing
 
 /// What the logs and traces API reads and writes.
 public struct LogTraceAPI: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowStorage
 
 /// What the metrics API reads and writes: the engine (current values, ingest) and the store (history).

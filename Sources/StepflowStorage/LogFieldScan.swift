@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 import StepflowCore
 
 /// The fields of stored log entries that alert queries match and group on, without building whole entries.

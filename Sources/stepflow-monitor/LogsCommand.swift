@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import StepflowConfig
 import StepflowCore
-import StepflowMonitoring
+import StepflowLogs
 import StepflowStorage
 
 /// `stepflow-monitor logs …`: query, count and export the log entries a host has stored (read-only).

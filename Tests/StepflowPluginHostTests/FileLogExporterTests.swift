@@ -1,7 +1,7 @@
 import Foundation
-import StepflowTestSupport
 import StepflowCore
 import StepflowPluginHost
+import StepflowTestSupport
 import Testing
 
 @Suite("The example file log exporter (C)")

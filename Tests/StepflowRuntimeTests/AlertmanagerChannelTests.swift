@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import StepflowAlerting
 import StepflowCore
 import StepflowExport
 import Synchronization

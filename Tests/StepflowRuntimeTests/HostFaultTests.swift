@@ -179,7 +179,7 @@ struct HostFaultTests {
         defer { withExtendedLifetime(host) {} }
         #expect(await eventually { host.log.text.contains("samples refused") }, "\(host.log.text.suffix(2000))")
         let log = host.log.text
-        #expect(log.contains("declared=1 from_api=0 rules=1 [StepflowMonitoring] alert rules in effect"), "\(log.prefix(3000))")
+        #expect(log.contains("declared=1 from_api=0 rules=1 [StepflowAlerting] alert rules in effect"), "\(log.prefix(3000))")
         #expect(log.contains("plugin=fuzz"))
         #expect(!log.contains("plugin=plugin:"), "\(log.prefix(3000))")
     }

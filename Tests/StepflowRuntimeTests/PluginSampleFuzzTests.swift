@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowPluginHost
 import StepflowServer
+import StepflowStorage
 import StepflowTestSupport
 import Testing
 

@@ -2,8 +2,9 @@ import Benchmark
 import BenchmarkSupport
 import Foundation
 import Logging
+import StepflowAlerting
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowStorage
 import Synchronization
 

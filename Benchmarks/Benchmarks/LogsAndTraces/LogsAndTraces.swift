@@ -4,8 +4,9 @@ import Foundation
 import GRDB
 import Logging
 import StepflowCore
-import StepflowMonitoring
+import StepflowLogs
 import StepflowStorage
+import StepflowTracing
 import Synchronization
 
 // Issue 5's benchmarks.

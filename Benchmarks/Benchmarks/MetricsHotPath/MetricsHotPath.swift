@@ -4,8 +4,9 @@ import Foundation
 import Logging
 import Prometheus
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowServer
+import StepflowStorage
 
 // The metrics hot paths (issue 4):
 // - P2: swift-metrics `Counter.increment()` through our backend (`StepflowMetricsFactory`) and through

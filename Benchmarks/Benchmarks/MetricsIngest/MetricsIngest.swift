@@ -3,7 +3,7 @@ import BenchmarkSupport
 import Foundation
 import Logging
 import StepflowCore
-import StepflowMonitoring
+import StepflowMetrics
 import StepflowStorage
 import Synchronization
 
