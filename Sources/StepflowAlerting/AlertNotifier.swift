@@ -30,21 +30,14 @@ public final class AlertNotifier: Service, Sendable {
 
     private let timeout: Duration
     private let logger: Logger
-    private let afterShutdown: (@Sendable () async -> Void)?
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - channels: the channels to start with (``add(_:)`` adds more, ``remove(_:)`` takes them away).
     ///   - timeout: how long one batch may take on one channel, retries included.
-    ///   - afterShutdown: called at graceful shutdown once everything queued has been delivered (to release
-    ///     what the channels use, such as notifier plugins).
-    public init(
-        channels: [any AlertChannel], timeout: Duration, logger: Logger,
-        afterShutdown: (@Sendable () async -> Void)? = nil
-    ) {
+    public init(channels: [any AlertChannel], timeout: Duration, logger: Logger) {
         self.timeout = timeout
         self.logger = logger
-        self.afterShutdown = afterShutdown
         for channel in channels { add(channel) }
     }
 
@@ -114,7 +107,6 @@ public final class AlertNotifier: Service, Sendable {
         }
         for queue in queues { queue.continuation.finish() }
         for queue in queues { await queue.delivery.value }
-        await afterShutdown?()
     }
 
     private func finished() {

@@ -42,46 +42,39 @@ public final class MonitoringRuntime: Sendable {
     /// The configuration in effect: the one the host started with, with `plugins:` and
     /// `scheduler.default_timeout` as of the last applied reload.
     public var configuration: MonitoringConfiguration { reloader.configuration }
-    public let database: MonitoringDatabase
-    /// This host's claim on ``database``'s file (`<storage.path>.lock`).
-    public let databaseLock: DatabaseLock
-    public let engine: MetricsEngine
-    public let queue: MetricsWriteQueue
-    public let writer: MetricsWriter
+    /// The database, the host's lock on it, retention and the integrity check.
+    public let storage: StorageCapability
+    /// The metrics engine, its queue and writer, the swift-metrics backend.
+    public let metrics: MetricsCapability
     /// The spec's `LogManager`: `monitoring_logs`, its queue and writer.
-    public let logs: LogEngine
-    public let logWriter: BatchWriter<LogRow, Never>
+    public let logs: LogsCapability
     /// The spec's `TracingManager`: spans, sampling, `monitoring_traces`, its queue and writer.
-    public let traces: TraceEngine
-    public let spanWriter: BatchWriter<SpanRow, Never>
+    public let tracing: TracingCapability
+    /// The spec's `AlertManager` (rules, alerts, silences) and the notifier.
+    public let alerting: AlertingCapability
     public let scheduler: Scheduler<ContinuousClock>
-    public let health: HealthMonitor
-    /// The spec's `AlertManager`: rules, alerts, silences (`monitoring_alert_rules`, `monitoring_alerts`).
-    public let alerts: AlertEngine
-    /// Delivers alert notifications to the configured channels and notifier plugins.
-    public let notifier: AlertNotifier
+    public var health: HealthMonitor { healthCapability.monitor }
     /// What came of each enabled `plugins:` entry of the configuration in effect, in configuration order.
     public var plugins: [PluginLoadResult] { reloader.results }
+    /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
+    public let boundAddress = BoundAddress()
+    /// A swift-metrics backend feeding this host: `MetricsSystem.bootstrap(runtime.metricsFactory)` sends an
+    /// embedding application's counters, gauges, meters, recorders and timers to the store and `/metrics`.
+    public var metricsFactory: StepflowMetricsFactory { metrics.factory }
+    /// A swift-distributed-tracing backend feeding this host: `InstrumentationSystem.bootstrap(runtime.tracer)`
+    /// records an embedding application's `withSpan` spans in `monitoring_traces`.
+    public var tracer: StepflowTracer { tracing.tracer }
+    private let healthCapability: HealthCapability
     /// Starts, tracks and stops the configured plugins.
     let pluginManager: PluginManager
     /// Starts the configured plugins and applies reloads.
     private let reloader: ConfigurationReloader
-    /// A swift-metrics backend feeding this host: `MetricsSystem.bootstrap(runtime.metricsFactory)` sends an
-    /// embedding application's counters, gauges, meters, recorders and timers to the store and `/metrics`.
-    public let metricsFactory = StepflowMetricsFactory()
-    /// A swift-distributed-tracing backend feeding this host: `InstrumentationSystem.bootstrap(runtime.tracer)`
-    /// records an embedding application's `withSpan` spans in `monitoring_traces`.
-    public var tracer: StepflowTracer { StepflowTracer(engine: traces) }
-    /// The HTTP API's bound port, once it listens (useful with `http.port: 0`).
-    public let boundAddress = BoundAddress()
     private let telemetry: SelfTelemetry
     private let logger: Logger
     private let services: [any Service]
 
-    /// How far back a start restores series from storage: the alert evaluator's lookback.
-    static let restoreWindow: Duration = .seconds(300)
-
-    /// Builds the host from a loaded configuration.
+    /// Builds the host from a loaded configuration: each capability from its section (the README's architecture
+    /// section draws them), then one scheduler for their jobs and the plugins, then the HTTP API.
     ///
     /// - Parameters:
     ///   - loaded: The configuration and where it came from; ``reload()`` re-reads the same file (or the
@@ -89,14 +82,12 @@ public final class MonitoringRuntime: Sendable {
     ///   - environment: The `STEPFLOW_MONITORING_*` variables ``reload()`` applies on top of the file; pass the
     ///     ones `loaded` was read with.
     ///   - logger: Where the host logs.
-    /// - Throws: a `MonitoringError` when the database cannot be opened or a job cannot be scheduled.
-    ///   A plugin that cannot be loaded does not stop the host: it is logged, reported unhealthy in
-    ///   `/health`, and listed with its reason in ``plugins``.
-    /// - Parameters:
-    ///   - environment: the variables the configuration is re-read with on reload.
     ///   - pluginRunner: the `stepflow-monitor` executable started as `plugin-runner` for plugins with
     ///     `isolation: process`; defaults to the running executable (tests, whose executable is the test
     ///     bundle, pass the built `stepflow-monitor`).
+    /// - Throws: a `MonitoringError` when the database cannot be opened or a job cannot be scheduled.
+    ///   A plugin that cannot be loaded does not stop the host: it is logged, reported unhealthy in
+    ///   `/health`, and listed with its reason in ``plugins``.
     public init(
         loaded: LoadedConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger, pluginRunner: String = IsolatedPluginInstance.currentExecutable
@@ -105,257 +96,74 @@ public final class MonitoringRuntime: Sendable {
         self.logger = logger
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
 
-        // One host per database: a second one is refused here, naming the first one's PID, before it opens anything.
-        databaseLock = try DatabaseLock(databasePath: configuration.storage.path)
-        database = try MonitoringDatabase(
-            path: configuration.storage.path, busyTimeout: configuration.storage.busyTimeout,
-            fullSync: configuration.storage.synchronous == "full")
-        logger.info(
-            "database opened",
-            metadata: ["path": "\(database.path)", "migrations": "\((try? database.appliedMigrations())?.joined(separator: ",") ?? "?")"])
-
-        queue = MetricsWriteQueue(
-            capacity: configuration.metrics.maxQueueSize, batchSize: configuration.metrics.maxMetricsPerBatch)
-        engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration.metrics, limits: configuration.limits))
-        // The series written within the lookback window (5 minutes, Prometheus' staleness) come back with their
-        // latest values, so a restart neither resolves the alerts on them nor notifies them again.
-        do {
-            let recent = try await MetricStore(database: database).latest(
-                filter: MetricFilter(since: Date().addingTimeInterval(-Self.restoreWindow.inSeconds)))
-            let restored = engine.restore(recent)
-            if restored > 0 { logger.info("series restored from storage", metadata: ["series": "\(restored)"]) }
-        } catch {
-            logger.warning("cannot restore the recent series from storage", metadata: ["error": "\(error)"])
-        }
-        writer = MetricsWriter(
-            queue: queue, store: MetricStore(database: database),
-            flushInterval: configuration.metrics.flushInterval, logger: logger)
-        let logStore = LogStore(database: database)
-        let logQueue = LogWriteQueue(capacity: configuration.logs.maxQueueSize, batchSize: 1000)
-        logs = LogEngine(
-            queue: logQueue, store: logStore, source: configuration.logs.source,
-            maxMessageBytes: configuration.logs.maxLogSize,
-            backpressureTimeout: configuration.metrics.backpressureTimeout, limits: configuration.limits,
+        storage = try await StorageCapability.build(
+            configuration.storage,
+            retention: RetentionPolicy(
+                metricsDays: configuration.metrics.retentionDays, logsDays: configuration.logs.retentionDays,
+                tracesDays: configuration.tracing.retentionDays, alertsDays: configuration.alerts.retentionDays),
             logger: logger)
-        let logAlerts = LogAlertTrigger()
-        logWriter = BatchWriter(
-            queue: logQueue, name: "logs", flushInterval: configuration.logs.flushInterval, logger: logger,
-            afterWrite: { _ in logAlerts.logsWritten() }
-        ) { (rows, _) async throws(MonitoringError) in try await logStore.insert(rows) }
-        let traceStore = TraceStore(database: database)
-        let spanQueue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
-        traces = TraceEngine(
-            queue: spanQueue, store: traceStore, sampling: configuration.tracing.enableSampling,
-            samplingRate: configuration.tracing.samplingRate, maxDuration: configuration.tracing.maxTraceDuration,
-            maxOpenSpans: configuration.tracing.maxOpenSpans, limits: configuration.limits, logger: logger)
-        let traceEngine = traces
-        spanWriter = BatchWriter(
-            queue: spanQueue, name: "spans", flushInterval: configuration.tracing.flushInterval, logger: logger,
-            // Spans still open when the host stops are written as cancelled, not lost.
-            beforeFinalFlush: { traceEngine.closeAllOpen() }
-        ) { (rows, _) async throws(MonitoringError) in try await traceStore.insert(rows) }
-        let positions = ExportPositionStore(database: database)
+        let database = storage.database
+        metrics = await MetricsCapability.build(
+            configuration.metrics, limits: configuration.limits, database: database,
+            jobTimeout: configuration.scheduler.defaultTimeout, logger: logger)
+        logs = LogsCapability.build(
+            configuration.logs, limits: configuration.limits, backpressureTimeout: configuration.metrics.backpressureTimeout,
+            database: database, positions: storage.positions, logger: logger)
+        tracing = TracingCapability.build(configuration.tracing, limits: configuration.limits, database: database, logger: logger)
+        healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
+        alerting = try await AlertingCapability.build(
+            configuration.alerts, limits: configuration.limits,
+            generatorURL: "http://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
+            database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
+            logger: logger)
+        let export = ExportCapability.build(
+            configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
+            logger: logger)
+
         scheduler = Scheduler(
             clock: ContinuousClock(), maxBackoff: configuration.scheduler.maxBackoff,
             jitter: configuration.scheduler.jitter, breakerFailures: configuration.scheduler.breakerFailures,
             breakerCooldown: configuration.scheduler.breakerCooldown, logger: logger)
-        health = HealthMonitor(timeout: configuration.health.checkTimeout)
-        let alertConfig = configuration.alerts
-        var channels: [any AlertChannel] = []
-        if alertConfig.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
-        if !alertConfig.webhookURL.isEmpty {
-            channels.append(WebhookAlertChannel(url: alertConfig.webhookURL, timeout: alertConfig.notificationTimeout))
-        }
-        var alertmanager: AlertmanagerAlertChannel?
-        if !alertConfig.alertmanagerURL.isEmpty {
-            let channel = AlertmanagerAlertChannel(
-                baseURL: alertConfig.alertmanagerURL,
-                generatorURL: "http://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
-                timeout: alertConfig.notificationTimeout)
-            channels.append(channel)
-            alertmanager = channel
-        }
-        let managerLater = Later<PluginManager>()
-        notifier = AlertNotifier(
-            channels: channels, timeout: alertConfig.notificationTimeout, logger: logger,
-            afterShutdown: { await managerLater.current?.shutdownUnscheduled() })
-        alerts = AlertEngine(
-            store: AlertStore(database: database),
-            evaluator: AlertQueryEvaluator(engine: engine, metrics: MetricStore(database: database), logs: logStore, health: health),
-            notifier: notifier,
-            options: AlertEngineOptions(
-                evaluationInterval: alertConfig.evaluationInterval, defaultForDuration: alertConfig.defaultForDuration,
-                maxAlertsPerRule: alertConfig.maxAlertsPerRule, enableNotifications: alertConfig.enableNotifications,
-                enableSilencing: alertConfig.enableSilencing, limits: configuration.limits),
-            logger: logger)
         pluginManager = PluginManager(
-            scheduler: scheduler, engine: engine, health: health, logger: logger,
+            scheduler: scheduler, engine: metrics.engine, health: healthCapability.monitor, logger: logger,
             configDirectory: loaded.baseDirectory, defaultTimeout: configuration.scheduler.defaultTimeout,
             retries: configuration.health.checkRetries, pluginRunner: pluginRunner,
             logExport: LogExportSettings(
-                store: logStore, positions: positions, enabled: configuration.logs.enableExport,
+                store: logs.store, positions: storage.positions, enabled: configuration.logs.enableExport,
                 interval: configuration.logs.exportInterval),
-            notifier: notifier)
-        managerLater.set(pluginManager)
+            notifier: alerting.notifier)
         reloader = ConfigurationReloader(
-            loaded: loaded, environment: environment, manager: pluginManager, alerts: alerts, logger: logger)
-        let aggregation = AggregationJob(
-            store: MetricStore(database: database), interval: configuration.metrics.aggregationInterval, logger: logger)
-        let retention = RetentionJob(
-            metrics: MetricStore(database: database), healthChecks: HealthCheckStore(database: database),
-            retentionDays: configuration.metrics.retentionDays,
-            logs: (logStore, configuration.logs.retentionDays), traces: (traceStore, configuration.tracing.retentionDays),
-            alerts: (AlertStore(database: database), configuration.alerts.retentionDays), logger: logger)
-        var fileExport: LogExportJob?
-        if configuration.logs.enableExport, !configuration.logs.exportFile.isEmpty {
-            let exporter = FileLogExporter(
-                path: configuration.logs.exportFile,
-                rotationSize: configuration.logs.enableRotation ? configuration.logs.rotationSize : nil,
-                compress: configuration.logs.enableCompression, keep: configuration.logs.maxRotatedFiles, logger: logger)
-            fileExport = LogExportJob(
-                name: "export:file", kind: "builtin", exporter: exporter, store: logStore, positions: positions,
-                logger: logger)
-        }
-        var remoteWrite: RemoteWriteJob?
-        if configuration.metrics.enableExport, configuration.exporters.prometheus.enabled {
-            remoteWrite = RemoteWriteJob(
-                client: RemoteWriteClient(endpoint: configuration.exporters.prometheus.endpoint),
-                metrics: MetricStore(database: database), positions: positions,
-                timeout: min(configuration.metrics.exportInterval, .seconds(30)), logger: logger)
-        }
+            loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine, logger: logger)
         telemetry = SelfTelemetry(
-            scheduler: scheduler, engine: engine, queue: queue, writer: writer, database: database,
-            plugins: pluginManager, retention: retention,
-            aggregation: configuration.metrics.enableAggregation ? aggregation : nil,
-            logs: logs, logWriter: logWriter, traces: traces, spanWriter: spanWriter, fileExport: fileExport,
-            alerts: alerts, notifier: notifier, remoteWrite: remoteWrite)
+            scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
+            tracing: tracing, alerting: alerting, export: export)
 
-        let defaultTimeout = configuration.scheduler.defaultTimeout
-        let retries = configuration.health.checkRetries
+        let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs + export.jobs
         do {
-            // A quick integrity check now (in the background, on the schedule, for a file over 256 MiB), then
-            // every storage.integrity_check_interval.
-            let integrity = StorageIntegrityJob(database: database, logger: logger)
-            if database.fileSize() < 256 << 20 { try? await integrity.run() }
-            try scheduler.add(
-                integrity,
-                schedule: JobSchedule(interval: configuration.storage.integrityCheckInterval, timeout: .seconds(3600)))
-            try await health.registerHealthCheck(
-                "storage",
-                check: StorageHealthCheck(
-                    database: database, writer: writer, queue: queue, integrity: integrity,
-                    writeFailure: { logQueue.writeFailure ?? spanQueue.writeFailure }))
-            try await health.registerHealthCheck("scheduler", check: SchedulerHealthCheck(scheduler: scheduler))
-
-            try scheduler.add(
-                ProcessCollectorJob(engine: engine),
-                schedule: JobSchedule(interval: configuration.metrics.collectionInterval, timeout: defaultTimeout))
-            try await health.registerHealthCheck(
-                "process", check: JobHealthCheck(scheduler: scheduler, jobName: "process", retries: retries))
-            try scheduler.add(
-                HealthCheckJob(monitor: health, store: HealthCheckStore(database: database), logger: logger),
-                schedule: JobSchedule(interval: configuration.health.checkInterval, timeout: configuration.health.checkTimeout * 2))
-            try scheduler.add(
-                SwiftMetricsSnapshotJob(factory: metricsFactory, engine: engine, logger: logger),
-                schedule: JobSchedule(interval: configuration.metrics.collectionInterval, timeout: defaultTimeout))
-            // Expired rows are deleted hourly, in small transactions (metrics.retention_days; 0 keeps everything).
-            try scheduler.add(retention, schedule: JobSchedule(interval: .seconds(3600), timeout: .seconds(300)))
-            try await health.registerHealthCheck(
-                "retention", check: JobHealthCheck(scheduler: scheduler, jobName: "retention", retries: retries))
-            // Spans open past tracing.max_trace_duration are closed as timed out.
-            let sweep = max(Duration.seconds(1), min(configuration.tracing.maxTraceDuration / 4, .seconds(30)))
-            try scheduler.add(SpanTimeoutJob(engine: traces), schedule: JobSchedule(interval: sweep, timeout: .seconds(30)))
-            // Series their source stopped reporting leave memory and /metrics (metrics.series_expiry).
-            try scheduler.add(
-                SeriesExpiryJob(engine: engine),
-                schedule: JobSchedule(
-                    interval: SeriesExpiryJob.period(seriesExpiry: engine.options.seriesExpiry), timeout: .seconds(30)))
-            if let fileExport {
-                try scheduler.add(
-                    fileExport, schedule: JobSchedule(interval: configuration.logs.exportInterval, timeout: .seconds(120)))
-                try await health.registerHealthCheck(
-                    "export:file", check: JobHealthCheck(scheduler: scheduler, jobName: "export:file", retries: retries))
-            }
-            // Alert rules: those stored (created over the API), then those the configuration declares.
-            try await alerts.load()
-            do throws(MonitoringError) {
-                try await alerts.replaceFileRules(alertConfig.declaredRules)
-            } catch {
-                logger.error("the declared alert rules were not applied", metadata: ["error": "\(error.message)"])
-            }
-            logAlerts.attach(alerts)
-            // A one-second tick: each rule keeps its own evaluation interval.
-            try scheduler.add(
-                AlertEvaluationJob(engine: alerts),
-                schedule: JobSchedule(interval: .seconds(1), timeout: max(alertConfig.evaluationInterval, .seconds(30))))
-            try await health.registerHealthCheck(
-                "alerts", check: JobHealthCheck(scheduler: scheduler, jobName: "alerts", retries: retries))
-            if let alertmanager {
-                await alertmanager.track(try await alerts.getActiveAlerts(filter: nil))
-                try scheduler.add(
-                    AlertmanagerResendJob(channel: alertmanager),
-                    schedule: JobSchedule(interval: alertmanager.resendInterval, timeout: alertConfig.notificationTimeout))
-            }
-            if let remoteWrite {
-                try scheduler.add(
-                    remoteWrite,
-                    schedule: JobSchedule(
-                        interval: configuration.metrics.exportInterval,
-                        timeout: max(configuration.metrics.exportInterval, .seconds(30))))
-            }
-            if configuration.metrics.enableAggregation {
-                // Raw samples older than one aggregation_interval are rolled up into interval aggregates.
-                try scheduler.add(
-                    aggregation,
-                    schedule: JobSchedule(interval: configuration.metrics.aggregationInterval, timeout: .seconds(300)))
-                try await health.registerHealthCheck(
-                    "aggregation", check: JobHealthCheck(scheduler: scheduler, jobName: "aggregation", retries: retries))
-            }
+            try scheduler.add(jobs)
         } catch {
-            throw .internalError("cannot set up the built-in jobs: \(error)")
+            throw .internalError("cannot schedule the built-in jobs: \(error)")
         }
+        try await healthCapability.watch(jobs, on: scheduler)
+        let (logQueue, spanQueue) = (logs.queue, tracing.queue)
+        try await healthCapability.monitor.registerHealthCheck(
+            "storage",
+            check: StorageHealthCheck(
+                database: database, writer: metrics.writer, queue: metrics.queue, integrity: storage.integrity,
+                writeFailure: { logQueue.writeFailure ?? spanQueue.writeFailure }))
+        try await healthCapability.monitor.registerHealthCheck("scheduler", check: SchedulerHealthCheck(scheduler: scheduler))
 
         await reloader.startConfiguredPlugins()
 
-        // Stopped in reverse: the scheduler (no more evaluations), then the notifier (delivers what is queued),
-        // then the writers.
-        // Services stop in reverse order: the lock is given up last, after the writers have flushed.
-        var services: [any Service] = [
-            DatabaseLockService(lock: databaseLock), writer, logWriter, spanWriter, notifier, scheduler,
-        ]
+        // Services stop in reverse order: HTTP, the scheduler (no more evaluations or plugin calls), the notifier
+        // (delivers what is queued), the plugins it used, the writers, and last the lock on the database.
+        var services: [any Service] = storage.services + metrics.services + logs.services + tracing.services
+        services += [pluginManager] + alerting.services + [scheduler]
         if configuration.http.enabled {
-            let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
-            let telemetry = self.telemetry
-            let engine = self.engine
-            let health = self.health
-            let manager = self.pluginManager
-            let scheduler = self.scheduler
-            let reloader = self.reloader
-            let sources = HTTPDataSources(
-                metrics: { PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics()) },
-                health: { await health.checkAll() },
-                plugins: {
-                    PluginReport.json(
-                        running: manager.plugins, refused: reloader.results.filter { $0.error != nil },
-                        scheduler: scheduler)
-                },
-                reload: {
-                    let report = await reloader.reload()
-                    return (report.httpStatus, report.json.jsonText)
-                },
-                restartPlugin: { name in
-                    let report = await reloader.restart(plugin: name)
-                    return (report.httpStatus, report.json.jsonText)
-                },
-                metricsAPI: MetricsAPI(
-                    engine: engine, store: MetricStore(database: database),
-                    maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy,
-                    queryTimeout: configuration.http.queryTimeout),
-                logTraceAPI: LogTraceAPI(
-                    logs: logs, traces: traces, maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy),
-                alertAPI: AlertAPI(engine: alerts, maxBodyBytes: configuration.http.maxBodySize))
-            services.append(MonitoringHTTPServer.makeApplication(
-                http: configuration.http, sources: sources, boundAddress: boundAddress, logger: logger))
+            services.append(Self.makeHTTPServer(
+                configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
+                health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
+                boundAddress: boundAddress, logger: logger))
         }
         self.services = services
     }
@@ -363,12 +171,12 @@ public final class MonitoringRuntime: Sendable {
     /// A swift-log backend feeding this host: `LoggingSystem.bootstrap(runtime.logHandler)` stores an embedding
     /// application's log lines in `monitoring_logs` (the label becomes the component).
     public func logHandler(label: String) -> any LogHandler {
-        StepflowLogHandler(label: label, engine: logs)
+        StepflowLogHandler(label: label, engine: logs.engine)
     }
 
     /// The series `/metrics` shows: every stored series plus the host's own telemetry.
     public func exposedMetrics() -> [MetricInfo] {
-        PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics())
+        PrometheusTextEncoder.merge(metrics.engine.snapshot(), telemetry.metrics())
     }
 
     /// Re-reads the configuration from where the host got it (the same file and environment; the embedded
@@ -409,9 +217,46 @@ public final class MonitoringRuntime: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
-        logger.info("stopped", metadata: ["samples_written": "\(writer.written)", "still_queued": "\(queue.depth)"])
+        logger.info(
+            "stopped", metadata: ["samples_written": "\(metrics.writer.written)", "still_queued": "\(metrics.queue.depth)"])
     }
 
     /// The host's services in start order, for composing into a caller's own `ServiceGroup` (tests do).
     public var serviceList: [any Service] { services }
+
+    /// The HTTP API over the host's capabilities.
+    private static func makeHTTPServer(
+        _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
+        logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
+        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
+        boundAddress: BoundAddress, logger: Logger
+    ) -> any Service {
+        let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
+        let (engine, scheduler) = (metrics.engine, manager.scheduler)
+        let sources = HTTPDataSources(
+            metrics: { PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics()) },
+            health: { await health.checkAll() },
+            plugins: {
+                PluginReport.json(
+                    running: manager.plugins, refused: reloader.results.filter { $0.error != nil }, scheduler: scheduler)
+            },
+            reload: {
+                let report = await reloader.reload()
+                return (report.httpStatus, report.json.jsonText)
+            },
+            restartPlugin: { name in
+                let report = await reloader.restart(plugin: name)
+                return (report.httpStatus, report.json.jsonText)
+            },
+            metricsAPI: MetricsAPI(
+                engine: engine, store: MetricStore(database: storage.database),
+                maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy,
+                queryTimeout: configuration.http.queryTimeout),
+            logTraceAPI: LogTraceAPI(
+                logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
+                ingestPolicy: ingestPolicy),
+            alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize))
+        return MonitoringHTTPServer.makeApplication(
+            http: configuration.http, sources: sources, boundAddress: boundAddress, logger: logger)
+    }
 }

@@ -237,3 +237,19 @@ struct SelfTelemetry: Sendable {
     }
 
 }
+
+extension SelfTelemetry {
+    /// The telemetry of a host composed of these capabilities.
+    init(
+        scheduler: Scheduler<ContinuousClock>, plugins: PluginManager, storage: StorageCapability,
+        metrics: MetricsCapability, logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability,
+        export: ExportCapability
+    ) {
+        self.init(
+            scheduler: scheduler, engine: metrics.engine, queue: metrics.queue, writer: metrics.writer,
+            database: storage.database, plugins: plugins, retention: storage.retention, aggregation: metrics.aggregation,
+            logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
+            fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
+            remoteWrite: export.remoteWrite)
+    }
+}

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         // A crash frees the port and the database lock at once, before the Swift backtracer (which can take
         // seconds) runs, so a supervisor's immediate restart succeeds.
-        if stepflow_release_on_crash(runtime.databaseLock.fileDescriptor) != 0 {
+        if stepflow_release_on_crash(runtime.storage.lock.fileDescriptor) != 0 {
             logger.warning("cannot install the crash handler that frees the port", metadata: ["errno": "\(errno)"])
         }
         // The lock is closed when the host has stopped: the handler must not close a descriptor reusing its number.

@@ -180,15 +180,15 @@ struct AlertAPITests {
                 """)
             #expect(created.status == 201, "\(created.body)")
             // Its first evaluation (at the next tick) finds nothing.
-            #expect(await eventually { runtime.alerts.telemetry.rules["PaymentTimeouts"]?.evaluations ?? 0 >= 1 })
-            #expect(try await runtime.alerts.getActiveAlerts(filter: nil).filter { $0.name == "PaymentTimeouts" }.isEmpty)
+            #expect(await eventually { runtime.alerting.engine.telemetry.rules["PaymentTimeouts"]?.evaluations ?? 0 >= 1 })
+            #expect(try await runtime.alerting.engine.getActiveAlerts(filter: nil).filter { $0.name == "PaymentTimeouts" }.isEmpty)
             _ = try await httpSend(port, "POST", "/api/v1/logs", body: """
                 {"logs": [{"level": "error", "message": "gateway timeout after 30s", "component": "billing"}]}
                 """)
             #expect(await eventually(10) {
-                (try? await runtime.alerts.getActiveAlerts(filter: nil))?.contains { $0.name == "PaymentTimeouts" } == true
+                (try? await runtime.alerting.engine.getActiveAlerts(filter: nil))?.contains { $0.name == "PaymentTimeouts" } == true
             })
-            let alert = try #require(try await runtime.alerts.getActiveAlerts(filter: nil).first { $0.name == "PaymentTimeouts" })
+            let alert = try #require(try await runtime.alerting.engine.getActiveAlerts(filter: nil).first { $0.name == "PaymentTimeouts" })
             #expect(alert.annotations["line"] == "gateway timeout after 30s")
         }
     }

@@ -53,7 +53,7 @@ struct AlertRestartTests {
         try await whileRunning(second, logger: logger) {
             let port = await second.boundAddress.waitForPort()
             // Ten evaluations after the restart, with no new sample.
-            #expect(await eventually { (second.alerts.telemetry.rules["QueueTooDeep"]?.evaluations ?? 0) >= 10 })
+            #expect(await eventually { (second.alerting.engine.telemetry.rules["QueueTooDeep"]?.evaluations ?? 0) >= 10 })
             let alerts = try jsonObject(try await httpGet(port, "/api/v1/alerts").body)
             let open = alerts["alerts"] as? [[String: Any]] ?? []
             #expect(open.count == 1 && open.first?["status"] as? String == "firing", "\(alerts)")

@@ -161,7 +161,7 @@ struct AlertingEndToEndTests {
                 })
             }
 
-            try await runtime.alerts.acknowledgeAlert(AlertID(alertID), user: "ana", message: "draining it")
+            try await runtime.alerting.engine.acknowledgeAlert(AlertID(alertID), user: "ana", message: "draining it")
             #expect(await eventually { receiver.notifications.map(\.event) == ["firing", "acknowledged"] })
             #expect(await eventually { fileLines().last?["kind"] as? String == "acknowledgment" })
             #expect(fileLines().last?["user"] as? String == "ana")

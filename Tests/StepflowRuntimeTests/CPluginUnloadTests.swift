@@ -72,13 +72,13 @@ struct CPluginUnloadTests {
         let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
         let group = ServiceGroup(services: runtime.serviceList, logger: logger)
         async let running: Void = group.run()
-        #expect(await eventually { (try? await runtime.engine.getMetric("plugin_generation", labels: [])) == .gauge(1) })
+        #expect(await eventually { (try? await runtime.metrics.engine.getMetric("plugin_generation", labels: [])) == .gauge(1) })
 
         try install(2, at: library, in: directory)
         _ = try directory.write("config.yaml", config(2))
         let report = await runtime.reload()
         #expect(report.restarted == ["generation"], "\(report.json.jsonText)")
-        #expect(await eventually { (try? await runtime.engine.getMetric("plugin_generation", labels: [])) == .gauge(2) })
+        #expect(await eventually { (try? await runtime.metrics.engine.getMetric("plugin_generation", labels: [])) == .gauge(2) })
         #expect(runtime.plugins.first?.descriptor?.version == "2.0.0")
 
         await group.triggerGracefulShutdown()

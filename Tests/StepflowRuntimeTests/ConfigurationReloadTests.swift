@@ -79,7 +79,7 @@ struct ConfigurationReloadTests {
         let increments = 3000
         let writer = Task {
             for index in 0..<increments {
-                try await runtime.engine.incrementCounter("reload_flow_total", by: 1, labels: [Label("shard", "\(index % 5)")])
+                try await runtime.metrics.engine.incrementCounter("reload_flow_total", by: 1, labels: [Label("shard", "\(index % 5)")])
                 if index % 100 == 0 { try await Task.sleep(for: .milliseconds(5)) }
             }
         }
@@ -122,7 +122,7 @@ struct ConfigurationReloadTests {
         try await writer.value
         await group.triggerGracefulShutdown()
         try await running
-        await #expect(try MetricStore(database: runtime.database).count(name: "reload_flow_total") == increments)
+        await #expect(try MetricStore(database: runtime.storage.database).count(name: "reload_flow_total") == increments)
     }
 
     @Test("POST /api/v1/admin/reload refuses an invalid configuration with every issue, and keeps the running one")

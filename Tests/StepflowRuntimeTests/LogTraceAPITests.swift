@@ -164,7 +164,7 @@ struct LogTraceAPITests {
             #expect(runtime.plugins.first?.error == nil, "\(runtime.plugins)")
             // Let the exporter take its starting position before anything is written.
             // The exporter's first run stores the position it starts from (the newest entry): wait for it.
-            let positions = ExportPositionStore(database: runtime.database)
+            let positions = ExportPositionStore(database: runtime.storage.database)
             #expect(try await eventually { try await positions.position(of: "plugin:ndjson") != nil })
             let entries = (0..<30).map { #"{"level": "info", "message": "line \#($0) \#(String(repeating: "z", count: 100))"}"# }
             let posted = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [\#(entries.joined(separator: ","))]}"#)
@@ -225,11 +225,11 @@ struct LogTraceAPITests {
             loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger,
             pluginRunner: buildProductsDirectory + "/stepflow-monitor")
         let (context, finished, open) = try await whileRunning(runtime, logger: logger) {
-            try await runtime.logs.logBatch((0..<500).map { LogEntry(level: .info, message: "entry \($0)") })
-            let context = runtime.traces.newContext(operation: "job")
-            let finished = runtime.traces.start("finished step", context: context)
-            try runtime.traces.end(finished, result: .ok)
-            return (context, finished, runtime.traces.start("still running", context: context))
+            try await runtime.logs.engine.logBatch((0..<500).map { LogEntry(level: .info, message: "entry \($0)") })
+            let context = runtime.tracing.engine.newContext(operation: "job")
+            let finished = runtime.tracing.engine.start("finished step", context: context)
+            try runtime.tracing.engine.end(finished, result: .ok)
+            return (context, finished, runtime.tracing.engine.start("still running", context: context))
         }
 
         let database = try MonitoringDatabase(readOnlyPath: directory.file("monitoring.sqlite"))

@@ -72,7 +72,7 @@ struct MetricsAPITests {
             #expect(exposition.contains("job_seconds_bucket{le=\"+Inf\"} 40\n"))
             #expect(exposition.contains("payload_bytes{quantile=\"0.99\"} NaN\n"))
 
-            #expect(try await eventually { try await MetricStore(database: runtime.database).count(name: "jobs_done_total") == 1 })
+            #expect(try await eventually { try await MetricStore(database: runtime.storage.database).count(name: "jobs_done_total") == 1 })
             let query = try await httpGet(
                 port, "/api/v1/metrics/query?name=jobs_done_total&start=2026-12-01T09:00:00Z&end=2026-12-01T11:00:00Z")
             #expect(query.status == 200)
@@ -110,7 +110,7 @@ struct MetricsAPITests {
             #expect(errors[3] == "label \"a\" must be a string, found a number")
             #expect(errors[4] == "good is a gauge; a counter sample cannot share its name")
             #expect(errors[5] == "expected an object, found the string \"not an object\"")
-            #expect(try await runtime.engine.getMetric("good", labels: []) == .gauge(1))
+            #expect(try await runtime.metrics.engine.getMetric("good", labels: []) == .gauge(1))
 
             let none = try await httpSend(
                 port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "x", "type": "gauge"}]}"#)
@@ -147,7 +147,7 @@ struct MetricsAPITests {
             #expect(refused.count == 1)
             #expect((refused.first?["error"] as? String)?.contains("metrics.max_series_per_metric") == true)
 
-            #expect(try await runtime.engine.getMetric("kept", labels: []) == .gauge(7))
+            #expect(try await runtime.metrics.engine.getMetric("kept", labels: []) == .gauge(7))
         }
     }
 

@@ -35,7 +35,7 @@ struct PluginBudgetTests {
         async let running: Void = group.run()
         let port = await runtime.boundAddress.waitForPort()
         #expect(await eventually { (runtime.scheduler.status(of: "plugin:filesystem")?.runs ?? 0) >= 2 })
-        let stored = try await runtime.engine.listMetrics(filter: MetricFilter(namePrefix: "node_filesystem_"))
+        let stored = try await runtime.metrics.engine.listMetrics(filter: MetricFilter(namePrefix: "node_filesystem_"))
         #expect(stored.count == 3, "\(stored.map(\.name))")
         // Two paths × five metrics = 10 series per collection; 7 are cut each time. The cut is counted once the
         // collection's samples are handed over, a moment after the scheduler counts the run: poll for it.

@@ -104,7 +104,7 @@ struct PluginRebuildTests {
             loaded: ConfigurationLoader.load(path: config, environment: [:]), logger: logger,
             pluginRunner: buildProductsDirectory + "/stepflow-monitor")
         try await whileRunning(runtime, logger: logger) {
-            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(1) })
+            #expect(await eventually { (try? await runtime.metrics.engine.getMetric("plugin_build", labels: [])) == .gauge(1) })
             try await body(runtime) {
                 try Self.build(2, in: directory, to: directory.file("librebuilt.new.so"))
                 #expect(rename(directory.file("librebuilt.new.so"), path) == 0)
@@ -120,7 +120,7 @@ struct PluginRebuildTests {
             try rebuild()
             let report = await runtime.reload()
             #expect(report.restarted == ["rebuilt"], "\(report)")
-            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
+            #expect(await eventually { (try? await runtime.metrics.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
         }
     }
 
@@ -131,7 +131,7 @@ struct PluginRebuildTests {
             try rebuild()
             let restarted = try await httpSend(port, "POST", "/api/v1/plugins/rebuilt/restart", body: "")
             #expect(restarted.status == 200 && restarted.body.contains(#""restarted":["rebuilt"]"#), "\(restarted.body)")
-            #expect(await eventually { (try? await runtime.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
+            #expect(await eventually { (try? await runtime.metrics.engine.getMetric("plugin_build", labels: [])) == .gauge(2) })
             let unknown = try await httpSend(port, "POST", "/api/v1/plugins/nobody/restart", body: "")
             #expect(unknown.status == 404 && unknown.body.contains("no configured plugin is named 'nobody'"), "\(unknown.body)")
             let command = try await offPool {

@@ -86,10 +86,10 @@ struct RuntimeEndToEndTests {
 
         await group.triggerGracefulShutdown()
         try await running
-        let store = MetricStore(database: runtime.database)
+        let store = MetricStore(database: runtime.storage.database)
         await #expect(try store.count(name: "node_load1") >= 1)
         await #expect(try store.count(name: "node_filesystem_avail_bytes") >= 2)
-        #expect(runtime.queue.depth == 0)
+        #expect(runtime.metrics.queue.depth == 0)
     }
 
     @Test("a plugin that cannot be loaded is refused with its reason, shown unhealthy in /health, the host degraded but ready; the rest run")
@@ -144,14 +144,14 @@ struct RuntimeEndToEndTests {
         let group = ServiceGroup(services: runtime.serviceList, logger: logger)
         async let running: Void = group.run()
         for index in 0..<2500 {
-            try await runtime.engine.incrementCounter("shutdown_test_total", by: 1, labels: [Label("shard", "\(index % 7)")])
+            try await runtime.metrics.engine.incrementCounter("shutdown_test_total", by: 1, labels: [Label("shard", "\(index % 7)")])
         }
         // An embedding application's swift-metrics counter, counted just before shutdown, is stored too.
         Counter(label: "app.orders_total", factory: runtime.metricsFactory).increment(by: 11)
         await group.triggerGracefulShutdown()
         try await running
-        await #expect(try MetricStore(database: runtime.database).count(name: "shutdown_test_total") == 2500)
-        await #expect(try MetricStore(database: runtime.database).samples(name: "app_orders_total").last?.value == .counter(11))
+        await #expect(try MetricStore(database: runtime.storage.database).count(name: "shutdown_test_total") == 2500)
+        await #expect(try MetricStore(database: runtime.storage.database).samples(name: "app_orders_total").last?.value == .counter(11))
 
 
     }

@@ -103,7 +103,7 @@ struct SeriesOwnershipTests {
             #expect(!body.contains("gone_value"), "\(body)")
             #expect(body.contains("kept_value"))
             #expect(body.contains(#"stepflow_metrics_series_expired_total{reason="source_removed"} 1"#))
-            #expect(try await runtime.engine.getMetric("gone_value", labels: []) == nil)
+            #expect(try await runtime.metrics.engine.getMetric("gone_value", labels: []) == nil)
         }
     }
 
@@ -124,7 +124,7 @@ struct SeriesOwnershipTests {
             })
             let body = try await httpGet(port, "/metrics").body
             #expect(!body.contains(#"fixture_value{epoch="0"}"#), "\(body)")
-            #expect(try await runtime.engine.getMetric("fixture_value", labels: [Label("epoch", "0")]) == nil)
+            #expect(try await runtime.metrics.engine.getMetric("fixture_value", labels: [Label("epoch", "0")]) == nil)
             // The plugin's series gauge counts what it owns now, not every series it ever made.
             let owned = try #require(await Self.scraped(port, #"stepflow_plugin_series{isolation=""#))
             #expect(owned <= 2, "\(owned)")
@@ -164,7 +164,7 @@ struct SeriesOwnershipTests {
                 return a != nil && b != nil
             })
             // Their labels changed, so the old unlabelled series left with the restart.
-            #expect(try await runtime.engine.getMetric("fixture_value", labels: []) == nil)
+            #expect(try await runtime.metrics.engine.getMetric("fixture_value", labels: []) == nil)
         }
     }
 

@@ -12,19 +12,19 @@ import Synchronization
 /// request the receiver refuses for good (a 4xx other than 401, 403, 404 and 429: out-of-order samples, a limit) is counted, logged and
 /// skipped, as Prometheus' own remote write does, so that one bad batch cannot stop the export. A new exporter starts
 /// at the newest stored sample. Samples that aggregation rolled up before they were sent are not sent.
-package final class RemoteWriteJob: ScheduledJob {
-    package let name = "exporter:prometheus"
-    package let kind = "builtin"
+public final class RemoteWriteJob: ScheduledJob {
+    public let name = "exporter:prometheus"
+    public let kind = "builtin"
     /// Samples per request (Prometheus' `max_samples_per_send` is 2,000 by default).
     static let batchSize = 2_000
     /// The most requests one run sends; the rest waits for the next run.
     static let maxRequestsPerRun = 100
 
     /// What the job has done, for `/metrics`.
-    package struct Counts: Sendable {
-        package var sent = 0
-        package var rejected = 0
-        package var requests = 0
+    public struct Counts: Sendable {
+        public var sent = 0
+        public var rejected = 0
+        public var requests = 0
     }
 
     private let client: RemoteWriteClient
@@ -42,9 +42,9 @@ package final class RemoteWriteJob: ScheduledJob {
         self.logger = logger
     }
 
-    package var counts: Counts { state.withLock { $0 } }
+    public var counts: Counts { state.withLock { $0 } }
 
-    package func run() async throws {
+    public func run() async throws {
         var position: Int64
         if let stored = try await positions.position(of: name) {
             position = stored

@@ -1,5 +1,4 @@
 import ServiceLifecycle
-import StepflowStorage
 
 /// Holds the host's ``DatabaseLock`` while the host runs and gives it up when the host has stopped: it is the
 /// first service of the group, so the last to stop, after every writer has flushed.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import StepflowAlerting
 import StepflowCore
 import StepflowHealth
@@ -54,7 +55,10 @@ struct LogExportSettings: Sendable {
 /// Turns `plugins:` entries into scheduled jobs: resolves the path, loads the library, creates the instance
 /// in the configured isolation, schedules it and registers its health check. A plugin that cannot be started
 /// is logged and reported unhealthy; it never stops the host.
-final class PluginManager: Sendable {
+///
+/// As a service it waits for the host's graceful shutdown and then shuts down the plugins no scheduler job owns
+/// (notifiers): it comes before the notifier in the service group, so it stops after the last notification.
+final class PluginManager: Service, Sendable {
     let scheduler: Scheduler<ContinuousClock>
     let engine: MetricsEngine
     let health: HealthMonitor
@@ -290,6 +294,11 @@ final class PluginManager: Sendable {
                     details: ["path": .string(plugin.path)])))
         }
         return result
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await shutdownUnscheduled()
     }
 
     /// Shuts down the plugins no scheduler job owns (notifiers): at host shutdown, after the last notification.

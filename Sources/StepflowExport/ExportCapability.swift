@@ -1,0 +1,27 @@
+import Logging
+import StepflowCore
+import StepflowScheduling
+import StepflowStorage
+
+/// The export capability: what is sent out to the systems users scale out to, each exporter from its stored
+/// position (`monitoring_export_positions`), so that an outage or a restart loses nothing.
+public struct ExportCapability: Sendable {
+    /// Prometheus remote write (`exporters.prometheus`), when it and `metrics.enable_export` are on.
+    public let remoteWrite: RemoteWriteJob?
+    public let jobs: [BuiltinJob]
+
+    public static func build(
+        _ configuration: ExportersConfig, metrics: MetricsConfig, database: MonitoringDatabase,
+        positions: ExportPositionStore, logger: Logger
+    ) -> ExportCapability {
+        guard metrics.enableExport, configuration.prometheus.enabled else {
+            return ExportCapability(remoteWrite: nil, jobs: [])
+        }
+        let job = RemoteWriteJob(
+            client: RemoteWriteClient(endpoint: configuration.prometheus.endpoint), metrics: MetricStore(database: database),
+            positions: positions, timeout: min(metrics.exportInterval, .seconds(30)), logger: logger)
+        return ExportCapability(
+            remoteWrite: job,
+            jobs: [BuiltinJob(job, every: metrics.exportInterval, timeout: max(metrics.exportInterval, .seconds(30)))])
+    }
+}

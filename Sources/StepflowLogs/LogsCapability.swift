@@ -1,0 +1,52 @@
+import Logging
+import ServiceLifecycle
+import StepflowCore
+import StepflowScheduling
+import StepflowStorage
+
+/// The logs capability: the engine (the spec's `LogManager`), its queue and writer, and the export to a file.
+public struct LogsCapability: Sendable {
+    public let engine: LogEngine
+    public let store: LogStore
+    public let queue: LogWriteQueue
+    public let writer: BatchWriter<LogRow, Never>
+    /// The export to `logs.export_file`, when export is on and a file is set.
+    public let fileExport: LogExportJob?
+    /// One element after each batch of log entries is committed, the newest kept while nobody reads (the log
+    /// alert rules run on it, so a burst of writes costs one evaluation, not one per batch).
+    public let written: AsyncStream<Void>
+    public let jobs: [BuiltinJob]
+    public var services: [any Service] { [writer] }
+
+    /// - Parameters:
+    ///   - backpressureTimeout: how long ingest waits for room in a full queue (`metrics.backpressure_timeout`).
+    ///   - positions: where the file export keeps the row it reached.
+    public static func build(
+        _ configuration: LogConfig, limits: LimitsConfig, backpressureTimeout: Duration, database: MonitoringDatabase,
+        positions: ExportPositionStore, logger: Logger
+    ) -> LogsCapability {
+        let store = LogStore(database: database)
+        let queue = LogWriteQueue(capacity: configuration.maxQueueSize, batchSize: 1000)
+        let engine = LogEngine(
+            queue: queue, store: store, source: configuration.source, maxMessageBytes: configuration.maxLogSize,
+            backpressureTimeout: backpressureTimeout, limits: limits, logger: logger)
+        let (written, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let writer = BatchWriter<LogRow, Never>(
+            queue: queue, name: "logs", flushInterval: configuration.flushInterval, logger: logger,
+            afterWrite: { _ in signal.yield() }
+        ) { (rows, _) async throws(MonitoringError) in try await store.insert(rows) }
+        var fileExport: LogExportJob?
+        var jobs: [BuiltinJob] = []
+        if configuration.enableExport, !configuration.exportFile.isEmpty {
+            let exporter = FileLogExporter(
+                path: configuration.exportFile, rotationSize: configuration.enableRotation ? configuration.rotationSize : nil,
+                compress: configuration.enableCompression, keep: configuration.maxRotatedFiles, logger: logger)
+            let job = LogExportJob(
+                name: "export:file", kind: "builtin", exporter: exporter, store: store, positions: positions, logger: logger)
+            jobs.append(BuiltinJob(job, every: configuration.exportInterval, timeout: .seconds(120), reportsHealth: true))
+            fileExport = job
+        }
+        return LogsCapability(
+            engine: engine, store: store, queue: queue, writer: writer, fileExport: fileExport, written: written, jobs: jobs)
+    }
+}

@@ -1,0 +1,39 @@
+import Logging
+import ServiceLifecycle
+import StepflowCore
+import StepflowScheduling
+import StepflowStorage
+
+/// The tracing capability: the engine (the spec's `TracingManager`: spans, sampling, limits), its queue and writer,
+/// and the sweep that closes spans open too long.
+public struct TracingCapability: Sendable {
+    public let engine: TraceEngine
+    public let store: TraceStore
+    public let queue: SpanWriteQueue
+    public let writer: BatchWriter<SpanRow, Never>
+    public let jobs: [BuiltinJob]
+    public var services: [any Service] { [writer] }
+    /// A swift-distributed-tracing backend feeding ``engine``: `InstrumentationSystem.bootstrap(tracer)`.
+    public var tracer: StepflowTracer { StepflowTracer(engine: engine) }
+
+    public static func build(
+        _ configuration: TracingConfig, limits: LimitsConfig, database: MonitoringDatabase, logger: Logger
+    ) -> TracingCapability {
+        let store = TraceStore(database: database)
+        let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
+        let engine = TraceEngine(
+            queue: queue, store: store, sampling: configuration.enableSampling, samplingRate: configuration.samplingRate,
+            maxDuration: configuration.maxTraceDuration, maxOpenSpans: configuration.maxOpenSpans, limits: limits,
+            logger: logger)
+        let writer = BatchWriter<SpanRow, Never>(
+            queue: queue, name: "spans", flushInterval: configuration.flushInterval, logger: logger,
+            // Spans still open when the host stops are written as cancelled, not lost.
+            beforeFinalFlush: { engine.closeAllOpen() }
+        ) { (rows, _) async throws(MonitoringError) in try await store.insert(rows) }
+        // Spans open past tracing.max_trace_duration are closed as timed out.
+        let sweep = max(Duration.seconds(1), min(configuration.maxTraceDuration / 4, .seconds(30)))
+        return TracingCapability(
+            engine: engine, store: store, queue: queue, writer: writer,
+            jobs: [BuiltinJob(SpanTimeoutJob(engine: engine), every: sweep, timeout: .seconds(30))])
+    }
+}
