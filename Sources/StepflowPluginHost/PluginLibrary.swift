@@ -16,7 +16,7 @@ import Darwin
 /// entry with the host-API table and checks what it returns.
 ///
 /// A Swift plugin (one that links `libswiftCore.so`) is opened with `RTLD_NODELETE` too and never unmapped:
-/// the Swift runtime keeps pointers into every image it has seen (DESIGN §2). A C plugin is closed when the
+/// the Swift runtime keeps pointers into every image it has seen (docs/plugins.md, rule 8). A C plugin is closed when the
 /// last reference to its `PluginLibrary` goes (its instances hold one until `destroy` has run), so a reload
 /// after rebuilding it loads the new code. C plugins must therefore stop every thread they started in
 /// `destroy`.

@@ -14,7 +14,7 @@ import Synchronization
 ///   whose start failed before is tried again; an unchanged one is not touched (same instance, same counters).
 /// - Every stop comes before every start, so a name freed by one entry can be taken by another.
 /// - Stopping removes the job from the scheduler, which destroys the plugin instance; a C plugin's library is then
-///   unloaded, so restarting it maps a rebuilt file. Swift plugins stay mapped (DESIGN §2: unmapping one crashes
+///   unloaded, so restarting it maps a rebuilt file. Swift plugins stay mapped (docs/plugins.md, rule 8: unmapping one crashes
 ///   the host), so a rebuilt Swift plugin runs its new code only with `isolation: process` or after a restart.
 /// - Other settings are not applied: the changed ones are logged and reported as needing a restart.
 /// - The metrics queue, writer and engine are never touched, so no sample is lost.
