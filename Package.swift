@@ -223,6 +223,9 @@ let package = Package(
                 "CStepflowSystem", "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
                 "StepflowMetrics", "StepflowAlerting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The CLI's requests to a running host (URLSession's FoundationNetworking would link libcurl).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

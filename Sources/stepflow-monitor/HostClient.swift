@@ -1,9 +1,8 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import StepflowConfig
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Where a running host's HTTP API is: `--url`, else `http.address` and `http.port` of the configuration.
 struct HostOptions: ParsableArguments {
@@ -32,23 +31,26 @@ struct HostOptions: ParsableArguments {
     /// The API's base URL, without a trailing slash.
     func baseURL() -> String { endpoint().base }
 
+    /// The largest answer read: far more than any JSON the API answers these commands with.
+    static let maxAnswerBytes = 64 << 20
+
     /// Sends a request and returns the status and body; exits 1, saying what to check, when the host cannot be
-    /// reached.
+    /// reached. (AsyncHTTPClient, not URLSession: FoundationNetworking would bring libcurl into the host binary.)
     func request(_ method: String, _ path: String, body: Data? = nil) async -> (status: Int, body: Data) {
         let (base, token) = self.endpoint()
-        guard let endpoint = URL(string: base + path) else { fail("stepflow-monitor: '\(base)' is not a URL", status: 2) }
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = method
-        if !token.isEmpty { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .init(rawValue: method)
+        if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            return (Int(response.status.code), Data(answer.readableBytesView))
         } catch {
-            fail("stepflow-monitor: cannot reach the host at \(endpoint): \(error.localizedDescription)\n"
+            fail("stepflow-monitor: cannot reach the host at \(base + path): \(error)\n"
                 + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.")
         }
     }

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import StepflowConfig
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `stepflow-monitor plugins list`: the plugins of a running host, read from its HTTP API.
 struct PluginsListCommand: AsyncParsableCommand {
