@@ -205,7 +205,7 @@ let benchmarks: @Sendable () -> Void = {
         let elapsed = start.duration(to: clock.now)
         writing.cancel()
         _ = try? await writing.value
-        let stored = try store.count()
+        let stored = try await store.count()
         precondition(stored == ingestRows, "\(ingestRows - stored) entries missing")
         benchmark.measurement(entriesPerSecond, Int(Double(ingestRows) / seconds(elapsed)))
     }
@@ -232,7 +232,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         let data = data()
         for _ in benchmark.scaledIterations {
-            let page = try data.logs.query(LogQuery(
+            let page = try await data.logs.query(LogQuery(
                 minimumLevel: .warn, since: data.end.addingTimeInterval(-3 * 3600), until: data.end.addingTimeInterval(-2 * 3600),
                 component: "billing", limit: 100))
             precondition(page.entries.count == 100)
@@ -246,7 +246,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         let data = data()
         for _ in benchmark.scaledIterations {
-            let page = try data.logs.query(LogQuery(traceID: data.sampleTrace, limit: 100))
+            let page = try await data.logs.query(LogQuery(traceID: data.sampleTrace, limit: 100))
             precondition(page.entries.count == 10)
             blackHole(page)
         }
@@ -258,7 +258,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         let data = data()
         for _ in benchmark.scaledIterations {
-            let trace = try data.traces.trace(data.sampleTraceID)
+            let trace = try await data.traces.trace(data.sampleTraceID)
             precondition(trace?.spans.count == 50)
             blackHole(trace)
         }

@@ -91,7 +91,7 @@ let benchmarks: @Sendable () -> Void = {
         let elapsed = start.duration(to: clock.now)
         writing.cancel()
         _ = try? await writing.value
-        let stored = try MetricStore(database: database).count()
+        let stored = try await MetricStore(database: database).count()
         precondition(stored == rowCount, "\(rowCount - stored) rows missing")
         benchmark.measurement(rowsPerSecond, Int(Double(rowCount) / seconds(elapsed)))
     }
