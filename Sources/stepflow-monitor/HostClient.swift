@@ -45,11 +45,24 @@ struct HostOptions: ParsableArguments {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: "application/json")
         }
+        // A command line fails at once when nothing listens, instead of retrying the connection until the deadline
+        // as a long-running client should.
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let result: Result<(Int, Data), any Error>
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: .seconds(60))
             let answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
-            return (Int(response.status.code), Data(answer.readableBytesView))
+            result = .success((Int(response.status.code), Data(answer.readableBytesView)))
         } catch {
+            result = .failure(error)
+        }
+        try? await client.shutdown()
+        switch result {
+        case .success(let answer):
+            return answer
+        case .failure(let error):
             fail("stepflow-monitor: cannot reach the host at \(base + path): \(error)\n"
                 + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.")
         }

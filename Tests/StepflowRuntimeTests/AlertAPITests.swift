@@ -120,15 +120,15 @@ struct AlertAPITests {
             #expect(unknown.status == 404)
 
             // The CLI acknowledges through the running host and lists from the database.
-            let ack = try runProcess(executable, [
+            let ack = try await runProcess(executable, [
                 "alerts", "ack", alertID, "--user", "ana", "--message", "draining", "--url", "http://127.0.0.1:\(port)",
             ])
             #expect(ack.status == 0, "\(ack.output)")
             #expect(ack.output.contains("alert \(alertID) is acknowledged"))
-            let again = try runProcess(executable, ["alerts", "ack", alertID, "--user", "bo", "--url", "http://127.0.0.1:\(port)"])
+            let again = try await runProcess(executable, ["alerts", "ack", alertID, "--user", "bo", "--url", "http://127.0.0.1:\(port)"])
             #expect(again.status == 1)
             #expect(again.output.contains("already acknowledged by ana"))
-            let list = try runProcess(executable, ["alerts", "list", "--database", directory.file("monitoring.sqlite")])
+            let list = try await runProcess(executable, ["alerts", "list", "--database", directory.file("monitoring.sqlite")])
             #expect(list.status == 0, "\(list.output)")
             #expect(list.output.contains("QueueTooDeep"))
             #expect(list.output.contains("acknowledged"))
@@ -194,7 +194,7 @@ struct AlertAPITests {
     }
 
     @Test("rules check validates a rule file without running, naming the file, line and rule; exit 1 on errors")
-    func rulesCheck() throws {
+    func rulesCheck() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let good = try directory.write("good.yaml", """
@@ -204,7 +204,7 @@ struct AlertAPITests {
                 condition: {greater_than: 0.9}
                 for: 5m
             """)
-        let checked = try runProcess(executable, ["rules", "check", good])
+        let checked = try await runProcess(executable, ["rules", "check", good])
         #expect(checked.status == 0, "\(checked.output)")
         #expect(checked.output.contains("DiskAlmostFull"))
         #expect(checked.output.contains("1 rule, all valid"))
@@ -214,7 +214,7 @@ struct AlertAPITests {
                 query: 'sum(rate(x[5m])'
                 condition: {greater_than: 0.9}
             """)
-        let refused = try runProcess(executable, ["rules", "check", bad])
+        let refused = try await runProcess(executable, ["rules", "check", bad])
         #expect(refused.status == 1)
         #expect(refused.output.contains("bad.yaml:3"), "\(refused.output)")
         #expect(refused.output.contains("'Broken'"))

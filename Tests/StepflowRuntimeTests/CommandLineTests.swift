@@ -11,17 +11,17 @@ struct CommandLineTests {
     let executable = buildProductsDirectory + "/stepflow-monitor"
 
     @Test("check-config prints the effective configuration, with environment overrides, and exits 0")
-    func checkConfigValid() throws {
+    func checkConfigValid() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["STEPFLOW_MONITORING_METRICS_RETENTION_DAYS"] = "12"
-        let result = try runProcess(executable, ["check-config"], environment: environment)
+        let result = try await runProcess(executable, ["check-config"], environment: environment)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("retention_days: 12"))
         #expect(result.output.contains("libStepflowSystemCollector.so"))
     }
 
     @Test("check-config names the file, line and key of each error and exits non-zero")
-    func checkConfigInvalid() throws {
+    func checkConfigInvalid() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("bad.yaml", """
@@ -31,7 +31,7 @@ struct CommandLineTests {
             tracing:
               sampling_rate: 1.5
             """)
-        let result = try runProcess(executable, ["check-config", "--config", path])
+        let result = try await runProcess(executable, ["check-config", "--config", path])
         #expect(result.status != 0)
         #expect(result.output.contains("bad.yaml:3"))
         #expect(result.output.contains("metrics.retention_dayz"))
@@ -41,22 +41,22 @@ struct CommandLineTests {
     }
 
     @Test("plugins inspect prints an example plugin's descriptor")
-    func inspectPlugin() throws {
-        let result = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFilesystemCollector.so"])
+    func inspectPlugin() async throws {
+        let result = try await runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFilesystemCollector.so"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("filesystem"))
-        let missing = try runProcess(executable, ["plugins", "inspect", "/nonexistent/libnothing.so"])
+        let missing = try await runProcess(executable, ["plugins", "inspect", "/nonexistent/libnothing.so"])
         #expect(missing.status != 0)
         #expect(missing.output.contains("/nonexistent/libnothing.so"))
     }
 
     @Test("plugins inspect shows a log exporter's formats and a notifier's channels")
-    func inspectExporterAndNotifier() throws {
-        let exporter = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileLogExporter.so"])
+    func inspectExporterAndNotifier() async throws {
+        let exporter = try await runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileLogExporter.so"])
         #expect(exporter.status == 0, "\(exporter.output)")
         #expect(exporter.output.contains("capabilities:      log_exporter"))
         #expect(exporter.output.contains("supported formats: ndjson"))
-        let notifier = try runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileNotifier.so"])
+        let notifier = try await runProcess(executable, ["plugins", "inspect", buildProductsDirectory + "/libStepflowFileNotifier.so"])
         #expect(notifier.status == 0, "\(notifier.output)")
         #expect(notifier.output.contains("capabilities:      alert_notifier"))
         #expect(notifier.output.contains("supported channels: file"))
@@ -70,7 +70,7 @@ struct CommandLineTests {
         defer { withExtendedLifetime(first) {} }
         #expect(await eventually { first.log.text.contains("HTTP API listening") })
         let port = try #require(first.log.listeningPort)
-        let second = try runProcess(executable, ["run", "--config", try directory.write("second.yaml", """
+        let second = try await runProcess(executable, ["run", "--config", try directory.write("second.yaml", """
             storage:
               path: \(directory.file("second.sqlite"))
             http:
@@ -96,7 +96,7 @@ struct CommandLineTests {
         let port = try #require(log.listeningPort)
         #expect(try await eventually { try await httpGet(port, "/metrics").body.contains("node_load1 ") })
 
-        let list = try runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:\(port)"])
+        let list = try await runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:\(port)"])
         #expect(list.status == 0, "\(list.output)")
         let lines = list.output.split(separator: "\n")
         #expect(lines.first?.hasPrefix("NAME") == true)
@@ -104,7 +104,7 @@ struct CommandLineTests {
         #expect(filesystem.contains("in-process"))
         #expect(filesystem.contains("1s"))
         #expect(filesystem.contains("libStepflowFilesystemCollector.so"))
-        let unreachable = try runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:1"])
+        let unreachable = try await runProcess(executable, ["plugins", "list", "--url", "http://127.0.0.1:1"])
         #expect(unreachable.status != 0)
         #expect(unreachable.output.contains("cannot reach the host"))
 

@@ -31,11 +31,11 @@ struct HostFaultTests {
         let first = try HostProcess(configPath: config)
         defer { withExtendedLifetime(first) {} }
         #expect(await eventually { first.log.text.contains("HTTP API listening") })
-        let second = try runProcess(executable, ["run", "--config", config])
+        let second = try await runProcess(executable, ["run", "--config", config])
         #expect(second.status == 1, "\(second.output)")
         #expect(second.output.contains("another stepflow-monitor (PID \(first.process.processIdentifier)) is using the database"),
                 "\(second.output)")
-        let list = try runProcess(executable, ["metrics", "list", "--database", database])
+        let list = try await runProcess(executable, ["metrics", "list", "--database", database])
         #expect(list.status == 0, "\(list.output)")
         first.process.terminate()
         first.process.waitUntilExit()

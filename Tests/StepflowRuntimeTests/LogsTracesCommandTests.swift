@@ -40,15 +40,15 @@ struct LogsTracesCommandTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try await seeded(directory)
-        let query = try runProcess(
+        let query = try await runProcess(
             executable, ["logs", "query", "--database", database, "--level", "error", "--component", "api", "--limit", "3"])
         #expect(query.status == 0, "\(query.output)")
         let lines = query.output.split(separator: "\n").filter { $0.contains(" ERROR ") }
         #expect(lines.count == 3)
         #expect(lines.first?.hasSuffix("[api] message 296, with a comma") == true)
-        let byTrace = try runProcess(executable, ["logs", "query", "--database", database, "--trace-id", traceID])
+        let byTrace = try await runProcess(executable, ["logs", "query", "--database", database, "--trace-id", traceID])
         #expect(byTrace.output.contains("message 7, with a comma"))
-        let stats = try runProcess(executable, ["logs", "stats", "--database", database, "--since", "10m"])
+        let stats = try await runProcess(executable, ["logs", "stats", "--database", database, "--since", "10m"])
         #expect(stats.output.contains("entries: 300"))
         #expect(stats.output.contains("error    100") || stats.output.contains("error  100"))
     }
@@ -60,7 +60,7 @@ struct LogsTracesCommandTests {
         let database = try await seeded(directory)
         let outPath = directory.file("out.csv")
         let script = "\(executable) logs export --database \(database) --format csv --since 1h > \(outPath) 2> \(directory.file("err.txt"))"
-        let result = try runProcess("/bin/sh", ["-c", script])
+        let result = try await runProcess("/bin/sh", ["-c", script])
         #expect(result.status == 0)
         let csv = try String(contentsOfFile: outPath, encoding: .utf8)
         let records = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
@@ -70,7 +70,7 @@ struct LogsTracesCommandTests {
         #expect(progress.contains("exported 300 of 300 entries (100%)"))
         #expect(progress.contains("done: 300 entries"))
         let jsonPath = directory.file("errors.json")
-        let json = try runProcess(
+        let json = try await runProcess(
             "/bin/sh", ["-c", "\(executable) logs export --database \(database) --format json --level error > \(jsonPath)"])
         #expect(json.status == 0)
         let array = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath))) as? [Any])
@@ -82,20 +82,20 @@ struct LogsTracesCommandTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try await seeded(directory)
-        let tree = try runProcess(executable, ["traces", "get", traceID, "--database", database])
+        let tree = try await runProcess(executable, ["traces", "get", traceID, "--database", database])
         #expect(tree.status == 0, "\(tree.output)")
         let lines = tree.output.split(separator: "\n")
         #expect(lines.first?.hasPrefix("trace \(traceID)  2 span(s)") == true)
         #expect(lines.dropFirst().first?.hasPrefix("GET /  ") == true)
         #expect(lines.dropFirst(2).first?.hasPrefix("  query  400 ms  error  error: timeout") == true)
-        let listed = try runProcess(executable, ["traces", "query", "--database", database, "--status", "error"])
+        let listed = try await runProcess(executable, ["traces", "query", "--database", database, "--status", "error"])
         #expect(listed.output.contains(traceID))
-        let bad = try runProcess(executable, ["traces", "get", "nothex", "--database", database])
+        let bad = try await runProcess(executable, ["traces", "get", "nothex", "--database", database])
         #expect(bad.status == 2)
         #expect(bad.output.contains("is not a trace id"))
-        let missing = try runProcess(executable, ["traces", "get", "0af7651916cd43dd8448eb211c80319c", "--database", database])
+        let missing = try await runProcess(executable, ["traces", "get", "0af7651916cd43dd8448eb211c80319c", "--database", database])
         #expect(missing.status == 1)
-        let level = try runProcess(executable, ["logs", "query", "--database", database, "--level", "loud"])
+        let level = try await runProcess(executable, ["logs", "query", "--database", database, "--level", "loud"])
         #expect(level.status == 2)
         #expect(level.output.contains("unknown log level 'loud'"))
     }

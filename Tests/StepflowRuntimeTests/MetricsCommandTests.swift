@@ -31,7 +31,7 @@ struct MetricsCommandTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try await seededDatabase(directory)
-        let all = try runProcess(executable, ["metrics", "list", "--database", database])
+        let all = try await runProcess(executable, ["metrics", "list", "--database", database])
         #expect(all.status == 0, "\(all.output)")
         let lines = all.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(lines.first == ["NAME", "LABELS", "TYPE", "VALUE", "UPDATED"])
@@ -40,11 +40,11 @@ struct MetricsCommandTests {
             ["disk_free_bytes", "mount=\"/srv\"", "gauge", "4002"],
             ["jobs_total", "-", "counter", "40"],
         ])
-        let filtered = try runProcess(
+        let filtered = try await runProcess(
             executable, ["metrics", "list", "--database", database, "--filter", #"disk_free_bytes{mount=~"/s.*"}"#])
         #expect(filtered.output.contains("mount=\"/srv\""))
         #expect(!filtered.output.contains("mount=\"/\" "))
-        let counters = try runProcess(executable, ["metrics", "list", "--database", database, "--type", "counter", "--json"])
+        let counters = try await runProcess(executable, ["metrics", "list", "--database", database, "--type", "counter", "--json"])
         #expect(counters.output.contains(#""name":"jobs_total""#))
         #expect(!counters.output.contains("disk_free_bytes"))
     }
@@ -54,7 +54,7 @@ struct MetricsCommandTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try await seededDatabase(directory)
-        let result = try runProcess(
+        let result = try await runProcess(
             executable, ["metrics", "get", "disk_free_bytes", "--database", database, "--label", "mount=/", "--since", "10m"])
         #expect(result.status == 0, "\(result.output)")
         let lines = result.output.split(separator: "\n")
@@ -62,7 +62,7 @@ struct MetricsCommandTests {
         #expect(lines.dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true)[2] } == [
             "1", "1001", "2001", "3001", "4001",
         ])
-        let limited = try runProcess(
+        let limited = try await runProcess(
             executable, ["metrics", "get", "jobs_total", "--database", database, "--since", "10m", "--limit", "2"])
         #expect(limited.output.split(separator: "\n").count == 4)
     }
@@ -71,21 +71,21 @@ struct MetricsCommandTests {
     func errors() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let missing = try runProcess(executable, ["metrics", "list", "--database", directory.file("none.sqlite")])
+        let missing = try await runProcess(executable, ["metrics", "list", "--database", directory.file("none.sqlite")])
         #expect(missing.status == 1)
         #expect(missing.output.contains("there is no database at"))
         let database = try await seededDatabase(directory)
-        let filter = try runProcess(executable, ["metrics", "list", "--database", database, "--filter", "x{a="])
+        let filter = try await runProcess(executable, ["metrics", "list", "--database", database, "--filter", "x{a="])
         #expect(filter.status == 2)
         #expect(filter.output.contains("expected a quoted string"))
-        let unknown = try runProcess(executable, ["metrics", "get", "nothing_here", "--database", database])
+        let unknown = try await runProcess(executable, ["metrics", "get", "nothing_here", "--database", database])
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("no series named nothing_here"))
-        let duration = try runProcess(executable, ["metrics", "get", "jobs_total", "--database", database, "--since", "soon"])
+        let duration = try await runProcess(executable, ["metrics", "get", "jobs_total", "--database", database, "--since", "soon"])
         #expect(duration.status == 2)
         #expect(duration.output.contains("--since: expected a duration"))
         let notOurs = try directory.write("other.sqlite", "plain text")
-        let refused = try runProcess(executable, ["metrics", "list", "--database", notOurs])
+        let refused = try await runProcess(executable, ["metrics", "list", "--database", notOurs])
         #expect(refused.status == 1)
         #expect(refused.output.contains("is not a SQLite database"))
     }

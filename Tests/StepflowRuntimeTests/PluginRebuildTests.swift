@@ -135,7 +135,7 @@ struct PluginRebuildTests {
             let unknown = try await httpSend(port, "POST", "/api/v1/plugins/nobody/restart", body: "")
             #expect(unknown.status == 404 && unknown.body.contains("no configured plugin is named 'nobody'"), "\(unknown.body)")
             let command = try await offPool {
-                try runProcess(buildProductsDirectory + "/stepflow-monitor", [
+                try ChildProcess.run(buildProductsDirectory + "/stepflow-monitor", [
                     "plugins", "restart", "rebuilt", "--url", "http://127.0.0.1:\(port)",
                 ])
             }

@@ -42,7 +42,7 @@ struct RuntimeEndToEndTests {
         let typeLines = metrics.body.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
         #expect(Set(typeLines).count == typeLines.count, "a family appears twice on /metrics")
         if let promtool = ExternalTool.require("promtool", package: "prometheus") {
-            let check = try runProcess(promtool, ["check", "metrics"], input: metrics.body)
+            let check = try await runProcess(promtool, ["check", "metrics"], input: metrics.body)
             #expect(check.status == 0 || check.status == 3, "promtool: \(check.output)")
         }
 

@@ -50,9 +50,9 @@ func findExecutable(_ name: String) -> String? { ChildProcess.find(name) }
 
 /// Runs a program to completion, feeding `input`, and returns its exit status and combined output.
 func runProcess(_ executable: String, _ arguments: [String], input: String = "", environment: [String: String]? = nil)
-    throws -> (status: Int32, output: String)
+    async throws -> (status: Int32, output: String)
 {
-    try ChildProcess.run(executable, arguments, input: input, environment: environment)
+    try await ChildProcess.runOffPool(executable, arguments, input: input, environment: environment)
 }
 
 /// A configuration for tests: a temp database, a free port, short intervals, both example plugins.
@@ -162,7 +162,7 @@ let pluginHeaderDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComp
 
 /// Compiles the C plugin source file `source` into `output` against the ABI header, or throws with cc's output.
 func compileCPlugin(_ source: String, to output: String) throws {
-    let compile = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", pluginHeaderDirectory, "-o", output, source])
+    let compile = try ChildProcess.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-I", pluginHeaderDirectory, "-o", output, source])
     guard compile.status == 0 else { throw CompileError(description: "cc failed for \(source): \(compile.output)") }
 }
 
@@ -314,14 +314,6 @@ final class RawConnection {
             if count == 0 { return true }
             if count < 0 { return false }
         }
-    }
-}
-
-/// Runs blocking socket work on a thread of its own, never on the Swift cooperative pool: a test whose tasks block
-/// there starves the in-process host of the threads it serves with (2 on this machine).
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }
 

@@ -32,6 +32,18 @@ public enum ChildProcess {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
+    /// ``run(_:_:input:environment:currentDirectory:)`` on a thread of its own, for async tests: waiting for a
+    /// child on the Swift cooperative pool would take one of its threads (2 on a 2-core machine) from the host
+    /// under test in the same process, and a child that talks to that host would then wait for it in vain.
+    public static func runOffPool(
+        _ executable: String, _ arguments: [String], input: String = "", environment: [String: String]? = nil,
+        currentDirectory: String? = nil
+    ) async throws -> (status: Int32, output: String) {
+        try await offPool {
+            try run(executable, arguments, input: input, environment: environment, currentDirectory: currentDirectory)
+        }
+    }
+
     /// Reads `descriptor` until end of file, handing each chunk to `body`.
     public static func readChunks(_ descriptor: Int32, _ body: (Data) -> Void) {
         var buffer = [UInt8](repeating: 0, count: 8192)
