@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import Logging
 import StepflowCore
@@ -128,21 +129,31 @@ struct MetricSemanticsTests {
 
     @Test("record_metrics waits for room when the queue is full, then drops and says so past the timeout")
     func backpressure() async throws {
-        let (engine, queue) = engine(MetricsEngineOptions(backpressureTimeout: .milliseconds(200)), capacity: 10)
+        // The queue's timeouts run on a clock the test moves: no sleeping, and no race with a slow machine.
+        let clock = TestClock()
+        let queue = MetricsWriteQueue(capacity: 10, batchSize: 10, clock: clock)
+        let engine = MetricsEngine(
+            queue: queue, logger: Logger(label: "test"), options: MetricsEngineOptions(backpressureTimeout: .milliseconds(200)))
         try await engine.recordMetrics((0..<10).map { Metric(name: "g", value: .gauge(Double($0)), labels: [Label("i", "\($0)")]) })
-        // A "writer" that makes room after 50 ms: the next call waits for it instead of dropping.
-        let drainer = Task {
-            try await Task.sleep(for: .milliseconds(50))
-            _ = queue.drain(max: 5)
+        // The next call waits for room; a "writer" makes some while it waits, so nothing is dropped.
+        let waiting = Task {
+            try await engine.recordMetrics((0..<5).map { Metric(name: "g", value: .gauge(1), labels: [Label("i", "\($0)")]) })
         }
-        try await engine.recordMetrics((0..<5).map { Metric(name: "g", value: .gauge(1), labels: [Label("i", "\($0)")]) })
-        try await drainer.value
+        #expect(await eventually { queue.waitingForRoom == 1 })
+        _ = queue.drain(max: 5)
+        try await waiting.value
         #expect(queue.depth == 10)
         #expect(queue.dropped == 0)
-        // Nobody drains now: after the timeout the rest is dropped, counted, and the caller is told.
-        let error = await #expect(throws: MonitoringError.self) {
+        // Nobody drains now: once the timeout has passed on the queue's clock, the rest is dropped, counted, and
+        // the caller is told.
+        let refused = Task {
             try await engine.recordMetrics([Metric(name: "g", value: .gauge(9), labels: [Label("i", "x")])])
         }
+        #expect(await eventually { queue.waitingForRoom == 1 })
+        await clock.advance(by: .milliseconds(199))
+        #expect(queue.dropped == 0)
+        await clock.advance(by: .milliseconds(1))
+        let error = await #expect(throws: MonitoringError.self) { try await refused.value }
         #expect(error?.code == .queueFull)
         #expect(queue.dropped == 1)
     }

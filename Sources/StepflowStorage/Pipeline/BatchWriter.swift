@@ -85,6 +85,10 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
                     // retrying (and logging) in a tight loop.
                     try? await Task.sleep(for: backoff)
                 } else {
+                    // Idle until something is queued (no timer while there is nothing to write), then gather for
+                    // up to one flush interval, or less when a whole batch is there.
+                    await self.queue.waitForRows()
+                    if Task.isCancelled { break }
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask { try? await Task.sleep(for: self.flushInterval) }
                         group.addTask { await self.queue.waitForBatch() }

@@ -24,6 +24,9 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         /// Notes since the writer last took them.
         var notes: [String: Note] = [:]
         var writer: CheckedContinuation<Void, Never>?
+        /// The depth at which queuing rows wakes ``writer``: the batch size, or 1 while the writer idles on an empty
+        /// queue (``waitForRows()``).
+        var wakeWriterAt = Int.max
         /// Producers waiting for room, oldest first.
         var roomWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiter: UInt64 = 0
@@ -44,10 +47,14 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     /// The queue depth that wakes the writer before its flush interval.
     public let batchSize: Int
     private let state = Mutex(State())
+    /// What the timeouts of waiting producers and committers are measured on.
+    private let clock: any Clock<Duration>
 
-    public init(capacity: Int, batchSize: Int) {
+    /// - Parameter clock: the clock timeouts run on (tests pass one they move by hand).
+    public init(capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock()) {
         self.capacity = max(capacity, 1)
         self.batchSize = max(min(batchSize, capacity), 1)
+        self.clock = clock
     }
 
     /// Rows waiting to be written.
@@ -60,6 +67,8 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     public var committed: UInt64 { state.withLock { $0.committed } }
     /// Why the writer cannot write, while its writes fail; `nil` while storage takes writes.
     public var writeFailure: String? { state.withLock { $0.writeFailure } }
+    /// Producers waiting for room now.
+    public var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
 
     /// Appends rows without waiting; returns how many were dropped because the queue was full.
     @discardableResult
@@ -76,16 +85,17 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     /// - Returns: how many rows were dropped because the writer did not make room in time (0 normally).
     @discardableResult
     public func enqueue(waitingForRoom rows: [Row], timeout: Duration) async -> Int {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
         var rest = rows[...]
+        var deadline: Deadline?  // from the first wait on: a queue with room costs no clock reading
         while true {
             let (taken, writer) = state.withLock { state in take(rest, into: &state) }
             writer?.resume()
             rest = rest.dropFirst(taken)
             if rest.isEmpty { return 0 }
-            guard clock.now < deadline, !Task.isCancelled else { break }
-            await waitForRoom(until: deadline, clock: clock)
+            let waitUntil = deadline ?? Deadline(after: timeout, on: clock)
+            deadline = waitUntil
+            guard !waitUntil.hasPassed(), !Task.isCancelled else { break }
+            await waitForRoom(until: waitUntil)
         }
         state.withLock { $0.dropped += UInt64(rest.count) }
         return rest.count
@@ -98,8 +108,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     ///   `nil` when nothing was queued (no room in time, or the batch is larger than the queue).
     public func enqueueAll(_ rows: [Row], timeout: Duration) async -> UInt64? {
         guard rows.count <= capacity else { return nil }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        var deadline: Deadline?
         while true {
             let (through, writer) = state.withLock { state -> (UInt64?, CheckedContinuation<Void, Never>?) in
                 guard capacity - state.count >= rows.count else { return (nil, nil) }
@@ -108,8 +117,10 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             }
             writer?.resume()
             if let through { return through }
-            guard clock.now < deadline, !Task.isCancelled else { return nil }
-            await waitForRoom(for: rows.count, until: deadline, clock: clock)
+            let waitUntil = deadline ?? Deadline(after: timeout, on: clock)
+            deadline = waitUntil
+            guard !waitUntil.hasPassed(), !Task.isCancelled else { return nil }
+            await waitForRoom(for: rows.count, until: waitUntil)
         }
     }
 
@@ -118,12 +129,13 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     /// batch to its series), then queues with ``enqueueAll(_:timeout:)``.
     public func waitForRoom(for count: Int, timeout: Duration) async -> Bool {
         guard count <= capacity else { return false }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        var deadline: Deadline?
         while true {
             if state.withLock({ capacity - $0.count >= count }) { return true }
-            guard clock.now < deadline, !Task.isCancelled else { return false }
-            await waitForRoom(for: count, until: deadline, clock: clock)
+            let waitUntil = deadline ?? Deadline(after: timeout, on: clock)
+            deadline = waitUntil
+            guard !waitUntil.hasPassed(), !Task.isCancelled else { return false }
+            await waitForRoom(for: count, until: waitUntil)
         }
     }
 
@@ -137,7 +149,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             state.nextWaiter += 1
             return state.nextWaiter
         }
-        let clock = ContinuousClock()
+        let deadline = Deadline(after: timeout, on: clock)
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withTaskCancellationHandler {
@@ -158,7 +170,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
                 }
             }
             group.addTask {
-                try? await clock.sleep(until: clock.now.advanced(by: timeout))
+                await deadline.sleep()
                 return false
             }
             let first = await group.next() ?? false
@@ -196,7 +208,13 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
 
     /// Adds a note under `key` (replacing an earlier one); the writer stores it with the next batch.
     public func note(_ note: Note, key: String) {
-        state.withLock { $0.notes[key] = note }
+        let idleWriter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.notes[key] = note
+            guard state.wakeWriterAt == 1 else { return nil }
+            defer { state.writer = nil }
+            return state.writer
+        }
+        idleWriter?.resume()
     }
 
     /// Puts back a batch that could not be written, ahead of newer rows, whole: those rows were taken in (and
@@ -237,14 +255,26 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
 
     /// Returns when at least `batchSize` rows are queued, or when the calling task is cancelled.
     public func waitForBatch() async {
+        await waitForWriterWork(wakeAt: batchSize)
+    }
+
+    /// Returns as soon as anything (a row or a note) is queued, or when the calling task is cancelled: an idle
+    /// writer waits here, so that a host with nothing to write sets no timer at all.
+    public func waitForRows() async {
+        await waitForWriterWork(wakeAt: 1)
+    }
+
+    private func waitForWriterWork(wakeAt threshold: Int) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.count >= batchSize || Task.isCancelled { return true }
+                    if state.count >= threshold || Task.isCancelled { return true }
+                    if threshold == 1 && !state.notes.isEmpty { return true }
                     // Someone waits for a commit: write what is queued now.
                     if state.count > 0 && !state.commitWaiters.isEmpty { return true }
                     state.writer?.resume()
                     state.writer = continuation
+                    state.wakeWriterAt = threshold
                     return false
                 }
                 if resumeNow { continuation.resume() }
@@ -266,7 +296,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             state.enqueued += UInt64(taken)
         }
         var writer: CheckedContinuation<Void, Never>?
-        if state.count >= batchSize || (taken < rows.count && state.count > 0) {
+        if state.count >= state.wakeWriterAt || (taken < rows.count && state.count > 0) {
             writer = state.writer
             state.writer = nil
         }
@@ -274,7 +304,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     }
 
     /// Waits until the writer drains a batch, `deadline` passes, or the task is cancelled.
-    private func waitForRoom(for needed: Int = 1, until deadline: ContinuousClock.Instant, clock: ContinuousClock) async {
+    private func waitForRoom(for needed: Int = 1, until deadline: Deadline) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
             return state.nextWaiter
@@ -298,9 +328,21 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
                     waiter?.resume()
                 }
             }
-            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { await deadline.sleep() }
             await group.next()
             group.cancelAll()
         }
+    }
+}
+
+/// A point in time on some clock: whether it has passed, and a sleep until it (or until the task is cancelled).
+private struct Deadline: Sendable {
+    let hasPassed: @Sendable () -> Bool
+    let sleep: @Sendable () async -> Void
+
+    init<C: Clock>(after timeout: Duration, on clock: C) where C.Duration == Duration {
+        let instant = clock.now.advanced(by: timeout)
+        hasPassed = { clock.now >= instant }
+        sleep = { try? await clock.sleep(until: instant, tolerance: nil) }
     }
 }
