@@ -160,7 +160,7 @@ public final class MonitoringRuntime: Sendable {
         var services: [any Service] = storage.services + metrics.services + logs.services + tracing.services
         services += [pluginManager] + alerting.services + [scheduler]
         if configuration.http.enabled {
-            services.append(Self.makeHTTPServer(
+            services.append(Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
                 boundAddress: boundAddress, logger: logger))
@@ -224,13 +224,22 @@ public final class MonitoringRuntime: Sendable {
     /// The host's services in start order, for composing into a caller's own `ServiceGroup` (tests do).
     public var serviceList: [any Service] { services }
 
+    /// The HTTP API of this host as a Hummingbird application of its own (tests drive it with HummingbirdTesting's
+    /// router mode, without a socket); the one the host serves is made in `init`.
+    package func makeHTTPApplication() -> some ApplicationProtocol {
+        Self.makeHTTPApplication(
+            configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
+            health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
+            boundAddress: BoundAddress(), logger: logger)
+    }
+
     /// The HTTP API over the host's capabilities.
-    private static func makeHTTPServer(
+    private static func makeHTTPApplication(
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
         plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
         boundAddress: BoundAddress, logger: Logger
-    ) -> any Service {
+    ) -> some ApplicationProtocol {
         let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
         let (engine, scheduler) = (metrics.engine, manager.scheduler)
         let sources = HTTPDataSources(

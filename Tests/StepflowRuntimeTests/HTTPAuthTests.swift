@@ -32,7 +32,7 @@ struct HTTPAuthTests {
         return (http.statusCode, String(decoding: data, as: UTF8.self), http.value(forHTTPHeaderField: "WWW-Authenticate"))
     }
 
-    @Test("with a token, /api/ needs it (401 otherwise); /metrics and /health stay open; the CLI sends it; check-config hides it")
+    @Test("with a token, over a real socket: /api/ needs it, the CLI sends it, check-config hides it")
     func tokenGuardsTheAPI() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -47,41 +47,21 @@ struct HTTPAuthTests {
         let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
         try await whileRunning(runtime, logger: logger) {
             let port = await runtime.boundAddress.waitForPort()
+            // Route by route in HTTPAuthRouterTests; here, over a real socket, the CLI sending the token.
             let missing = try await get(port, "/api/v1/plugins")
             #expect(missing.status == 401)
             #expect(missing.challenge == "Bearer")
-            #expect(missing.body.contains("requires a token"))
-            let wrong = try await get(port, "/api/v1/alerts", authorization: "Bearer s3cret-tokeN")
-            #expect(wrong.status == 401)
-            #expect(wrong.body.contains("is not this host's http.auth_token"))
-            #expect(try await get(port, "/api/v1/alerts", authorization: "Basic czNjcmV0LXRva2Vu").status == 401)
-            #expect(try await get(port, "/api/v1/plugins", authorization: "Bearer s3cret-token").status == 200)
-            #expect(try await get(port, "/metrics").status == 200)
-            // The dashboard takes the token as a Basic password, so a browser can ask for it.
-            let page = try await plainGet(port, "/dashboard")
-            #expect(page.status == 401)
-            #expect(page.challenge?.hasPrefix("Basic") == true)
-            let basic = "Basic " + Data("admin:s3cret-token".utf8).base64EncodedString()
-            #expect(try await plainGet(port, "/dashboard", authorization: basic).status == 200)
-            #expect(try await plainGet(port, "/dashboard", authorization: "Bearer s3cret-token").status == 200)
-            let wrongBasic = "Basic " + Data("admin:guess".utf8).base64EncodedString()
-            #expect(try await plainGet(port, "/dashboard", authorization: wrongBasic).status == 401)
-            #expect(try await plainGet(port, "/api/v1/plugins", authorization: basic).status == 401)
-            // Empty path segments do not get around it.
-            #expect(try await plainGet(port, "//api/v1/plugins").status == 401)
-            #expect(try await plainGet(port, "/dashboard/").status == 401)
-            let padded = "Basic " + Data(("admin:s3cret-token" + String(repeating: "\u{0}", count: 256)).utf8).base64EncodedString()
-            #expect(try await plainGet(port, "/dashboard", authorization: padded).status == 401)
+            #expect(try await plainGet(port, "/dashboard").challenge?.hasPrefix("Basic") == true)
             #expect(try await get(port, "/health/live").status == 200)
 
             let url = "http://127.0.0.1:\(port)"
-            let listed = try runProcess(executable, ["plugins", "list", "--config", path, "--url", url])
+            let listed = try await runProcess(executable, ["plugins", "list", "--config", path, "--url", url])
             #expect(listed.status == 0, "\(listed.output)")
-            let refused = try runProcess(executable, ["plugins", "list", "--url", url])
+            let refused = try await runProcess(executable, ["plugins", "list", "--url", url])
             #expect(refused.status != 0)
             #expect(refused.output.contains("401"), "\(refused.output)")
         }
-        let shown = try runProcess(executable, ["check-config", "--config", path])
+        let shown = try await runProcess(executable, ["check-config", "--config", path])
         #expect(shown.status == 0, "\(shown.output)")
         #expect(shown.output.contains(#"auth_token: "<redacted>""#))
         #expect(!shown.output.contains("s3cret-token"))
