@@ -62,7 +62,7 @@ let package = Package(
 
         // RE2 behind a C interface: linear-time regexes for selectors and alert queries (libre2-dev).
         .target(name: "CStepflowRE2", linkerSettings: [.linkedLibrary("re2")]),
-        // POSIX helpers that must be C (code that runs in a signal handler).
+        // POSIX helpers that must be C (code that runs in a signal handler; malloc_trim).
         .target(name: "CStepflowSystem"),
 
         // The spec's shared value types, protocols, errors and configuration model: what every capability speaks.
@@ -207,7 +207,7 @@ let package = Package(
         .target(
             name: "StepflowRuntime",
             dependencies: [
-                "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
+                "CStepflowSystem", "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
                 "StepflowMetrics", "StepflowLogs", "StepflowTracing", "StepflowAlerting", "StepflowHealth",
                 "StepflowServer", "StepflowExport",
                 .product(name: "Hummingbird", package: "hummingbird"),

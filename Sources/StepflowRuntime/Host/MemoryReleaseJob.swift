@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStepflowSystem
+import Foundation
+import Logging
+import StepflowScheduling
+import Synchronization
+
+/// Gives the kernel back memory the host no longer uses, every minute (README, "Memory and CPU at idle"):
+///
+/// - once, a minute after start: the pages of its read-only file mappings (its own code and that of the libraries
+///   it loaded) that start-up touched (parsing the configuration, migrations, loading plugins) are dropped from
+///   the host's resident set with `madvise(MADV_PAGEOUT)`. They are clean copies of files, so nothing is lost: a
+///   page needed again is read back from the page cache (or the file) on its first use. Anonymous memory and
+///   writable mappings are never touched.
+/// - every run: `malloc_trim(0)` returns the free memory of glibc's arenas, so that a burst of requests does not
+///   leave the host holding its peak.
+package final class MemoryReleaseJob: ScheduledJob {
+    package let name = "memory-release"
+    package let kind = "builtin"
+    private let started = ContinuousClock.now
+    private let startupPagesReleased = Mutex(false)
+    private let logger: Logger
+
+    /// How long after start the start-up pages are released: every built-in job and plugin has run by then.
+    static let startupWindow: Duration = .seconds(55)
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        #if os(Linux)
+        if ContinuousClock.now - started >= Self.startupWindow,
+            startupPagesReleased.withLock({ released in defer { released = true }; return !released })
+        {
+            let before = Self.residentKilobytes()
+            let mappings = Self.releaseReadOnlyFilePages()
+            logger.info(
+                "start-up pages released",
+                metadata: [
+                    "mappings": "\(mappings)", "rss_kb_before": "\(before ?? 0)",
+                    "rss_kb_after": "\(Self.residentKilobytes() ?? 0)",
+                ])
+        }
+        #endif
+        _ = stepflow_release_free_heap()
+    }
+
+    #if os(Linux)
+    /// `madvise(MADV_PAGEOUT)` on every read-only, file-backed mapping of this process; returns how many took it
+    /// (none on a kernel older than 5.4, which refuses the advice).
+    package static func releaseReadOnlyFilePages() -> Int {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+        var released = 0
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[5].hasPrefix("/"), fields[1].count == 4,
+                !fields[1].contains("w")
+            else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
+                end > start, let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            if madvise(address, Int(end - start), 21 /* MADV_PAGEOUT */) == 0 { released += 1 }
+        }
+        return released
+    }
+
+    /// `VmRSS` of `/proc/self/status`, in kB.
+    package static func residentKilobytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+        }
+        return nil
+    }
+    #endif
+}
