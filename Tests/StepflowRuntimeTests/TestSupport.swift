@@ -141,7 +141,24 @@ final class HostProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        guard process.isRunning else { return }
+        // A crashed host may be held by the Swift backtracer it started: stop that first, or it outlives the test
+        // as an orphan (165 MB each, never exiting once its target is gone).
+        Self.killChildren(of: process.processIdentifier)
+        process.terminate()
+    }
+
+    /// SIGKILLs every process whose parent is `pid` (read from /proc).
+    static func killChildren(of pid: Int32) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let child = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == pid { kill(child, SIGKILL) }
+        }
     }
 }
 

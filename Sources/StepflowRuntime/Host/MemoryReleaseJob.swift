@@ -52,7 +52,7 @@ package final class MemoryReleaseJob: ScheduledJob {
     /// `madvise(MADV_PAGEOUT)` on every read-only, file-backed mapping of this process; returns how many took it
     /// (none on a kernel older than 5.4, which refuses the advice).
     package static func releaseReadOnlyFilePages() -> Int {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+        guard let maps = readProcFile("/proc/self/maps") else { return 0 }
         var released = 0
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -68,9 +68,26 @@ package final class MemoryReleaseJob: ScheduledJob {
         return released
     }
 
+    /// The whole of a /proc file. They report a size of 0, so they are read until end of file rather than by
+    /// their size (which cut `/proc/self/maps` after its first few mappings).
+    package static func readProcFile(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// `VmRSS` of `/proc/self/status`, in kB.
     package static func residentKilobytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        guard let status = readProcFile("/proc/self/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         }
