@@ -139,7 +139,7 @@ public final class MonitoringRuntime: Sendable {
             tracing: tracing, alerting: alerting, export: export)
 
         let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs + export.jobs
-            + [BuiltinJob(MemoryReleaseJob(logger: logger), every: .seconds(60), timeout: .seconds(30))]
+            + [BuiltinJob(MemoryReleaseJob(database: database, logger: logger), every: .seconds(60), timeout: .seconds(30))]
         do {
             try scheduler.add(jobs)
         } catch {

@@ -305,6 +305,12 @@ public final class MonitoringDatabase: Sendable {
         }
     }
 
+    /// Gives back SQLite's caches: the reader connections close once idle (they reopen on the next read) and the
+    /// writer shrinks its page cache. Returns at once; the work happens on the connections' queues.
+    public func releaseMemory() {
+        pool.releaseMemoryEventually()
+    }
+
     /// The size of the database file plus its WAL, in bytes.
     public func fileSize() -> UInt64 {
         [path, path + "-wal"].reduce(0) { total, file in

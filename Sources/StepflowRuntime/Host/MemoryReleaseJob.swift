@@ -5,6 +5,7 @@ import CStepflowSystem
 import Foundation
 import Logging
 import StepflowScheduling
+import StepflowStorage
 import Synchronization
 
 /// Gives the kernel back memory the host no longer uses, every minute (README, "Memory and CPU at idle"):
@@ -14,19 +15,22 @@ import Synchronization
 ///   the host's resident set with `madvise(MADV_PAGEOUT)`. They are clean copies of files, so nothing is lost: a
 ///   page needed again is read back from the page cache (or the file) on its first use. Anonymous memory and
 ///   writable mappings are never touched.
-/// - every run: `malloc_trim(0)` returns the free memory of glibc's arenas, so that a burst of requests does not
-///   leave the host holding its peak.
+/// - every run: SQLite's caches are given back (idle reader connections close and reopen on the next read), then
+///   `malloc_trim(0)` returns the free memory of glibc's arenas, so that a burst of requests does not leave the
+///   host holding its peak.
 package final class MemoryReleaseJob: ScheduledJob {
     package let name = "memory-release"
     package let kind = "builtin"
     private let started = ContinuousClock.now
     private let startupPagesReleased = Mutex(false)
     private let logger: Logger
+    private let database: MonitoringDatabase
 
     /// How long after start the start-up pages are released: every built-in job and plugin has run by then.
     static let startupWindow: Duration = .seconds(55)
 
-    init(logger: Logger) {
+    init(database: MonitoringDatabase, logger: Logger) {
+        self.database = database
         self.logger = logger
     }
 
@@ -45,6 +49,7 @@ package final class MemoryReleaseJob: ScheduledJob {
                 ])
         }
         #endif
+        database.releaseMemory()
         _ = stepflow_release_free_heap()
     }
 
