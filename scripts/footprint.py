@@ -22,32 +22,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, deadline=120):
-    end = time.time() + deadline
-    while time.time() < end:
-        if process.poll() is not None:
-            sys.exit(f"the host exited with status {process.returncode} before listening; see its log")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health/live")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"the host did not listen on 127.0.0.1:{port} within {deadline} s")
+from hostlib import free_port, wait_for_port
 
 
 def rollup(pid):
