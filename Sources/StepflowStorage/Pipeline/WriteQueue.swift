@@ -239,7 +239,9 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
             let batch = Array(state.items[state.head..<(state.head + count)])
             state.head += count
             if state.head == state.items.count {
-                state.items.removeAll(keepingCapacity: true)
+                // Caught up. Keep the storage of a few batches for the next rows, but not the peak of a burst:
+                // a queue that once held max_queue_size rows would otherwise hold their memory for good.
+                state.items.removeAll(keepingCapacity: state.items.capacity <= 4 * batchSize)
                 state.head = 0
             } else if state.head > 4096 && state.head * 2 > state.items.count {
                 state.items.removeFirst(state.head)
