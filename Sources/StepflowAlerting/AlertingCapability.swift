@@ -9,9 +9,11 @@ import StepflowStorage
 /// The alerting capability: the engine (the spec's `AlertManager`: rules, alerts, silences), the notifier and its
 /// channels (the log, a webhook, Alertmanager), and the jobs that evaluate rules and re-send to Alertmanager.
 public struct AlertingCapability: Sendable {
+    /// Rules, alerts and silences (`monitoring_alert_rules`, `monitoring_alerts`).
     public let engine: AlertEngine
     /// Delivers notifications to the configured channels; notifier plugins are added to it as they start.
     public let notifier: AlertNotifier
+    /// The one-second evaluation tick (reported in `/health` as `alerts`) and, with Alertmanager, the re-send.
     public let jobs: [BuiltinJob]
     /// The notifier (it delivers what is queued at shutdown) and the trigger of the log rules.
     public let services: [any Service]

@@ -8,8 +8,10 @@ import StepflowStorage
 public struct ExportCapability: Sendable {
     /// Prometheus remote write (`exporters.prometheus`), when it and `metrics.enable_export` are on.
     public let remoteWrite: RemoteWriteJob?
+    /// One job per exporter that is on.
     public let jobs: [BuiltinJob]
 
+    /// The exporters `exporters:` and `metrics.enable_export` turn on, each over `database` from its stored position.
     public static func build(
         _ configuration: ExportersConfig, metrics: MetricsConfig, database: MonitoringDatabase,
         positions: ExportPositionStore, logger: Logger

@@ -6,16 +6,22 @@ import StepflowStorage
 
 /// The logs capability: the engine (the spec's `LogManager`), its queue and writer, and the export to a file.
 public struct LogsCapability: Sendable {
+    /// Checks, stores, queries and exports log entries.
     public let engine: LogEngine
+    /// `monitoring_logs`.
     public let store: LogStore
+    /// The entries accepted and not yet written.
     public let queue: LogWriteQueue
+    /// Writes ``queue`` in batches every `logs.flush_interval` (a service).
     public let writer: BatchWriter<LogRow, Never>
     /// The export to `logs.export_file`, when export is on and a file is set.
     public let fileExport: LogExportJob?
     /// One element after each batch of log entries is committed, the newest kept while nobody reads (the log
     /// alert rules run on it, so a burst of writes costs one evaluation, not one per batch).
     public let written: AsyncStream<Void>
+    /// The file export, when it is on.
     public let jobs: [BuiltinJob]
+    /// What the host's service group runs for logs.
     public var services: [any Service] { [writer] }
 
     /// - Parameters:

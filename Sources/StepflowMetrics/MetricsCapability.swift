@@ -8,14 +8,19 @@ import StepflowStorage
 /// The metrics capability: the engine every sample goes through, its queue and writer, the swift-metrics backend,
 /// and the built-in jobs around them (the host's own process metrics, series expiry, aggregation).
 public struct MetricsCapability: Sendable {
+    /// Every sample goes through it: validation, per-source budgets, the series table, `/metrics`.
     public let engine: MetricsEngine
+    /// The samples accepted and not yet written.
     public let queue: MetricsWriteQueue
+    /// Writes ``queue`` in batches every `metrics.flush_interval` (a service).
     public let writer: MetricsWriter
     /// A swift-metrics backend feeding ``engine``: `MetricsSystem.bootstrap(factory)`.
     public let factory: StepflowMetricsFactory
     /// `nil` when `metrics.enable_aggregation` is off.
     public let aggregation: AggregationJob?
+    /// The process collector, the swift-metrics snapshot, series expiry and, when on, aggregation.
     public let jobs: [BuiltinJob]
+    /// What the host's service group runs for metrics.
     public var services: [any Service] { [writer] }
 
     /// How far back a start restores series from storage: the alert evaluator's lookback (Prometheus' staleness).

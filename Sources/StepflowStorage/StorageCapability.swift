@@ -7,11 +7,16 @@ import StepflowScheduling
 /// How long each kind of row is kept (the `retention_days` of `metrics:`, `logs:`, `tracing:` and `alerts:`;
 /// 0 keeps everything).
 public struct RetentionPolicy: Sendable, Hashable {
+    /// `metrics.retention_days`.
     public var metricsDays: Int
+    /// `logs.retention_days`.
     public var logsDays: Int
+    /// `tracing.retention_days`.
     public var tracesDays: Int
+    /// `alerts.retention_days` (resolved alerts and ended silences).
     public var alertsDays: Int
 
+    /// Days to keep each kind of row; 0 keeps it for ever.
     public init(metricsDays: Int, logsDays: Int, tracesDays: Int, alertsDays: Int) {
         self.metricsDays = metricsDays
         self.logsDays = logsDays
@@ -23,11 +28,15 @@ public struct RetentionPolicy: Sendable, Hashable {
 /// The storage capability: the database file and this host's claim on it, retention, the integrity check and
 /// the export positions every exporter resumes from.
 public struct StorageCapability: Sendable {
+    /// The SQLite file, behind its one async boundary.
     public let database: MonitoringDatabase
     /// This host's claim on ``database``'s file (`<storage.path>.lock`).
     public let lock: DatabaseLock
+    /// `monitoring_export_positions`: where each exporter resumes.
     public let positions: ExportPositionStore
+    /// `PRAGMA quick_check` on `storage.integrity_check_interval`; its last problem makes storage unhealthy.
     public let integrity: StorageIntegrityJob
+    /// Deletes rows past their retention, hourly, in small transactions.
     public let retention: RetentionJob
     /// The integrity check (every `storage.integrity_check_interval`) and retention (hourly).
     public let jobs: [BuiltinJob]

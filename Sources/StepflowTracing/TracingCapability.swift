@@ -7,15 +7,22 @@ import StepflowStorage
 /// The tracing capability: the engine (the spec's `TracingManager`: spans, sampling, limits), its queue and writer,
 /// and the sweep that closes spans open too long.
 public struct TracingCapability: Sendable {
+    /// Starts, ends, samples, stores and queries spans.
     public let engine: TraceEngine
+    /// `monitoring_traces`.
     public let store: TraceStore
+    /// The spans ended and not yet written.
     public let queue: SpanWriteQueue
+    /// Writes ``queue`` in batches every `tracing.flush_interval`; closes open spans as cancelled at shutdown.
     public let writer: BatchWriter<SpanRow, Never>
+    /// The sweep that closes spans open past `tracing.max_trace_duration`.
     public let jobs: [BuiltinJob]
+    /// What the host's service group runs for traces.
     public var services: [any Service] { [writer] }
     /// A swift-distributed-tracing backend feeding ``engine``: `InstrumentationSystem.bootstrap(tracer)`.
     public var tracer: StepflowTracer { StepflowTracer(engine: engine) }
 
+    /// The engine over `database` with `tracing:` sampling and limits, its writer and its sweep.
     public static func build(
         _ configuration: TracingConfig, limits: LimitsConfig, database: MonitoringDatabase, logger: Logger
     ) -> TracingCapability {

@@ -13,7 +13,9 @@ import Synchronization
 /// skipped, as Prometheus' own remote write does, so that one bad batch cannot stop the export. A new exporter starts
 /// at the newest stored sample. Samples that aggregation rolled up before they were sent are not sent.
 public final class RemoteWriteJob: ScheduledJob {
+    /// The job's name in `/health`, logs and self-metrics.
     public let name = "exporter:prometheus"
+    /// A built-in job, not a plugin.
     public let kind = "builtin"
     /// Samples per request (Prometheus' `max_samples_per_send` is 2,000 by default).
     static let batchSize = 2_000
@@ -22,8 +24,11 @@ public final class RemoteWriteJob: ScheduledJob {
 
     /// What the job has done, for `/metrics`.
     public struct Counts: Sendable {
+        /// Samples the receiver accepted.
         public var sent = 0
+        /// Samples in requests the receiver refused for good (skipped).
         public var rejected = 0
+        /// Requests sent.
         public var requests = 0
     }
 
@@ -42,8 +47,10 @@ public final class RemoteWriteJob: ScheduledJob {
         self.logger = logger
     }
 
+    /// What the job has done since start.
     public var counts: Counts { state.withLock { $0 } }
 
+    /// Sends the samples stored since the last position, at most ``maxRequestsPerRun`` requests.
     public func run() async throws {
         var position: Int64
         if let stored = try await positions.position(of: name) {
