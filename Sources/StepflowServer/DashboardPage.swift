@@ -78,7 +78,7 @@ enum DashboardPage {
                 switch plugin[key] {
                 case .string(let value)?: value
                 case .int(let value)?: String(value)
-                case .double(let value)?: value == value.rounded() ? String(Int64(value)) + " s" : String(value) + " s"
+                case .double(let value)?: value.prometheusText + " s"
                 default: ""
                 }
             }

@@ -139,12 +139,7 @@ public enum PrometheusTextEncoder {
     }
 
     /// A sample value as Prometheus parses it: `NaN`, `+Inf`, `-Inf`, integers without a fraction.
-    public static func format(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    public static func format(_ value: Double) -> String { value.prometheusText }
 
     /// ``format(_:)`` written straight into the buffer; integers (most counters and gauges) without a `String`.
     private static func appendNumber(_ value: Double, to out: inout [UInt8]) {

@@ -9,10 +9,8 @@ import StepflowCore
 /// sorted keys, or NULL when the series has no labels.
 enum MetricValueCoding {
     static func number(_ value: Double) -> String {
-        if value.isNaN { return "\"NaN\"" }
-        if value.isInfinite { return value > 0 ? "\"+Inf\"" : "\"-Inf\"" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        // JSON has no NaN or infinities: those go as strings.
+        value.isFinite ? value.prometheusText : "\"" + value.prometheusText + "\""
     }
 
     static func encode(_ value: MetricValue) -> String {

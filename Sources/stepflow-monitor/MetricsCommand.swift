@@ -181,12 +181,7 @@ struct MetricsCommand: AsyncParsableCommand {
 
 /// How the metrics commands print values.
 enum MetricCommandFormat {
-    static func number(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    static func number(_ value: Double) -> String { value.prometheusText }
 
     static func value(_ value: MetricValue) -> String {
         switch value {

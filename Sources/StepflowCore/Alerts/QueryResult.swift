@@ -20,10 +20,7 @@ public enum QueryValue: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .text(let text): return text
         case .number(let value):
-            if value.isNaN { return "NaN" }
-            if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-            if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-            return String(value)
+            return value.prometheusText
         }
     }
 }

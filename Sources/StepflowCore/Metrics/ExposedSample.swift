@@ -52,9 +52,5 @@ extension MetricValue {
     }
 
     /// A bound or quantile as the text format writes it.
-    static func format(_ value: Double) -> String {
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(value)
-    }
+    static func format(_ value: Double) -> String { value.prometheusText }
 }
