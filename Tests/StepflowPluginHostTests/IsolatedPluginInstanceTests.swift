@@ -97,7 +97,6 @@ struct IsolatedPluginInstanceTests {
         let instance = try await RunnerFixtures.isolated(RunnerFixtures.plugin(), settings: ["gate": .string(gate)])
         let call = Task { try await instance.collectMetrics() }
         #expect(await eventually(10) { instance.isBusy })
-        try await Task.sleep(for: .milliseconds(200))
         call.cancel()
         let outcome = await call.result
         guard case .failure(let failure) = outcome else {
@@ -161,9 +160,11 @@ struct IsolatedPluginInstanceTests {
 
     @Test("a runner whose plugin reports STEPFLOW_ERR_NOMEM under limits.memory is recycled, and the fresh one works")
     func recycledOnOutOfMemory() async throws {
+        // The default backoff (1 s after a first failure), on a clock the test moves.
+        let clock = BackoffClock()
         let instance = try await RunnerFixtures.isolated(
             RunnerFixtures.plugin(), settings: ["mode": "leak", "alloc_mb": 200],
-            limits: PluginLimits(memoryBytes: 1 << 30))
+            limits: PluginLimits(memoryBytes: 1 << 30), restartPolicy: .default, clock: clock)
         var calls = 0
         var failure: PluginError?
         while failure == nil, calls < 20 {
@@ -173,33 +174,35 @@ struct IsolatedPluginInstanceTests {
         let error = try #require(failure, "20 calls of 200 MiB each never reached a 1 GiB limit")
         #expect(error.code == .outOfMemory, "\(error)")
         #expect(error.message.contains("STEPFLOW_ERR_NOMEM") && error.message.contains("the runner is restarted in"), "\(error)")
-        // The fresh runner (after the quick test backoff) has its memory back: its first call succeeds.
-        var fresh: MetricBatch?
-        let deadline = ContinuousClock.now + .seconds(10)
-        while fresh == nil, ContinuousClock.now < deadline {
-            fresh = try? await instance.collectMetrics()  // fails fast while the backoff lasts
-            if fresh == nil { try await Task.sleep(for: .milliseconds(5)) }
-        }
-        #expect(fresh?.first?.value == .gauge(1))
+        // Within the backoff a call is refused at once, saying when the runner starts again.
+        let waiting = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
+        #expect(waiting?.message.contains("the next restart is in 1.0s") == true, "\(String(describing: waiting))")
+        #expect(instance.restarts == 0)
+        // Once it has passed, a fresh runner has its memory back: its first call succeeds.
+        clock.advance(by: .seconds(1))
+        let fresh = try await instance.collectMetrics()
+        #expect(fresh.first?.value == .gauge(1))
         #expect(instance.restarts == 1)
         await instance.shutdown()
     }
 
     @Test("a runner whose calls fail recycle_after_failures times in a row is restarted with backoff")
     func recycledAfterFailures() async throws {
+        let clock = BackoffClock()
         let instance = try await RunnerFixtures.isolated(
-            RunnerFixtures.plugin(), settings: ["mode": "fail"], limits: PluginLimits(recycleAfterFailures: 3))
+            RunnerFixtures.plugin(), settings: ["mode": "fail"], limits: PluginLimits(recycleAfterFailures: 3),
+            restartPolicy: .default, clock: clock)
         for call in 1...3 {
             let error = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
             #expect(error?.code == .callFailed)
             #expect((error?.message.contains("3 calls in a row failed") == true) == (call == 3), "\(String(describing: error))")
         }
+        let waiting = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
+        #expect(waiting?.message.contains("the next restart is in 1.0s") == true, "\(String(describing: waiting))")
         #expect(instance.restarts == 0)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while instance.restarts == 0, ContinuousClock.now < deadline {
-            _ = try? await instance.collectMetrics()  // fails fast while the backoff lasts, then starts a runner
-            if instance.restarts == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        }
+        clock.advance(by: .seconds(1))
+        let next = await #expect(throws: PluginError.self) { try await instance.collectMetrics() }
+        #expect(next?.code == .callFailed, "a fresh runner is called (and its plugin still fails)")
         #expect(instance.restarts == 1)
         await instance.shutdown()
     }

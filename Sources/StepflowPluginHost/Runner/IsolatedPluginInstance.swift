@@ -47,7 +47,8 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
 
     private let settings: [(name: String, value: String)]
     private let logger: Logger
-    private let clock = ContinuousClock()
+    /// The time restart backoffs are measured on (tests pass a clock they move).
+    private let now: @Sendable () -> ContinuousClock.Instant
     private let state = Mutex(State())
     /// The strings of earlier replies (names, labels, HELP), so repeated ones are not decoded again.
 
@@ -66,6 +67,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     ///   - sampleBudget: the most samples one collection may hand over (`budgets.metrics_per_collection`).
     ///   - runnerExecutable: a `stepflow-monitor` executable (the host passes ``currentExecutable``).
     ///   - restartPolicy: the backoff between restarts after crashes.
+    ///   - now: the time that backoff is measured on; the continuous clock unless a test moves its own.
     ///   - logger: the host's logger; runner log lines and crashes are logged with `plugin=<name>`.
     /// - Throws: ``PluginError`` `createFailed` with the plugin's own message (or why the runner could not
     ///   start), `crashed` when the runner died during `create`, `timedOut` when the calling task is cancelled.
@@ -77,8 +79,10 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         sampleBudget: Int = PluginInstance.defaultSampleBudget,
         runnerExecutable: String,
         restartPolicy: RunnerRestartPolicy = .default,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         logger: Logger = Logger(label: "stepflow.plugin")
     ) async throws(PluginError) {
+        self.now = now
         let instanceName = name ?? info.name
         var logger = logger
         logger[metadataKey: "plugin"] = "\(instanceName)"
@@ -186,7 +190,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         guard !Task.isCancelled else {
             throw error(.timedOut, "\(call) was not started: the calling task was already cancelled")
         }
-        let now = clock.now
+        let now = self.now()
         let current = try state.withLock { state throws(PluginError) -> RunnerProcess? in
             if state.isShutDown { throw error(.unsupported, "\(call) was refused: the instance has been shut down") }
             if let inFlight = state.callInFlight {
@@ -407,7 +411,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     /// Counts a crash and sets when the next start may happen; returns the backoff delay.
     @discardableResult
     private func recordCrash(_ reason: String) -> Duration {
-        let now = clock.now
+        let now = self.now()
         return state.withLock { state in
             if let last = state.lastCrash, last.duration(to: now) > restartPolicy.stableAfter {
                 state.consecutiveCrashes = 0

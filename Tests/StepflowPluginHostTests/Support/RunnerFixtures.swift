@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import StepflowTestSupport
 import Logging
 import StepflowCore
@@ -157,11 +158,24 @@ enum RunnerFixtures {
     static func isolated(
         _ library: String, settings: [String: JSONValue] = [:], limits: PluginLimits = .none,
         sampleBudget: Int = PluginInstance.defaultSampleBudget,
-        restartPolicy: RunnerRestartPolicy = quickRestarts, logger: Logger = Logger(label: "stepflow.plugin")
+        restartPolicy: RunnerRestartPolicy = quickRestarts, clock: BackoffClock? = nil,
+        logger: Logger = Logger(label: "stepflow.plugin")
     ) async throws -> IsolatedPluginInstance {
         let info = try PluginLibrary.load(path: library).info
+        let now: @Sendable () -> ContinuousClock.Instant
+        if let clock { now = { clock.now } } else { now = { ContinuousClock.now } }
         return try await IsolatedPluginInstance(
             info: info, settings: settings, limits: limits, sampleBudget: sampleBudget, runnerExecutable: runner(),
-            restartPolicy: restartPolicy, logger: logger)
+            restartPolicy: restartPolicy, now: now, logger: logger)
     }
+}
+
+/// A continuous-clock instant the test moves by hand, for an instance's restart backoff.
+final class BackoffClock: Sendable {
+    private let start = ContinuousClock.now
+    private let offset = Mutex(Duration.zero)
+
+    var now: ContinuousClock.Instant { start.advanced(by: offset.withLock { $0 }) }
+
+    func advance(by duration: Duration) { offset.withLock { $0 += duration } }
 }
