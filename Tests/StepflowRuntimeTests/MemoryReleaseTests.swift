@@ -1,4 +1,5 @@
 import Foundation
+import StepflowCore
 import StepflowRuntime
 import Testing
 
@@ -11,7 +12,7 @@ struct MemoryReleaseTests {
         let released = MemoryReleaseJob.releaseReadOnlyFilePages()
         let after = try #require(MemoryReleaseJob.residentKilobytes())
         // Every read-only file mapping, not only those within the first page of /proc/self/maps.
-        let maps = try #require(MemoryReleaseJob.readProcFile("/proc/self/maps"))
+        let maps = try ProcFile.read("/proc/self/maps")
         let eligible = maps.split(separator: "\n").filter { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             return fields.count >= 6 && fields[5].hasPrefix("/") && !fields[1].contains("w")

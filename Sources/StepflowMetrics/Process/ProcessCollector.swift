@@ -75,11 +75,7 @@ public struct ProcessCollector: Sendable {
     }
 
     private func read(_ path: String) throws(MonitoringError) -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .internalError("cannot read \(path): \(error.localizedDescription)")
-        }
+        try ProcFile.read(path)
     }
 }
 

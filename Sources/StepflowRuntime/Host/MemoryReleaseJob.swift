@@ -4,6 +4,7 @@ import Glibc
 import CStepflowSystem
 import Foundation
 import Logging
+import StepflowCore
 import StepflowScheduling
 import StepflowStorage
 import Synchronization
@@ -35,10 +36,22 @@ package final class MemoryReleaseJob: ScheduledJob {
     }
 
     package func run() async throws {
+        let releaseStartupPages = ContinuousClock.now - started >= Self.startupWindow
+            && startupPagesReleased.withLock { released in defer { released = true }; return !released }
+        database.releaseMemory()
+        // madvise and malloc_trim do their reclaiming synchronously (milliseconds on a large heap): on a thread of
+        // their own, not on the cooperative pool.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                release(startupPages: releaseStartupPages)
+                continuation.resume()
+            }
+        }
+    }
+
+    private func release(startupPages: Bool) {
         #if os(Linux)
-        if ContinuousClock.now - started >= Self.startupWindow,
-            startupPagesReleased.withLock({ released in defer { released = true }; return !released })
-        {
+        if startupPages {
             let before = Self.residentKilobytes()
             let mappings = Self.releaseReadOnlyFilePages()
             logger.info(
@@ -49,7 +62,6 @@ package final class MemoryReleaseJob: ScheduledJob {
                 ])
         }
         #endif
-        database.releaseMemory()
         _ = stepflow_release_free_heap()
     }
 
@@ -57,7 +69,7 @@ package final class MemoryReleaseJob: ScheduledJob {
     /// `madvise(MADV_PAGEOUT)` on every read-only, file-backed mapping of this process; returns how many took it
     /// (none on a kernel older than 5.4, which refuses the advice).
     package static func releaseReadOnlyFilePages() -> Int {
-        guard let maps = readProcFile("/proc/self/maps") else { return 0 }
+        guard let maps = try? ProcFile.read("/proc/self/maps") else { return 0 }
         var released = 0
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -73,26 +85,9 @@ package final class MemoryReleaseJob: ScheduledJob {
         return released
     }
 
-    /// The whole of a /proc file. They report a size of 0, so they are read until end of file rather than by
-    /// their size (which cut `/proc/self/maps` after its first few mappings).
-    package static func readProcFile(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// `VmRSS` of `/proc/self/status`, in kB.
     package static func residentKilobytes() -> Int? {
-        guard let status = readProcFile("/proc/self/status") else { return nil }
+        guard let status = try? ProcFile.read("/proc/self/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         }
