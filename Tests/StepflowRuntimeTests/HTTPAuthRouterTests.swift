@@ -12,12 +12,21 @@ import Testing
 struct HTTPAuthRouterTests {
     let logger = Logger(label: "http-auth-router-tests")
 
+    /// A host with no listener of its own (`http.enabled: false`), run and stopped around `body`, which drives its
+    /// HTTP application in router mode.
+    func withRouter(_ directory: TemporaryDirectory, _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+        let runtime = try await runtime(directory)
+        try await whileRunning(runtime, logger: logger) {
+            try await runtime.makeHTTPApplication().test(.router, body)
+        }
+    }
+
     func runtime(_ directory: TemporaryDirectory) async throws -> MonitoringRuntime {
         let path = try directory.write("config.yaml", """
             storage:
               path: \(directory.file("monitoring.sqlite"))
             http:
-              port: 0
+              enabled: false
               auth_token: "s3cret-token"
             plugins: []
             """)
@@ -38,7 +47,7 @@ struct HTTPAuthRouterTests {
     func apiNeedsTheToken() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try await runtime(directory).makeHTTPApplication().test(.router) { client in
+        try await withRouter(directory) { client in
             let missing = try await status(client, "/api/v1/plugins")
             #expect(missing.status == 401)
             #expect(missing.challenge == "Bearer")
@@ -59,7 +68,7 @@ struct HTTPAuthRouterTests {
     func dashboardTakesBasic() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try await runtime(directory).makeHTTPApplication().test(.router) { client in
+        try await withRouter(directory) { client in
             let page = try await status(client, "/dashboard")
             #expect(page.status == 401)
             #expect(page.challenge?.hasPrefix("Basic") == true)
