@@ -305,10 +305,12 @@ public final class MonitoringDatabase: Sendable {
         }
     }
 
-    /// Gives back SQLite's caches: the reader connections close once idle (they reopen on the next read) and the
-    /// writer shrinks its page cache. Returns at once; the work happens on the connections' queues.
+    /// Gives back SQLite's caches: the reader connections close (they reopen on the next read) and the writer
+    /// shrinks its page cache. Returns once the memory is freed, so that a `malloc_trim` after it can return it to
+    /// the kernel: it waits for the writer's current transaction and briefly holds new reads back. **Blocks the
+    /// calling thread**: call it from a thread of its own, never from the cooperative pool.
     public func releaseMemory() {
-        pool.releaseMemoryEventually()
+        pool.releaseMemory()
     }
 
     /// The size of the database file plus its WAL, in bytes.

@@ -1,3 +1,4 @@
+import CStepflowSystem
 import Foundation
 import StepflowCore
 import StepflowRuntime
@@ -23,5 +24,70 @@ struct MemoryReleaseTests {
         // The pages given back are read again on use: the test process keeps working.
         #expect(try JSONSerialization.jsonObject(with: Data(#"{"a": [1, 2]}"#.utf8)) is [String: Any])
         #endif
+    }
+
+    @Test("the heap trim really returns freed arena memory to the kernel (glibc)")
+    func trimsTheHeap() {
+        #if os(Linux)
+        // 32 blocks of 64 KiB (under glibc's 128 KiB mmap threshold, so they live in an arena), each followed by a
+        // small block that stays allocated so that freeing the large ones leaves holes the top-of-heap trim alone
+        // cannot give back; only malloc_trim's walk over the free chunks can.
+        var large: [UnsafeMutableRawPointer] = []
+        var small: [UnsafeMutableRawPointer] = []
+        for _ in 0..<32 {
+            guard let block = malloc(64 * 1024), let pin = malloc(64) else { break }
+            memset(block, 1, 64 * 1024)
+            large.append(block)
+            small.append(pin)
+        }
+        large.forEach { free($0) }
+        defer { small.forEach { free($0) } }
+        #expect(stepflow_release_free_heap() == 1, "malloc_trim released nothing: is the glibc test compiled in?")
+        #endif
+    }
+
+    /// Runs the policy over a simulated process: `needed[run]` is the code (kB) the host's work touches during that
+    /// run; what is resident only grows until a page-out drops it to 8 MB. The runs at which it pages out.
+    private func pageOuts(_ needed: [Int]) -> [Int] {
+        var policy = PageOutPolicy()
+        var resident = 30_000
+        var runs: [Int] = []
+        for (run, kilobytes) in needed.enumerated() {
+            resident = max(resident, kilobytes)
+            if policy.shouldPageOut(fileKilobytes: resident) {
+                policy.pagedOut()
+                resident = 8_000
+                runs.append(run)
+            }
+        }
+        return runs
+    }
+
+    @Test("pages out at the first run, then only after a burst grows the code resident over the settled baseline")
+    func pagesOutAfterABurst() {
+        let idle = 16_000
+        var needed = Array(repeating: idle, count: 40)
+        // Run 0: start-up. Run 1 settles (the baseline is what idle work reads back: no page-out for it). A burst
+        // during run 4 is given back at that run; the next run settles again; quiet afterwards.
+        needed[4] = idle + PageOutPolicy.growthKilobytes
+        #expect(pageOuts(needed) == [0, 4])
+        // A growth just under the threshold is left alone.
+        needed[4] = idle + PageOutPolicy.growthKilobytes - 1
+        #expect(pageOuts(needed) == [0])
+        // A working set that stays (a steady load) becomes the baseline: nothing to give back.
+        #expect(pageOuts(Array(repeating: 40_000, count: 100)) == [0])
+    }
+
+    @Test("a load that comes back every few minutes is paged out less and less often")
+    func backsOffFromARecurringLoad() {
+        for period in [2, 3, 5, 7, 10] {
+            let needed = (0..<1000).map { run in run % period == 0 ? 16_000 + PageOutPolicy.growthKilobytes : 16_000 }
+            let runs = pageOuts(needed)
+            // Without the back-off this would be every `period` runs (up to 500 page-outs in 1000 runs).
+            #expect(runs.count <= 1000 / 20, "every \(period) runs: \(runs.count) page-outs, at \(runs.prefix(12))")
+        }
+        var policy = PageOutPolicy()
+        _ = policy.shouldPageOut(fileKilobytes: 30_000)
+        #expect(policy.currentGap == 1)
     }
 }

@@ -11,19 +11,19 @@ import Synchronization
 
 /// Gives the kernel back memory the host no longer uses, every minute (README, "Memory and CPU at idle"):
 ///
-/// - once, a minute after start: the pages of its read-only file mappings (its own code and that of the libraries
-///   it loaded) that start-up touched (parsing the configuration, migrations, loading plugins) are dropped from
-///   the host's resident set with `madvise(MADV_PAGEOUT)`. They are clean copies of files, so nothing is lost: a
-///   page needed again is read back from the page cache (or the file) on its first use. Anonymous memory and
-///   writable mappings are never touched.
-/// - every run: SQLite's caches are given back (idle reader connections close and reopen on the next read), then
+/// - the pages of its read-only file mappings (its own code and that of the libraries it loaded) that it no longer
+///   runs are dropped from the host's resident set with `madvise(MADV_PAGEOUT)`: once a minute after start (what
+///   parsing the configuration, migrations and loading plugins touched), then whenever `PageOutPolicy` sees the
+///   file-backed set grow after a burst of work. They are clean copies of files, so nothing is lost: a page needed
+///   again is read back on its first use. Anonymous memory and writable mappings are never touched.
+/// - every run: SQLite's caches are given back (reader connections close and reopen on the next read), then
 ///   `malloc_trim(0)` returns the free memory of glibc's arenas, so that a burst of requests does not leave the
 ///   host holding its peak.
 package final class MemoryReleaseJob: ScheduledJob {
     package let name = "memory-release"
     package let kind = "builtin"
     private let started = ContinuousClock.now
-    private let startupPagesReleased = Mutex(false)
+    private let pageOut = Mutex(PageOutPolicy())
     private let logger: Logger
     private let database: MonitoringDatabase
 
@@ -36,29 +36,37 @@ package final class MemoryReleaseJob: ScheduledJob {
     }
 
     package func run() async throws {
-        let releaseStartupPages = ContinuousClock.now - started >= Self.startupWindow
-            && startupPagesReleased.withLock { released in defer { released = true }; return !released }
-        database.releaseMemory()
-        // madvise and malloc_trim do their reclaiming synchronously (milliseconds on a large heap): on a thread of
-        // their own, not on the cooperative pool.
+        let pastStartup = ContinuousClock.now - started >= Self.startupWindow
+        // Closing SQLite's connections waits for the writer's transaction, and madvise and malloc_trim do their
+        // reclaiming synchronously (milliseconds on a large heap): on a thread of their own, not on the cooperative
+        // pool. The trim comes after SQLite has freed its caches, or what they held would stay in the arenas.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread { [self] in
-                release(startupPages: releaseStartupPages)
+                release(pastStartup: pastStartup)
                 continuation.resume()
             }
         }
     }
 
-    private func release(startupPages: Bool) {
+    private func release(pastStartup: Bool) {
+        database.releaseMemory()
         #if os(Linux)
-        if startupPages {
-            let before = Self.residentKilobytes()
+        if pastStartup, let before = Self.statusKilobytes("RssFile"),
+            pageOut.withLock({ $0.shouldPageOut(fileKilobytes: before) })
+        {
+            let rssBefore = Self.residentKilobytes() ?? 0
             let mappings = Self.releaseReadOnlyFilePages()
+            let after = Self.statusKilobytes("RssFile") ?? before
+            let gap = pageOut.withLock { policy in
+                policy.pagedOut()
+                return policy.currentGap
+            }
             logger.info(
-                "start-up pages released",
+                "read-only file pages released",
                 metadata: [
-                    "mappings": "\(mappings)", "rss_kb_before": "\(before ?? 0)",
-                    "rss_kb_after": "\(Self.residentKilobytes() ?? 0)",
+                    "mappings": "\(mappings)", "rss_kb_before": "\(rssBefore)",
+                    "rss_kb_after": "\(Self.residentKilobytes() ?? 0)", "file_kb_before": "\(before)",
+                    "file_kb_after": "\(after)", "gap_runs": "\(gap)",
                 ])
         }
         #endif
@@ -86,9 +94,12 @@ package final class MemoryReleaseJob: ScheduledJob {
     }
 
     /// `VmRSS` of `/proc/self/status`, in kB.
-    package static func residentKilobytes() -> Int? {
+    package static func residentKilobytes() -> Int? { statusKilobytes("VmRSS") }
+
+    /// A kB field of `/proc/self/status` (`VmRSS`, `RssFile`, `RssAnon`).
+    package static func statusKilobytes(_ field: String) -> Int? {
         guard let status = try? ProcFile.read("/proc/self/status") else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         }
         return nil
