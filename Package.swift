@@ -55,6 +55,8 @@ let package = Package(
         // The remote-write messages; RemoteWrite.pb.swift is generated once (scripts/generate-protobuf.sh) and
         // committed, so the build never runs swift-protobuf's plugin.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // SHA-256 of bearer tokens (and, later, plugin pins).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The whole C ABI between the host and its plugins: one header, append-only.
@@ -161,11 +163,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Access control: principals, roles and bearer tokens kept as SHA-256 digests (docs/security.md).
+        .target(
+            name: "StepflowSecurity",
+            dependencies: ["StepflowCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         // YAML configuration loading (Yams node walk with marks), env overrides, validation (alert rules are
         // compiled with StepflowAlerting's query language, so a bad one names its line).
         .target(
             name: "StepflowConfig",
-            dependencies: ["StepflowCore", "StepflowAlerting", "Yams"],
+            dependencies: ["StepflowCore", "StepflowAlerting", "StepflowSecurity", "Yams"],
             resources: [.embedInCode("Resources/config.yaml")],
             swiftSettings: strict
         ),
@@ -195,7 +203,7 @@ let package = Package(
             name: "StepflowServer",
             dependencies: [
                 "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowLogs", "StepflowTracing",
-                "StepflowAlerting", "StepflowHealth",
+                "StepflowAlerting", "StepflowHealth", "StepflowSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,7 +217,7 @@ let package = Package(
             dependencies: [
                 "CStepflowSystem", "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
                 "StepflowMetrics", "StepflowLogs", "StepflowTracing", "StepflowAlerting", "StepflowHealth",
-                "StepflowServer", "StepflowExport",
+                "StepflowServer", "StepflowExport", "StepflowSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -348,6 +356,11 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowSecurityTests",
+            dependencies: ["StepflowTestSupport", "StepflowCore", "StepflowSecurity"],
             swiftSettings: strict
         ),
         .testTarget(

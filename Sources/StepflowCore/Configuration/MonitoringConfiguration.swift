@@ -17,6 +17,8 @@ public struct MonitoringConfiguration: Sendable, Hashable {
     public var exporters: ExportersConfig
     /// YAML `http:`.
     public var http: HTTPConfig
+    /// YAML `security:`.
+    public var security: SecurityConfig
     /// YAML `limits:`.
     public var limits: LimitsConfig
     /// YAML `storage:`.
@@ -34,6 +36,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         health: HealthConfig = .default,
         exporters: ExportersConfig = .default,
         http: HTTPConfig = .default,
+        security: SecurityConfig = .default,
         limits: LimitsConfig = .default,
         storage: StorageConfig = .default,
         scheduler: SchedulerConfig = .default,
@@ -46,6 +49,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         self.health = health
         self.exporters = exporters
         self.http = http
+        self.security = security
         self.limits = limits
         self.storage = storage
         self.scheduler = scheduler

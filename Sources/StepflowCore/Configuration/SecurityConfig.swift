@@ -1,0 +1,78 @@
+import Foundation
+
+/// What a principal may do over HTTP (YAML `security.tokens[].role`); each role includes the ones before it
+/// (docs/security.md).
+public enum AccessRole: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// GET APIs and the dashboard.
+    case read
+    /// Besides reading: ingest (metrics, logs, spans and every other ingest protocol), acknowledging and resolving
+    /// alerts, silences.
+    case write
+    /// Everything: rules, configuration reload, plugin restarts.
+    case admin
+
+    private var rank: Int {
+        switch self {
+        case .read: 0
+        case .write: 1
+        case .admin: 2
+        }
+    }
+
+    public static func < (lhs: AccessRole, rhs: AccessRole) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// One bearer token: a named principal with a role (YAML `security.tokens[]`).
+public struct AccessTokenConfig: Sendable, Hashable {
+    /// Where the token's value comes from. Only its SHA-256 digest is kept in memory once the host has started.
+    public enum Secret: Sendable, Hashable {
+        /// `token_sha256`: the lower-case hex SHA-256 digest of the token (`printf %s TOKEN | sha256sum`).
+        case sha256(String)
+        /// `token_file`: a file holding the token (surrounding whitespace ignored).
+        case file(String)
+        /// `token_env`: an environment variable holding the token.
+        case environment(String)
+    }
+
+    /// `name`: who the token belongs to; it names the principal in the audit trail and in metrics.
+    public var name: String
+    /// `role`: what the token allows.
+    public var role: AccessRole
+    /// `token_sha256`, `token_file` or `token_env` (exactly one).
+    public var secret: Secret
+
+    public init(name: String, role: AccessRole, secret: Secret) {
+        self.name = name
+        self.role = role
+        self.secret = secret
+    }
+}
+
+/// Access control over HTTP (YAML `security:`; docs/security.md).
+public struct SecurityConfig: Sendable, Hashable {
+    /// The endpoint groups `public_endpoints` can leave open without a token.
+    public enum PublicEndpoint: String, Sendable, Hashable, CaseIterable {
+        /// `GET /metrics`.
+        case metrics
+        /// `GET /health` and `/health/…`.
+        case health
+    }
+
+    /// `tokens`, default none: the bearer tokens the host accepts, each a principal with a role. With none, and no
+    /// `http.auth_token`, the API is open (bind it to 127.0.0.1 only).
+    public var tokens: [AccessTokenConfig] = []
+    /// `public_endpoints`, env `STEPFLOW_MONITORING_SECURITY_PUBLIC_ENDPOINTS`, default `metrics,health`:
+    /// comma-separated groups that need no token once tokens are configured; empty closes them too (Prometheus
+    /// then scrapes with `authorization: {credentials: …}`).
+    public var publicEndpoints: String = "metrics,health"
+
+    public init() {}
+    public static let `default` = SecurityConfig()
+
+    /// `publicEndpoints` parsed; unknown names (refused by the configuration loader) are ignored.
+    public var publicEndpointSet: Set<PublicEndpoint> {
+        Set(publicEndpoints.split(separator: ",").compactMap {
+            PublicEndpoint(rawValue: $0.trimmingCharacters(in: .whitespaces))
+        })
+    }
+}
