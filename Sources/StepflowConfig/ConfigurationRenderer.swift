@@ -1,4 +1,5 @@
 import StepflowCore
+import StepflowSecurity
 
 /// Writes a configuration back out as YAML that the loader reads back to the same value.
 enum ConfigurationRenderer {
@@ -13,19 +14,46 @@ enum ConfigurationRenderer {
             }
             openSections = section
             var value = setting.value(in: configuration).yamlText
-            if Self.secrets.contains(setting.keyPath), value != "\"\"" { value = "\"<redacted>\"" }
+            if Self.secrets.contains(setting.keyPath), case .text(let secret) = setting.value(in: configuration),
+                !secret.isEmpty
+            {
+                value = JSONValue.quote("<redacted sha256:\(TokenDigest.hex(secret))>")
+            }
             lines.append(indent(section.count) + setting.path.last! + ": " + value)
             if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
+            if setting.path == lastSecuritySetting { lines += renderTokens(configuration.security.tokens) }
         }
         lines.append(contentsOf: renderPlugins(configuration.plugins))
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Settings never printed: `check-config` output ends up in terminals, tickets and logs.
+    /// Settings never printed (only their SHA-256 digest): `check-config` output ends up in terminals, tickets and
+    /// logs.
     static let secrets: Set<String> = ["http.auth_token"]
 
     /// The last scalar key of `alerts:`, after which its lists are written.
     private static let lastAlertsSetting = ConfigurationSchema.settings.last { $0.path.first == "alerts" }!.path
+
+    /// The last scalar key of `security:`, after which its token list is written.
+    private static let lastSecuritySetting = ConfigurationSchema.settings.last {
+        $0.path.first == ConfigurationSchema.securityPath[0]
+    }!.path
+
+    /// `tokens:`: names, roles and where each token comes from; a digest as `sha256:<hex>`, never a token.
+    private static func renderTokens(_ tokens: [AccessTokenConfig]) -> [String] {
+        guard !tokens.isEmpty else { return ["  \(ConfigurationSchema.tokensKey): []"] }
+        var lines = ["  \(ConfigurationSchema.tokensKey):"]
+        for token in tokens {
+            let source: String
+            switch token.secret {
+            case .sha256(let hex): source = "token_sha256: " + JSONValue.quote("sha256:" + hex)
+            case .file(let path): source = "token_file: " + JSONValue.quote(path)
+            case .environment(let variable): source = "token_env: " + JSONValue.quote(variable)
+            }
+            lines += ["    - name: " + JSONValue.quote(token.name), "      role: " + token.role.rawValue, "      " + source]
+        }
+        return lines
+    }
 
     /// `rule_files:` and the configuration's own `rules:` (those read from rule files stay in their files).
     private static func renderRules(_ alerts: AlertConfig) -> [String] {

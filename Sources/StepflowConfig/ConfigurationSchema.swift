@@ -34,6 +34,11 @@ enum ConfigurationSchema {
         "evaluation_interval", "keep_firing_for", "enabled",
     ]
 
+    /// The section holding the token list, its list key and the keys of one token.
+    static let securityPath = ["security"]
+    static let tokensKey = "tokens"
+    static let tokenKeys = ["name", "role", "token_sha256", "token_file", "token_env"]
+
     /// The smallest `limits.memory`. The runner (a Swift program) takes 500–570 MiB of address space itself
     /// (debug build); below 256 MiB it cannot even create the plugin.
     static let minimumMemoryLimit = 256 << 20
@@ -137,6 +142,9 @@ enum ConfigurationSchema {
         .init("http.allowed_origins", env: "HTTP_ALLOWED_ORIGINS", .text(\.http.allowedOrigins)),
         .init("http.allowed_hosts", env: "HTTP_ALLOWED_HOSTS", .text(\.http.allowedHosts)),
 
+        .init("security.public_endpoints", env: "SECURITY_PUBLIC_ENDPOINTS", .text(\.security.publicEndpoints),
+              .commaSeparatedSubset(of: SecurityConfig.PublicEndpoint.allCases.map(\.rawValue))),
+
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),
         .init("limits.max_fields_size", .integer(\.limits.maxFieldsSize), .atLeastOne),
@@ -169,6 +177,7 @@ enum ConfigurationSchema {
         }
         if path.isEmpty { keys.append(pluginsKey) }
         if path == alertsPath { keys += [ruleFilesKey, rulesKey] }
+        if path == securityPath { keys.insert(tokensKey, at: 0) }
         return keys
     }
 }

@@ -143,6 +143,8 @@ enum SettingConstraint: Sendable {
     case quantiles
     /// Text that is one of these words.
     case oneOf([String])
+    /// Comma-separated words, each one of these (empty for none).
+    case commaSeparatedSubset(of: [String])
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -174,6 +176,12 @@ enum SettingConstraint: Sendable {
                 if let violation = Self.boundsViolation(bounds) { return "the buckets of \(name) " + violation }
             }
             return nil
+        case (.commaSeparatedSubset(let words), .text(let text)):
+            let unknown = text.split(separator: ",").map { String($0).trimmingWhitespace() }
+                .filter { !$0.isEmpty && !words.contains($0) }
+            guard let first = unknown.first else { return nil }
+            return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
+                + " (comma-separated; empty for none)"
         case (.oneOf(let words), .text(let text)) where !words.contains(text):
             return "must be " + words.map { "'\($0)'" }.joined(separator: " or ") + ", found '\(text)'"
         case (.quantiles, .numbers(let quantiles)):
@@ -214,6 +222,8 @@ enum SettingConstraint: Sendable {
         case .bucketBounds: return "ascending, finite"
         case .quantiles: return "each 0 to 1"
         case .oneOf(let words): return words.map { "`\($0)`" }.joined(separator: " or ")
+        case .commaSeparatedSubset(let words):
+            return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }
     }
 }

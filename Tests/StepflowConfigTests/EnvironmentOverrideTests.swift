@@ -70,6 +70,7 @@ let environmentCases: [EnvironmentCase] = [
     .init("HEALTH_CHECK_ENABLE_HTTP", "false") { $0.http.enabled = false },
     .init("HEALTH_CHECK_HTTP_PORT", "9091") { $0.http.port = 9091 },
     .init("HTTP_ADDRESS", "0.0.0.0") { $0.http.address = "0.0.0.0" },
+    .init("SECURITY_PUBLIC_ENDPOINTS", "health") { $0.security.publicEndpoints = "health" },
     .init("STORAGE_PATH", "/var/lib/stepflow/monitoring.sqlite") {
         $0.storage.path = "/var/lib/stepflow/monitoring.sqlite"
     },
@@ -91,7 +92,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 50)
+        #expect(known.count == 51)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

@@ -1,0 +1,64 @@
+import StepflowConfig
+import StepflowCore
+import Testing
+
+@Suite("security: tokens and public endpoints in the configuration")
+struct SecurityConfigTests {
+    static let digest = String(repeating: "ab", count: 32)
+
+    @Test("tokens are read with their role and one source each; check-config shows digests, never tokens")
+    func tokensRoundTrip() throws {
+        let yaml = """
+            http:
+              auth_token: "legacy-secret"
+            security:
+              public_endpoints: "health"
+              tokens:
+                - name: grafana
+                  role: read
+                  token_sha256: "sha256:\(Self.digest.uppercased())"
+                - name: agent
+                  role: write
+                  token_env: AGENT_TOKEN
+                - name: ops@example
+                  role: admin
+                  token_file: /etc/stepflow/ops.token
+            """
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "c.yaml", environment: [:])
+        #expect(configuration.security.publicEndpointSet == [.health])
+        #expect(configuration.security.tokens == [
+            AccessTokenConfig(name: "grafana", role: .read, secret: .sha256(Self.digest)),
+            AccessTokenConfig(name: "agent", role: .write, secret: .environment("AGENT_TOKEN")),
+            AccessTokenConfig(name: "ops@example", role: .admin, secret: .file("/etc/stepflow/ops.token")),
+        ])
+        let rendered = ConfigurationLoader.render(configuration)
+        #expect(!rendered.contains("legacy-secret"))
+        // printf %s legacy-secret | sha256sum
+        #expect(rendered.contains("sha256:"))
+        let reread = try ConfigurationLoader.parse(yaml: rendered, file: "rendered.yaml", environment: [:])
+        #expect(reread.security == configuration.security)
+    }
+
+    @Test("a bad token entry is refused with its line and key, and a reason")
+    func badTokens() {
+        let cases: [(String, String, String)] = [
+            ("- {name: a, role: owner, token_env: X}", "security.tokens[0].role", "'read', 'write', 'admin'"),
+            ("- {name: a, role: read}", "security.tokens[0]", "has no token"),
+            ("- {name: a, role: read, token_env: X, token_file: /f}", "security.tokens[0]", "exactly one"),
+            ("- {name: a, role: read, token_sha256: abc}", "security.tokens[0].token_sha256", "64 hex digits"),
+            ("- {role: read, token_env: X}", "security.tokens[0]", "has no name"),
+            ("- {name: 'a b', role: read, token_env: X}", "security.tokens[0].name", "letters, digits"),
+            ("- {name: a, role: read, token_env: X, tokn: 1}", "security.tokens[0].tokn", "unknown key"),
+            ("- {name: a, role: read, token_env: X}\n    - {name: a, role: admin, token_env: Y}", "security.tokens[1].name", "already used"),
+            ("{name: a}", "security.tokens", "a list of tokens"),
+        ]
+        for (tokens, keyPath, phrase) in cases {
+            let issues = parseIssues("security:\n  tokens:\n    " + tokens)
+            #expect(issues.contains { $0.keyPath == keyPath && $0.message.contains(phrase) && $0.line != nil },
+                    "\(tokens): \(issues)")
+        }
+        let endpoints = parseIssues("security:\n  public_endpoints: metrics,dashboard")
+        #expect(endpoints.contains { $0.keyPath == "security.public_endpoints" && $0.message.contains("'dashboard'") })
+        #expect(parseIssues("security:\n  public_endpoints: \"\"").isEmpty)
+    }
+}
