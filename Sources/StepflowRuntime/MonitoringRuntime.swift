@@ -11,6 +11,7 @@ import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
+import StepflowSecurity
 import StepflowServer
 import StepflowStorage
 import StepflowTracing
@@ -70,6 +71,8 @@ public final class MonitoringRuntime: Sendable {
     /// Starts the configured plugins and applies reloads.
     private let reloader: ConfigurationReloader
     private let telemetry: SelfTelemetry
+    /// The HTTP API's tokens and roles (`security:`, `http.auth_token`).
+    private let access: AccessControl
     private let logger: Logger
     private let services: [any Service]
 
@@ -95,6 +98,12 @@ public final class MonitoringRuntime: Sendable {
         let configuration = loaded.configuration
         self.logger = logger
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
+        do {
+            access = try AccessControl(
+                security: configuration.security, authToken: configuration.http.authToken, environment: environment)
+        } catch {
+            throw MonitoringError(.configurationError, "\(error)", hint: "fix the token's source, or remove the token")
+        }
 
         storage = try await StorageCapability.build(
             configuration.storage,
@@ -164,7 +173,7 @@ public final class MonitoringRuntime: Sendable {
             services.append(Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-                boundAddress: boundAddress, logger: logger))
+                access: access, boundAddress: boundAddress, logger: logger))
         }
         self.services = services
     }
@@ -231,7 +240,17 @@ public final class MonitoringRuntime: Sendable {
         Self.makeHTTPApplication(
             configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
             health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-            boundAddress: BoundAddress(), logger: logger)
+            access: access, boundAddress: BoundAddress(), logger: logger)
+    }
+
+    /// The HTTP API's routes, each with what it needs from its caller, over this host (for tests that enumerate
+    /// them).
+    package func makeHTTPRouter() -> SecuredRouter {
+        MonitoringHTTPServer.makeRouter(
+            http: configuration.http, access: access,
+            sources: Self.httpSources(
+                configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
+                health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry))
     }
 
     /// The HTTP API over the host's capabilities.
@@ -239,8 +258,22 @@ public final class MonitoringRuntime: Sendable {
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
         plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
-        boundAddress: BoundAddress, logger: Logger
+        access: AccessControl, boundAddress: BoundAddress, logger: Logger
     ) -> some ApplicationProtocol {
+        MonitoringHTTPServer.makeApplication(
+            http: configuration.http, access: access,
+            sources: httpSources(
+                configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
+                health: health, plugins: manager, reloader: reloader, telemetry: telemetry),
+            boundAddress: boundAddress, logger: logger)
+    }
+
+    /// What the HTTP API reads from and does to the host.
+    private static func httpSources(
+        _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
+        logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
+        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry
+    ) -> HTTPDataSources {
         let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
         let (engine, scheduler) = (metrics.engine, manager.scheduler)
         let sources = HTTPDataSources(
@@ -266,7 +299,6 @@ public final class MonitoringRuntime: Sendable {
                 logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
                 ingestPolicy: ingestPolicy),
             alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize))
-        return MonitoringHTTPServer.makeApplication(
-            http: configuration.http, sources: sources, boundAddress: boundAddress, logger: logger)
+        return sources
     }
 }

@@ -18,12 +18,12 @@ public struct AlertAPI: Sendable {
 /// `/api/v1/rules` (list, create, get, replace, delete), `/api/v1/alerts` (list, get, `…/ack`, `…/resolve`) and
 /// `/api/v1/silences` (list, create, expire). docs/http-api.md has the schemas.
 enum AlertRoutes {
-    static func register(on router: Router<BasicRequestContext>, api: AlertAPI) {
+    static func register(on router: SecuredRouter, api: AlertAPI) {
         let engine = api.engine
 
         // MARK: Rules
 
-        router.get("/api/v1/rules") { request, _ -> Response in
+        router.get("/api/v1/rules", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 var filter = AlertFilter(name: parameters.text("name"))
@@ -38,7 +38,7 @@ enum AlertRoutes {
             }
         }
 
-        router.post("/api/v1/rules") { request, _ -> Response in
+        router.post("/api/v1/rules", needs: .role(.admin)) { request, _ -> Response in
             guard let body = await LogTraceRoutes.collect(request, limit: api.maxBodyBytes) else {
                 return LogTraceRoutes.tooLarge(api.maxBodyBytes)
             }
@@ -50,7 +50,7 @@ enum AlertRoutes {
             }
         }
 
-        router.get("/api/v1/rules/{id}") { _, context -> Response in
+        router.get("/api/v1/rules/{id}", needs: .role(.read)) { _, context -> Response in
             do throws(MonitoringError) {
                 let id = AlertRuleID(context.parameters.get("id") ?? "")
                 return MetricsRoutes.json(AlertAPIJSON.json(try await engine.getAlertRule(id)), status: .ok)
@@ -59,7 +59,7 @@ enum AlertRoutes {
             }
         }
 
-        router.put("/api/v1/rules/{id}") { request, context -> Response in
+        router.put("/api/v1/rules/{id}", needs: .role(.admin)) { request, context -> Response in
             guard let body = await LogTraceRoutes.collect(request, limit: api.maxBodyBytes) else {
                 return LogTraceRoutes.tooLarge(api.maxBodyBytes)
             }
@@ -72,7 +72,7 @@ enum AlertRoutes {
             }
         }
 
-        router.delete("/api/v1/rules/{id}") { _, context -> Response in
+        router.delete("/api/v1/rules/{id}", needs: .role(.admin)) { _, context -> Response in
             do throws(MonitoringError) {
                 try await engine.deleteAlertRule(AlertRuleID(context.parameters.get("id") ?? ""))
                 return Response(status: .noContent)
@@ -83,7 +83,7 @@ enum AlertRoutes {
 
         // MARK: Alerts
 
-        router.get("/api/v1/alerts") { request, _ -> Response in
+        router.get("/api/v1/alerts", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 var filter = AlertFilter(name: parameters.text("rule"), since: try parameters.time("since"), until: try parameters.time("until"))
@@ -105,7 +105,7 @@ enum AlertRoutes {
             }
         }
 
-        router.get("/api/v1/alerts/{id}") { _, context -> Response in
+        router.get("/api/v1/alerts/{id}", needs: .role(.read)) { _, context -> Response in
             do throws(MonitoringError) {
                 let id = AlertID(context.parameters.get("id") ?? "")
                 if let open = try await engine.getActiveAlerts(filter: nil).first(where: { $0.id == id }) {
@@ -121,7 +121,7 @@ enum AlertRoutes {
         }
 
         for (verb, acknowledge) in [("ack", true), ("resolve", false)] {
-            router.post("/api/v1/alerts/{id}/\(verb)") { request, context -> Response in
+            router.post("/api/v1/alerts/{id}/\(verb)", needs: .role(.write)) { request, context -> Response in
                 guard let body = await LogTraceRoutes.collect(request, limit: api.maxBodyBytes) else {
                     return LogTraceRoutes.tooLarge(api.maxBodyBytes)
                 }
@@ -143,7 +143,7 @@ enum AlertRoutes {
 
         // MARK: Silences
 
-        router.get("/api/v1/silences") { request, _ -> Response in
+        router.get("/api/v1/silences", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let all = RequestParameters(request).text("expired") == "true"
                 let silences = try await engine.listSilences(includeExpired: all)
@@ -156,7 +156,7 @@ enum AlertRoutes {
             }
         }
 
-        router.post("/api/v1/silences") { request, _ -> Response in
+        router.post("/api/v1/silences", needs: .role(.write)) { request, _ -> Response in
             guard let body = await LogTraceRoutes.collect(request, limit: api.maxBodyBytes) else {
                 return LogTraceRoutes.tooLarge(api.maxBodyBytes)
             }
@@ -169,7 +169,7 @@ enum AlertRoutes {
             }
         }
 
-        router.delete("/api/v1/silences/{id}") { _, context -> Response in
+        router.delete("/api/v1/silences/{id}", needs: .role(.write)) { _, context -> Response in
             do throws(MonitoringError) {
                 try await engine.expireSilence(context.parameters.get("id") ?? "")
                 return Response(status: .noContent)

@@ -27,8 +27,8 @@ public struct LogTraceAPI: Sendable {
 /// `POST /api/v1/spans`, `GET /api/v1/traces`, `GET /api/v1/traces/stats`, `GET /api/v1/traces/{id}`.
 /// docs/http-api.md has the schemas.
 enum LogTraceRoutes {
-    static func register(on router: Router<BasicRequestContext>, api: LogTraceAPI) {
-        router.post("/api/v1/logs") { request, _ -> Response in
+    static func register(on router: SecuredRouter, api: LogTraceAPI) {
+        router.post("/api/v1/logs", needs: .role(.write)) { request, _ -> Response in
             guard let body = await collect(request, limit: api.maxBodyBytes) else { return tooLarge(api.maxBodyBytes) }
             let decoded: (entries: [(index: Int, entry: LogEntry)], errors: [MetricJSON.ItemError])
             do throws(MonitoringError) {
@@ -42,7 +42,7 @@ enum LogTraceRoutes {
             return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
         }
 
-        router.get("/api/v1/logs") { request, _ -> Response in
+        router.get("/api/v1/logs", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let page = try await api.logs.queryPage(try logQuery(RequestParameters(request)))
                 var answer: [String: JSONValue] = [
@@ -55,7 +55,7 @@ enum LogTraceRoutes {
             }
         }
 
-        router.get("/api/v1/logs/stats") { request, _ -> Response in
+        router.get("/api/v1/logs/stats", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 let filter = LogFilter(
@@ -67,7 +67,7 @@ enum LogTraceRoutes {
             }
         }
 
-        router.get("/api/v1/logs/export") { request, _ -> Response in
+        router.get("/api/v1/logs/export", needs: .role(.read)) { request, _ -> Response in
             let parameters = RequestParameters(request)
             let chunks: LogExportChunks
             let format: ExportFormat
@@ -98,7 +98,7 @@ enum LogTraceRoutes {
                 })
         }
 
-        router.post("/api/v1/spans") { request, _ -> Response in
+        router.post("/api/v1/spans", needs: .role(.write)) { request, _ -> Response in
             guard let body = await collect(request, limit: api.maxBodyBytes) else { return tooLarge(api.maxBodyBytes) }
             let decoded: (spans: [(index: Int, span: Span)], errors: [MetricJSON.ItemError])
             do throws(MonitoringError) {
@@ -112,7 +112,7 @@ enum LogTraceRoutes {
             return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: report.outcome)
         }
 
-        router.get("/api/v1/traces") { request, _ -> Response in
+        router.get("/api/v1/traces", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 var query = TraceQuery(
@@ -134,7 +134,7 @@ enum LogTraceRoutes {
             }
         }
 
-        router.get("/api/v1/traces/stats") { request, _ -> Response in
+        router.get("/api/v1/traces/stats", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 let filter = TraceFilter(
@@ -146,7 +146,7 @@ enum LogTraceRoutes {
             }
         }
 
-        router.get("/api/v1/traces/{id}") { _, context -> Response in
+        router.get("/api/v1/traces/{id}", needs: .role(.read)) { _, context -> Response in
             do throws(MonitoringError) {
                 let text = context.parameters.get("id") ?? ""
                 let id = try TraceID.parse(text)

@@ -30,8 +30,8 @@ public struct MetricsAPI: Sendable {
 /// `GET /api/v1/metrics` (series and their current values), `POST /api/v1/metrics` (ingest a JSON batch) and
 /// `GET /api/v1/metrics/query` (stored points of a series over a time range). docs/http-api.md has the schemas.
 enum MetricsRoutes {
-    static func register(on router: Router<BasicRequestContext>, api: MetricsAPI) {
-        router.get("/api/v1/metrics") { request, _ -> Response in
+    static func register(on router: SecuredRouter, api: MetricsAPI) {
+        router.get("/api/v1/metrics", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let filter = try RequestParameters(request).metricFilter()
                 let series = try api.engine.snapshot(filter: filter, budget: api.queryTimeout)
@@ -43,7 +43,7 @@ enum MetricsRoutes {
             }
         }
 
-        router.post("/api/v1/metrics") { request, _ -> Response in
+        router.post("/api/v1/metrics", needs: .role(.write)) { request, _ -> Response in
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: api.maxBodyBytes)
@@ -57,7 +57,7 @@ enum MetricsRoutes {
             return await ingest(Array(buffer: body), api: api)
         }
 
-        router.get("/api/v1/metrics/query") { request, _ -> Response in
+        router.get("/api/v1/metrics/query", needs: .role(.read)) { request, _ -> Response in
             do throws(MonitoringError) {
                 let parameters = RequestParameters(request)
                 guard let selectorText = parameters.text("match") ?? parameters.text("name") else {

@@ -4,6 +4,7 @@ import HummingbirdCore
 import NIOCore
 import Logging
 import StepflowCore
+import StepflowSecurity
 import Synchronization
 
 /// What the HTTP API reads from the running host.
@@ -88,45 +89,66 @@ public final class BoundAddress: Sendable {
 /// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`, configured by
-    /// `http:`.
-    ///
-    /// Every request first passes ``RequestGuardMiddleware`` (host, origin, body type, size and nesting). With a
-    /// non-empty `http.auth_token`, `/api/` routes answer 401 unless the request carries
-    /// `Authorization: Bearer <token>`. A connection idle for `http.idle_timeout` is closed, and at most
-    /// `http.max_connections` are served at once.
+    /// `http:`, with the routes of ``makeRouter(http:access:sources:)``. A connection idle for `http.idle_timeout`
+    /// is closed, and at most `http.max_connections` are served at once.
     public static func makeApplication(
-        http: HTTPConfig, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(), logger: Logger
+        http: HTTPConfig, access: AccessControl, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(),
+        logger: Logger
     ) -> some ApplicationProtocol {
         let address = http.address
         let port = http.port
-        let router = Router()
-        router.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
-            address: address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
+        let router = makeRouter(http: http, access: access, sources: sources).router
+        let idleTimeout = TimeAmount.nanoseconds(
+            Int64(clamping: http.idleTimeout.components.seconds) &* 1_000_000_000
+                &+ http.idleTimeout.components.attoseconds / 1_000_000_000)
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+            configuration: .init(
+                address: .hostname(address, port: port), serverName: "stepflow-monitor",
+                availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                boundAddress.set(host: address, port: bound)
+                logger.info("HTTP API listening", metadata: ["address": "http://\(address):\(bound)"])
+            },
+            logger: logger
+        )
+    }
+
+    /// Every route of the API, each declaring what it needs from its caller (``SecuredRouter``; docs/security.md).
+    ///
+    /// Every request first passes ``RequestGuardMiddleware`` (host, origin, body type, size and nesting), then its
+    /// route's access check, then its handler.
+    public static func makeRouter(http: HTTPConfig, access: AccessControl, sources: HTTPDataSources) -> SecuredRouter {
+        let base = Router()
+        base.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
+            address: http.address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
             maxBodySize: http.maxBodySize, maxJSONDepth: http.maxJSONDepth)))
-        if !http.authToken.isEmpty { router.add(middleware: BearerTokenMiddleware(token: http.authToken)) }
-        router.get("/metrics") { _, _ -> Response in
+        let router = SecuredRouter(router: base, access: access)
+        router.get("/metrics", needs: .publicEndpoint(.metrics)) { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(
                 status: .ok,
                 headers: [.contentType: PrometheusTextEncoder.contentType],
                 body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        router.get("/health") { _, _ -> Response in
+        router.get("/health", needs: .publicEndpoint(.health)) { _, _ -> Response in
             let health = await sources.health()
             return json(HealthJSON.encode(health), status: health.status == .unhealthy ? .serviceUnavailable : .ok)
         }
-        router.get("/health/live") { _, _ -> Response in
+        router.get("/health/live", needs: .publicEndpoint(.health)) { _, _ -> Response in
             json(#"{"status":"alive"}"#, status: .ok)
         }
-        router.get("/health/ready") { _, _ -> Response in
+        router.get("/health/ready", needs: .publicEndpoint(.health)) { _, _ -> Response in
             let health = await sources.health()
             let body = JSONValue.object(["status": .string(health.status.rawValue)]).jsonText
             return json(body, status: health.status == .unhealthy ? .serviceUnavailable : .ok)
         }
-        router.get("/api/v1/plugins") { _, _ -> Response in
+        router.get("/api/v1/plugins", needs: .role(.read)) { _, _ -> Response in
             json(await sources.plugins().jsonText, status: .ok)
         }
-        router.get("/health/{component}") { _, context -> Response in
+        router.get("/health/{component}", needs: .publicEndpoint(.health)) { _, context -> Response in
             let component = try context.parameters.require("component")
             let health = await sources.health()
             guard let status = health.components.first(where: { $0.component == component }) else {
@@ -147,10 +169,10 @@ public enum MonitoringHTTPServer {
         if let alertAPI = sources.alertAPI {
             AlertRoutes.register(on: router, api: alertAPI)
         }
-        router.get("/") { _, _ -> Response in
+        router.get("/", needs: .role(.read), browser: true) { _, _ -> Response in
             Response(status: .seeOther, headers: [.location: "/dashboard"])
         }
-        router.get("/dashboard") { _, _ -> Response in
+        router.get("/dashboard", needs: .role(.read), browser: true) { _, _ -> Response in
             let alerts = (try? await sources.alertAPI?.engine.getActiveAlerts(filter: nil)) ?? []
             let page = DashboardPage.render(DashboardPage.Content(
                 health: await sources.health(), plugins: await sources.plugins(), alerts: alerts,
@@ -160,33 +182,18 @@ public enum MonitoringHTTPServer {
                 body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         if let restartPlugin = sources.restartPlugin {
-            router.post("/api/v1/plugins/{name}/restart") { _, context -> Response in
+            router.post("/api/v1/plugins/{name}/restart", needs: .role(.admin)) { _, context -> Response in
                 let answer = await restartPlugin(try context.parameters.require("name"))
                 return json(answer.body, status: HTTPResponse.Status(code: answer.status))
             }
         }
         if let reload = sources.reload {
-            router.post("/api/v1/admin/reload") { _, _ -> Response in
+            router.post("/api/v1/admin/reload", needs: .role(.admin)) { _, _ -> Response in
                 let answer = await reload()
                 return json(answer.body, status: HTTPResponse.Status(code: answer.status))
             }
         }
-        let idleTimeout = TimeAmount.nanoseconds(
-            Int64(clamping: http.idleTimeout.components.seconds) &* 1_000_000_000
-                &+ http.idleTimeout.components.attoseconds / 1_000_000_000)
-        return Application(
-            router: router,
-            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
-            configuration: .init(
-                address: .hostname(address, port: port), serverName: "stepflow-monitor",
-                availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
-            onServerRunning: { channel in
-                let bound = channel.localAddress?.port ?? port
-                boundAddress.set(host: address, port: bound)
-                logger.info("HTTP API listening", metadata: ["address": "http://\(address):\(bound)"])
-            },
-            logger: logger
-        )
+        return router
     }
 
     private static func json(_ body: String, status: HTTPResponse.Status) -> Response {
