@@ -12,20 +12,42 @@ struct HostOptions: ParsableArguments {
         "The host's HTTP API. Default: http.address and http.port of the configuration.", valueName: "url"))
     var url: String?
 
+    @Option(help: ArgumentHelp(
+        "A file holding the bearer token to send (one of security.tokens). Default: STEPFLOW_CLI_TOKEN, else http.auth_token of the configuration.",
+        valueName: "path"))
+    var tokenFile: String?
+
     /// The API's base URL, without a trailing slash, and the token to send (exits 2 when the configuration does
-    /// not load).
+    /// not load or the token file cannot be read). The token is never a command-line argument: `ps` shows those.
     func endpoint() -> (base: String, token: String) {
+        let base: String
+        var configToken = ""
         if let url {
-            // The token still comes from the configuration (or STEPFLOW_MONITORING_HTTP_AUTH_TOKEN), if it loads.
-            let token = (try? ConfigurationLoader.load(path: config.path).configuration.http.authToken) ?? ""
-            return (url.hasSuffix("/") ? String(url.dropLast()) : url, token)
+            base = url.hasSuffix("/") ? String(url.dropLast()) : url
+            // The token may still come from the configuration (or STEPFLOW_MONITORING_HTTP_AUTH_TOKEN), if it loads.
+            configToken = (try? ConfigurationLoader.load(path: config.path).configuration.http.authToken) ?? ""
+        } else {
+            do {
+                let http = try ConfigurationLoader.load(path: config.path).configuration.http
+                base = "http://\(http.address):\(http.port)"
+                configToken = http.authToken
+            } catch {
+                fail("\(error.detailedDescription)", status: 2)
+            }
         }
-        do {
-            let http = try ConfigurationLoader.load(path: config.path).configuration.http
-            return ("http://\(http.address):\(http.port)", http.authToken)
-        } catch {
-            fail("\(error.detailedDescription)", status: 2)
+        if let tokenFile {
+            guard let data = FileManager.default.contents(atPath: tokenFile), data.count <= 4096,
+                let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+                !text.isEmpty
+            else {
+                fail("--token-file \(tokenFile): cannot read a token from it (a file of at most 4096 bytes holding one token)", status: 2)
+            }
+            return (base, text)
         }
+        if let token = ProcessInfo.processInfo.environment["STEPFLOW_CLI_TOKEN"], !token.isEmpty {
+            return (base, token)
+        }
+        return (base, configToken)
     }
 
     /// The API's base URL, without a trailing slash.

@@ -67,4 +67,45 @@ struct HTTPAuthTests {
         #expect(shown.output.contains(#"auth_token: "<redacted sha256:"#))
         #expect(!shown.output.contains("s3cret-token"))
     }
+
+    @Test("security.tokens over a real socket: the CLI sends a token from --token-file or STEPFLOW_CLI_TOKEN; roles hold")
+    func cliSendsARoleToken() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let adminFile = try directory.write("admin.token", "admin-token\n")
+        let readerFile = try directory.write("reader.token", "reader-token\n")
+        let path = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+            security:
+              tokens:
+                - {name: ops, role: admin, token_file: \(adminFile)}
+                - {name: grafana, role: read, token_file: \(readerFile)}
+            plugins: []
+            """)
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        try await whileRunning(runtime, logger: logger) {
+            let port = await runtime.boundAddress.waitForPort()
+            let url = "http://127.0.0.1:\(port)"
+            let refused = try await runProcess(executable, ["plugins", "list", "--url", url])
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("401"), "\(refused.output)")
+            let listed = try await runProcess(executable, ["plugins", "list", "--url", url, "--token-file", readerFile])
+            #expect(listed.status == 0, "\(listed.output)")
+            // A plugin restart needs admin: the reader's token gets 403; the admin's (from the environment) reaches
+            // the handler, which has no plugin of that name (404).
+            let forbidden = try await runProcess(executable, ["plugins", "restart", "nosuch", "--url", url, "--token-file", readerFile])
+            #expect(forbidden.status != 0)
+            #expect(forbidden.output.contains("needs admin"), "\(forbidden.output)")
+            let served = try await runProcess(
+                executable, ["plugins", "restart", "nosuch", "--url", url], environment: ["STEPFLOW_CLI_TOKEN": "admin-token"])
+            #expect(!served.output.contains("needs admin") && !served.output.contains("401"), "\(served.output)")
+            #expect(served.output.contains("nosuch"), "\(served.output)")
+        }
+        let shown = try await runProcess(executable, ["check-config", "--config", path])
+        #expect(shown.output.contains("token_file: \"\(adminFile)\""))
+        #expect(!shown.output.contains("admin-token"))
+    }
 }
