@@ -229,7 +229,7 @@ let package = Package(
             name: "stepflow-monitor",
             dependencies: [
                 "CStepflowSystem", "StepflowRuntime", "StepflowConfig", "StepflowPluginHost", "StepflowCore", "StepflowStorage",
-                "StepflowMetrics", "StepflowAlerting",
+                "StepflowMetrics", "StepflowAlerting", "StepflowSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The CLI's requests to a running host (URLSession's FoundationNetworking would link libcurl).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

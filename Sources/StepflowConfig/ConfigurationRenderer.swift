@@ -99,6 +99,7 @@ enum ConfigurationRenderer {
                 fields.append("labels: {" + pairs.joined(separator: ", ") + "}")
             }
             fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)
+            if let sha256 = plugin.sha256 { fields.append("sha256: " + JSONValue.quote(sha256)) }
             if !plugin.limits.isEmpty {
                 var limits: [String] = []
                 if let bytes = plugin.limits.memoryBytes { limits.append("memory: " + ByteSizeParser.format(bytes)) }

@@ -14,7 +14,7 @@ enum ConfigurationSchema {
     /// The keys of one `plugins:` item, in the order they are rendered.
     static let pluginKeys = [
         "name", "path", "enabled", "isolation", "interval", "timeout", "stale_after", "labels", "budgets", "limits",
-        "settings",
+        "settings", "sha256",
     ]
 
     /// The keys of a plugin's `budgets:` mapping.
@@ -144,6 +144,8 @@ enum ConfigurationSchema {
 
         .init("security.public_endpoints", env: "SECURITY_PUBLIC_ENDPOINTS", .text(\.security.publicEndpoints),
               .commaSeparatedSubset(of: SecurityConfig.PublicEndpoint.allCases.map(\.rawValue))),
+        .init("security.verify_plugin_files", .boolean(\.security.verifyPluginFiles)),
+        .init("security.plugin_owners", .text(\.security.pluginOwners)),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

@@ -1,4 +1,5 @@
 import StepflowCore
+import StepflowSecurity
 import Yams
 
 /// Builds a ``MonitoringConfiguration`` by walking a Yams node tree, collecting an issue (with file, line, column
@@ -287,6 +288,20 @@ struct NodeDecoder {
                     continue
                 }
                 plugin.settings = settings
+            case "sha256":
+                if isNull { continue }
+                guard case .text(let text)? = scalarValue(valueNode, as: .text, keyPath: keyPath) else {
+                    valid = false
+                    continue
+                }
+                let hex = text.hasPrefix("sha256:") ? String(text.dropFirst(7)) : text
+                guard TokenDigest.bytes(hex: hex) != nil else {
+                    report(valueNode, keyPath: keyPath,
+                           "expected the library's SHA-256 digest, 64 hex digits (stepflow-monitor plugins inspect prints it)")
+                    valid = false
+                    continue
+                }
+                plugin.sha256 = hex.lowercased()
             case "limits":
                 limitsNode = valueNode
                 guard let limits = decodeLimits(valueNode, keyPath: keyPath) else {

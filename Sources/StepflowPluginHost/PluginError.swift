@@ -21,6 +21,8 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
             case unsupported = "plugin call not supported"
             case crashed = "plugin runner crashed"
             case outOfMemory = "plugin out of memory"
+            case untrustedFile = "plugin file not trusted"
+            case digestMismatch = "plugin digest mismatch"
         }
 
         private let value: Value
@@ -66,10 +68,17 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         /// runner is then restarted with backoff.
         public static let outOfMemory = Code(.outOfMemory)
 
+        /// The library, or a directory above it, is writable by other users or owned by a user not trusted
+        /// (`security.verify_plugin_files`): it was not loaded.
+        public static let untrustedFile = Code(.untrustedFile)
+        /// The library's SHA-256 digest is not the `sha256` pinned in its `plugins:` entry: it was not loaded.
+        public static let digestMismatch = Code(.digestMismatch)
+
         /// Every code, e.g. to map a code's ``description`` back to the code.
         public static let all: [Code] = [
             .notFound, .openFailed, .missingSymbol, .registerFailed, .abiMismatch, .descriptorTooSmall,
             .invalidDescriptor, .createFailed, .callFailed, .timedOut, .busy, .unsupported, .crashed, .outOfMemory,
+            .untrustedFile, .digestMismatch,
         ]
     }
 

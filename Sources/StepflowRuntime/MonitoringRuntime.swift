@@ -104,6 +104,11 @@ public final class MonitoringRuntime: Sendable {
         } catch {
             throw MonitoringError(.configurationError, "\(error)", hint: "fix the token's source, or remove the token")
         }
+        let pluginOwners: Set<UInt32>
+        switch LibraryTrust.owners(from: configuration.security.pluginOwners) {
+        case .success(let owners): pluginOwners = owners
+        case .failure(let error): throw MonitoringError(.configurationError, "security.plugin_owners: \(error)")
+        }
 
         storage = try await StorageCapability.build(
             configuration.storage,
@@ -140,7 +145,8 @@ public final class MonitoringRuntime: Sendable {
             logExport: LogExportSettings(
                 store: logs.store, positions: storage.positions, enabled: configuration.logs.enableExport,
                 interval: configuration.logs.exportInterval),
-            notifier: alerting.notifier)
+            notifier: alerting.notifier,
+            trust: LibraryTrust(enabled: configuration.security.verifyPluginFiles, owners: pluginOwners))
         reloader = ConfigurationReloader(
             loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine, logger: logger)
         telemetry = SelfTelemetry(

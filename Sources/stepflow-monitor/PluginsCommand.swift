@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StepflowPluginHost
+import StepflowSecurity
 
 /// `stepflow-monitor plugins …`: tools for plugin authors and operators.
 struct PluginsCommand: AsyncParsableCommand {
@@ -43,9 +44,16 @@ struct PluginsCommand: AsyncParsableCommand {
         var path: String
 
         func run() async throws {
+            // Before any of the library's code runs: the file checks a host makes (with the default
+            // security.plugin_owners, this user and root), and the digest to pin in its plugins: entry.
+            let untrusted = LibraryTrust().violation(ofLibraryAt: path)
+            if let digest = try? FileDigest.sha256(ofFileAt: path) {
+                print("sha256:       \(digest)  (pin it: sha256: \"\(digest)\" in the plugins: entry)")
+            }
+            print("file checks:  \(untrusted ?? "passed (owner and permissions of the file and its directories)")")
             let inspection = await PluginInspection.inspect(path: path)
             print(inspection)
-            if !inspection.isLoadable { throw ExitCode(1) }
+            if !inspection.isLoadable || untrusted != nil { throw ExitCode(1) }
         }
     }
 }

@@ -339,6 +339,9 @@ public struct PluginConfig: Sendable, Hashable {
     /// `labels`: added to every sample the plugin emits, replacing a label of the same name the plugin gave, so
     /// that two instances of one plugin own distinct series. Sorted by name.
     public var labels: [Label] = []
+    /// `sha256`: the library's SHA-256 digest (lower-case hex); when set, a library with another digest is refused
+    /// before any of its code runs (`stepflow-monitor plugins inspect` prints the digest to pin).
+    public var sha256: String?
 
     public init(
         name: String? = nil,

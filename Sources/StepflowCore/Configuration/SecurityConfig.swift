@@ -65,6 +65,12 @@ public struct SecurityConfig: Sendable, Hashable {
     /// comma-separated groups that need no token once tokens are configured; empty closes them too (Prometheus
     /// then scrapes with `authorization: {credentials: …}`).
     public var publicEndpoints: String = "metrics,health"
+    /// `verify_plugin_files`, default true: before a plugin library is loaded, the library and every directory above
+    /// it must be writable by no one but their owner and owned by root or one of `plugin_owners`.
+    public var verifyPluginFiles: Bool = true
+    /// `plugin_owners`, default empty (the host's own user): comma-separated user names or ids allowed to own
+    /// plugin libraries and their directories, besides root.
+    public var pluginOwners: String = ""
 
     public init() {}
     public static let `default` = SecurityConfig()

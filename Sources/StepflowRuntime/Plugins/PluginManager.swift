@@ -8,6 +8,7 @@ import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
+import StepflowSecurity
 import StepflowStorage
 import Synchronization
 
@@ -73,12 +74,16 @@ final class PluginManager: Service, Sendable {
     let logExport: LogExportSettings?
     /// Where notifier plugins are added as channels; `nil` leaves them unused.
     let notifier: AlertNotifier?
+    /// The checks a library file passes before it is loaded (`security.verify_plugin_files`, `plugin_owners`).
+    let trust: LibraryTrust
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
         configDirectory: String?, defaultTimeout: Duration, retries: Int,
-        pluginRunner: String, logExport: LogExportSettings? = nil, notifier: AlertNotifier? = nil
+        pluginRunner: String, logExport: LogExportSettings? = nil, notifier: AlertNotifier? = nil,
+        trust: LibraryTrust = LibraryTrust()
     ) {
+        self.trust = trust
         self.logExport = logExport
         self.notifier = notifier
         self.scheduler = scheduler
@@ -183,6 +188,7 @@ final class PluginManager: Service, Sendable {
             // that crashes while loading must cost only a runner.
             let library: PluginLibrary?
             let info: PluginDescriptorInfo
+            try PluginVerification.verify(plugin, resolvedPath: resolved, trust: trust)
             switch plugin.isolation {
             case .inProcess:
                 let loaded = try PluginLibrary.load(path: resolved)
