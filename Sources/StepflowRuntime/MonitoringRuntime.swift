@@ -304,7 +304,8 @@ public final class MonitoringRuntime: Sendable {
             logTraceAPI: LogTraceAPI(
                 logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
                 ingestPolicy: ingestPolicy),
-            alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize))
+            alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize),
+            audit: AuditTrail(logs: logs.engine))
         return sources
     }
 }

@@ -28,7 +28,7 @@ public struct LogTraceAPI: Sendable {
 /// docs/http-api.md has the schemas.
 enum LogTraceRoutes {
     static func register(on router: SecuredRouter, api: LogTraceAPI) {
-        router.post("/api/v1/logs", needs: .role(.write)) { request, _ -> Response in
+        router.post("/api/v1/logs", needs: .role(.write), ingest: true) { request, _ -> Response in
             guard let body = await collect(request, limit: api.maxBodyBytes) else { return tooLarge(api.maxBodyBytes) }
             let decoded: (entries: [(index: Int, entry: LogEntry)], errors: [MetricJSON.ItemError])
             do throws(MonitoringError) {
@@ -98,7 +98,7 @@ enum LogTraceRoutes {
                 })
         }
 
-        router.post("/api/v1/spans", needs: .role(.write)) { request, _ -> Response in
+        router.post("/api/v1/spans", needs: .role(.write), ingest: true) { request, _ -> Response in
             guard let body = await collect(request, limit: api.maxBodyBytes) else { return tooLarge(api.maxBodyBytes) }
             let decoded: (spans: [(index: Int, span: Span)], errors: [MetricJSON.ItemError])
             do throws(MonitoringError) {

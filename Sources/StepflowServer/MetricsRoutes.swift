@@ -43,7 +43,7 @@ enum MetricsRoutes {
             }
         }
 
-        router.post("/api/v1/metrics", needs: .role(.write)) { request, _ -> Response in
+        router.post("/api/v1/metrics", needs: .role(.write), ingest: true) { request, _ -> Response in
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: api.maxBodyBytes)

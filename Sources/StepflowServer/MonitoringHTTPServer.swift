@@ -27,6 +27,8 @@ public struct HTTPDataSources: Sendable {
     public var logTraceAPI: LogTraceAPI?
     /// The alerting API (`/api/v1/rules…`, `/api/v1/alerts…`, `/api/v1/silences…`); `nil` leaves them out.
     public var alertAPI: AlertAPI?
+    /// Where state changes and refused requests are recorded; `nil` records nothing.
+    public var audit: AuditTrail?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
@@ -34,8 +36,10 @@ public struct HTTPDataSources: Sendable {
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
         restartPlugin: (@Sendable (String) async -> (status: Int, body: String))? = nil,
-        metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil
+        metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil,
+        audit: AuditTrail? = nil
     ) {
+        self.audit = audit
         self.logTraceAPI = logTraceAPI
         self.alertAPI = alertAPI
         self.metrics = metrics
@@ -121,11 +125,11 @@ public enum MonitoringHTTPServer {
     /// Every request first passes ``RequestGuardMiddleware`` (host, origin, body type, size and nesting), then its
     /// route's access check, then its handler.
     public static func makeRouter(http: HTTPConfig, access: AccessControl, sources: HTTPDataSources) -> SecuredRouter {
-        let base = Router()
+        let base = Router(context: HostRequestContext.self)
         base.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
             address: http.address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
             maxBodySize: http.maxBodySize, maxJSONDepth: http.maxJSONDepth)))
-        let router = SecuredRouter(router: base, access: access)
+        let router = SecuredRouter(router: base, access: access, audit: sources.audit)
         router.get("/metrics", needs: .publicEndpoint(.metrics)) { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(

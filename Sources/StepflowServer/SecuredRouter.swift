@@ -21,65 +21,85 @@ public struct RouteAccess: Sendable, Hashable, CustomStringConvertible {
 /// - a known principal whose role is too low: 403, naming the principal's role and the one needed;
 /// - more than one `Authorization` header: 401 (which one to believe is ambiguous, so neither is).
 public final class SecuredRouter {
-    public typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    public typealias Handler = @Sendable (Request, HostRequestContext) async throws -> Response
 
-    let router: Router<BasicRequestContext>
+    let router: Router<HostRequestContext>
     private let access: AccessControl
+    private let audit: AuditTrail?
     private var declared: [RouteAccess] = []
 
-    init(router: Router<BasicRequestContext>, access: AccessControl) {
+    init(router: Router<HostRequestContext>, access: AccessControl, audit: AuditTrail?) {
         self.router = router
         self.access = access
+        self.audit = audit
     }
 
     /// Every route registered, with what it needs, in registration order.
     public var routes: [RouteAccess] { declared }
 
     /// The Hummingbird router the routes are on.
-    public var hummingbirdRouter: Router<BasicRequestContext> { router }
+    public var hummingbirdRouter: Router<HostRequestContext> { router }
 
     func get(_ path: String, needs requirement: AccessRequirement, browser: Bool = false, use handler: @escaping Handler) {
-        on(.get, path, needs: requirement, browser: browser, use: handler)
+        on(.get, path, needs: requirement, browser: browser, auditsSuccess: false, use: handler)
     }
 
-    func post(_ path: String, needs requirement: AccessRequirement, use handler: @escaping Handler) {
-        on(.post, path, needs: requirement, browser: false, use: handler)
+    /// - Parameter ingest: an ingest route (samples, log lines, spans): audited only when refused, not on every
+    ///   batch.
+    func post(_ path: String, needs requirement: AccessRequirement, ingest: Bool = false, use handler: @escaping Handler) {
+        on(.post, path, needs: requirement, browser: false, auditsSuccess: !ingest, use: handler)
     }
 
     func put(_ path: String, needs requirement: AccessRequirement, use handler: @escaping Handler) {
-        on(.put, path, needs: requirement, browser: false, use: handler)
+        on(.put, path, needs: requirement, browser: false, auditsSuccess: true, use: handler)
     }
 
     func delete(_ path: String, needs requirement: AccessRequirement, use handler: @escaping Handler) {
-        on(.delete, path, needs: requirement, browser: false, use: handler)
+        on(.delete, path, needs: requirement, browser: false, auditsSuccess: true, use: handler)
     }
 
     /// - Parameter browser: a page a browser opens: the token is also taken as the password of HTTP Basic, and a
     ///   401 asks for it with a Basic challenge.
+    /// - Parameter auditsSuccess: whether an allowed request goes to the audit trail (a state change); a refused
+    ///   one always does.
     private func on(
         _ method: HTTPRequest.Method, _ path: String, needs requirement: AccessRequirement, browser: Bool,
-        use handler: @escaping Handler
+        auditsSuccess: Bool, use handler: @escaping Handler
     ) {
         declared.append(RouteAccess(method: method, path: path, requirement: requirement))
-        let access = self.access
+        let (access, audit) = (self.access, self.audit)
+        let parameterNames = path.split(separator: "/").filter { $0.hasPrefix("{") && $0.hasSuffix("}") }
+            .map { String($0.dropFirst().dropLast()) }
         router.on(RouterPath(path), method: method) { request, context -> Response in
             let headers = request.headers[values: .authorization]
             let decision = headers.count > 1
                 ? .unauthorized(reason: "the request has \(headers.count) Authorization headers; send exactly one")
                 : access.decide(requirement, authorization: headers.first, allowBasic: browser)
+            let response: Response
+            var principal: Principal?
             switch decision {
-            case .allowed:
-                return try await handler(request, context)
+            case .allowed(let who):
+                principal = who
+                var context = context
+                context.principal = who
+                response = try await handler(request, context)
+                guard auditsSuccess else { return response }
             case .unauthorized(let reason):
-                return Self.refusal(
+                response = Self.refusal(
                     .unauthorized, reason, needed: Self.role(requirement),
                     challenge: browser ? #"Basic realm="stepflow-monitor", charset="UTF-8""# : "Bearer")
-            case .forbidden(let principal, let needed):
-                return Self.refusal(
+            case .forbidden(let who, let needed):
+                principal = who
+                response = Self.refusal(
                     .forbidden,
-                    "'\(principal.name)' has the \(principal.role.rawValue) role; \(method) \(path) needs \(needed.rawValue)",
+                    "'\(who.name)' has the \(who.role.rawValue) role; \(method) \(path) needs \(needed.rawValue)",
                     needed: needed, challenge: nil)
             }
+            let target = parameterNames.compactMap { name in context.parameters.get(name).map { "\(name)=\($0)" } }
+            audit?.record(
+                principal: principal, client: context.clientAddress, method: method.rawValue, route: path,
+                target: target.isEmpty ? nil : target.joined(separator: ","), status: Int(response.status.code))
+            return response
         }
     }
 

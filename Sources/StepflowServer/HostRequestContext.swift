@@ -1,0 +1,25 @@
+import Hummingbird
+import NIOCore
+import StepflowSecurity
+
+/// The request context of the host's routes: Hummingbird's core context, the client's address (for the audit
+/// trail and per-client limits) and, once the route's access check has passed, the principal that made it.
+public struct HostRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connected client, when known (router-mode tests have none).
+    public let remoteAddress: SocketAddress?
+    /// Who made the request: set by ``SecuredRouter`` before the handler runs; `nil` when anonymous.
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's address as text (`127.0.0.1:51234`), or `unknown`.
+    var clientAddress: String {
+        guard let address = remoteAddress else { return "unknown" }
+        if let ip = address.ipAddress, let port = address.port { return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+        return "\(address)"
+    }
+}
