@@ -129,6 +129,8 @@ enum SettingConstraint: Sendable {
     case atLeastOne
     /// A number from 0 to 1.
     case unitInterval
+    /// A finite number of zero or more.
+    case nonNegativeNumber
     /// A TCP port, 0…65535.
     case port
     /// Text that is not empty.
@@ -155,6 +157,8 @@ enum SettingConstraint: Sendable {
             return "must not be negative, found \(integer)"
         case (.atLeastOne, .integer(let integer)) where integer < 1:
             return "must be at least 1, found \(integer)"
+        case (.nonNegativeNumber, .number(let number)) where !(number >= 0):
+            return "must not be negative, found \(number)"
         case (.unitInterval, .number(let number)) where !(0...1).contains(number):
             return "must be between 0 and 1, found \(number)"
         case (.port, .integer(let integer)) where !(0...65535).contains(integer):
@@ -215,6 +219,7 @@ enum SettingConstraint: Sendable {
         case .nonNegative: return ">= 0"
         case .atLeastOne: return ">= 1"
         case .unitInterval: return "0 to 1"
+        case .nonNegativeNumber: return ">= 0"
         case .port: return "0 to 65535"
         case .nonEmpty: return "not empty"
         case .httpURL: return "http:// or https:// URL"

@@ -73,6 +73,8 @@ public final class MonitoringRuntime: Sendable {
     private let telemetry: SelfTelemetry
     /// The HTTP API's tokens and roles (`security:`, `http.auth_token`).
     private let access: AccessControl
+    /// The HTTP API's abuse limits and their counters.
+    private let requestLimits: RequestLimits
     private let logger: Logger
     private let services: [any Service]
 
@@ -104,6 +106,7 @@ public final class MonitoringRuntime: Sendable {
         } catch {
             throw MonitoringError(.configurationError, "\(error)", hint: "fix the token's source, or remove the token")
         }
+        requestLimits = RequestLimits(security: configuration.security, http: configuration.http)
         let pluginOwners: Set<UInt32>
         switch LibraryTrust.owners(from: configuration.security.pluginOwners) {
         case .success(let owners): pluginOwners = owners
@@ -151,7 +154,7 @@ public final class MonitoringRuntime: Sendable {
             loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
-            tracing: tracing, alerting: alerting, export: export)
+            tracing: tracing, alerting: alerting, export: export, requestLimits: requestLimits)
 
         let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs + export.jobs
             + [BuiltinJob(MemoryReleaseJob(database: database, logger: logger), every: .seconds(60), timeout: .seconds(30))]
@@ -179,7 +182,7 @@ public final class MonitoringRuntime: Sendable {
             services.append(Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-                access: access, boundAddress: boundAddress, logger: logger))
+                access: access, limits: requestLimits, boundAddress: boundAddress, logger: logger))
         }
         self.services = services
     }
@@ -246,14 +249,14 @@ public final class MonitoringRuntime: Sendable {
         Self.makeHTTPApplication(
             configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
             health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-            access: access, boundAddress: BoundAddress(), logger: logger)
+            access: access, limits: requestLimits, boundAddress: BoundAddress(), logger: logger)
     }
 
     /// The HTTP API's routes, each with what it needs from its caller, over this host (for tests that enumerate
     /// them).
     package func makeHTTPRouter() -> SecuredRouter {
         MonitoringHTTPServer.makeRouter(
-            http: configuration.http, access: access,
+            http: configuration.http, access: access, limits: requestLimits,
             sources: Self.httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry))
@@ -264,10 +267,10 @@ public final class MonitoringRuntime: Sendable {
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
         plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
-        access: AccessControl, boundAddress: BoundAddress, logger: Logger
+        access: AccessControl, limits: RequestLimits, boundAddress: BoundAddress, logger: Logger
     ) -> some ApplicationProtocol {
         MonitoringHTTPServer.makeApplication(
-            http: configuration.http, access: access,
+            http: configuration.http, access: access, limits: limits,
             sources: httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: health, plugins: manager, reloader: reloader, telemetry: telemetry),

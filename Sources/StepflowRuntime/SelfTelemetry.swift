@@ -6,6 +6,8 @@ import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
 import StepflowScheduling
+import StepflowSecurity
+import StepflowServer
 import StepflowStorage
 import StepflowTracing
 
@@ -32,6 +34,8 @@ struct SelfTelemetry: Sendable {
     let notifier: AlertNotifier
     /// The Prometheus remote-write exporter, when it is on.
     var remoteWrite: RemoteWriteJob? = nil
+    /// The HTTP API's abuse limits.
+    var requestLimits: RequestLimits? = nil
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -234,6 +238,24 @@ struct SelfTelemetry: Sendable {
         add("stepflow_traces_spans_dropped_total", "Ended spans dropped because the write queue was full.",
             .counter(Double(spanQueue.dropped)), [])
         add("stepflow_traces_spans_written_total", "Spans written to the database.", .counter(Double(spanWriter.written)), [])
+        if let requestLimits { httpLimitMetrics(requestLimits, add: add) }
+    }
+
+    /// `stepflow_http_*`: what the abuse limits refused (docs/security.md, "Abuse limits").
+    private func httpLimitMetrics(_ limits: RequestLimits, add: (String, String, MetricValue, [Label]) -> Void) {
+        for (key, count) in limits.rateLimited.sorted(by: { ($0.key.route, $0.key.principal) < ($1.key.route, $1.key.principal) }) {
+            add("stepflow_http_rate_limited_total", "Write requests refused with 429 by security.rate_limit, by route and principal.",
+                .counter(Double(count)), [Label("route", key.route), Label("principal", key.principal)])
+        }
+        let failures = limits.authFailures
+        for reason in AuthenticationFailure.allCases {
+            add("stepflow_http_auth_failures_total", "Requests whose credentials were refused, by reason.",
+                .counter(Double(failures[reason] ?? 0)), [Label("reason", reason.rawValue)])
+        }
+        add("stepflow_http_overloaded_total", "Requests refused with 503 at http.max_concurrent_requests.",
+            .counter(Double(limits.overloaded)), [])
+        add("stepflow_http_requests_in_flight", "Requests being handled (/metrics and /health not counted).",
+            .gauge(Double(limits.requestsInFlight)), [])
     }
 
 }
@@ -243,13 +265,13 @@ extension SelfTelemetry {
     init(
         scheduler: Scheduler<ContinuousClock>, plugins: PluginManager, storage: StorageCapability,
         metrics: MetricsCapability, logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability,
-        export: ExportCapability
+        export: ExportCapability, requestLimits: RequestLimits
     ) {
         self.init(
             scheduler: scheduler, engine: metrics.engine, queue: metrics.queue, writer: metrics.writer,
             database: storage.database, plugins: plugins, retention: storage.retention, aggregation: metrics.aggregation,
             logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
             fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
-            remoteWrite: export.remoteWrite)
+            remoteWrite: export.remoteWrite, requestLimits: requestLimits)
     }
 }

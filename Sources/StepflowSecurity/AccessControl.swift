@@ -64,15 +64,19 @@ public struct AccessControl: Sendable {
             needed = role
         }
         guard let authorization else {
-            return .unauthorized(reason: "this route needs a token with the \(needed.rawValue) role: send Authorization: Bearer <token>")
+            return .unauthorized(
+                reason: "this route needs a token with the \(needed.rawValue) role: send Authorization: Bearer <token>",
+                failure: .missing)
         }
         guard let presented = Self.presentedToken(authorization, allowBasic: allowBasic) else {
-            return .unauthorized(reason: allowBasic
-                ? "the Authorization header is neither 'Bearer <token>' nor Basic with the token as password"
-                : "the Authorization header is not 'Bearer <token>'")
+            return .unauthorized(
+                reason: allowBasic
+                    ? "the Authorization header is neither 'Bearer <token>' nor Basic with the token as password"
+                    : "the Authorization header is not 'Bearer <token>'",
+                failure: .malformed)
         }
         guard let principal = principal(presenting: presented) else {
-            return .unauthorized(reason: "the token in the Authorization header is not one this host knows")
+            return .unauthorized(reason: "the token in the Authorization header is not one this host knows", failure: .unknown)
         }
         guard principal.role >= needed else { return .forbidden(principal: principal, needed: needed) }
         return .allowed(principal)

@@ -19,8 +19,23 @@ public enum AccessRequirement: Sendable, Hashable, CustomStringConvertible {
 public enum AccessDecision: Sendable, Equatable {
     /// Served: by this principal, or anonymously (an open endpoint, or a host with no tokens configured).
     case allowed(Principal?)
-    /// 401: no credential, or one the host does not know; `reason` says which.
-    case unauthorized(reason: String)
+    /// 401: no credential, or one the host does not know; `reason` says which, for the caller; `failure` for
+    /// counting.
+    case unauthorized(reason: String, failure: AuthenticationFailure)
     /// 403: a known principal whose role is below `needed`.
     case forbidden(principal: Principal, needed: AccessRole)
+}
+
+/// Why a request's credentials were not accepted (the `reason` label of `stepflow_http_auth_failures_total`).
+public enum AuthenticationFailure: String, Sendable, CaseIterable {
+    /// No `Authorization` header.
+    case missing
+    /// A header that is not `Bearer <token>` (or Basic, where allowed), or more than one.
+    case malformed
+    /// A well-formed token the host does not know.
+    case unknown
+    /// A known token whose role is too low (403).
+    case forbidden
+    /// The client address is locked out after repeated failures (429).
+    case lockedOut = "locked_out"
 }

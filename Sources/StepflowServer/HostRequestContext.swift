@@ -16,6 +16,11 @@ public struct HostRequestContext: RequestContext, RemoteAddressRequestContext {
         remoteAddress = source.channel.remoteAddress
     }
 
+    /// The client's IP address alone (what per-client limits key on), or `unknown`.
+    var clientHost: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+
     /// The client's address as text (`127.0.0.1:51234`), or `unknown`.
     var clientAddress: String {
         guard let address = remoteAddress else { return "unknown" }

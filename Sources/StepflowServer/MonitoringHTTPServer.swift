@@ -93,15 +93,15 @@ public final class BoundAddress: Sendable {
 /// ``HTTPDataSources/metricsAPI``, the metrics API (see `MetricsRoutes`).
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`, configured by
-    /// `http:`, with the routes of ``makeRouter(http:access:sources:)``. A connection idle for `http.idle_timeout`
+    /// `http:`, with the routes of ``makeRouter(http:access:limits:sources:)``. A connection idle for `http.idle_timeout`
     /// is closed, and at most `http.max_connections` are served at once.
     public static func makeApplication(
-        http: HTTPConfig, access: AccessControl, sources: HTTPDataSources, boundAddress: BoundAddress = BoundAddress(),
-        logger: Logger
+        http: HTTPConfig, access: AccessControl, limits: RequestLimits, sources: HTTPDataSources,
+        boundAddress: BoundAddress = BoundAddress(), logger: Logger
     ) -> some ApplicationProtocol {
         let address = http.address
         let port = http.port
-        let router = makeRouter(http: http, access: access, sources: sources).router
+        let router = makeRouter(http: http, access: access, limits: limits, sources: sources).router
         let idleTimeout = TimeAmount.nanoseconds(
             Int64(clamping: http.idleTimeout.components.seconds) &* 1_000_000_000
                 &+ http.idleTimeout.components.attoseconds / 1_000_000_000)
@@ -124,12 +124,14 @@ public enum MonitoringHTTPServer {
     ///
     /// Every request first passes ``RequestGuardMiddleware`` (host, origin, body type, size and nesting), then its
     /// route's access check, then its handler.
-    public static func makeRouter(http: HTTPConfig, access: AccessControl, sources: HTTPDataSources) -> SecuredRouter {
+    public static func makeRouter(
+        http: HTTPConfig, access: AccessControl, limits: RequestLimits, sources: HTTPDataSources
+    ) -> SecuredRouter {
         let base = Router(context: HostRequestContext.self)
         base.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
             address: http.address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
             maxBodySize: http.maxBodySize, maxJSONDepth: http.maxJSONDepth)))
-        let router = SecuredRouter(router: base, access: access, audit: sources.audit)
+        let router = SecuredRouter(router: base, access: access, audit: sources.audit, limits: limits)
         router.get("/metrics", needs: .publicEndpoint(.metrics)) { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(

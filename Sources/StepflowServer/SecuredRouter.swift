@@ -26,12 +26,14 @@ public final class SecuredRouter {
     let router: Router<HostRequestContext>
     private let access: AccessControl
     private let audit: AuditTrail?
+    private let limits: RequestLimits
     private var declared: [RouteAccess] = []
 
-    init(router: Router<HostRequestContext>, access: AccessControl, audit: AuditTrail?) {
+    init(router: Router<HostRequestContext>, access: AccessControl, audit: AuditTrail?, limits: RequestLimits) {
         self.router = router
         self.access = access
         self.audit = audit
+        self.limits = limits
     }
 
     /// Every route registered, with what it needs, in registration order.
@@ -67,37 +69,84 @@ public final class SecuredRouter {
         auditsSuccess: Bool, use handler: @escaping Handler
     ) {
         declared.append(RouteAccess(method: method, path: path, requirement: requirement))
-        let (access, audit) = (self.access, self.audit)
+        let (access, audit, limits) = (self.access, self.audit, self.limits)
         let parameterNames = path.split(separator: "/").filter { $0.hasPrefix("{") && $0.hasSuffix("}") }
             .map { String($0.dropFirst().dropLast()) }
+        // /metrics and /health stay answerable under load (probes, scrapes); the others count against the cap.
+        let counted: Bool
+        if case .publicEndpoint = requirement { counted = false } else { counted = true }
+        let writes = method != .get
+        // Ingest may take up to http.max_body_size (RequestGuardMiddleware); the other writes far less.
+        let smallBody = writes && auditsSuccess
         router.on(RouterPath(path), method: method) { request, context -> Response in
-            let headers = request.headers[values: .authorization]
-            let decision = headers.count > 1
-                ? .unauthorized(reason: "the request has \(headers.count) Authorization headers; send exactly one")
-                : access.decide(requirement, authorization: headers.first, allowBasic: browser)
-            let response: Response
-            var principal: Principal?
-            switch decision {
-            case .allowed(let who):
-                principal = who
-                var context = context
-                context.principal = who
-                response = try await handler(request, context)
-                guard auditsSuccess else { return response }
-            case .unauthorized(let reason):
-                response = Self.refusal(
-                    .unauthorized, reason, needed: Self.role(requirement),
-                    challenge: browser ? #"Basic realm="stepflow-monitor", charset="UTF-8""# : "Bearer")
-            case .forbidden(let who, let needed):
-                principal = who
-                response = Self.refusal(
-                    .forbidden,
-                    "'\(who.name)' has the \(who.role.rawValue) role; \(method) \(path) needs \(needed.rawValue)",
-                    needed: needed, challenge: nil)
+            if counted {
+                guard limits.enter() else {
+                    return Self.refusal(
+                        .serviceUnavailable, "the host is handling http.max_concurrent_requests (\(limits.maxConcurrentRequests)) requests; retry shortly",
+                        needed: nil, retryAfter: .seconds(1))
+                }
             }
+            defer { if counted { limits.leave() } }
+            let client = context.clientAddress
+            let address = context.clientHost
+            var principal: Principal?
+            var failure: AuthenticationFailure?
+            let response: Response
+            let headers = request.headers[values: .authorization]
+            // A locked-out address still reaches what is open to everyone (/metrics, /health by default).
+            let open = access.decide(requirement, authorization: nil) == .allowed(nil)
+            if !open, let wait = limits.failures.lockedOut(address) {
+                failure = .lockedOut
+                response = Self.refusal(
+                    .tooManyRequests, "too many failed authentications from \(address); retry later",
+                    needed: Self.role(requirement), retryAfter: wait)
+            } else {
+                let decision = headers.count > 1
+                    ? .unauthorized(reason: "the request has \(headers.count) Authorization headers; send exactly one", failure: .malformed)
+                    : access.decide(requirement, authorization: headers.first, allowBasic: browser)
+                switch decision {
+                case .allowed(let who):
+                    principal = who
+                    if writes, let wait = limits.rate.take(who.map { "principal:\($0.name)" } ?? "address:\(address)") {
+                        limits.countRateLimited(route: path, principal: who?.name ?? "anonymous")
+                        return Self.refusal(
+                            .tooManyRequests, "more than security.rate_limit write requests per second; slow down",
+                            needed: nil, retryAfter: wait)
+                    }
+                    var request = request
+                    if smallBody {
+                        do {
+                            _ = try await request.collectBody(upTo: limits.maxControlBodySize)
+                        } catch {
+                            return Self.refusal(
+                                .contentTooLarge, "the body is larger than http.max_control_body_size (\(limits.maxControlBodySize) bytes)",
+                                needed: nil, retryAfter: nil)
+                        }
+                    }
+                    var context = context
+                    context.principal = who
+                    let answer = try await handler(request, context)
+                    guard auditsSuccess else { return answer }
+                    response = answer
+                case .unauthorized(let reason, let why):
+                    failure = why
+                    limits.failures.recordFailure(address)
+                    response = Self.refusal(
+                        .unauthorized, reason, needed: Self.role(requirement), retryAfter: nil,
+                        challenge: browser ? #"Basic realm="stepflow-monitor", charset="UTF-8""# : "Bearer")
+                case .forbidden(let who, let needed):
+                    principal = who
+                    failure = .forbidden
+                    response = Self.refusal(
+                        .forbidden,
+                        "'\(who.name)' has the \(who.role.rawValue) role; \(method) \(path) needs \(needed.rawValue)",
+                        needed: needed, retryAfter: nil)
+                }
+            }
+            if let failure { limits.countAuthFailure(failure) }
             let target = parameterNames.compactMap { name in context.parameters.get(name).map { "\(name)=\($0)" } }
             audit?.record(
-                principal: principal, client: context.clientAddress, method: method.rawValue, route: path,
+                principal: principal, client: client, method: method.rawValue, route: path,
                 target: target.isEmpty ? nil : target.joined(separator: ","), status: Int(response.status.code))
             return response
         }
@@ -111,11 +160,19 @@ public final class SecuredRouter {
     }
 
     private static func refusal(
-        _ status: HTTPResponse.Status, _ reason: String, needed: AccessRole, challenge: String?
+        _ status: HTTPResponse.Status, _ reason: String, needed: AccessRole?, retryAfter: Duration?,
+        challenge: String? = nil
     ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
-        let body = JSONValue.object(["error": .string(reason), "required_role": .string(needed.rawValue)]).jsonText
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        var object: [String: JSONValue] = ["error": .string(reason)]
+        if let needed { object["required_role"] = .string(needed.rawValue) }
+        if let retryAfter {
+            // Whole seconds, rounded up (RFC 9110, section 10.2.3), at least 1.
+            let seconds = max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0))
+            headers[.retryAfter] = String(seconds)
+        }
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(object).jsonText)))
     }
 }

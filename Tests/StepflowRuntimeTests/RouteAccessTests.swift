@@ -36,6 +36,8 @@ struct RouteAccessTests {
               enabled: false
             security:
               public_endpoints: "\(publicEndpoints)"
+              # Every route is tried anonymously from one (unknown) address: no lockout here (AbuseLimitTests).
+              auth_failure_limit: 0
               tokens:
                 - {name: reader, role: read, token_sha256: "\(TokenDigest.hex("reader-token"))"}
                 - {name: writer, role: write, token_env: WRITER_TOKEN}

@@ -47,12 +47,12 @@ struct AccessControlTests {
         #expect(access.decide(.role(.admin), authorization: "Bearer legacy-admin") == .allowed(Principal(name: "admin", role: .admin)))
         // The scheme is case-insensitive; the token is not.
         #expect(access.decide(.role(.read), authorization: "bEaReR reader-token") == .allowed(Principal(name: "grafana", role: .read)))
-        guard case .unauthorized(let unknown) = access.decide(.role(.read), authorization: "Bearer Reader-token") else {
+        guard case .unauthorized(let unknown, .unknown) = access.decide(.role(.read), authorization: "Bearer Reader-token") else {
             Issue.record("a wrong-case token was accepted")
             return
         }
         #expect(unknown.contains("not one this host knows"))
-        guard case .unauthorized(let missing) = access.decide(.role(.write), authorization: nil) else {
+        guard case .unauthorized(let missing, .missing) = access.decide(.role(.write), authorization: nil) else {
             Issue.record("no credential was accepted")
             return
         }
@@ -61,7 +61,7 @@ struct AccessControlTests {
             #expect(access.decide(.role(.read), authorization: odd) != .allowed(Principal(name: "grafana", role: .read)), "\(odd.prefix(20))")
         }
         #expect(access.decide(.role(.read), authorization: "Bearer " + String(repeating: "x", count: 100_000))
-            == .unauthorized(reason: "the token in the Authorization header is not one this host knows"))
+            == .unauthorized(reason: "the token in the Authorization header is not one this host knows", failure: .unknown))
         // Basic, with the token as password, only where allowed (the dashboard).
         let basic = "Basic " + Data("anyone:reader-token".utf8).base64EncodedString()
         #expect(access.decide(.role(.read), authorization: basic, allowBasic: true) == .allowed(Principal(name: "grafana", role: .read)))
@@ -121,5 +121,49 @@ struct AccessControlTests {
         let path = Scratch.root + "token-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
         return path
+    }
+}
+
+@Suite("Rate limits and lockouts, on an injected clock")
+struct AbuseGuardTests {
+    @Test("a token bucket allows the burst, then one request per 1/rate, and says how long to wait")
+    func tokenBucket() {
+        let limiter = RateLimiter(rate: 2, burst: 3)
+        let start = ContinuousClock.now
+        for _ in 0..<3 { #expect(limiter.take("a", now: start) == nil) }
+        let wait = limiter.take("a", now: start)
+        #expect(wait == .milliseconds(500))
+        // Another key has its own bucket.
+        #expect(limiter.take("b", now: start) == nil)
+        // Half a second later one token is back, not two.
+        #expect(limiter.take("a", now: start + .milliseconds(500)) == nil)
+        #expect(limiter.take("a", now: start + .milliseconds(500)) != nil)
+        #expect(RateLimiter(rate: 0, burst: 1).take("a") == nil)
+    }
+
+    @Test("the bucket table stays bounded under a flood of new keys")
+    func boundedKeys() {
+        let limiter = RateLimiter(rate: 1, burst: 1, maximumKeys: 100)
+        let start = ContinuousClock.now
+        for index in 0..<10_000 { _ = limiter.take("client-\(index)", now: start + .milliseconds(Int64(index))) }
+        // A key seen long ago was forgotten: it starts again with a full bucket.
+        #expect(limiter.take("client-0", now: start + .seconds(20)) == nil)
+    }
+
+    @Test("after `limit` failures within the window an address is locked out for the lockout, then may try again")
+    func lockout() {
+        let guardian = AuthenticationFailureGuard(limit: 3, window: .seconds(60), lockout: .seconds(30))
+        let start = ContinuousClock.now
+        #expect(!guardian.recordFailure("10.0.0.1", now: start))
+        #expect(!guardian.recordFailure("10.0.0.1", now: start + .seconds(1)))
+        #expect(guardian.lockedOut("10.0.0.1", now: start + .seconds(1)) == nil)
+        #expect(guardian.recordFailure("10.0.0.1", now: start + .seconds(2)))
+        #expect(guardian.lockedOut("10.0.0.1", now: start + .seconds(3)) == .seconds(29))
+        #expect(guardian.lockedOut("10.0.0.2", now: start + .seconds(3)) == nil)
+        #expect(guardian.lockedOut("10.0.0.1", now: start + .seconds(33)) == nil)
+        // Failures older than the window do not count.
+        let other = AuthenticationFailureGuard(limit: 2, window: .seconds(10), lockout: .seconds(30))
+        #expect(!other.recordFailure("a", now: start))
+        #expect(!other.recordFailure("a", now: start + .seconds(11)))
     }
 }

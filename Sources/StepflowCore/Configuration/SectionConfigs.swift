@@ -215,6 +215,12 @@ public struct HTTPConfig: Sendable, Hashable {
     /// `auth_token`, env `STEPFLOW_MONITORING_HTTP_AUTH_TOKEN`, default empty (off): when set, every `/api/`
     /// request must carry `Authorization: Bearer <token>`; `/metrics` and `/health` stay open.
     public var authToken: String = ""
+    /// `max_concurrent_requests`, default 256: requests handled at once (`/metrics` and `/health` not counted);
+    /// past it, 503 with `Retry-After`.
+    public var maxConcurrentRequests: Int = 256
+    /// `max_control_body_size`, default 1048576 (1 MiB): the largest body of a request that is not ingest (rules,
+    /// silences, acknowledgements); ingest takes up to `max_body_size`.
+    public var maxControlBodySize: Int = 1 << 20
     /// `idle_timeout`, default 30s: a connection that sends nothing for this long (a request head that never
     /// completes included) is closed.
     public var idleTimeout: Duration = .seconds(30)

@@ -71,6 +71,16 @@ public struct SecurityConfig: Sendable, Hashable {
     /// `plugin_owners`, default empty (the host's own user): comma-separated user names or ids allowed to own
     /// plugin libraries and their directories, besides root.
     public var pluginOwners: String = ""
+    /// `rate_limit`, default 200: requests per second each principal (or client address, when anonymous) may make
+    /// to write routes after its burst; past it, 429 with `Retry-After`. 0 turns it off.
+    public var rateLimit: Double = 200
+    /// `rate_limit_burst`, default 400: write requests a principal may make at once.
+    public var rateLimitBurst: Int = 400
+    /// `auth_failure_limit`, default 10: authentication failures from one address within a minute after which
+    /// that address is refused (429) for `auth_lockout`. 0 turns it off.
+    public var authFailureLimit: Int = 10
+    /// `auth_lockout`, default 60s.
+    public var authLockout: Duration = .seconds(60)
 
     public init() {}
     public static let `default` = SecurityConfig()
