@@ -152,6 +152,7 @@ enum ConfigurationSchema {
         .init("security.rate_limit_burst", .integer(\.security.rateLimitBurst), .atLeastOne),
         .init("security.auth_failure_limit", .integer(\.security.authFailureLimit), .nonNegative),
         .init("security.auth_lockout", .duration(\.security.authLockout), .positive),
+        .init("security.file_mode", .text(\.security.fileMode), .fileMode),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

@@ -131,6 +131,8 @@ enum SettingConstraint: Sendable {
     case unitInterval
     /// A finite number of zero or more.
     case nonNegativeNumber
+    /// File permissions in octal that let the owner read and write (`0600`, `0640`).
+    case fileMode
     /// A TCP port, 0…65535.
     case port
     /// Text that is not empty.
@@ -157,6 +159,11 @@ enum SettingConstraint: Sendable {
             return "must not be negative, found \(integer)"
         case (.atLeastOne, .integer(let integer)) where integer < 1:
             return "must be at least 1, found \(integer)"
+        case (.fileMode, .text(let text)):
+            guard (3...4).contains(text.count), let bits = UInt32(text, radix: 8), bits <= 0o777 else {
+                return "must be permissions in octal such as 0600 or 0640, found '\(text)'"
+            }
+            return bits & 0o600 == 0o600 ? nil : "must let the owner read and write (0600 at least), found '\(text)'"
         case (.nonNegativeNumber, .number(let number)) where !(number >= 0):
             return "must not be negative, found \(number)"
         case (.unitInterval, .number(let number)) where !(0...1).contains(number):
@@ -220,6 +227,7 @@ enum SettingConstraint: Sendable {
         case .atLeastOne: return ">= 1"
         case .unitInterval: return "0 to 1"
         case .nonNegativeNumber: return ">= 0"
+        case .fileMode: return "octal, owner read and write"
         case .port: return "0 to 65535"
         case .nonEmpty: return "not empty"
         case .httpURL: return "http:// or https:// URL"

@@ -33,6 +33,11 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error.detailedDescription)\n".utf8))
             throw ExitCode(2)
         }
+        // Every file the host creates from here on (database, WAL, lock, exports, rotated logs) gets
+        // security.file_mode (validated by the loader), whatever umask the host was started with.
+        if let mode = loaded.configuration.security.fileModeBits {
+            umask(mode_t(~mode & 0o777))
+        }
         let runtime: MonitoringRuntime
         do {
             runtime = try await MonitoringRuntime(loaded: loaded, logger: logger)

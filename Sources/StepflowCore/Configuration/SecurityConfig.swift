@@ -81,6 +81,15 @@ public struct SecurityConfig: Sendable, Hashable {
     public var authFailureLimit: Int = 10
     /// `auth_lockout`, default 60s.
     public var authLockout: Duration = .seconds(60)
+    /// `file_mode`, default `0600`: the permissions of the files `stepflow-monitor run` creates (the database, its
+    /// WAL and lock, exported and rotated log files), applied as the process umask at start.
+    public var fileMode: String = "0600"
+
+    /// `fileMode` as permission bits, when it is 3 or 4 octal digits.
+    public var fileModeBits: UInt32? {
+        guard (3...4).contains(fileMode.count), let bits = UInt32(fileMode, radix: 8), bits <= 0o777 else { return nil }
+        return bits
+    }
 
     public init() {}
     public static let `default` = SecurityConfig()
