@@ -106,6 +106,44 @@ struct RouteAccessTests {
         }
     }
 
+    /// Spellings of `path` that a lax router or a proxy might take for the same route.
+    static func tricks(_ path: String) -> [String] {
+        let inner = String(path.dropFirst())
+        return [
+            "/" + path, path.uppercased(), path + "/", "/./" + inner, "/x/../" + inner,
+            path.replacingOccurrences(of: "/", with: "%2F"), "/" + inner.replacingOccurrences(of: "/", with: "%2f"),
+            path + "%00", path + "%00.json", path + "?" + "'%20OR%201=1--", path + ";", path + "/.",
+            path.replacingOccurrences(of: "v1", with: "v1%2F..%2Fv1"), path + "#", path + "%20",
+        ]
+    }
+
+    @Test("path tricks, injection strings and odd headers never give an anonymous caller a protected route")
+    func trickedPaths() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runtime = try await runtime(directory, publicEndpoints: "")
+        try await whileRunning(runtime, logger: logger) {
+            let secured = runtime.makeHTTPRouter()
+            let routes = secured.routes
+            try await Application(router: secured.hummingbirdRouter).test(.router) { client in
+                for route in routes {
+                    for uri in Self.tricks(Self.concrete(route.path)) + [Self.concrete(route.path).replacingOccurrences(of: "/x", with: "/'%20OR%20'1'='1")] {
+                        var headers: HTTPFields = [.contentType: "application/json"]
+                        // Credentials where they are not read, and an oversized header.
+                        headers[.cookie] = "token=admin-token"
+                        headers[.proxyAuthorization] = "Bearer admin-token"
+                        headers[.userAgent] = String(repeating: "a", count: 64 * 1024)
+                        let status = try await client.execute(
+                            uri: uri + (uri.contains("?") ? "&" : "?") + "access_token=admin-token", method: route.method,
+                            headers: headers, body: route.method == .get ? nil : ByteBuffer(string: "{}")
+                        ) { Int($0.status.code) }
+                        #expect(!(200..<300).contains(status) && status != 303, "\(route.method) \(uri): \(status)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("docs/security.md lists every route with the role it needs")
     func everyRouteIsDocumented() async throws {
         let directory = try TemporaryDirectory()
