@@ -14,22 +14,20 @@ import Testing
 struct AbuseLimitTests {
     let logger = Logger(label: "abuse-limit-tests")
 
+    /// A host with one write token, `security` added to its `security:` section, its router driven by `body`.
     func withHost(_ security: String, _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
+        try await StepflowRuntimeTests.withHost(directory, """
             http:
               enabled: false
+              max_control_body_size: 1024
             security:
               tokens:
                 - {name: agent, role: write, token_sha256: "\(TokenDigest.hex("writer-token"))"}
             \(security)
             plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        try await whileRunning(runtime, logger: logger) {
+            """, logger: logger) { runtime in
             try await runtime.makeHTTPApplication().test(.router, body)
         }
     }
@@ -80,26 +78,13 @@ struct AbuseLimitTests {
 
     @Test("a rule or silence body is limited to http.max_control_body_size; ingest to http.max_body_size")
     func bodyLimits() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              enabled: false
-              max_control_body_size: 1024
-            plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        try await whileRunning(runtime, logger: logger) {
-            try await runtime.makeHTTPApplication().test(.router) { client in
-                let padded = #"{"matchers": "{alertname=\"Disk\"}", "duration": "1h", "comment": ""# + String(repeating: "x", count: 2000) + #""}"#
-                let refused = try await Self.send(client, .post, "/api/v1/silences", token: nil, body: padded)
-                #expect(refused.status == 413)
-                #expect(refused.body.contains("http.max_control_body_size (1024 bytes)"))
-                let logs = #"{"logs": [{"level": "info", "message": ""# + String(repeating: "y", count: 2000) + #""}]}"#
-                #expect(try await Self.send(client, .post, "/api/v1/logs", token: nil, body: logs).status == 200)
-            }
+        try await withHost("") { client in
+            let padded = #"{"matchers": "{alertname=\"Disk\"}", "duration": "1h", "comment": ""# + String(repeating: "x", count: 2000) + #""}"#
+            let refused = try await Self.send(client, .post, "/api/v1/silences", token: "writer-token", body: padded)
+            #expect(refused.status == 413)
+            #expect(refused.body.contains("http.max_control_body_size (1024 bytes)"))
+            let logs = #"{"logs": [{"level": "info", "message": ""# + String(repeating: "y", count: 2000) + #""}]}"#
+            #expect(try await Self.send(client, .post, "/api/v1/logs", token: "writer-token", body: logs).status == 200)
         }
     }
 

@@ -32,9 +32,7 @@ struct AuditTrailTests {
     func recordsStateChangesAndRefusals() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
+        try await withHost(directory, """
             http:
               port: 0
             security:
@@ -43,9 +41,7 @@ struct AuditTrailTests {
                 - {name: agent, role: write, token_sha256: "\(TokenDigest.hex("writer-token"))"}
                 - {name: ops, role: admin, token_sha256: "\(TokenDigest.hex("admin-token"))"}
             plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        try await whileRunning(runtime, logger: logger) {
+            """, logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
             let silence = try await send(port, "POST", "/api/v1/silences", token: "writer-token",
                 body: #"{"matchers": "{alertname=\"Disk\"}", "duration": "1h", "created_by": "agent", "comment": "test"}"#)

@@ -33,18 +33,14 @@ struct PluginVerificationTests {
 
     /// Starts a host with one plugin entry and returns what `/api/v1/plugins` and `/metrics` say.
     func start(_ directory: TemporaryDirectory, plugin: String, security: String = "") async throws -> (plugins: String, metrics: String) {
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
+        try await withHost(directory, """
             http:
               enabled: false
             \(security)
             plugins:
               - name: fs
                 path: \(plugin)
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        return try await whileRunning(runtime, logger: logger) {
+            """, logger: logger) { runtime in
             try await runtime.makeHTTPApplication().test(.router) { client in
                 let plugins = try await client.execute(uri: "/api/v1/plugins", method: .get) { String(buffer: $0.body) }
                 let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }

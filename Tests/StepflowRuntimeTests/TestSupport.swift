@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StepflowConfig
 import StepflowRuntime
 import StepflowTestSupport
 import Testing
@@ -223,6 +224,18 @@ func whileRunning<Result>(
     await group.triggerGracefulShutdown()
     try await running
     return result
+}
+
+/// A host on a fresh database in `directory`, configured by `yaml` (the rest of the file after `storage.path`),
+/// whose services run while `body` runs and are stopped after it.
+func withHost<Result>(
+    _ directory: TemporaryDirectory, _ yaml: String, environment: [String: String] = [:], logger: Logger,
+    _ body: (MonitoringRuntime) async throws -> Result
+) async throws -> Result {
+    let path = try directory.write("config.yaml", "storage:\n  path: \(directory.file("monitoring.sqlite"))\n" + yaml)
+    let runtime = try await MonitoringRuntime(
+        loaded: ConfigurationLoader.load(path: path, environment: environment), environment: environment, logger: logger)
+    return try await whileRunning(runtime, logger: logger) { try await body(runtime) }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
