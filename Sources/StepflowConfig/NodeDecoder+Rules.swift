@@ -47,25 +47,9 @@ extension NodeDecoder {
 
     /// A `rules:` list.
     mutating func decodeRules(_ node: Node, keyPath: String) -> [AlertRule] {
-        if node.isScalarNode, node.tagName == .null { return [] }
-        guard case .sequence(let sequence) = node else {
-            report(node, keyPath: keyPath, "expected a list of alert rules (each item starting with '- '), found \(Self.describe(node))")
-            return []
+        decodeNamedList(node, keyPath: keyPath, what: "alert rules", kind: "rule", name: \.name) { decoder, item, itemPath in
+            decoder.decodeRule(item, keyPath: itemPath).map { ($0.0, $0.1) }
         }
-        var rules: [AlertRule] = []
-        var names: [String: String] = [:]
-        for (index, item) in sequence.enumerated() {
-            guard enter(item) else { return rules }
-            let itemPath = "\(keyPath)[\(index)]"
-            guard let (rule, nameNode) = decodeRule(item, keyPath: itemPath) else { continue }
-            if let first = names[rule.name] {
-                report(nameNode, keyPath: itemPath + ".name", "the rule name '\(rule.name)' is already used by \(first); give each rule its own name")
-                continue
-            }
-            names[rule.name] = itemPath
-            rules.append(rule)
-        }
-        return rules
     }
 
     /// One rule and the node of its name; `nil` after reporting what is wrong with it.

@@ -8,26 +8,9 @@ extension NodeDecoder {
     static let maximumTokenNameLength = 64
 
     mutating func decodeTokens(_ node: Node, keyPath: String) -> [AccessTokenConfig] {
-        if node.isScalarNode, node.tagName == .null { return [] }
-        guard case .sequence(let sequence) = node else {
-            report(node, keyPath: keyPath, "expected a list of tokens (each item starting with '- '), found \(Self.describe(node))")
-            return []
+        decodeNamedList(node, keyPath: keyPath, what: "tokens", kind: "token", name: \.name) { decoder, item, itemPath in
+            decoder.decodeToken(item, keyPath: itemPath).map { ($0.0, $0.1) }
         }
-        var tokens: [AccessTokenConfig] = []
-        var names: [String: String] = [:]
-        for (index, item) in sequence.enumerated() {
-            guard enter(item) else { return tokens }
-            let itemPath = "\(keyPath)[\(index)]"
-            guard let (token, nameNode) = decodeToken(item, keyPath: itemPath) else { continue }
-            if let first = names[token.name] {
-                report(nameNode, keyPath: itemPath + ".name",
-                       "the name '\(token.name)' is already used by \(first); give each token its own name")
-                continue
-            }
-            names[token.name] = itemPath
-            tokens.append(token)
-        }
-        return tokens
     }
 
     private mutating func decodeToken(_ node: Node, keyPath itemPath: String) -> (AccessTokenConfig, Node)? {

@@ -170,29 +170,11 @@ struct NodeDecoder {
     // MARK: Plugins
 
     private mutating func decodePlugins(_ node: Node) -> [PluginConfig] {
-        if case .scalar = node, node.tagName == .null { return [] }
-        guard case .sequence(let sequence) = node else {
-            report(node, keyPath: ConfigurationSchema.pluginsKey,
-                   "expected a list of plugins (each item starting with '- '), found \(Self.describe(node))")
-            return []
+        decodeNamedList(
+            node, keyPath: ConfigurationSchema.pluginsKey, what: "plugins", kind: "plugin", name: \.name
+        ) { decoder, item, itemPath in
+            decoder.decodePlugin(item, keyPath: itemPath)
         }
-        var plugins: [PluginConfig] = []
-        var namesSeen: [String: String] = [:]
-        for (index, item) in sequence.enumerated() {
-            guard enter(item) else { return plugins }
-            let itemPath = "\(ConfigurationSchema.pluginsKey)[\(index)]"
-            guard let (plugin, nameNode) = decodePlugin(item, keyPath: itemPath) else { continue }
-            if let name = plugin.name, let nameNode {
-                if let first = namesSeen[name] {
-                    report(nameNode, keyPath: itemPath + ".name",
-                           "the name '\(name)' is already used by \(first); give each plugin its own name")
-                    continue
-                }
-                namesSeen[name] = itemPath
-            }
-            plugins.append(plugin)
-        }
-        return plugins
     }
 
     /// One plugin, and the node of its `name` (for duplicate reports); `nil` after reporting what is wrong.

@@ -97,7 +97,7 @@ struct AlertRuleConfigTests {
                 - {name: Same, query: x, condition: {less_than: 1}}
                 - {name: Same, query: y, condition: {less_than: 1}}
             """)
-        #expect(duplicate.first?.message.contains("the rule name 'Same' is already used by alerts.rules[0]") == true)
+        #expect(duplicate.first?.message.contains("the name 'Same' is already used by alerts.rules[0]; give each rule its own name") == true)
         #expect(duplicate.first?.line == 4)
     }
 
