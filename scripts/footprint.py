@@ -158,6 +158,9 @@ def main():
   path: {directory}/monitoring.db
 http:
   port: {port}
+security:
+  # The burst is one client address sending as fast as it can: measure the requests, not 429s.
+  rate_limit: 0
 plugins:
   - name: system
     path: {plugins}/libStepflowSystemCollector.so
