@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "StepflowTracing",
             dependencies: [
-                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "StepflowLogs",
             dependencies: [
-                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity",
                 // The active span of a log line is read from StepflowTracing's context key.
                 "StepflowTracing",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Foundation
 import StepflowCore
 import StepflowSecurity
 
@@ -23,7 +24,11 @@ enum ConfigurationRenderer {
             if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
             if setting.path == lastSecuritySetting { lines += renderTokens(configuration.security.tokens) }
         }
-        lines.append(contentsOf: renderPlugins(configuration.plugins))
+        // Plugin settings are shown with their secrets masked (security.redact_keys), like every other output.
+        let redactor = Redactor(keys: configuration.security.redactKeys.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        })
+        lines.append(contentsOf: renderPlugins(configuration.plugins, redactor: redactor))
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -79,7 +84,7 @@ enum ConfigurationRenderer {
         return lines
     }
 
-    private static func renderPlugins(_ plugins: [PluginConfig]) -> [String] {
+    private static func renderPlugins(_ plugins: [PluginConfig], redactor: Redactor) -> [String] {
         guard !plugins.isEmpty else { return ["\(ConfigurationSchema.pluginsKey): []"] }
         var lines = ["\(ConfigurationSchema.pluginsKey):"]
         for plugin in plugins {
@@ -98,7 +103,7 @@ enum ConfigurationRenderer {
                 let pairs = plugin.labels.map { JSONValue.quote($0.name) + ": " + JSONValue.quote($0.value) }
                 fields.append("labels: {" + pairs.joined(separator: ", ") + "}")
             }
-            fields.append("settings: " + JSONValue.object(plugin.settings).yamlFlowText)
+            fields.append("settings: " + JSONValue.object(redactor.redact(fields: plugin.settings)).yamlFlowText)
             if let sha256 = plugin.sha256 { fields.append("sha256: " + JSONValue.quote(sha256)) }
             if !plugin.limits.isEmpty {
                 var limits: [String] = []

@@ -153,6 +153,8 @@ enum ConfigurationSchema {
         .init("security.auth_failure_limit", .integer(\.security.authFailureLimit), .nonNegative),
         .init("security.auth_lockout", .duration(\.security.authLockout), .positive),
         .init("security.file_mode", .text(\.security.fileMode), .fileMode),
+        .init("security.redact_keys", .text(\.security.redactKeys)),
+        .init("security.redact_values", .text(\.security.redactValues)),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StepflowCore
+import StepflowSecurity
 import StepflowStorage
 import Synchronization
 
@@ -35,6 +36,8 @@ public final class LogEngine: LogManager, Sendable {
     private let source: String
     private let maxMessageBytes: Int
     private let limits: LimitsConfig
+    /// What removes secrets from entries before they are stored (`security.redact_*`).
+    private let redactor: Redactor
     private let backpressureTimeout: Duration
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -48,9 +51,10 @@ public final class LogEngine: LogManager, Sendable {
     ///   - limits: `limits:`; an entry past one is refused naming the field.
     public init(
         queue: LogWriteQueue, store: LogStore, source: String, maxMessageBytes: Int,
-        backpressureTimeout: Duration = .seconds(5), limits: LimitsConfig = .default, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        backpressureTimeout: Duration = .seconds(5), limits: LimitsConfig = .default, redactor: Redactor = Redactor(),
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.redactor = redactor
         self.limits = limits
         self.queue = queue
         self.store = store
@@ -245,6 +249,10 @@ public final class LogEngine: LogManager, Sendable {
             return .failure(.invalidQuery("span_id '\(span.prefix(64))' is not a W3C span id (16 hex digits)"))
         }
         if entry.source.isEmpty { entry.source = source }
+        // Secrets out before anything is stored, counted or exported (docs/security.md, "Secrets").
+        entry.message = redactor.redact(entry.message)
+        entry.context.additionalFields = redactor.redact(fields: entry.context.additionalFields)
+        entry.metadata = redactor.redact(fields: entry.metadata)
         let length = entry.message.utf8.count
         if length > maxMessageBytes {
             entry.message = Self.truncate(entry.message, to: maxMessageBytes)

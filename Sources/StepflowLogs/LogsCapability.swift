@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StepflowCore
+import StepflowSecurity
 import StepflowScheduling
 import StepflowStorage
 
@@ -29,13 +30,13 @@ public struct LogsCapability: Sendable {
     ///   - positions: where the file export keeps the row it reached.
     public static func build(
         _ configuration: LogConfig, limits: LimitsConfig, backpressureTimeout: Duration, database: MonitoringDatabase,
-        positions: ExportPositionStore, logger: Logger
+        positions: ExportPositionStore, redactor: Redactor = Redactor(), logger: Logger
     ) -> LogsCapability {
         let store = LogStore(database: database)
         let queue = LogWriteQueue(capacity: configuration.maxQueueSize, batchSize: 1000)
         let engine = LogEngine(
             queue: queue, store: store, source: configuration.source, maxMessageBytes: configuration.maxLogSize,
-            backpressureTimeout: backpressureTimeout, limits: limits, logger: logger)
+            backpressureTimeout: backpressureTimeout, limits: limits, redactor: redactor, logger: logger)
         let (written, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let writer = BatchWriter<LogRow, Never>(
             queue: queue, name: "logs", flushInterval: configuration.flushInterval, logger: logger,

@@ -107,6 +107,7 @@ public final class MonitoringRuntime: Sendable {
             throw MonitoringError(.configurationError, "\(error)", hint: "fix the token's source, or remove the token")
         }
         requestLimits = RequestLimits(security: configuration.security, http: configuration.http)
+        let redactor = try Redactor(security: configuration.security)
         let pluginOwners: Set<UInt32>
         switch LibraryTrust.owners(from: configuration.security.pluginOwners) {
         case .success(let owners): pluginOwners = owners
@@ -125,8 +126,9 @@ public final class MonitoringRuntime: Sendable {
             jobTimeout: configuration.scheduler.defaultTimeout, logger: logger)
         logs = LogsCapability.build(
             configuration.logs, limits: configuration.limits, backpressureTimeout: configuration.metrics.backpressureTimeout,
-            database: database, positions: storage.positions, logger: logger)
-        tracing = TracingCapability.build(configuration.tracing, limits: configuration.limits, database: database, logger: logger)
+            database: database, positions: storage.positions, redactor: redactor, logger: logger)
+        tracing = TracingCapability.build(
+            configuration.tracing, limits: configuration.limits, database: database, redactor: redactor, logger: logger)
         healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
         alerting = try await AlertingCapability.build(
             configuration.alerts, limits: configuration.limits,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StepflowCore
+import StepflowSecurity
 import StepflowStorage
 import Synchronization
 
@@ -39,6 +40,8 @@ public final class TraceEngine: TracingManager, Sendable {
     private let maxDuration: Duration
     private let maxOpenSpans: Int
     private let limits: LimitsConfig
+    /// What removes secrets from attributes and events before spans are stored (`security.redact_*`).
+    private let redactor: Redactor
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let open = Mutex<[SpanKey: Span]>([:])
@@ -51,9 +54,10 @@ public final class TraceEngine: TracingManager, Sendable {
     ///   - maxDuration: spans open longer are closed as timed out (`tracing.max_trace_duration`).
     public init(
         queue: SpanWriteQueue, store: TraceStore, sampling: Bool, samplingRate: Double, maxDuration: Duration,
-        maxOpenSpans: Int, limits: LimitsConfig = .default, logger: Logger,
+        maxOpenSpans: Int, limits: LimitsConfig = .default, redactor: Redactor = Redactor(), logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.redactor = redactor
         self.limits = limits
         self.queue = queue
         self.store = store
@@ -234,7 +238,7 @@ public final class TraceEngine: TracingManager, Sendable {
         accepted: Int, refused: [(index: Int, reason: String)], outcome: IngestOutcome
     ) {
         let (accepted, refused) = check(spans)
-        let outcome = await queue.ingest(accepted.map(SpanRow.init), policy: policy)
+        let outcome = await queue.ingest(accepted.map { SpanRow(redacted($0)) }, policy: policy)
         switch outcome {
         case .unavailable, .tooLarge, .nothing: return (0, refused, outcome)
         case .stored, .queued, .pending:
@@ -307,8 +311,20 @@ public final class TraceEngine: TracingManager, Sendable {
         return closing.count
     }
 
+    /// `span` with secrets out of its attributes and events, as it is stored (docs/security.md, "Secrets").
+    private func redacted(_ span: Span) -> Span {
+        var span = span
+        span.metadata = redactor.redact(fields: span.metadata)
+        for index in span.events.indices {
+            span.events[index].name = redactor.redact(span.events[index].name)
+            span.events[index].attributes = redactor.redact(fields: span.events[index].attributes)
+        }
+        return span
+    }
+
     private func enqueue(_ spans: [Span]) {
         guard !spans.isEmpty else { return }
+        let spans = spans.map(redacted)
         counters.withLock { $0.recorded += UInt64(spans.count) }
         let dropped = queue.enqueue(spans.map(SpanRow.init))
         if dropped > 0 { logger.warning("span write queue is full; spans dropped", metadata: ["dropped": "\(dropped)"]) }

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StepflowCore
+import StepflowSecurity
 import StepflowScheduling
 import StepflowStorage
 
@@ -24,14 +25,15 @@ public struct TracingCapability: Sendable {
 
     /// The engine over `database` with `tracing:` sampling and limits, its writer and its sweep.
     public static func build(
-        _ configuration: TracingConfig, limits: LimitsConfig, database: MonitoringDatabase, logger: Logger
+        _ configuration: TracingConfig, limits: LimitsConfig, database: MonitoringDatabase,
+        redactor: Redactor = Redactor(), logger: Logger
     ) -> TracingCapability {
         let store = TraceStore(database: database)
         let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
         let engine = TraceEngine(
             queue: queue, store: store, sampling: configuration.enableSampling, samplingRate: configuration.samplingRate,
             maxDuration: configuration.maxTraceDuration, maxOpenSpans: configuration.maxOpenSpans, limits: limits,
-            logger: logger)
+            redactor: redactor, logger: logger)
         let writer = BatchWriter<SpanRow, Never>(
             queue: queue, name: "spans", flushInterval: configuration.flushInterval, logger: logger,
             // Spans still open when the host stops are written as cancelled, not lost.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowRuntime
+import StepflowSecurity
 
 /// `stepflow-monitor run`: the long-lived host.
 struct RunCommand: AsyncParsableCommand {
@@ -18,14 +19,6 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "stepflow-monitor")
-
         let loaded: LoadedConfiguration
         do {
             loaded = try ConfigurationLoader.load(path: options.path)
@@ -33,6 +26,16 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error.detailedDescription)\n".utf8))
             throw ExitCode(2)
         }
+        // The host's own log is masked like everything it stores (security.redact_keys, redact_values); a bad
+        // redact_values pattern stops the runtime below, with its message.
+        let redactor = (try? Redactor(security: loaded.configuration.security)) ?? Redactor()
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return RedactingLogHandler(wrapped: handler, redactor: redactor)
+        }
+        let logger = Logger(label: "stepflow-monitor")
         // Every file the host creates from here on (database, WAL, lock, exports, rotated logs) gets
         // security.file_mode (validated by the loader), whatever umask the host was started with.
         if let mode = loaded.configuration.security.fileModeBits {

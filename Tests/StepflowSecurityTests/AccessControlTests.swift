@@ -167,3 +167,35 @@ struct AbuseGuardTests {
         #expect(!other.recordFailure("a", now: start + .seconds(11)))
     }
 }
+
+@Suite("Redaction of secrets")
+struct RedactorTests {
+    let redactor = Redactor()
+
+    @Test("secret keys are masked at any depth; other fields keep their values")
+    func fields() {
+        let fields: [String: JSONValue] = [
+            "user": "ana", "Password": "hunter2", "db": .object(["api_key": "k-123", "host": "db1"]),
+            "headers": .array([.object(["Set-Cookie": "sid=1"])]), "count": .int(3),
+        ]
+        let out = redactor.redact(fields: fields)
+        #expect(out["user"] == "ana")
+        #expect(out["Password"] == .string(Redactor.mask))
+        #expect(out["db"] == .object(["api_key": .string(Redactor.mask), "host": "db1"]))
+        #expect(out["headers"] == .array([.object(["Set-Cookie": .string(Redactor.mask)])]))
+        #expect(out["count"] == .int(3))
+    }
+
+    @Test("in text: the word after Bearer or Basic, key=value, key: value, JSON pairs; the rest stays as it was")
+    func text() {
+        #expect(redactor.redact("GET /x Authorization: Bearer abc.def ok") == "GET /x Authorization: [REDACTED] [REDACTED] ok")
+        #expect(redactor.redact("basic dXNlcjpwYXNz sent") == "basic [REDACTED] sent")
+        #expect(redactor.redact("login user=ana password=hunter2 done") == "login user=ana password=[REDACTED] done")
+        #expect(redactor.redact("token: abc") == "token: [REDACTED]")
+        #expect(redactor.redact(#"{"api_key":"k-1","n":1}"#) == #"{"api_key":[REDACTED],"n":1}"#)
+        #expect(redactor.redact("/login?user=a&password=x&next=/") == "/login?user=a&password=[REDACTED]&next=/")
+        #expect(redactor.redact("  nothing   here\n") == "  nothing   here\n")
+        let values = Redactor(values: try! AnchoredRegex("AKIA[0-9A-Z]{16}"))
+        #expect(values.redact("key AKIAABCDEFGHIJKLMNOP used") == "key [REDACTED] used")
+    }
+}

@@ -84,6 +84,12 @@ public struct SecurityConfig: Sendable, Hashable {
     /// `file_mode`, default `0600`: the permissions of the files `stepflow-monitor run` creates (the database, its
     /// WAL and lock, exported and rotated log files), applied as the process umask at start.
     public var fileMode: String = "0600"
+    /// `redact_keys`: comma-separated key fragments (case-insensitive) whose values are replaced by `[REDACTED]`
+    /// in log fields, span attributes and plugin settings shown, and in `key=value` text.
+    public var redactKeys: String = "password,passwd,secret,token,api_key,apikey,authorization,cookie,set-cookie,private_key"
+    /// `redact_values`, default empty: an RE2 pattern; every whitespace-separated word of a log message or string
+    /// value that it matches whole is replaced by `[REDACTED]` (the word after `Bearer` or `Basic` always is).
+    public var redactValues: String = ""
 
     /// `fileMode` as permission bits, when it is 3 or 4 octal digits.
     public var fileModeBits: UInt32? {
