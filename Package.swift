@@ -155,6 +155,7 @@ let package = Package(
             name: "StepflowAlerting",
             dependencies: [
                 "StepflowCore", "CStepflowRE2", "StepflowScheduling", "StepflowStorage", "StepflowMetrics", "StepflowHealth",
+                "StepflowSecurity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

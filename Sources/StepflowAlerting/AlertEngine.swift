@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StepflowCore
+import StepflowSecurity
 import StepflowStorage
 import Synchronization
 
@@ -16,12 +17,16 @@ public struct AlertEngineOptions: Sendable, Hashable {
     public var enableSilencing: Bool
     /// `limits:`: the sizes of rule names and texts, silence comments, acknowledgement messages.
     public var limits: LimitsConfig
+    /// Removes secrets from alert labels and expanded annotations before they are stored or sent
+    /// (`security.redact_*`).
+    public var redactor: Redactor = Redactor()
 
     public init(
         evaluationInterval: Duration = .seconds(30), defaultForDuration: Duration = .seconds(300),
         maxAlertsPerRule: Int = 100, enableNotifications: Bool = true, enableSilencing: Bool = true,
-        limits: LimitsConfig = .default
+        limits: LimitsConfig = .default, redactor: Redactor = Redactor()
     ) {
+        self.redactor = redactor
         self.limits = limits
         self.evaluationInterval = evaluationInterval
         self.defaultForDuration = defaultForDuration
@@ -440,12 +445,17 @@ public actor AlertEngine: AlertManager {
     /// warning, and returns what to store and notify.
     private func apply(_ rule: ValidatedAlertRule, series: [QuerySeries], at time: Date) -> AlertStateMachine.Step {
         let id = rule.rule.id
+        let redactor = options.redactor
         let matches = series.filter { rule.condition.holds(for: $0) }.map { item in
             let labels = Self.labels(of: item, rule: rule)
+            // Templates expand with the real values; what is stored and sent is masked (docs/security.md).
+            let annotations = Dictionary(uniqueKeysWithValues: rule.annotations.map { key, template in
+                (key, redactor.isSecret(key: key)
+                    ? Redactor.mask : redactor.redact(template.expand(labels: labels, value: item.value, rule: rule.rule.name)))
+            })
             return AlertStateMachine.Match(
-                labels: labels,
-                annotations: rule.annotations.mapValues { $0.expand(labels: labels, value: item.value, rule: rule.rule.name) },
-                value: item.value)
+                labels: labels.map { Label($0.name, redactor.isSecret(key: $0.name) ? Redactor.mask : redactor.redact($0.value)) },
+                annotations: annotations, value: item.value)
         }
         let machineRule = AlertStateMachine.Rule(
             id: id, name: rule.rule.name, description: rule.rule.description, severity: rule.rule.severity,

@@ -4,6 +4,7 @@ import StepflowCore
 import StepflowHealth
 import StepflowMetrics
 import StepflowScheduling
+import StepflowSecurity
 import StepflowStorage
 
 /// The alerting capability: the engine (the spec's `AlertManager`: rules, alerts, silences), the notifier and its
@@ -27,7 +28,8 @@ public struct AlertingCapability: Sendable {
     /// - Throws: `MonitoringError` when the stored rules or alerts cannot be read.
     public static func build(
         _ configuration: AlertConfig, limits: LimitsConfig, generatorURL: String, database: MonitoringDatabase,
-        metrics: MetricsEngine, health: HealthMonitor, logsWritten: AsyncStream<Void>, logger: Logger
+        metrics: MetricsEngine, health: HealthMonitor, logsWritten: AsyncStream<Void>, redactor: Redactor = Redactor(),
+        logger: Logger
     ) async throws(MonitoringError) -> AlertingCapability {
         var channels: [any AlertChannel] = []
         if configuration.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
@@ -51,7 +53,7 @@ public struct AlertingCapability: Sendable {
             options: AlertEngineOptions(
                 evaluationInterval: configuration.evaluationInterval, defaultForDuration: configuration.defaultForDuration,
                 maxAlertsPerRule: configuration.maxAlertsPerRule, enableNotifications: configuration.enableNotifications,
-                enableSilencing: configuration.enableSilencing, limits: limits),
+                enableSilencing: configuration.enableSilencing, limits: limits, redactor: redactor),
             logger: logger)
         try await engine.load()
         do throws(MonitoringError) {

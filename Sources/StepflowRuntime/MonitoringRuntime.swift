@@ -134,7 +134,7 @@ public final class MonitoringRuntime: Sendable {
             configuration.alerts, limits: configuration.limits,
             generatorURL: "http://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
-            logger: logger)
+            redactor: redactor, logger: logger)
         let export = ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
             logger: logger)

@@ -9,7 +9,7 @@ import StepflowCore
 /// - In free text (a log message, a string value): the word after `Bearer` or `Basic`; the value in `key=value`,
 ///   `key: value` or `"key": "value"` when the key is a secret one; and every whitespace-separated word that
 ///   `values` (RE2, matched against the whole word) matches.
-public struct Redactor: Sendable {
+public struct Redactor: Sendable, Hashable {
     /// What a secret is replaced with.
     public static let mask = "[REDACTED]"
     /// The default `security.redact_keys`.

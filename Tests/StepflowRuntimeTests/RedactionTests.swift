@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StepflowTestSupport
 import Testing
 
@@ -72,6 +73,39 @@ struct RedactionTests {
             for secret in Self.secrets {
                 #expect(!text.contains(secret), "\(secret) found in \(place)")
             }
+        }
+    }
+
+    @Test("alert labels with a secret key and secrets in expanded annotations are masked before they are stored or sent")
+    func alertsAreRedacted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withHost(directory, """
+            http:
+              port: 0
+            alerts:
+              rules:
+                - name: Leak
+                  query: 'leak_probe'
+                  condition: {greater_than: 0}
+                  for: 0s
+                  labels: {api_key: "rule-s3cret-7"}
+                  annotations: {summary: "session password={{ $labels.session }} seen"}
+            plugins: []
+            """, logger: Logger(label: "redaction-tests")) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: """
+                {"metrics": [{"name": "leak_probe", "type": "gauge", "value": 1, "labels": {"session": "label-value-9"}}]}
+                """)
+            #expect(posted.status == 200, "\(posted.body)")
+            var alerts = ""
+            #expect(await eventually {
+                alerts = (try? await httpGet(port, "/api/v1/alerts").body) ?? ""
+                return alerts.contains("Leak")
+            }, "\(alerts)")
+            #expect(alerts.contains("session password=[REDACTED] seen"), "\(alerts)")
+            #expect(!alerts.contains("rule-s3cret-7"), "\(alerts)")
+            #expect(!alerts.contains("password=label-value-9"), "\(alerts)")
         }
     }
 }
