@@ -89,6 +89,7 @@ struct RedactionTests {
                   query: 'leak_probe'
                   condition: {greater_than: 0}
                   for: 0s
+                  evaluation_interval: 1s
                   labels: {api_key: "rule-s3cret-7"}
                   annotations: {summary: "session password={{ $labels.session }} seen"}
             plugins: []
