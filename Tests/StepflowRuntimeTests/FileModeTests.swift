@@ -37,11 +37,7 @@ struct FileModeTests {
         defer { umask(previous) }
         let host = try HostProcess(configPath: path)
         let port = try await host.waitForPort()
-        // The file exporter starts from the entries written after its first run: wait for that run.
-        #expect(await eventually {
-            let metrics = (try? await httpGet(port, "/metrics").body) ?? ""
-            return metrics.split(separator: "\n").contains { $0.hasPrefix("stepflow_job_runs_total{") && $0.contains("export") && !$0.hasSuffix(" 0") }
-        })
+        #expect(await logExportHasRun(port))
         let stored = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [{"level": "info", "message": "to export"}]}"#)
         #expect(stored.status == 200, "\(stored.body)")
         let expected: mode_t = fileMode.isEmpty ? 0o600 : 0o640

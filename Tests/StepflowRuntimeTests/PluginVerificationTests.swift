@@ -4,6 +4,7 @@ import Logging
 import StepflowConfig
 import StepflowRuntime
 import StepflowSecurity
+import StepflowTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -77,12 +78,14 @@ struct PluginVerificationTests {
         #expect(loaded(answer.plugins), "\(answer.plugins)")
     }
 
-    @Test("a library owned by a user neither root nor in plugin_owners is refused", .enabled(if: geteuid() == 0))
+    /// chown needs root: elsewhere the test is reported as skipped; under CI (which runs as root) it always runs, so
+    /// a non-root CI fails it rather than passing it silently.
+    @Test("a library owned by a user neither root nor in plugin_owners is refused", .enabled(if: geteuid() == 0 || ExternalTool.isCI))
     func foreignOwnersAreRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let plugin = try library(directory)
-        #expect(chown(plugin, 4242, 4242) == 0)
+        try #require(chown(plugin, 4242, 4242) == 0, "chown needs root (errno \(errno))")
         let refused = try await start(directory, plugin: plugin)
         #expect(refused.plugins.contains("owned by user 4242"), "\(refused.plugins)")
         let allowed = try await start(directory, plugin: plugin, security: "security:\n  plugin_owners: \"4242\"")

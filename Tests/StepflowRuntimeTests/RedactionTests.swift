@@ -32,11 +32,7 @@ struct RedactionTests {
             """)
         let host = try HostProcess(configPath: path)
         let port = try await host.waitForPort()
-        // The file exporter starts after its first run: wait for it, so the entries below are exported.
-        #expect(await eventually {
-            let metrics = (try? await httpGet(port, "/metrics").body) ?? ""
-            return metrics.split(separator: "\n").contains { $0.hasPrefix("stepflow_job_runs_total{") && $0.contains("export") && !$0.hasSuffix(" 0") }
-        })
+        #expect(await logExportHasRun(port))
         let log = try await httpSend(port, "POST", "/api/v1/logs", body: """
             {"logs": [{"level": "warn", "message": "login user=ana password=log-s3cret-1 via Authorization: Bearer bearer-s3cret-3",
                        "component": "auth", "fields": {"api_key": "field-s3cret-2", "user": "ana"}}]}

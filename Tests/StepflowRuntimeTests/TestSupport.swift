@@ -238,6 +238,17 @@ func withHost<Result>(
     return try await whileRunning(runtime, logger: logger) { try await body(runtime) }
 }
 
+/// Waits (up to 20 s) until the host on `port` has run a log export job once. An exporter starts from the entries
+/// written after its first run, so a test that wants its entries exported writes them after this.
+func logExportHasRun(_ port: Int) async -> Bool {
+    await eventually {
+        let metrics = (try? await httpGet(port, "/metrics").body) ?? ""
+        return metrics.split(separator: "\n").contains {
+            $0.hasPrefix("stepflow_job_runs_total{") && $0.contains("export") && !$0.hasSuffix(" 0")
+        }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 func freeTCPPort() throws -> Int {
     let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
