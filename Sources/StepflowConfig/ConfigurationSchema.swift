@@ -154,7 +154,7 @@ enum ConfigurationSchema {
         .init("security.auth_lockout", .duration(\.security.authLockout), .positive),
         .init("security.file_mode", .text(\.security.fileMode), .fileMode),
         .init("security.redact_keys", .text(\.security.redactKeys)),
-        .init("security.redact_values", .text(\.security.redactValues)),
+        .init("security.redact_values", .text(\.security.redactValues), .regexOrEmpty),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

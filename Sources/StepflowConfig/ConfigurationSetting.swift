@@ -133,6 +133,8 @@ enum SettingConstraint: Sendable {
     case nonNegativeNumber
     /// File permissions in octal that let the owner read and write (`0600`, `0640`).
     case fileMode
+    /// An RE2 pattern that compiles, or empty for none.
+    case regexOrEmpty
     /// A TCP port, 0…65535.
     case port
     /// Text that is not empty.
@@ -159,6 +161,13 @@ enum SettingConstraint: Sendable {
             return "must not be negative, found \(integer)"
         case (.atLeastOne, .integer(let integer)) where integer < 1:
             return "must be at least 1, found \(integer)"
+        case (.regexOrEmpty, .text(let text)) where !text.isEmpty:
+            do {
+                _ = try AnchoredRegex(text, what: "the pattern")
+                return nil
+            } catch {
+                return error.message
+            }
         case (.fileMode, .text(let text)):
             guard (3...4).contains(text.count), let bits = UInt32(text, radix: 8), bits <= 0o777 else {
                 return "must be permissions in octal such as 0600 or 0640, found '\(text)'"
@@ -228,6 +237,7 @@ enum SettingConstraint: Sendable {
         case .unitInterval: return "0 to 1"
         case .nonNegativeNumber: return ">= 0"
         case .fileMode: return "octal, owner read and write"
+        case .regexOrEmpty: return "empty, or an RE2 pattern"
         case .port: return "0 to 65535"
         case .nonEmpty: return "not empty"
         case .httpURL: return "http:// or https:// URL"

@@ -26,8 +26,8 @@ struct RunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("stepflow-monitor: the configuration is invalid:\n\(error.detailedDescription)\n".utf8))
             throw ExitCode(2)
         }
-        // The host's own log is masked like everything it stores (security.redact_keys, redact_values); a bad
-        // redact_values pattern stops the runtime below, with its message.
+        // The host's own log is masked like everything it stores (security.redact_keys, redact_values; the loader
+        // has already refused a pattern that does not compile).
         let redactor = (try? Redactor(security: loaded.configuration.security)) ?? Redactor()
         let level = logLevel
         LoggingSystem.bootstrap { label in

@@ -60,6 +60,10 @@ struct SecurityConfigTests {
         let endpoints = parseIssues("security:\n  public_endpoints: metrics,dashboard")
         #expect(endpoints.contains { $0.keyPath == "security.public_endpoints" && $0.message.contains("'dashboard'") })
         #expect(parseIssues("security:\n  public_endpoints: \"\"").isEmpty)
+        // A redaction pattern that does not compile is refused when the file is read, not when the host starts.
+        let pattern = parseIssues("security:\n  redact_values: \"AKIA[0-9\"")
+        #expect(pattern.contains { $0.keyPath == "security.redact_values" && $0.message.contains("does not compile") }, "\(pattern)")
+        #expect(parseIssues("security:\n  redact_values: \"AKIA[0-9A-Z]{16}\"").isEmpty)
     }
 
     @Test("a reload names a changed token list among the settings that need a restart")
