@@ -178,8 +178,12 @@ struct LogTraceAPITests {
                 return (object["message"] as? String ?? "").components(separatedBy: " ").prefix(2).joined(separator: " ")
             }
             #expect(messages == (0..<30).map { "line \($0)" })
-            let metrics = try await httpGet(port, "/metrics").body
-            #expect(metrics.contains("stepflow_log_export_entries_total{exporter=\"plugin:ndjson\"} 30"))
+            // The plugin writes the lines before the export job counts its batch: wait for the count.
+            var metrics = ""
+            #expect(await eventually {
+                metrics = (try? await httpGet(port, "/metrics").body) ?? ""
+                return metrics.contains("stepflow_log_export_entries_total{exporter=\"plugin:ndjson\"} 30")
+            }, "\(metrics)")
             #expect(metrics.contains("stepflow_log_export_deferred_total{exporter=\"plugin:ndjson\"}"))
             #expect(!metrics.contains("stepflow_log_export_deferred_total{exporter=\"plugin:ndjson\"} 0\n"))
         }
