@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StepflowCore
+import StepflowScheduling
 import StepflowSecurity
 import StepflowStorage
 import Synchronization
@@ -74,12 +75,19 @@ public actor AlertEngine: AlertManager {
     private let logger: Logger
     private let now: @Sendable () -> Date
 
-    private var rules: [AlertRuleID: ValidatedAlertRule] = [:]
+    private var rules: [AlertRuleID: ValidatedAlertRule] = [:] {
+        didSet { dueTimesChanged.fire() }
+    }
     /// Open alerts by rule, then by fingerprint.
     private var open: [AlertRuleID: [String: StoredAlert]] = [:]
     private var lastEvaluation: [AlertRuleID: Date] = [:]
     private var evaluating: Set<AlertRuleID> = []
-    private var silences: [Silence] = []
+    private var silences: [Silence] = [] {
+        didSet { dueTimesChanged.fire() }
+    }
+    /// Fired when a rule or silence changes, so that the evaluation job, asleep until the next rule it knew
+    /// of was due (``delayUntilNextDue(at:)``), looks again.
+    public nonisolated let dueTimesChanged = WakeSignal()
     private var status: [AlertRuleID: RuleEvaluationStatus] = [:]
     /// The last alert write issued (see ``saveInOrder(_:removing:)``).
     private var alertWrites: Task<Void, Never>?
@@ -373,6 +381,23 @@ public actor AlertEngine: AlertManager {
         }
         publish()
         return ran
+    }
+
+    /// How long until the next enabled rule is due (zero when one has never been evaluated) or the next silence
+    /// ends; `nil` when there is neither.
+    public func delayUntilNextDue(at time: Date? = nil) -> Duration? {
+        let time = time ?? now()
+        var next: Date?
+        for (id, rule) in rules where rule.rule.enabled {
+            guard let last = lastEvaluation[id] else { return .zero }
+            let due = last.addingTimeInterval((rule.rule.evaluationInterval ?? options.evaluationInterval).inSeconds)
+            next = min(next ?? due, due)
+        }
+        for silence in silences where silence.endsAt > time {
+            next = min(next ?? silence.endsAt, silence.endsAt)
+        }
+        guard let next else { return nil }
+        return .seconds(max(0, next.timeIntervalSince(time)))
     }
 
     /// Evaluates the rules whose query reads logs now, whatever their interval (new log entries were written).

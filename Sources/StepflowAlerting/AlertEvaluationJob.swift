@@ -1,7 +1,9 @@
 import StepflowCore
 import StepflowScheduling
 
-/// Evaluates the alert rules that are due, on its schedule (a short tick: each rule keeps its own interval).
+/// Evaluates the alert rules that are due. Each rule keeps its own interval: after each call the job sleeps until
+/// the next rule is due (at least its schedule's interval, at most `idleWait`), and a change of rules or silences
+/// wakes it early.
 ///
 /// It does not fail when a rule's query fails: that rule's error is in its evaluation status and on `/metrics`,
 /// and the scheduler's backoff must not slow down every other rule.
@@ -9,9 +11,18 @@ public final class AlertEvaluationJob: ScheduledJob {
     public let name = "alerts"
     public let kind = "builtin"
     private let engine: AlertEngine
+    private let idleWait: Duration
 
-    public init(engine: AlertEngine) {
+    /// - Parameter idleWait: the longest sleep, also when no rule is enabled.
+    public init(engine: AlertEngine, idleWait: Duration = .seconds(60)) {
         self.engine = engine
+        self.idleWait = idleWait
+    }
+
+    public var wakeSignal: WakeSignal? { engine.dueTimesChanged }
+
+    public func nextRunDelay() async -> Duration? {
+        min(await engine.delayUntilNextDue() ?? idleWait, idleWait)
     }
 
     public func run() async throws {

@@ -14,7 +14,7 @@ public struct AlertingCapability: Sendable {
     public let engine: AlertEngine
     /// Delivers notifications to the configured channels; notifier plugins are added to it as they start.
     public let notifier: AlertNotifier
-    /// The one-second evaluation tick (reported in `/health` as `alerts`) and, with Alertmanager, the re-send.
+    /// The evaluation job (reported in `/health` as `alerts`) and, with Alertmanager, the re-send.
     public let jobs: [BuiltinJob]
     /// The notifier (it delivers what is queued at shutdown) and the trigger of the log rules.
     public let services: [any Service]
@@ -61,7 +61,7 @@ public struct AlertingCapability: Sendable {
         } catch {
             logger.error("the declared alert rules were not applied", metadata: ["error": "\(error.message)"])
         }
-        // A one-second tick: each rule keeps its own evaluation interval.
+        // At most once a second; between calls the job sleeps until the next rule is due.
         var jobs = [
             BuiltinJob(
                 AlertEvaluationJob(engine: engine), every: .seconds(1),

@@ -12,11 +12,19 @@ public protocol ScheduledJob: Sendable {
     func run() async throws
     /// Called once when the scheduler stops, after the last ``run()`` has returned: release resources here.
     func shutdown() async
+    /// For a job that knows when it next has work (the alert tick: when the next rule is due): the wait before
+    /// the next call, at least the schedule's interval. `nil` (the default): every interval.
+    /// Asked after each successful call; a failing job backs off as usual.
+    func nextRunDelay() async -> Duration?
+    /// Fired by a job whose ``nextRunDelay()`` may have become shorter (a rule was added), to end the wait early.
+    var wakeSignal: WakeSignal? { get }
 }
 
 extension ScheduledJob {
     public var isBusy: Bool { false }
     public func shutdown() async {}
+    public func nextRunDelay() async -> Duration? { nil }
+    public var wakeSignal: WakeSignal? { nil }
 }
 
 /// When and how long a job may run.

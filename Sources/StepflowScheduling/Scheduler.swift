@@ -48,6 +48,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
     private let logger: Logger
     private let registry = Mutex(Registry())
     private let table = Mutex<[String: JobStatus]>([:])
+    private let watchdog: DeadlineWatchdog<C>
 
     /// - Parameters:
     ///   - clock: the clock that times intervals and deadlines.
@@ -64,6 +65,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             failureThreshold: breakerFailures, cooldown: breakerCooldown, backoff: Backoff(maxBackoff: maxBackoff))
         self.jitter = min(max(jitter, 0), 1)
         self.logger = logger
+        self.watchdog = DeadlineWatchdog(clock: clock)
     }
 
     /// Registers a job. Before ``run()`` it starts with the others; while running it starts at once.
@@ -130,6 +132,7 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         logger.info("scheduler started", metadata: ["jobs": "\(initial.map(\.job.name).joined(separator: ", "))"])
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.watchdog.run() }
                 for entry in initial {
                     group.addTask { await self.supervise(entry) }
                 }
@@ -271,8 +274,9 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                 }
             }
             let breakerState = breaker.state(consecutiveFailures: consecutiveFailures)
-            let delay = breaker.delay(interval: schedule.interval, consecutiveFailures: consecutiveFailures)
-                + randomJitter(schedule.interval)
+            var delay = breaker.delay(interval: schedule.interval, consecutiveFailures: consecutiveFailures)
+            if consecutiveFailures == 0, let wanted = await job.nextRunDelay() { delay = max(delay, wanted) }
+            delay += randomJitter(schedule.interval)
             let previous = status(of: job.name)?.breaker ?? .closed
             if breakerState == .open && previous != .open {
                 logger.error(
@@ -290,43 +294,42 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             }
             due = start.advanced(by: delay)
             do {
-                try await clock.sleep(until: due, tolerance: nil)
+                if let wake = job.wakeSignal, consecutiveFailures == 0 {
+                    try await wake.sleep(until: due, clock: clock)
+                    // Woken early: the new work is due now, not at the old deadline (no lateness to report).
+                    due = min(due, clock.now)
+                } else {
+                    try await clock.sleep(until: due, tolerance: nil)
+                }
             } catch {
                 return
             }
         }
     }
 
-    /// Runs one call racing its deadline; the loser is cancelled.
+    /// Runs one call under the watchdog: past its deadline the call is cancelled and reported as timed out
+    /// (once it has returned: a job must return promptly when cancelled, see ``ScheduledJob/run()``).
     private func runOnce(_ job: any ScheduledJob, timeout: Duration) async -> Outcome {
         let clock = self.clock
-        return await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                let start = clock.now
-                do {
-                    try await job.run()
-                    return .success(start.duration(to: clock.now))
-                } catch {
-                    if Task.isCancelled { return .cancelled }
-                    return .failure("\(error)", start.duration(to: clock.now))
-                }
-            }
-            group.addTask {
-                do {
-                    try await clock.sleep(for: timeout)
-                    return .timedOut
-                } catch {
-                    return .cancelled
-                }
-            }
-            var result = Outcome.cancelled
-            for await outcome in group {
-                if case .cancelled = outcome { continue }
-                result = outcome
-                break
-            }
-            group.cancelAll()
-            return result
+        let start = clock.now
+        let call = Task { try await job.run() }
+        let expired = Atomic<Bool>(false)
+        let watch = watchdog.watch(until: start.advanced(by: timeout)) {
+            expired.store(true, ordering: .sequentiallyConsistent)
+            call.cancel()
+        }
+        let result = await withTaskCancellationHandler {
+            await call.result
+        } onCancel: {
+            call.cancel()
+        }
+        watchdog.unwatch(watch)
+        if Task.isCancelled { return .cancelled }
+        if expired.load(ordering: .sequentiallyConsistent) { return .timedOut }
+        let elapsed = start.duration(to: clock.now)
+        switch result {
+        case .success: return .success(elapsed)
+        case .failure(let error): return .failure("\(error)", elapsed)
         }
     }
 }

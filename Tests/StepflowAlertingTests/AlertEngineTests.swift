@@ -185,6 +185,32 @@ struct AlertEngineTests {
         #expect(fixture.channel.notifications.isEmpty)
     }
 
+    @Test("the engine says when the next rule is due, so its job sleeps until then; a rule change wakes the job")
+    func nextDue() async throws {
+        let fixture = try AlertFixture()
+        defer { fixture.remove() }
+        let engine = fixture.engine
+        #expect(await engine.delayUntilNextDue() == nil, "no rule, no silence: nothing is due")
+        var slow = diskRule
+        slow.name = "Slow"
+        slow.evaluationInterval = .seconds(300)
+        _ = try await engine.createAlertRule(slow)
+        await engine.dueTimesChanged.wait()  // fired by the change (returns at once: the fire was remembered)
+        #expect(await engine.delayUntilNextDue() == .zero, "a rule never evaluated is due now")
+        await fixture.tick()
+        #expect(await engine.delayUntilNextDue() == .seconds(300))
+        fixture.clock.advance(by: 100)
+        #expect(await engine.delayUntilNextDue() == .seconds(200))
+        let fast = try await engine.createAlertRule(diskRule)
+        await engine.dueTimesChanged.wait()
+        await fixture.tick()
+        #expect(await engine.delayUntilNextDue() == .seconds(10), "the soonest rule decides")
+        var disabled = diskRule
+        disabled.enabled = false
+        try await engine.updateAlertRule(fast, rule: disabled)
+        #expect(await engine.delayUntilNextDue() == .seconds(200), "a disabled rule is never due")
+    }
+
     @Test("keep_firing_for holds a firing alert through a flap, then resolves it")
     func keepFiring() async throws {
         let fixture = try AlertFixture()

@@ -107,6 +107,56 @@ struct SchedulerTests {
         #expect(scheduler.status(of: "stuck")?.lastError?.contains("deadline") == true)
     }
 
+    @Test("a job that knows its next work sleeps until then, at least its interval, and is woken early by its signal")
+    func selfTimedJob() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let job = SelfTimedJob(wanted: .seconds(30))
+        try scheduler.add(job, schedule: JobSchedule(interval: .seconds(1), timeout: .seconds(5)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { job.calls == 1 && scheduler.status(of: "self-timed")?.nextDelay == .seconds(30) })
+        await clock.advance(by: .seconds(29))
+        #expect(job.calls == 1, "called before the delay it asked for")
+        await clock.advance(by: .seconds(1) + overshoot)
+        #expect(await eventually { job.calls == 2 })
+        // New work: the signal ends the 30 s wait at once.
+        #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 2 && scheduler.status(of: "self-timed")?.state == .ok })
+        job.wakeSignal?.fire()
+        #expect(await eventually { job.calls == 3 })
+        // A shorter wish than the interval still waits the interval.
+        job.want(.milliseconds(10))
+        #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 3 && scheduler.status(of: "self-timed")?.state == .ok })
+        job.wakeSignal?.fire()
+        #expect(await eventually { job.calls == 4 && scheduler.status(of: "self-timed")?.nextDelay == .seconds(1) })
+        await clock.advance(by: .milliseconds(500))
+        #expect(job.calls == 4)
+        await clock.advance(by: .milliseconds(500) + overshoot)
+        #expect(await eventually { job.calls == 5 })
+    }
+
+    @Test("many calls share one watchdog: a slow call among quick ones still times out at its own deadline")
+    func watchdogAmongQuickCalls() async throws {
+        let clock = TestClock()
+        let scheduler = makeScheduler(clock)
+        let stuck = ScriptedJob(name: "stuck", behaviour: .hangUntilCancelled)
+        let quick = (1...5).map { ScriptedJob(name: "quick-\($0)", behaviour: .succeed) }
+        // The quick jobs' deadlines (10 s) are later than the stuck one's (2 s) when they register after it,
+        // and earlier when the stuck one registers after them: both orders must cut the stuck call at 2 s.
+        for job in quick { try scheduler.add(job, schedule: JobSchedule(interval: .seconds(1), timeout: .seconds(10))) }
+        try scheduler.add(stuck, schedule: JobSchedule(interval: .seconds(30), timeout: .seconds(2)))
+        let task = Task { try await scheduler.run() }
+        defer { task.cancel() }
+        #expect(await eventually { stuck.calls == 1 && quick.allSatisfy { $0.calls == 1 } })
+        #expect(await eventually { quick.allSatisfy { scheduler.status(of: $0.name)?.state == .ok } })
+        await clock.advance(by: .seconds(1) + overshoot)
+        #expect(await eventually { quick.allSatisfy { $0.calls == 2 } })
+        #expect(scheduler.status(of: "stuck")?.timeouts == 0)
+        await clock.advance(by: .seconds(1) + overshoot)
+        #expect(await eventually { scheduler.status(of: "stuck")?.timeouts == 1 })
+        #expect(quick.allSatisfy { scheduler.status(of: $0.name)?.timeouts == 0 })
+    }
+
     @Test("a job still busy in an earlier call is skipped, not called again")
     func skipsBusyJob() async throws {
         let clock = TestClock()

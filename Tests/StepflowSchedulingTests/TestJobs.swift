@@ -66,3 +66,21 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+
+/// A job that asks for its own next call (`nextRunDelay`) and can be woken early, like the alert evaluation job.
+final class SelfTimedJob: ScheduledJob {
+    let name = "self-timed"
+    let kind = "test"
+    let wakeSignal: WakeSignal? = WakeSignal()
+    private let state = Mutex((calls: 0, wanted: Duration?.none))
+
+    init(wanted: Duration?) {
+        state.withLock { $0.wanted = wanted }
+    }
+
+    var calls: Int { state.withLock { $0.calls } }
+    func want(_ delay: Duration?) { state.withLock { $0.wanted = delay } }
+
+    func run() async throws { state.withLock { $0.calls += 1 } }
+    func nextRunDelay() async -> Duration? { state.withLock { $0.wanted } }
+}
