@@ -371,7 +371,8 @@ public actor AlertEngine: AlertManager {
     @discardableResult
     public func evaluateDue(at time: Date? = nil) async -> Int {
         let time = time ?? now()
-        silences.removeAll { $0.endsAt <= time }
+        // Only when one has ended: every change of `silences` wakes the evaluation job.
+        if silences.contains(where: { $0.endsAt <= time }) { silences.removeAll { $0.endsAt <= time } }
         var ran = 0
         let cache = EvaluationCache()
         for (id, rule) in rules.sorted(by: { $0.value.rule.name < $1.value.rule.name }) where rule.rule.enabled {

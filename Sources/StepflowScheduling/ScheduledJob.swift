@@ -16,7 +16,8 @@ public protocol ScheduledJob: Sendable {
     /// the next call, at least the schedule's interval. `nil` (the default): every interval.
     /// Asked after each successful call; a failing job backs off as usual.
     func nextRunDelay() async -> Duration?
-    /// Fired by a job whose ``nextRunDelay()`` may have become shorter (a rule was added), to end the wait early.
+    /// Fired by a job whose ``nextRunDelay()`` may have become shorter (a rule was added), to end the wait early
+    /// (but not before one interval since the last call started).
     var wakeSignal: WakeSignal? { get }
 }
 

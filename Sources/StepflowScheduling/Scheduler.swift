@@ -296,7 +296,10 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
             do {
                 if let wake = job.wakeSignal, consecutiveFailures == 0 {
                     try await wake.sleep(until: due, clock: clock)
-                    // Woken early: the new work is due now, not at the old deadline (no lateness to report).
+                    // Woken early: the new work is due now, but never sooner than one interval after the last
+                    // start, so that a job that keeps waking itself still runs at most once per interval.
+                    let earliest = start.advanced(by: schedule.interval)
+                    if clock.now < earliest { try await clock.sleep(until: earliest, tolerance: nil) }
                     due = min(due, clock.now)
                 } else {
                     try await clock.sleep(until: due, tolerance: nil)

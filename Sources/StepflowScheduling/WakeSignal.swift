@@ -15,6 +15,9 @@ public final class WakeSignal: Sendable {
 
     public init() {}
 
+    /// Whether a ``fire()`` is waiting for the next ``wait()``.
+    public var isPending: Bool { state.withLock { $0.pending } }
+
     /// Ends the current wait, or the next one when nobody waits.
     public func fire() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

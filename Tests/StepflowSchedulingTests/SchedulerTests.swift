@@ -120,19 +120,26 @@ struct SchedulerTests {
         #expect(job.calls == 1, "called before the delay it asked for")
         await clock.advance(by: .seconds(1) + overshoot)
         #expect(await eventually { job.calls == 2 })
-        // New work: the signal ends the 30 s wait at once.
+        // New work: the signal ends the 30 s wait, but the call still waits for one interval since the last.
         #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 2 && scheduler.status(of: "self-timed")?.state == .ok })
         job.wakeSignal?.fire()
+        await clock.advance(by: .milliseconds(900))
+        #expect(job.calls == 2, "a wake-up ran the job sooner than its interval")
+        await clock.advance(by: .milliseconds(100) + overshoot)
         #expect(await eventually { job.calls == 3 })
+        #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 3 && scheduler.status(of: "self-timed")?.state == .ok })
+        await clock.advance(by: .seconds(30) + overshoot)
+        #expect(await eventually { job.calls == 4 })
         // A shorter wish than the interval still waits the interval.
         job.want(.milliseconds(10))
-        #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 3 && scheduler.status(of: "self-timed")?.state == .ok })
+        #expect(await eventually { scheduler.status(of: "self-timed")?.runs == 4 && scheduler.status(of: "self-timed")?.state == .ok })
         job.wakeSignal?.fire()
-        #expect(await eventually { job.calls == 4 && scheduler.status(of: "self-timed")?.nextDelay == .seconds(1) })
+        await clock.advance(by: .seconds(1) + overshoot)
+        #expect(await eventually { job.calls == 5 && scheduler.status(of: "self-timed")?.nextDelay == .seconds(1) })
         await clock.advance(by: .milliseconds(500))
-        #expect(job.calls == 4)
+        #expect(job.calls == 5)
         await clock.advance(by: .milliseconds(500) + overshoot)
-        #expect(await eventually { job.calls == 5 })
+        #expect(await eventually { job.calls == 6 })
     }
 
     @Test("many calls share one watchdog: a slow call among quick ones still times out at its own deadline")
