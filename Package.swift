@@ -57,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // SHA-256 of bearer tokens (and, later, plugin pins).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The whole C ABI between the host and its plugins: one header, append-only.
@@ -167,7 +168,11 @@ let package = Package(
         // Access control: principals, roles and bearer tokens kept as SHA-256 digests (docs/security.md).
         .target(
             name: "StepflowSecurity",
-            dependencies: ["StepflowCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "StepflowCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         // YAML configuration loading (Yams node walk with marks), env overrides, validation (alert rules are
@@ -189,7 +194,7 @@ let package = Package(
         .target(
             name: "StepflowExport",
             dependencies: [
-                "StepflowCore", "StepflowScheduling", "StepflowStorage",
+                "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -207,8 +212,10 @@ let package = Package(
                 "StepflowAlerting", "StepflowHealth", "StepflowSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -235,6 +242,7 @@ let package = Package(
                 // The CLI's requests to a running host (URLSession's FoundationNetworking would link libcurl).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

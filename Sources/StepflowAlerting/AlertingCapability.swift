@@ -34,13 +34,16 @@ public struct AlertingCapability: Sendable {
         var channels: [any AlertChannel] = []
         if configuration.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
         if !configuration.webhookURL.isEmpty {
-            channels.append(WebhookAlertChannel(url: configuration.webhookURL, timeout: configuration.notificationTimeout))
+            channels.append(WebhookAlertChannel(
+                url: configuration.webhookURL, timeout: configuration.notificationTimeout,
+                client: try OutgoingHTTPClients.client(for: configuration.webhookTLS, key: "alerts.webhook_tls")))
         }
         var alertmanager: AlertmanagerAlertChannel?
         if !configuration.alertmanagerURL.isEmpty {
             let channel = AlertmanagerAlertChannel(
                 baseURL: configuration.alertmanagerURL, generatorURL: generatorURL,
-                timeout: configuration.notificationTimeout)
+                timeout: configuration.notificationTimeout,
+                client: try OutgoingHTTPClients.client(for: configuration.alertmanagerTLS, key: "alerts.alertmanager_tls"))
             channels.append(channel)
             alertmanager = channel
         }

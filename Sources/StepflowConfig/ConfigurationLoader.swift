@@ -82,8 +82,33 @@ public enum ConfigurationLoader {
             }
             seen[rule.name] = rule.source ?? file
         }
+        issues += tlsIssues(configuration, yaml: yaml, file: file)
         guard issues.isEmpty else { throw ConfigurationError(issues: issues) }
         return configuration
+    }
+
+    /// `http.tls` keys that only make sense together, each issue at the line of the key that is set.
+    static func tlsIssues(_ configuration: MonitoringConfiguration, yaml: String, file: String) -> [ConfigurationIssue] {
+        let tls = configuration.http.tls
+        var problems: [(key: String, message: String)] = []
+        if tls.certificate.isEmpty != tls.privateKey.isEmpty {
+            problems.append((
+                tls.certificate.isEmpty ? "private_key" : "certificate",
+                "http.tls.certificate and http.tls.private_key go together: set both (HTTPS) or neither (plain HTTP)"))
+        }
+        if !tls.clientCA.isEmpty && tls.certificate.isEmpty {
+            problems.append(("client_ca", "client certificates need HTTPS: set http.tls.certificate and http.tls.private_key too"))
+        }
+        guard !problems.isEmpty else { return [] }
+        let root = try? YAMLComposer.compose(yaml, file: file).get()
+        let excerpts = SourceExcerpt(source: yaml)
+        return problems.map { problem in
+            let mark = root?["http"]?["tls"]?[problem.key]?.mark
+            return ConfigurationIssue(
+                file: file, line: mark?.line, column: mark?.column,
+                keyPath: "http.tls." + problem.key, message: problem.message,
+                excerpt: mark.flatMap { excerpts.excerpt(line: $0.line, column: $0.column) })
+        }
     }
 
     /// The alert rules a file declares, checked as the host checks them when it loads: `path` is a rule file (a

@@ -151,6 +151,8 @@ enum SettingConstraint: Sendable {
     case oneOf([String])
     /// Comma-separated words, each one of these (empty for none).
     case commaSeparatedSubset(of: [String])
+    /// Comma-separated `name:role` pairs (empty for none).
+    case namedRoles
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -202,6 +204,12 @@ enum SettingConstraint: Sendable {
             guard let first = unknown.first else { return nil }
             return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
                 + " (comma-separated; empty for none)"
+        case (.namedRoles, .text(let text)):
+            var security = SecurityConfig()
+            security.clientCertificateRoles = text
+            guard security.clientCertificateRoleMap == nil else { return nil }
+            return "must be comma-separated name:role pairs, each role one of "
+                + AccessRole.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ", found '\(text)'"
         case (.oneOf(let words), .text(let text)) where !words.contains(text):
             return "must be " + words.map { "'\($0)'" }.joined(separator: " or ") + ", found '\(text)'"
         case (.quantiles, .numbers(let quantiles)):
@@ -245,6 +253,7 @@ enum SettingConstraint: Sendable {
         case .bucketBounds: return "ascending, finite"
         case .quantiles: return "each 0 to 1"
         case .oneOf(let words): return words.map { "`\($0)`" }.joined(separator: " or ")
+        case .namedRoles: return "comma-separated `name:role` pairs; may be empty"
         case .commaSeparatedSubset(let words):
             return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }

@@ -1,6 +1,7 @@
 import Logging
 import StepflowCore
 import StepflowScheduling
+import StepflowSecurity
 import StepflowStorage
 
 /// The export capability: what is sent out to the systems users scale out to, each exporter from its stored
@@ -12,15 +13,20 @@ public struct ExportCapability: Sendable {
     public let jobs: [BuiltinJob]
 
     /// The exporters `exporters:` and `metrics.enable_export` turn on, each over `database` from its stored position.
+    ///
+    /// - Throws: `configurationError` when an exporter's `tls.ca_file` cannot be read.
     public static func build(
         _ configuration: ExportersConfig, metrics: MetricsConfig, database: MonitoringDatabase,
         positions: ExportPositionStore, logger: Logger
-    ) -> ExportCapability {
+    ) throws(MonitoringError) -> ExportCapability {
         guard metrics.enableExport, configuration.prometheus.enabled else {
             return ExportCapability(remoteWrite: nil, jobs: [])
         }
         let job = RemoteWriteJob(
-            client: RemoteWriteClient(endpoint: configuration.prometheus.endpoint), metrics: MetricStore(database: database),
+            client: RemoteWriteClient(
+                endpoint: configuration.prometheus.endpoint,
+                client: try OutgoingHTTPClients.client(for: configuration.prometheus.tls, key: "exporters.prometheus.tls")),
+            metrics: MetricStore(database: database),
             positions: positions, timeout: min(metrics.exportInterval, .seconds(30)), logger: logger)
         return ExportCapability(
             remoteWrite: job,

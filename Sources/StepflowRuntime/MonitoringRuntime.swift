@@ -75,6 +75,8 @@ public final class MonitoringRuntime: Sendable {
     private let access: AccessControl
     /// The HTTP API's abuse limits and their counters.
     private let requestLimits: RequestLimits
+    /// The server's certificate when `http.tls` is set; re-read on each reload.
+    private let certificates: ServerCertificates?
     private let logger: Logger
     private let services: [any Service]
 
@@ -107,6 +109,8 @@ public final class MonitoringRuntime: Sendable {
             throw MonitoringError(.configurationError, "\(error)", hint: "fix the token's source, or remove the token")
         }
         requestLimits = RequestLimits(security: configuration.security, http: configuration.http)
+        certificates = configuration.http.tls.isEnabled ? try ServerCertificates(configuration.http.tls) : nil
+        if let certificates { Self.warnIfExpiring(certificates.notValidAfter, logger: logger) }
         let redactor = try Redactor(security: configuration.security)
         let pluginOwners: Set<UInt32>
         switch LibraryTrust.owners(from: configuration.security.pluginOwners) {
@@ -132,10 +136,10 @@ public final class MonitoringRuntime: Sendable {
         healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
         alerting = try await AlertingCapability.build(
             configuration.alerts, limits: configuration.limits,
-            generatorURL: "http://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
+            generatorURL: "\(configuration.http.tls.isEnabled ? "https" : "http")://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
             redactor: redactor, logger: logger)
-        let export = ExportCapability.build(
+        let export = try ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
             logger: logger)
 
@@ -153,7 +157,8 @@ public final class MonitoringRuntime: Sendable {
             notifier: alerting.notifier,
             trust: LibraryTrust(enabled: configuration.security.verifyPluginFiles, owners: pluginOwners))
         reloader = ConfigurationReloader(
-            loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine, logger: logger)
+            loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine,
+            certificates: certificates, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
             tracing: tracing, alerting: alerting, export: export, requestLimits: requestLimits)
@@ -181,10 +186,11 @@ public final class MonitoringRuntime: Sendable {
         var services: [any Service] = storage.services + metrics.services + logs.services + tracing.services
         services += [pluginManager] + alerting.services + [scheduler]
         if configuration.http.enabled {
-            services.append(Self.makeHTTPApplication(
+            services.append(try Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-                access: access, limits: requestLimits, boundAddress: boundAddress, logger: logger))
+                access: access, limits: requestLimits, certificates: certificates, boundAddress: boundAddress,
+                logger: logger))
         }
         self.services = services
     }
@@ -247,11 +253,25 @@ public final class MonitoringRuntime: Sendable {
 
     /// The HTTP API of this host as a Hummingbird application of its own (tests drive it with HummingbirdTesting's
     /// router mode, without a socket); the one the host serves is made in `init`.
-    package func makeHTTPApplication() -> some ApplicationProtocol {
-        Self.makeHTTPApplication(
+    package func makeHTTPApplication() throws(MonitoringError) -> some ApplicationProtocol {
+        try Self.makeHTTPApplication(
             configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
             health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
-            access: access, limits: requestLimits, boundAddress: BoundAddress(), logger: logger)
+            access: access, limits: requestLimits, certificates: nil, boundAddress: BoundAddress(), logger: logger)
+    }
+
+    /// Logs a warning when the server's certificate has expired or expires within two weeks.
+    static func warnIfExpiring(_ notValidAfter: Date, now: Date = Date(), logger: Logger) {
+        let left = notValidAfter.timeIntervalSince(now)
+        if left <= 0 {
+            logger.error(
+                "the HTTPS certificate has expired: clients will refuse it; replace http.tls.certificate and send SIGHUP",
+                metadata: ["expired": "\(notValidAfter.rfc3339Seconds)"])
+        } else if left < 14 * 86_400 {
+            logger.warning(
+                "the HTTPS certificate expires soon; replace http.tls.certificate and send SIGHUP",
+                metadata: ["expires": "\(notValidAfter.rfc3339Seconds)"])
+        }
     }
 
     /// The HTTP API's routes, each with what it needs from its caller, over this host (for tests that enumerate
@@ -269,14 +289,15 @@ public final class MonitoringRuntime: Sendable {
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
         plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
-        access: AccessControl, limits: RequestLimits, boundAddress: BoundAddress, logger: Logger
-    ) -> some ApplicationProtocol {
-        MonitoringHTTPServer.makeApplication(
+        access: AccessControl, limits: RequestLimits, certificates: ServerCertificates?, boundAddress: BoundAddress,
+        logger: Logger
+    ) throws(MonitoringError) -> some ApplicationProtocol {
+        try MonitoringHTTPServer.makeApplication(
             http: configuration.http, access: access, limits: limits,
             sources: httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: health, plugins: manager, reloader: reloader, telemetry: telemetry),
-            boundAddress: boundAddress, logger: logger)
+            certificates: certificates, boundAddress: boundAddress, logger: logger)
     }
 
     /// What the HTTP API reads from and does to the host.

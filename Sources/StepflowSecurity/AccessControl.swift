@@ -14,6 +14,8 @@ public struct AccessControl: Sendable {
     }
 
     private let entries: [Entry]
+    /// `security.client_certificate_roles`: a verified client certificate's common name → its role.
+    private let certificateRoles: [String: AccessRole]
     /// The endpoint groups served without a token.
     public let publicEndpoints: Set<SecurityConfig.PublicEndpoint>
 
@@ -41,19 +43,26 @@ public struct AccessControl: Sendable {
                 digest: try Self.digest(of: token, environment: environment)))
         }
         self.entries = entries
+        self.certificateRoles = security.clientCertificateRoleMap ?? [:]
         self.publicEndpoints = security.publicEndpointSet
     }
 
-    /// Whether any token is configured; without one every route is open.
-    public var isEnabled: Bool { !entries.isEmpty }
+    /// Whether any token or client certificate role is configured; without one every route is open.
+    public var isEnabled: Bool { !entries.isEmpty || !certificateRoles.isEmpty }
+
+    /// Whether a client certificate can stand for a principal (`security.client_certificate_roles` is set).
+    public var acceptsClientCertificates: Bool { !certificateRoles.isEmpty }
 
     /// The principals configured, for reports (never their tokens).
     public var principals: [Principal] { entries.map(\.principal) }
 
     /// The decision for a request carrying `authorization` (its `Authorization` header, if any) on a route that
     /// needs `requirement`. `allowBasic` accepts the token as the password of HTTP Basic (the dashboard, so that a
-    /// browser can ask for it).
-    public func decide(_ requirement: AccessRequirement, authorization: String?, allowBasic: Bool = false) -> AccessDecision {
+    /// browser can ask for it). `certificateName` is the common name of the client's verified certificate (mutual
+    /// TLS); it stands for a principal when the request carries no `Authorization` header.
+    public func decide(
+        _ requirement: AccessRequirement, authorization: String?, allowBasic: Bool = false, certificateName: String? = nil
+    ) -> AccessDecision {
         guard isEnabled else { return .allowed(nil) }
         let needed: AccessRole
         switch requirement {
@@ -62,6 +71,16 @@ public struct AccessControl: Sendable {
             needed = .read
         case .role(let role):
             needed = role
+        }
+        if authorization == nil, let certificateName {
+            guard let role = certificateRoles[certificateName] else {
+                return .unauthorized(
+                    reason: "the client certificate's common name '\(certificateName.prefix(64))' has no role in security.client_certificate_roles; add it there or send a token",
+                    failure: .unknown)
+            }
+            let principal = Principal(name: certificateName, role: role)
+            guard role >= needed else { return .forbidden(principal: principal, needed: needed) }
+            return .allowed(principal)
         }
         guard let authorization else {
             return .unauthorized(

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOSSL
 import StepflowSecurity
 
 /// The request context of the host's routes: Hummingbird's core context, the client's address (for the audit
@@ -10,10 +11,18 @@ public struct HostRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Who made the request: set by ``SecuredRouter`` before the handler runs; `nil` when anonymous.
     public var principal: Principal?
+    /// The connection, to read the client's certificate from under mutual TLS.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
+    }
+
+    /// The common name of the client's verified certificate, when the connection is mutual TLS.
+    func clientCertificateName() async -> String? {
+        try? await channel.nioSSL_peerCertificate().get()?.commonName
     }
 
     /// The client's IP address alone (what per-client limits key on), or `unknown`.

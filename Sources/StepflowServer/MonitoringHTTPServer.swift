@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import HummingbirdCore
 import NIOCore
 import Logging
@@ -94,27 +95,47 @@ public final class BoundAddress: Sendable {
 public enum MonitoringHTTPServer {
     /// The application, a swift-service-lifecycle `Service` to run in the host's `ServiceGroup`, configured by
     /// `http:`, with the routes of ``makeRouter(http:access:limits:sources:)``. A connection idle for `http.idle_timeout`
-    /// is closed, and at most `http.max_connections` are served at once.
+    /// is closed, and at most `http.max_connections` are served at once. With `certificates` (`http.tls`) it speaks
+    /// HTTPS only (HummingbirdTLS over swift-nio-ssl), taking the certificate in use at each handshake.
+    ///
+    /// - Throws: `configurationError` when the TLS configuration cannot be built.
     public static func makeApplication(
         http: HTTPConfig, access: AccessControl, limits: RequestLimits, sources: HTTPDataSources,
-        boundAddress: BoundAddress = BoundAddress(), logger: Logger
-    ) -> some ApplicationProtocol {
+        certificates: ServerCertificates? = nil, boundAddress: BoundAddress = BoundAddress(), logger: Logger
+    ) throws(MonitoringError) -> some ApplicationProtocol {
         let address = http.address
         let port = http.port
         let router = makeRouter(http: http, access: access, limits: limits, sources: sources).router
         let idleTimeout = TimeAmount.nanoseconds(
             Int64(clamping: http.idleTimeout.components.seconds) &* 1_000_000_000
                 &+ http.idleTimeout.components.attoseconds / 1_000_000_000)
+        let plain = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
+        let server: HTTPServerBuilder
+        if let certificates {
+            do {
+                server = try .tls(plain, tlsConfiguration: certificates.serverConfiguration())
+            } catch {
+                throw MonitoringError(.configurationError, "http.tls: cannot set up TLS (\(error))", hint: "check the certificate and key files")
+            }
+        } else {
+            server = plain
+        }
+        let scheme = certificates == nil ? "http" : "https"
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+            server: server,
             configuration: .init(
                 address: .hostname(address, port: port), serverName: "stepflow-monitor",
                 availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 boundAddress.set(host: address, port: bound)
-                logger.info("HTTP API listening", metadata: ["address": "http://\(address):\(bound)"])
+                var metadata: Logger.Metadata = ["address": "\(scheme)://\(address):\(bound)"]
+                if let certificates {
+                    metadata["certificate_expires"] = "\(certificates.notValidAfter.rfc3339Seconds)"
+                    metadata["client_certificates"] = "\(certificates.requiresClientCertificates ? "required" : "not asked for")"
+                }
+                logger.info("HTTP API listening", metadata: metadata)
             },
             logger: logger
         )

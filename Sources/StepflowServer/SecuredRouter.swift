@@ -101,9 +101,11 @@ public final class SecuredRouter {
                     .tooManyRequests, "too many failed authentications from \(address); retry later",
                     needed: Self.role(requirement), retryAfter: wait)
             } else {
+                let certificateName = headers.isEmpty && access.acceptsClientCertificates
+                    ? await context.clientCertificateName() : nil
                 let decision = headers.count > 1
                     ? .unauthorized(reason: "the request has \(headers.count) Authorization headers; send exactly one", failure: .malformed)
-                    : access.decide(requirement, authorization: headers.first, allowBasic: browser)
+                    : access.decide(requirement, authorization: headers.first, allowBasic: browser, certificateName: certificateName)
                 switch decision {
                 case .allowed(let who):
                     principal = who

@@ -2,7 +2,10 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 import StepflowConfig
+import StepflowCore
+import StepflowSecurity
 
 /// Where a running host's HTTP API is: `--url`, else `http.address` and `http.port` of the configuration.
 struct HostOptions: ParsableArguments {
@@ -17,6 +20,19 @@ struct HostOptions: ParsableArguments {
         valueName: "path"))
     var tokenFile: String?
 
+    @Option(help: ArgumentHelp(
+        "PEM CA certificates that sign the host's HTTPS certificate (http.tls). Default: the system's CAs.",
+        valueName: "path"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp(
+        "A PEM client certificate to present when the host asks for one (http.tls.client_ca); with --key.",
+        valueName: "path"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --cert.", valueName: "path"))
+    var key: String?
+
     /// The API's base URL, without a trailing slash, and the token to send (exits 2 when the configuration does
     /// not load or the token file cannot be read). The token is never a command-line argument: `ps` shows those.
     func endpoint() -> (base: String, token: String) {
@@ -29,7 +45,7 @@ struct HostOptions: ParsableArguments {
         } else {
             do {
                 let http = try ConfigurationLoader.load(path: config.path).configuration.http
-                base = "http://\(http.address):\(http.port)"
+                base = "\(http.tls.isEnabled ? "https" : "http")://\(http.address):\(http.port)"
                 configToken = http.authToken
             } catch {
                 fail("\(error.detailedDescription)", status: 2)
@@ -71,6 +87,7 @@ struct HostOptions: ParsableArguments {
         // as a long-running client should.
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tlsConfiguration = tlsConfiguration()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let result: Result<(Int, Data), any Error>
         do {
@@ -88,6 +105,22 @@ struct HostOptions: ParsableArguments {
             fail("stepflow-monitor: cannot reach the host at \(base + path): \(error)\n"
                 + "Is `stepflow-monitor run` running with this configuration? Otherwise pass --url.")
         }
+    }
+
+    /// The client TLS configuration of `--ca-file`, `--cert` and `--key` (exits 2 when a file cannot be read).
+    func tlsConfiguration() -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do throws(MonitoringError) {
+            if let caFile { tls.trustRoots = .certificates(try PEMFiles.certificates(at: caFile, key: "--ca-file")) }
+            if cert != nil || key != nil {
+                guard let cert, let key else { fail("--cert and --key go together", status: 2) }
+                tls.certificateChain = try PEMFiles.certificates(at: cert, key: "--cert").map { .certificate($0) }
+                tls.privateKey = .privateKey(try PEMFiles.privateKey(at: key, key: "--key"))
+            }
+        } catch {
+            fail("stepflow-monitor: \(error.message)", status: 2)
+        }
+        return tls
     }
 
     /// The `error` and `hint` of an API error body, as one line.

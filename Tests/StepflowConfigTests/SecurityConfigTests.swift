@@ -66,6 +66,31 @@ struct SecurityConfigTests {
         #expect(parseIssues("security:\n  redact_values: \"AKIA[0-9A-Z]{16}\"").isEmpty)
     }
 
+    @Test("http.tls: a certificate needs its key and client_ca needs both, each refused at its line; roles must be name:role")
+    func tlsSettings() throws {
+        let good = try ConfigurationLoader.parse(yaml: """
+            http:
+              tls: {certificate: /etc/s/cert.pem, private_key: /etc/s/key.pem, client_ca: /etc/s/ca.pem}
+            security:
+              client_certificate_roles: "prometheus:read"
+            alerts:
+              webhook_tls: {ca_file: /etc/s/ca.pem}
+            exporters:
+              prometheus:
+                tls: {insecure_skip_verify: true}
+            """, file: "c.yaml", environment: [:])
+        #expect(good.http.tls.isEnabled && good.http.tls.clientCA == "/etc/s/ca.pem")
+        #expect(good.alerts.webhookTLS.caFile == "/etc/s/ca.pem" && good.alerts.alertmanagerTLS.isDefault)
+        #expect(good.exporters.prometheus.tls.insecureSkipVerify)
+
+        let noKey = parseIssues("http:\n  port: 1\n  tls:\n    certificate: /c.pem\n")
+        #expect(noKey.contains { $0.keyPath == "http.tls.certificate" && $0.line == 4 && $0.message.contains("go together") }, "\(noKey)")
+        let caAlone = parseIssues("http:\n  tls:\n    client_ca: /ca.pem\n")
+        #expect(caAlone.contains { $0.keyPath == "http.tls.client_ca" && $0.line == 3 && $0.message.contains("need HTTPS") }, "\(caAlone)")
+        let roles = parseIssues("security:\n  client_certificate_roles: \"prometheus:owner\"\n")
+        #expect(roles.contains { $0.keyPath == "security.client_certificate_roles" && $0.message.contains("name:role") }, "\(roles)")
+    }
+
     @Test("a reload names a changed token list among the settings that need a restart")
     func tokensNeedARestart() throws {
         let before = try ConfigurationLoader.parse(yaml: "security:\n  tokens: []", file: "a.yaml", environment: [:])

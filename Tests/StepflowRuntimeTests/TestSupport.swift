@@ -103,9 +103,9 @@ final class LogCollector: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The port from the "HTTP API listening address=http://127.0.0.1:PORT" log line.
+    /// The port from the "HTTP API listening address=http://127.0.0.1:PORT" log line (or https://).
     var listeningPort: Int? {
-        guard let range = text.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        guard let range = text.range(of: #"https?://127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
         return Int(text[range].split(separator: ":").last!)
     }
 }

@@ -82,6 +82,35 @@ struct AccessControlTests {
         #expect(closed.decide(.publicEndpoint(.metrics), authorization: "Bearer reader-token") == .allowed(Principal(name: "grafana", role: .read)))
     }
 
+    @Test("a verified client certificate's common name stands for its principal when no token is sent; a token decides when one is")
+    func certificatePrincipals() throws {
+        var security = SecurityConfig()
+        security.clientCertificateRoles = "prometheus:read, deployer : admin"
+        security.tokens = [AccessTokenConfig(name: "agent", role: .write, secret: .sha256(TokenDigest.hex("agent-token")))]
+        let access = try AccessControl(security: security, authToken: "", environment: [:])
+        #expect(access.isEnabled && access.acceptsClientCertificates)
+        #expect(access.decide(.role(.read), authorization: nil, certificateName: "prometheus")
+            == .allowed(Principal(name: "prometheus", role: .read)))
+        #expect(access.decide(.role(.admin), authorization: nil, certificateName: "prometheus")
+            == .forbidden(principal: Principal(name: "prometheus", role: .read), needed: .admin))
+        #expect(access.decide(.role(.admin), authorization: nil, certificateName: "deployer")
+            == .allowed(Principal(name: "deployer", role: .admin)))
+        guard case .unauthorized(let reason, .unknown) = access.decide(.role(.read), authorization: nil, certificateName: "Prometheus") else {
+            Issue.record("an unlisted common name (names are case-sensitive) was accepted")
+            return
+        }
+        #expect(reason.contains("'Prometheus' has no role"))
+        #expect(access.decide(.publicEndpoint(.health), authorization: nil, certificateName: "stranger") == .allowed(nil))
+        #expect(access.decide(.role(.write), authorization: "Bearer agent-token", certificateName: "prometheus")
+            == .allowed(Principal(name: "agent", role: .write)))
+        #expect(security.clientCertificateRoleMap == ["prometheus": .read, "deployer": .admin])
+        for bad in ["prometheus", "prometheus:owner", ":read", "a:read,,b"] {
+            var config = SecurityConfig()
+            config.clientCertificateRoles = bad
+            #expect(config.clientCertificateRoleMap == nil, "\(bad)")
+        }
+    }
+
     @Test("with no token configured the host is open, as before roles existed")
     func noTokensMeansOpen() throws {
         let access = try AccessControl(security: SecurityConfig(), authToken: "", environment: [:])

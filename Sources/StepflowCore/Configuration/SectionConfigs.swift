@@ -133,6 +133,10 @@ public struct AlertConfig: Sendable, Hashable {
     /// `alertmanager_url`, env `STEPFLOW_MONITORING_ALERTS_ALERTMANAGER_URL`, default empty (off): an Alertmanager
     /// base URL (`http://127.0.0.1:9093`) that receives firing and resolved alerts through its API v2.
     public var alertmanagerURL: String = ""
+    /// `webhook_tls`: how the webhook's certificate is checked when its URL is https://.
+    public var webhookTLS = OutgoingTLSConfig()
+    /// `alertmanager_tls`: how Alertmanager's certificate is checked when its URL is https://.
+    public var alertmanagerTLS = OutgoingTLSConfig()
     /// `retention_days`, env `STEPFLOW_MONITORING_ALERTS_RETENTION_DAYS`, default 30: resolved alerts and ended
     /// silences older than this are deleted; 0 keeps them all.
     public var retentionDays: Int = 30
@@ -173,6 +177,8 @@ public struct PrometheusExporterConfig: Sendable, Hashable {
     public var enabled: Bool = false
     /// `endpoint`, env `STEPFLOW_MONITORING_PROMETHEUS_ENDPOINT`, default `http://localhost:9090/api/v1/write`.
     public var endpoint: String = "http://localhost:9090/api/v1/write"
+    /// `tls`: how the endpoint's certificate is checked when it is https://.
+    public var tls = OutgoingTLSConfig()
 
     public init() {}
 }
@@ -246,6 +252,8 @@ public struct HTTPConfig: Sendable, Hashable {
     /// `allowed_hosts`, default empty: comma-separated names (`monitor.example`) accepted in the `Host` header
     /// besides the bound address, `localhost`, `127.0.0.1` and `[::1]`; any other gets 421 (DNS rebinding).
     public var allowedHosts: String = ""
+    /// `tls`: HTTPS, and optionally client certificates (default off: plain HTTP).
+    public var tls = ServerTLSConfig()
 
     public init() {}
     public static let `default` = HTTPConfig()

@@ -65,6 +65,10 @@ public struct SecurityConfig: Sendable, Hashable {
     /// comma-separated groups that need no token once tokens are configured; empty closes them too (Prometheus
     /// then scrapes with `authorization: {credentials: …}`).
     public var publicEndpoints: String = "metrics,health"
+    /// `client_certificate_roles`, default empty: comma-separated `common-name:role` pairs
+    /// (`prometheus:read, deployer:admin`). With `http.tls.client_ca`, a client whose verified certificate has one
+    /// of these common names is that principal, with that role, without a token.
+    public var clientCertificateRoles: String = ""
     /// `verify_plugin_files`, default true: before a plugin library is loaded, the library and every directory above
     /// it must be writable by no one but their owner and owned by root or one of `plugin_owners`.
     public var verifyPluginFiles: Bool = true
@@ -105,5 +109,20 @@ public struct SecurityConfig: Sendable, Hashable {
         Set(publicEndpoints.split(separator: ",").compactMap {
             PublicEndpoint(rawValue: $0.trimmingCharacters(in: .whitespaces))
         })
+    }
+
+    /// ``clientCertificateRoles`` parsed: common name → role. `nil` when an item is not `name:role` with a known
+    /// role (the loader refuses such a value, naming the item).
+    public var clientCertificateRoleMap: [String: AccessRole]? {
+        var roles: [String: AccessRole] = [:]
+        for item in clientCertificateRoles.split(separator: ",") {
+            let pair = item.trimmingCharacters(in: .whitespaces)
+            guard let colon = pair.lastIndex(of: ":") else { return nil }
+            let name = pair[..<colon].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, let role = AccessRole(rawValue: pair[pair.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            else { return nil }
+            roles[name] = role
+        }
+        return roles
     }
 }

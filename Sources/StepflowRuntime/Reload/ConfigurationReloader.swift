@@ -3,6 +3,7 @@ import Logging
 import StepflowAlerting
 import StepflowConfig
 import StepflowCore
+import StepflowServer
 import Synchronization
 
 /// Starts the configured plugins, and on each reload re-reads the configuration from where the host got it and
@@ -37,6 +38,8 @@ final class ConfigurationReloader: Sendable {
     private let manager: PluginManager
     /// Where the declared alert rules are applied; `nil` in a host without alerting.
     private let alerts: AlertEngine?
+    /// The server's certificate (`http.tls`), re-read on each reload.
+    private let certificates: ServerCertificates?
     private let logger: Logger
     private let state: Mutex<State>
     /// The last reload asked for; the next one waits for it.
@@ -47,9 +50,10 @@ final class ConfigurationReloader: Sendable {
 
     init(
         loaded: LoadedConfiguration, environment: [String: String], manager: PluginManager, alerts: AlertEngine? = nil,
-        logger: Logger
+        certificates: ServerCertificates? = nil, logger: Logger
     ) {
         self.alerts = alerts
+        self.certificates = certificates
         path = loaded.source == ConfigurationLoader.embeddedSourceName ? nil : loaded.source
         source = loaded.source
         self.environment = environment
@@ -183,6 +187,18 @@ final class ConfigurationReloader: Sendable {
             }
             if let error = slot.result?.error {
                 report.errors.append("plugin '\(slot.displayName)' did not start: \(error)")
+            }
+        }
+
+        if let certificates {
+            do throws(MonitoringError) {
+                let expires = try certificates.reload()
+                report.certificateExpires = expires
+                logger.notice("HTTPS certificate re-read; new connections use it", metadata: ["expires": "\(expires.rfc3339Seconds)"])
+                MonitoringRuntime.warnIfExpiring(expires, logger: logger)
+            } catch {
+                report.errors.append("\(error.message); the certificate in use is kept")
+                logger.error("the HTTPS certificate was not re-read; the one in use is kept", metadata: ["error": "\(error.message)"])
             }
         }
 

@@ -1,3 +1,4 @@
+import Foundation
 import StepflowCore
 
 /// What one configuration reload did (``MonitoringRuntime/reload()``).
@@ -42,10 +43,10 @@ public struct ReloadReport: Sendable, Hashable {
 
     /// The report as the JSON object `POST /api/v1/admin/reload` answers with:
     /// `{"status": "applied" | "refused", "source", "added", "removed", "restarted", "unchanged",
-    /// "restart_required", "errors"}`.
+    /// "restart_required", "errors"}`, and `certificate_expires` when the HTTPS certificate was re-read.
     public var json: JSONValue {
         func list(_ names: [String]) -> JSONValue { .array(names.map(JSONValue.string)) }
-        return .object([
+        var object: [String: JSONValue] = [
             "status": .string(refused ? "refused" : "applied"),
             "source": .string(source),
             "added": list(added),
@@ -54,8 +55,13 @@ public struct ReloadReport: Sendable, Hashable {
             "unchanged": list(unchanged),
             "restart_required": list(restartRequired),
             "errors": list(errors),
-        ])
+        ]
+        if let certificateExpires { object["certificate_expires"] = .string(certificateExpires.rfc3339Seconds) }
+        return .object(object)
     }
+
+    /// When the HTTPS certificate re-read by this reload expires (`nil`: no `http.tls`, or it could not be read).
+    public var certificateExpires: Date?
 
     /// Set by a restart of one plugin (``MonitoringRuntime/restartPlugin(_:)``) that names none configured.
     public var unknownPlugin = false
