@@ -164,7 +164,9 @@ public final class MonitoringRuntime: Sendable {
             tracing: tracing, alerting: alerting, export: export, requestLimits: requestLimits)
 
         let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs + export.jobs
-            + [BuiltinJob(MemoryReleaseJob(database: database, logger: logger), every: .seconds(60), timeout: .seconds(30))]
+            + [BuiltinJob(
+                MemoryReleaseJob(database: database, logger: logger), every: ReleaseCadence.checkInterval,
+                timeout: .seconds(30))]
         do {
             try scheduler.add(jobs)
         } catch {

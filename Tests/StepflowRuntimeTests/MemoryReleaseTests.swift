@@ -90,4 +90,39 @@ struct MemoryReleaseTests {
         _ = policy.shouldPageOut(fileKilobytes: 30_000)
         #expect(policy.currentGap == 1)
     }
+
+    @Test("releases once a minute, and within a check or two of a burst's end; never every check under a steady load")
+    func releaseCadence() {
+        var cadence = ReleaseCadence()
+        let idle = 25_000
+        var cpu = 0.0
+        var releases: [Int] = []
+        /// Ten-second checks: `load[check]` is the CPU seconds used and the resident growth during that check.
+        func simulate(_ load: [(cpu: Double, grow: Int)]) {
+            var resident = idle
+            for (check, step) in load.enumerated() {
+                cpu += step.cpu
+                resident += step.grow
+                let time = Duration.seconds(10 * check)
+                if cadence.shouldRelease(at: time, residentKilobytes: resident, cpuSeconds: cpu) {
+                    releases.append(check)
+                    resident = idle
+                    cadence.released(at: time, residentKilobytes: resident)
+                }
+            }
+        }
+        // Idle: the first check, then every sixth (a minute).
+        var load = Array(repeating: (cpu: 0.03, grow: 0), count: 13)
+        // A burst during checks 7 and 8 (busy, +6 MB each); quiet from check 9: released at check 9, not at 12.
+        load[7] = (10, 6000)
+        load[8] = (10, 6000)
+        simulate(load)
+        #expect(releases == [0, 6, 9], "\(releases)")
+
+        // A steady load: busy every check, the set growing a little: only the minute's releases.
+        cadence = ReleaseCadence()
+        releases = []
+        simulate(Array(repeating: (cpu: 15, grow: 5000), count: 13))
+        #expect(releases == [0, 6, 12], "\(releases)")
+    }
 }

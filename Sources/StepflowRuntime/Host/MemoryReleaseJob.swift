@@ -9,7 +9,8 @@ import StepflowScheduling
 import StepflowStorage
 import Synchronization
 
-/// Gives the kernel back memory the host no longer uses, every minute (README, "Memory and CPU at idle"):
+/// Gives the kernel back memory the host no longer uses, every minute and as soon as a burst of work is over
+/// (`ReleaseCadence`; README, "Memory and CPU at idle"):
 ///
 /// - the pages of its read-only file mappings (its own code and that of the libraries it loaded) that it no longer
 ///   runs are dropped from the host's resident set with `madvise(MADV_PAGEOUT)`: once a minute after start (what
@@ -24,6 +25,7 @@ package final class MemoryReleaseJob: ScheduledJob {
     package let kind = "builtin"
     private let started = ContinuousClock.now
     private let pageOut = Mutex(PageOutPolicy())
+    private let cadence = Mutex(ReleaseCadence())
     private let logger: Logger
     private let database: MonitoringDatabase
 
@@ -36,13 +38,25 @@ package final class MemoryReleaseJob: ScheduledJob {
     }
 
     package func run() async throws {
-        let pastStartup = ContinuousClock.now - started >= Self.startupWindow
+        let elapsed = ContinuousClock.now - started
+        #if os(Linux)
+        let resident = Self.residentKilobytes() ?? 0
+        let due = cadence.withLock {
+            $0.shouldRelease(at: elapsed, residentKilobytes: resident, cpuSeconds: Self.processCPUSeconds())
+        }
+        guard due else { return }
+        #endif
+        let pastStartup = elapsed >= Self.startupWindow
         // Closing SQLite's connections waits for the writer's transaction, and madvise and malloc_trim do their
         // reclaiming synchronously (milliseconds on a large heap): on a thread of their own, not on the cooperative
         // pool. The trim comes after SQLite has freed its caches, or what they held would stay in the arenas.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread { [self] in
                 release(pastStartup: pastStartup)
+                #if os(Linux)
+                let after = Self.residentKilobytes() ?? 0
+                cadence.withLock { $0.released(at: ContinuousClock.now - started, residentKilobytes: after) }
+                #endif
                 continuation.resume()
             }
         }
@@ -91,6 +105,14 @@ package final class MemoryReleaseJob: ScheduledJob {
             if madvise(address, Int(end - start), 21 /* MADV_PAGEOUT */) == 0 { released += 1 }
         }
         return released
+    }
+
+    /// The CPU time this process has used (user and system), in seconds.
+    package static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     /// `VmRSS` of `/proc/self/status`, in kB.
