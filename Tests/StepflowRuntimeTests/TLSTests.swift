@@ -186,6 +186,63 @@ struct TLSTests {
     }
 
     @Test(
+        "a real Prometheus scrapes /metrics over mutual TLS, as docs/security.md shows; without its certificate it cannot",
+        .enabled(if: ExternalTool.runnable("openssl", "prometheus")))
+    func prometheusOverMutualTLS() async throws {
+        let prometheus = try #require(ExternalTool.path("prometheus"), "\(ExternalTool.missing("prometheus", package: "prometheus"))")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pki = TestPKI(directory: directory, openssl: try #require(ExternalTool.path("openssl")))
+        try await pki.authority("ca")
+        try await pki.certificate("server", commonName: "localhost", signedBy: "ca")
+        try await pki.certificate("prometheus", commonName: "prometheus", signedBy: "ca")
+        let config = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+              tls:
+                certificate: \(directory.file("server.pem"))
+                private_key: \(directory.file("server.key"))
+                client_ca: \(directory.file("ca.pem"))
+            security:
+              client_certificate_roles: "prometheus:read"
+              public_endpoints: ""
+            """)
+        let host = try HostProcess(configPath: config)
+        let hostPort = try await host.waitForPort()
+        let prometheusPort = try freeTCPPort()
+        let scrapeConfig = try directory.write("prometheus.yml", """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: stepflow
+                scheme: https
+                tls_config:
+                  ca_file: \(directory.file("ca.pem"))
+                  cert_file: \(directory.file("prometheus.pem"))
+                  key_file: \(directory.file("prometheus.key"))
+                static_configs:
+                  - targets: ["127.0.0.1:\(hostPort)"]
+              - job_name: no-certificate
+                scheme: https
+                tls_config:
+                  ca_file: \(directory.file("ca.pem"))
+                static_configs:
+                  - targets: ["127.0.0.1:\(hostPort)"]
+            """)
+        let process = try startServer(prometheus, [
+            "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
+            "--web.listen-address=127.0.0.1:\(prometheusPort)",
+        ])
+        defer { stopServer(process) }
+        #expect(await eventually(60) { await prometheusValue(prometheusPort, "up{job=\"stepflow\"}") == "1" })
+        #expect(await eventually(30) { await prometheusValue(prometheusPort, "up{job=\"no-certificate\"}") == "0" })
+        #expect(await eventually(30) { await prometheusValue(prometheusPort, "count(stepflow_job_runs_total{job=\"stepflow\"})") != nil })
+    }
+
+    @Test(
         "outgoing HTTPS is verified: the system CAs by default, a destination's ca_file, or nothing with insecure_skip_verify",
         .enabled(if: ExternalTool.runnable("openssl", "python3")))
     func outgoingVerification() async throws {
