@@ -124,5 +124,11 @@ struct MemoryReleaseTests {
         releases = []
         simulate(Array(repeating: (cpu: 15, grow: 5000), count: 13))
         #expect(releases == [0, 6, 12], "\(releases)")
+
+        // Pages read back while quiet (after a page-out) are not a burst, however much they add up to.
+        cadence = ReleaseCadence()
+        releases = []
+        simulate(Array(repeating: (cpu: 0.03, grow: 5000), count: 13))
+        #expect(releases == [0, 6, 12], "\(releases)")
     }
 }
