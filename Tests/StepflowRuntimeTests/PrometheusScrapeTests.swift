@@ -36,10 +36,7 @@ struct PrometheusScrapeTests {
                 static_configs:
                   - targets: ["127.0.0.1:\(hostPort)"]
             """)
-        let process = try startServer(prometheus, [
-            "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
-            "--web.listen-address=127.0.0.1:\(prometheusPort)",
-        ])
+        let process = try startPrometheus(prometheus, config: scrapeConfig, directory: directory, port: prometheusPort)
         defer { stopServer(process) }
 
         func query(_ expression: String) async throws -> [[String: Any]] { try await prometheusQuery(prometheusPort, expression) }

@@ -101,10 +101,9 @@ struct RemoteWriteTests {
             })
 
             let scrapeConfig = try directory.write("prometheus.yml", "global:\n  scrape_interval: 1m\n")
-            let process = try startServer(prometheus, [
-                "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
-                "--web.listen-address=127.0.0.1:\(prometheusPort)", "--web.enable-remote-write-receiver",
-            ])
+            let process = try startPrometheus(
+                prometheus, config: scrapeConfig, directory: directory, port: prometheusPort,
+                extra: ["--web.enable-remote-write-receiver"])
             defer { stopServer(process) }
             func value(_ expression: String) async -> String? { await prometheusValue(prometheusPort, expression) }
             #expect(await eventually(60) { await value(#"queue_depth{queue="mail"}"#) == "42" })

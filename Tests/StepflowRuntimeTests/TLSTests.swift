@@ -47,6 +47,22 @@ struct TestPKI {
         ])
     }
 
+    /// A host configuration on a fresh database in the directory, serving HTTPS on a free port with `server.pem`
+    /// and `server.key` (and `ca.pem` as `client_ca` when `mutual`), with `security` lines appended.
+    func hostConfig(mutual: Bool, security: String = "") throws -> String {
+        try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+              tls:
+                certificate: \(directory.file("server.pem"))
+                private_key: \(directory.file("server.key"))
+            \(mutual ? "    client_ca: " + directory.file("ca.pem") : "")
+            \(security.isEmpty ? "" : "security:\n" + security)
+            """)
+    }
+
     /// Replaces the server's certificate files with `name`'s (what an operator does before SIGHUP).
     func install(_ name: String, as target: String) throws {
         for suffix in [".pem", ".key"] {
@@ -81,16 +97,7 @@ struct TLSTests {
         try await pki.certificate("expired", commonName: "localhost", signedBy: "ca", days: -1)
         try await pki.certificate("renewed", commonName: "localhost", signedBy: "other-ca")
         try pki.install("good", as: "server")
-        let config = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-              tls:
-                certificate: \(directory.file("server.pem"))
-                private_key: \(directory.file("server.key"))
-            """)
-        let host = try HostProcess(configPath: config)
+        let host = try HostProcess(configPath: try pki.hostConfig(mutual: false))
         let port = try await host.waitForPort()
         #expect(host.log.text.contains("https://127.0.0.1:\(port)"))
         let url = "https://127.0.0.1:\(port)/health/live"
@@ -147,20 +154,8 @@ struct TLSTests {
         try await pki.certificate("prometheus", commonName: "prometheus", signedBy: "ca")
         try await pki.certificate("stranger", commonName: "stranger", signedBy: "ca")
         try await pki.certificate("outsider", commonName: "prometheus", signedBy: "other-ca")
-        let config = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-              tls:
-                certificate: \(directory.file("server.pem"))
-                private_key: \(directory.file("server.key"))
-                client_ca: \(directory.file("ca.pem"))
-            security:
-              client_certificate_roles: "prometheus:read"
-              rate_limit: 0
-            """)
-        let host = try HostProcess(configPath: config)
+        let host = try HostProcess(configPath: try pki.hostConfig(
+            mutual: true, security: "  client_certificate_roles: \"prometheus:read\"\n  rate_limit: 0"))
         let port = try await host.waitForPort()
         #expect(host.log.text.contains("client_certificates=required"))
         let base = "https://127.0.0.1:\(port)"
@@ -196,20 +191,8 @@ struct TLSTests {
         try await pki.authority("ca")
         try await pki.certificate("server", commonName: "localhost", signedBy: "ca")
         try await pki.certificate("prometheus", commonName: "prometheus", signedBy: "ca")
-        let config = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-              tls:
-                certificate: \(directory.file("server.pem"))
-                private_key: \(directory.file("server.key"))
-                client_ca: \(directory.file("ca.pem"))
-            security:
-              client_certificate_roles: "prometheus:read"
-              public_endpoints: ""
-            """)
-        let host = try HostProcess(configPath: config)
+        let host = try HostProcess(configPath: try pki.hostConfig(
+            mutual: true, security: "  client_certificate_roles: \"prometheus:read\"\n  public_endpoints: \"\""))
         let hostPort = try await host.waitForPort()
         let prometheusPort = try freeTCPPort()
         let scrapeConfig = try directory.write("prometheus.yml", """
@@ -232,10 +215,7 @@ struct TLSTests {
                 static_configs:
                   - targets: ["127.0.0.1:\(hostPort)"]
             """)
-        let process = try startServer(prometheus, [
-            "--config.file=\(scrapeConfig)", "--storage.tsdb.path=\(directory.file("tsdb"))",
-            "--web.listen-address=127.0.0.1:\(prometheusPort)",
-        ])
+        let process = try startPrometheus(prometheus, config: scrapeConfig, directory: directory, port: prometheusPort)
         defer { stopServer(process) }
         #expect(await eventually(60) { await prometheusValue(prometheusPort, "up{job=\"stepflow\"}") == "1" })
         #expect(await eventually(30) { await prometheusValue(prometheusPort, "up{job=\"no-certificate\"}") == "0" })

@@ -278,6 +278,17 @@ func startServer(_ executable: String, _ arguments: [String]) throws -> Process 
     return process
 }
 
+/// Starts Prometheus on 127.0.0.1:`port` with the configuration file `config`, its database in `directory`, and
+/// `extra` flags.
+func startPrometheus(
+    _ executable: String, config: String, directory: TemporaryDirectory, port: Int, extra: [String] = []
+) throws -> Process {
+    try startServer(executable, [
+        "--config.file=\(config)", "--storage.tsdb.path=\(directory.file("tsdb"))",
+        "--web.listen-address=127.0.0.1:\(port)",
+    ] + extra)
+}
+
 /// Stops a server started by ``startServer(_:_:)`` and waits for it.
 func stopServer(_ process: Process?) {
     guard let process, process.isRunning else { return }
