@@ -175,6 +175,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The profiler: process groups from /proc (and, to come, plugin, job and span profiles).
+        .target(
+            name: "StepflowProfiler",
+            dependencies: ["StepflowCore", "StepflowMetrics", "StepflowScheduling"],
+            swiftSettings: strict
+        ),
         // YAML configuration loading (Yams node walk with marks), env overrides, validation (alert rules are
         // compiled with StepflowAlerting's query language, so a bad one names its line).
         .target(
@@ -225,7 +231,7 @@ let package = Package(
             dependencies: [
                 "CStepflowSystem", "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
                 "StepflowMetrics", "StepflowLogs", "StepflowTracing", "StepflowAlerting", "StepflowHealth",
-                "StepflowServer", "StepflowExport", "StepflowSecurity",
+                "StepflowServer", "StepflowExport", "StepflowSecurity", "StepflowProfiler",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -370,6 +376,11 @@ let package = Package(
         .testTarget(
             name: "StepflowSecurityTests",
             dependencies: ["StepflowTestSupport", "StepflowCore", "StepflowSecurity"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowProfilerTests",
+            dependencies: ["StepflowTestSupport", "StepflowCore", "StepflowProfiler"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -23,6 +23,7 @@ enum ConfigurationRenderer {
             lines.append(indent(section.count) + setting.path.last! + ": " + value)
             if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
             if setting.path == lastSecuritySetting { lines += renderTokens(configuration.security.tokens) }
+            if setting.path == lastProfilerSetting { lines += renderProcessGroups(configuration.profiler.processes) }
         }
         // Plugin settings are shown with their secrets masked (security.redact_keys), like every other output.
         let redactor = Redactor(keys: configuration.security.redactKeys.split(separator: ",").map {
@@ -43,6 +44,27 @@ enum ConfigurationRenderer {
     private static let lastSecuritySetting = ConfigurationSchema.settings.last {
         $0.path.first == ConfigurationSchema.securityPath[0]
     }!.path
+
+    /// The last scalar key of `profiler:`, after which its process groups are written.
+    private static let lastProfilerSetting = ConfigurationSchema.settings.last {
+        $0.path.first == ConfigurationSchema.profilerPath[0]
+    }!.path
+
+    /// `processes:`: each group's name, its criteria and whether it tracks children.
+    private static func renderProcessGroups(_ groups: [ProcessGroupConfig]) -> [String] {
+        guard !groups.isEmpty else { return ["  \(ConfigurationSchema.processesKey): []"] }
+        var lines = ["  \(ConfigurationSchema.processesKey):"]
+        for group in groups {
+            lines += ["    - name: " + JSONValue.quote(group.name), "      match:"]
+            let criteria: [(String, String?)] = [
+                ("comm", group.match.comm), ("exe", group.match.exe), ("cmdline", group.match.cmdline),
+                ("user", group.match.user), ("cgroup", group.match.cgroup),
+            ]
+            for case let (key, value?) in criteria { lines.append("        \(key): " + JSONValue.quote(value)) }
+            lines.append("      track_children: \(group.trackChildren)")
+        }
+        return lines
+    }
 
     /// `tokens:`: names, roles and where each token comes from; a digest as `sha256:<hex>`, never a token.
     private static func renderTokens(_ tokens: [AccessTokenConfig]) -> [String] {

@@ -39,6 +39,12 @@ enum ConfigurationSchema {
     static let tokensKey = "tokens"
     static let tokenKeys = ["name", "role", "token_sha256", "token_file", "token_env"]
 
+    /// The section holding the process groups, its list key, the keys of one group and of its `match`.
+    static let profilerPath = ["profiler"]
+    static let processesKey = "processes"
+    static let processGroupKeys = ["name", "match", "track_children"]
+    static let processMatchKeys = ["comm", "exe", "cmdline", "user", "cgroup"]
+
     /// The smallest `limits.memory`. The runner (a Swift program) takes 500–570 MiB of address space itself
     /// (debug build); below 256 MiB it cannot even create the plugin.
     static let minimumMemoryLimit = 256 << 20
@@ -166,6 +172,8 @@ enum ConfigurationSchema {
         .init("security.redact_keys", .text(\.security.redactKeys)),
         .init("security.redact_values", .text(\.security.redactValues), .regexOrEmpty),
 
+        .init("profiler.scan_interval", .duration(\.profiler.scanInterval), .positive),
+
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),
         .init("limits.max_fields_size", .integer(\.limits.maxFieldsSize), .atLeastOne),
@@ -199,6 +207,7 @@ enum ConfigurationSchema {
         if path.isEmpty { keys.append(pluginsKey) }
         if path == alertsPath { keys += [ruleFilesKey, rulesKey] }
         if path == securityPath { keys.insert(tokensKey, at: 0) }
+        if path == profilerPath { keys.append(processesKey) }
         return keys
     }
 }

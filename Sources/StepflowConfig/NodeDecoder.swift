@@ -58,6 +58,8 @@ struct NodeDecoder {
                 configuration.alerts.ruleFiles = decodeRuleFiles(valueNode, keyPath: keyPath)
             } else if path == ConfigurationSchema.securityPath && key == ConfigurationSchema.tokensKey {
                 configuration.security.tokens = decodeTokens(valueNode, keyPath: keyPath)
+            } else if path == ConfigurationSchema.profilerPath && key == ConfigurationSchema.processesKey {
+                configuration.profiler.processes = decodeProcessGroups(valueNode, keyPath: keyPath)
             } else if let setting = ConfigurationSchema.setting(at: childPath) {
                 keyPathsSet.append(keyPath)
                 guard let value = scalarValue(valueNode, as: setting.accessor.type, keyPath: keyPath,

@@ -10,6 +10,7 @@ import StepflowHealth
 import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
+import StepflowProfiler
 import StepflowScheduling
 import StepflowSecurity
 import StepflowServer
@@ -139,6 +140,7 @@ public final class MonitoringRuntime: Sendable {
             generatorURL: "\(configuration.http.tls.isEnabled ? "https" : "http")://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
             redactor: redactor, logger: logger)
+        let profiler = try ProfilerCapability.build(configuration.profiler, metrics: metrics.engine)
         let export = try ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
             logger: logger)
@@ -163,7 +165,8 @@ public final class MonitoringRuntime: Sendable {
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
             tracing: tracing, alerting: alerting, export: export, requestLimits: requestLimits)
 
-        let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs + export.jobs
+        let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs
+            + profiler.jobs + export.jobs
             + [BuiltinJob(
                 MemoryReleaseJob(database: database, logger: logger), every: ReleaseCadence.checkInterval,
                 timeout: .seconds(30))]

@@ -19,6 +19,8 @@ public struct MonitoringConfiguration: Sendable, Hashable {
     public var http: HTTPConfig
     /// YAML `security:`.
     public var security: SecurityConfig
+    /// YAML `profiler:`.
+    public var profiler: ProfilerConfig
     /// YAML `limits:`.
     public var limits: LimitsConfig
     /// YAML `storage:`.
@@ -37,6 +39,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         exporters: ExportersConfig = .default,
         http: HTTPConfig = .default,
         security: SecurityConfig = .default,
+        profiler: ProfilerConfig = .default,
         limits: LimitsConfig = .default,
         storage: StorageConfig = .default,
         scheduler: SchedulerConfig = .default,
@@ -50,6 +53,7 @@ public struct MonitoringConfiguration: Sendable, Hashable {
         self.exporters = exporters
         self.http = http
         self.security = security
+        self.profiler = profiler
         self.limits = limits
         self.storage = storage
         self.scheduler = scheduler
