@@ -1,5 +1,6 @@
 import Foundation
 import StepflowPluginHost
+import StepflowTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -14,6 +15,18 @@ struct RunnerOrphanTests {
         guard let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
+    }
+
+    /// How long `pid` has run, in seconds (its start time in `/proc/PID/stat` against `/proc/uptime`).
+    private func age(_ pid: pid_t) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first
+                .flatMap({ Double($0) })
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let start = Double(fields[19]) else { return nil }
+        return uptime - start / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     @Test("exits within seconds of being re-parented, even though its stdin stays open")
@@ -42,7 +55,8 @@ struct RunnerOrphanTests {
         let runner = try #require(pid_t(text.split(separator: "\n").first.map(String.init) ?? ""))
         defer { if alive(runner) { kill(runner, SIGKILL) } }
 
-        try await Task.sleep(for: .milliseconds(1500))
+        // The runner checks its parent every second: once it has lived 1.5 s, one check at least has passed.
+        #expect(await eventually { (age(runner) ?? 0) >= 1.5 || !alive(runner) })
         #expect(alive(runner), "the runner must keep running while its host lives")
 
         // Not `waitUntilExit()`: with the runner still holding the shell's pipes, Foundation can spin in it.
