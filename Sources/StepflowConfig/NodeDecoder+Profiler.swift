@@ -27,14 +27,11 @@ extension NodeDecoder {
         var match: ProcessMatch?
         var trackChildren = false
         var valid = true
-        for (keyNode, valueNode) in pairs {
-            guard enter(keyNode), enter(valueNode) else { return nil }
-            guard let key = keyName(keyNode, parentPath: itemPath) else {
-                valid = false
-                continue
-            }
-            let keyPath = itemPath + "." + key
-            switch key {
+        guard let entries = knownEntries(pairs, keyPath: itemPath, validKeys: ConfigurationSchema.processGroupKeys, valid: &valid)
+        else { return nil }
+        for entry in entries {
+            let (keyPath, valueNode) = (entry.path, entry.value)
+            switch entry.key {
             case "name":
                 guard case .text(let text)? = scalarValue(valueNode, as: .text, keyPath: keyPath) else {
                     valid = false
@@ -62,8 +59,7 @@ extension NodeDecoder {
                 }
                 trackChildren = flag
             default:
-                reportUnknownKey(keyNode, key: key, keyPath: keyPath, validKeys: ConfigurationSchema.processGroupKeys)
-                valid = false
+                break
             }
         }
         guard valid else { return nil }
@@ -82,18 +78,10 @@ extension NodeDecoder {
         guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: false) else { return nil }
         var match = ProcessMatch()
         var valid = true
-        for (keyNode, valueNode) in pairs {
-            guard enter(keyNode), enter(valueNode) else { return nil }
-            guard let key = keyName(keyNode, parentPath: keyPath) else {
-                valid = false
-                continue
-            }
-            let criterionPath = keyPath + "." + key
-            guard ConfigurationSchema.processMatchKeys.contains(key) else {
-                reportUnknownKey(keyNode, key: key, keyPath: criterionPath, validKeys: ConfigurationSchema.processMatchKeys)
-                valid = false
-                continue
-            }
+        guard let entries = knownEntries(pairs, keyPath: keyPath, validKeys: ConfigurationSchema.processMatchKeys, valid: &valid)
+        else { return nil }
+        for entry in entries {
+            let (key, criterionPath, valueNode) = (entry.key, entry.path, entry.value)
             guard case .text(let text)? = scalarValue(valueNode, as: .text, keyPath: criterionPath) else {
                 valid = false
                 continue

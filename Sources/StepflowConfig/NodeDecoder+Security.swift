@@ -19,18 +19,10 @@ extension NodeDecoder {
         var role: AccessRole?
         var secrets: [(key: String, secret: AccessTokenConfig.Secret)] = []
         var valid = true
-        for (keyNode, valueNode) in pairs {
-            guard enter(keyNode), enter(valueNode) else { return nil }
-            guard let key = keyName(keyNode, parentPath: itemPath) else {
-                valid = false
-                continue
-            }
-            let keyPath = itemPath + "." + key
-            guard ConfigurationSchema.tokenKeys.contains(key) else {
-                reportUnknownKey(keyNode, key: key, keyPath: keyPath, validKeys: ConfigurationSchema.tokenKeys)
-                valid = false
-                continue
-            }
+        guard let entries = knownEntries(pairs, keyPath: itemPath, validKeys: ConfigurationSchema.tokenKeys, valid: &valid)
+        else { return nil }
+        for entry in entries {
+            let (key, keyPath, valueNode) = (entry.key, entry.path, entry.value)
             guard case .text(let text)? = scalarValue(valueNode, as: .text, keyPath: keyPath) else {
                 valid = false
                 continue

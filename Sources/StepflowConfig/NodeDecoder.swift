@@ -515,6 +515,37 @@ struct NodeDecoder {
         return nil
     }
 
+    /// One entry of a mapping whose key is known: the key, its dotted path and the nodes.
+    struct KnownEntry {
+        var key: String
+        var path: String
+        var keyNode: Node
+        var value: Node
+    }
+
+    /// The entries of a mapping item whose keys are among `validKeys`. A key that is not text or not known is
+    /// reported and sets `valid` to false; `nil` when the node budget is spent (stop decoding the item).
+    mutating func knownEntries(
+        _ pairs: [(Node, Node)], keyPath: String, validKeys: [String], valid: inout Bool
+    ) -> [KnownEntry]? {
+        var entries: [KnownEntry] = []
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode) else { return nil }
+            guard let key = keyName(keyNode, parentPath: keyPath) else {
+                valid = false
+                continue
+            }
+            let path = keyPath + "." + key
+            guard validKeys.contains(key) else {
+                reportUnknownKey(keyNode, key: key, keyPath: path, validKeys: validKeys)
+                valid = false
+                continue
+            }
+            entries.append(KnownEntry(key: key, path: path, keyNode: keyNode, value: valueNode))
+        }
+        return entries
+    }
+
     mutating func reportUnknownKey(_ node: Node, key: String, keyPath: String, validKeys: [String]) {
         if let suggestion = Suggestions.closest(to: key, among: validKeys) {
             report(node, keyPath: keyPath, "unknown key", suggestion: suggestion)
