@@ -13,35 +13,17 @@ private final class Processes {
 
     @discardableResult
     func start(_ executable: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start(executable, arguments)
         started.append(process)
         return process
     }
 
     /// Kills every process started, and their children first (a child left behind would keep the test runner's
-    /// output open).
+    /// output open). SIGKILL: the test process blocks SIGTERM, and a child inherits that.
     deinit {
         for process in started {
-            for child in Self.children(of: process.processIdentifier) { kill(child, SIGKILL) }
+            for child in ChildProcess.children(of: process.processIdentifier) { kill(child, SIGKILL) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-    }
-
-    /// The processes whose parent is `pid`, read from /proc.
-    static func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let child = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid ? child : nil
         }
     }
 }

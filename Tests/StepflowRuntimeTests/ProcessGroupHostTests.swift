@@ -11,10 +11,7 @@ struct ProcessGroupHostTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let marker = String(Int.random(in: 1_000_000..<9_000_000))
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = [marker]
-        try sleeper.run()
+        let sleeper = try ChildProcess.start("/bin/sleep", [marker])
         // SIGKILL: the test process blocks SIGTERM, and a child inherits that.
         defer { kill(sleeper.processIdentifier, SIGKILL) }
         try await withHost(directory, """

@@ -151,15 +151,7 @@ final class HostProcess: @unchecked Sendable {
 
     /// SIGKILLs every process whose parent is `pid` (read from /proc).
     static func killChildren(of pid: Int32) {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
-        for entry in entries {
-            guard let child = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, Int32(fields[1]) == pid { kill(child, SIGKILL) }
-        }
+        for child in ChildProcess.children(of: pid) { kill(child, SIGKILL) }
     }
 }
 
@@ -269,13 +261,7 @@ func freeTCPPort() throws -> Int {
 /// Starts `executable` with `arguments`, its output discarded: a server a test talks to (Prometheus,
 /// Alertmanager). The caller stops it with ``stopServer(_:)``.
 func startServer(_ executable: String, _ arguments: [String]) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
+    try ChildProcess.start(executable, arguments)
 }
 
 /// Starts Prometheus on 127.0.0.1:`port` with the configuration file `config`, its database in `directory`, and
