@@ -12,10 +12,14 @@ public final class AlertEvaluationJob: ScheduledJob {
     public let kind = "builtin"
     private let engine: AlertEngine
     private let idleWait: Duration
+    private let operations: OperationLedger?
 
-    /// - Parameter idleWait: the longest sleep, also when no rule is enabled.
-    public init(engine: AlertEngine, idleWait: Duration = .seconds(60)) {
+    /// - Parameters:
+    ///   - idleWait: the longest sleep, also when no rule is enabled.
+    ///   - operations: where each evaluation that ran rules is counted (`alert_evaluation`).
+    public init(engine: AlertEngine, idleWait: Duration = .seconds(60), operations: OperationLedger? = nil) {
         self.engine = engine
+        self.operations = operations
         self.idleWait = idleWait
     }
 
@@ -26,6 +30,8 @@ public final class AlertEvaluationJob: ScheduledJob {
     }
 
     public func run() async throws {
-        await engine.evaluateDue()
+        let started = ContinuousClock.now
+        let rules = await engine.evaluateDue()
+        if rules > 0 { try? operations?.record(.alertEvaluation, count: rules, duration: started.duration(to: .now)) }
     }
 }

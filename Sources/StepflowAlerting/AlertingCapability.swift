@@ -29,7 +29,7 @@ public struct AlertingCapability: Sendable {
     public static func build(
         _ configuration: AlertConfig, limits: LimitsConfig, generatorURL: String, database: MonitoringDatabase,
         metrics: MetricsEngine, health: HealthMonitor, logsWritten: AsyncStream<Void>, redactor: Redactor = Redactor(),
-        logger: Logger
+        operations: OperationLedger = OperationLedger(), logger: Logger
     ) async throws(MonitoringError) -> AlertingCapability {
         var channels: [any AlertChannel] = []
         if configuration.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
@@ -67,7 +67,7 @@ public struct AlertingCapability: Sendable {
         // At most once a second; between calls the job sleeps until the next rule is due.
         var jobs = [
             BuiltinJob(
-                AlertEvaluationJob(engine: engine), every: .seconds(1),
+                AlertEvaluationJob(engine: engine, operations: operations), every: .seconds(1),
                 timeout: max(configuration.evaluationInterval, .seconds(30)), reportsHealth: true),
         ]
         if let alertmanager {

@@ -173,6 +173,9 @@ enum ConfigurationSchema {
         .init("security.redact_values", .text(\.security.redactValues), .regexOrEmpty),
 
         .init("profiler.scan_interval", .duration(\.profiler.scanInterval), .positive),
+        .init("profiler.span_metrics", env: "PROFILER_SPAN_METRICS", .boolean(\.profiler.spanMetrics)),
+        .init("profiler.span_buckets", .numbers(\.profiler.spanBuckets), .bucketBounds),
+        .init("profiler.max_operations", .integer(\.profiler.maxOperations), .atLeastOne),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

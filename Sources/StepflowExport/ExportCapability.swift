@@ -17,7 +17,7 @@ public struct ExportCapability: Sendable {
     /// - Throws: `configurationError` when an exporter's `tls.ca_file` cannot be read.
     public static func build(
         _ configuration: ExportersConfig, metrics: MetricsConfig, database: MonitoringDatabase,
-        positions: ExportPositionStore, logger: Logger
+        positions: ExportPositionStore, operations: OperationLedger = OperationLedger(), logger: Logger
     ) throws(MonitoringError) -> ExportCapability {
         guard metrics.enableExport, configuration.prometheus.enabled else {
             return ExportCapability(remoteWrite: nil, jobs: [])
@@ -27,7 +27,8 @@ public struct ExportCapability: Sendable {
                 endpoint: configuration.prometheus.endpoint,
                 client: try OutgoingHTTPClients.client(for: configuration.prometheus.tls, key: "exporters.prometheus.tls")),
             metrics: MetricStore(database: database),
-            positions: positions, timeout: min(metrics.exportInterval, .seconds(30)), logger: logger)
+            positions: positions, timeout: min(metrics.exportInterval, .seconds(30)), operations: operations,
+            logger: logger)
         return ExportCapability(
             remoteWrite: job,
             jobs: [BuiltinJob(job, every: metrics.exportInterval, timeout: max(metrics.exportInterval, .seconds(30)))])

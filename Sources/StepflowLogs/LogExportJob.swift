@@ -23,15 +23,19 @@ public final class LogExportJob: ScheduledJob {
     private let byteBudget: Int?
     private let maxBatchesPerRun: Int
     private let logger: Logger
+    private let operations: OperationLedger?
     private let state = Mutex<(exported: UInt64, batches: UInt64, deferred: UInt64, position: Int64?)>((0, 0, 0, nil))
 
     /// - Parameters:
     ///   - name: the job's name (`plugin:<name>` for a plugin, `export:<name>` for a built-in exporter).
     ///   - byteBudget: the most bytes of records per call, or `nil` for none.
+    ///   - operations: where each accepted batch is counted as an `export` by this exporter.
     public init(
         name: String, kind: String, exporter: any LogExporter, store: LogStore, positions: ExportPositionStore,
-        batchSize: Int = 1000, byteBudget: Int? = nil, maxBatchesPerRun: Int = 100, logger: Logger
+        batchSize: Int = 1000, byteBudget: Int? = nil, maxBatchesPerRun: Int = 100, operations: OperationLedger? = nil,
+        logger: Logger
     ) {
+        self.operations = operations
         self.name = name
         self.kind = kind
         self.exporter = exporter
@@ -59,7 +63,11 @@ public final class LogExportJob: ScheduledJob {
             let rows = try await store.entries(after: position, limit: batchSize)
             guard !rows.isEmpty else { break }
             let taken = cut(rows)
+            let started = ContinuousClock.now
             try await exporter.exportLogsBatch(taken.map(\.entry))
+            try? operations?.record(
+                .export, exporter: String(exporter.name.utf8.prefix(OperationLedger.maxExporterNameBytes)) ?? "other",
+                count: taken.count, duration: started.duration(to: .now))
             position = taken.last!.row
             try await positions.setPosition(position, of: exporter.name)
             let stop = rows.count < batchSize && taken.count == rows.count

@@ -28,9 +28,11 @@ public struct LogsCapability: Sendable {
     /// - Parameters:
     ///   - backpressureTimeout: how long ingest waits for room in a full queue (`metrics.backpressure_timeout`).
     ///   - positions: where the file export keeps the row it reached.
+    ///   - operations: where each written batch (`log_processing`) and export is counted.
     public static func build(
         _ configuration: LogConfig, limits: LimitsConfig, backpressureTimeout: Duration, database: MonitoringDatabase,
-        positions: ExportPositionStore, redactor: Redactor = Redactor(), logger: Logger
+        positions: ExportPositionStore, redactor: Redactor = Redactor(), operations: OperationLedger = OperationLedger(),
+        logger: Logger
     ) -> LogsCapability {
         let store = LogStore(database: database)
         let queue = LogWriteQueue(capacity: configuration.maxQueueSize, batchSize: 1000)
@@ -40,7 +42,10 @@ public struct LogsCapability: Sendable {
         let (written, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let writer = BatchWriter<LogRow, Never>(
             queue: queue, name: "logs", flushInterval: configuration.flushInterval, logger: logger,
-            afterWrite: { _ in signal.yield() }
+            afterWrite: { rows, duration in
+                try? operations.record(.logProcessing, count: rows, duration: duration)
+                signal.yield()
+            }
         ) { (rows, _) async throws(MonitoringError) in try await store.insert(rows) }
         var fileExport: LogExportJob?
         var jobs: [BuiltinJob] = []
@@ -49,7 +54,8 @@ public struct LogsCapability: Sendable {
                 path: configuration.exportFile, rotationSize: configuration.enableRotation ? configuration.rotationSize : nil,
                 compress: configuration.enableCompression, keep: configuration.maxRotatedFiles, logger: logger)
             let job = LogExportJob(
-                name: "export:file", kind: "builtin", exporter: exporter, store: store, positions: positions, logger: logger)
+                name: "export:file", kind: "builtin", exporter: exporter, store: store, positions: positions, operations: operations,
+                logger: logger)
             jobs.append(BuiltinJob(job, every: configuration.exportInterval, timeout: .seconds(120), reportsHealth: true))
             fileExport = job
         }

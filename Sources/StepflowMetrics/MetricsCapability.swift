@@ -29,10 +29,12 @@ public struct MetricsCapability: Sendable {
     /// Builds the engine over `database` and restores the series written within ``restoreWindow`` with their
     /// latest values, so a restart neither resolves the alerts on them nor notifies them again.
     ///
-    /// - Parameter jobTimeout: the deadline of the collection jobs (`scheduler.default_timeout`).
+    /// - Parameters:
+    ///   - jobTimeout: the deadline of the collection jobs (`scheduler.default_timeout`).
+    ///   - operations: where each collection of the process collector is counted.
     public static func build(
         _ configuration: MetricsConfig, limits: LimitsConfig, database: MonitoringDatabase, jobTimeout: Duration,
-        logger: Logger
+        operations: OperationLedger = OperationLedger(), logger: Logger
     ) async -> MetricsCapability {
         let queue = MetricsWriteQueue(capacity: configuration.maxQueueSize, batchSize: configuration.maxMetricsPerBatch)
         let engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration, limits: limits))
@@ -49,7 +51,7 @@ public struct MetricsCapability: Sendable {
         let factory = StepflowMetricsFactory()
         var jobs = [
             BuiltinJob(
-                ProcessCollectorJob(engine: engine), every: configuration.collectionInterval, timeout: jobTimeout,
+                ProcessCollectorJob(engine: engine, operations: operations), every: configuration.collectionInterval, timeout: jobTimeout,
                 reportsHealth: true),
             BuiltinJob(
                 SwiftMetricsSnapshotJob(factory: factory, engine: engine, logger: logger),

@@ -2,20 +2,25 @@ import StepflowCore
 import StepflowMetrics
 import StepflowScheduling
 
-/// The profiler capability: for now the process groups of `profiler.processes` (docs/profiler.md), scanned on
-/// `profiler.scan_interval`.
+/// The profiler capability (docs/profiler.md): the process groups of `profiler.processes`, scanned on
+/// `profiler.scan_interval`, and the span metrics (`profiler.span_metrics`) the trace engine feeds.
 public struct ProfilerCapability: Sendable {
     /// The process-group scanner, when groups are configured.
     public let processes: ProcessGroupScanner?
+    /// Request, error and duration series per operation, when `profiler.span_metrics` is on: the trace engine's
+    /// span observer.
+    public let spans: SpanMetrics?
     /// `profiler:processes` when groups are configured.
     public let jobs: [BuiltinJob]
 
-    /// - Throws: `validationError` when a group's regex does not compile (the loader checks them first).
+    /// - Throws: `configurationError` when a group's regex does not compile (the loader checks them first).
     public static func build(_ configuration: ProfilerConfig, metrics: MetricsEngine) throws(MonitoringError) -> ProfilerCapability {
-        guard !configuration.processes.isEmpty else { return ProfilerCapability(processes: nil, jobs: []) }
+        let spans = configuration.spanMetrics
+            ? SpanMetrics(bounds: configuration.spanBuckets, maxOperations: configuration.maxOperations) : nil
+        guard !configuration.processes.isEmpty else { return ProfilerCapability(processes: nil, spans: spans, jobs: []) }
         let scanner = try ProcessGroupScanner(groups: configuration.processes)
         return ProfilerCapability(
-            processes: scanner,
+            processes: scanner, spans: spans,
             jobs: [BuiltinJob(
                 ProcessGroupJob(scanner: scanner, engine: metrics), every: configuration.scanInterval,
                 timeout: max(configuration.scanInterval, .seconds(30)))])

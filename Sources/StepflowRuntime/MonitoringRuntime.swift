@@ -66,6 +66,9 @@ public final class MonitoringRuntime: Sendable {
     /// A swift-distributed-tracing backend feeding this host: `InstrumentationSystem.bootstrap(runtime.tracer)`
     /// records an embedding application's `withSpan` spans in `monitoring_traces`.
     public var tracer: StepflowTracer { tracing.tracer }
+    /// The spec's `MonitoringMonitoring`: what the host's pipelines (and the embedding application) report, and
+    /// the host's own series (docs/profiler.md, "Self-monitoring").
+    public let monitoring: RuntimeMonitoring
     private let healthCapability: HealthCapability
     /// Starts, tracks and stops the configured plugins.
     let pluginManager: PluginManager
@@ -126,24 +129,26 @@ public final class MonitoringRuntime: Sendable {
                 tracesDays: configuration.tracing.retentionDays, alertsDays: configuration.alerts.retentionDays),
             logger: logger)
         let database = storage.database
+        let operations = OperationLedger()
         metrics = await MetricsCapability.build(
             configuration.metrics, limits: configuration.limits, database: database,
-            jobTimeout: configuration.scheduler.defaultTimeout, logger: logger)
+            jobTimeout: configuration.scheduler.defaultTimeout, operations: operations, logger: logger)
         logs = LogsCapability.build(
             configuration.logs, limits: configuration.limits, backpressureTimeout: configuration.metrics.backpressureTimeout,
-            database: database, positions: storage.positions, redactor: redactor, logger: logger)
+            database: database, positions: storage.positions, redactor: redactor, operations: operations, logger: logger)
+        let profiler = try ProfilerCapability.build(configuration.profiler, metrics: metrics.engine)
         tracing = TracingCapability.build(
-            configuration.tracing, limits: configuration.limits, database: database, redactor: redactor, logger: logger)
+            configuration.tracing, limits: configuration.limits, database: database, redactor: redactor,
+            spanObserver: profiler.spans, operations: operations, logger: logger)
         healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
         alerting = try await AlertingCapability.build(
             configuration.alerts, limits: configuration.limits,
             generatorURL: "\(configuration.http.tls.isEnabled ? "https" : "http")://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
-            redactor: redactor, logger: logger)
-        let profiler = try ProfilerCapability.build(configuration.profiler, metrics: metrics.engine)
+            redactor: redactor, operations: operations, logger: logger)
         let export = try ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
-            logger: logger)
+            operations: operations, logger: logger)
 
         scheduler = Scheduler(
             clock: ContinuousClock(), maxBackoff: configuration.scheduler.maxBackoff,
@@ -157,19 +162,26 @@ public final class MonitoringRuntime: Sendable {
                 store: logs.store, positions: storage.positions, enabled: configuration.logs.enableExport,
                 interval: configuration.logs.exportInterval),
             notifier: alerting.notifier,
-            trust: LibraryTrust(enabled: configuration.security.verifyPluginFiles, owners: pluginOwners))
+            trust: LibraryTrust(enabled: configuration.security.verifyPluginFiles, owners: pluginOwners),
+            operations: operations)
         reloader = ConfigurationReloader(
             loaded: loaded, environment: environment, manager: pluginManager, alerts: alerting.engine,
             certificates: certificates, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
-            tracing: tracing, alerting: alerting, export: export, requestLimits: requestLimits)
+            tracing: tracing, alerting: alerting, export: export, profiler: profiler, requestLimits: requestLimits,
+            operations: operations)
+        monitoring = RuntimeMonitoring(operations: operations, telemetry: telemetry, engine: metrics.engine)
 
         let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs
             + profiler.jobs + export.jobs
             + [BuiltinJob(
                 MemoryReleaseJob(database: database, logger: logger), every: ReleaseCadence.checkInterval,
-                timeout: .seconds(30))]
+                timeout: .seconds(30)),
+               // The host's own series, stored like any other (docs/profiler.md, "Self-monitoring").
+               BuiltinJob(
+                SelfTelemetryJob(telemetry: telemetry, engine: metrics.engine),
+                every: configuration.metrics.collectionInterval, timeout: configuration.scheduler.defaultTimeout)]
         do {
             try scheduler.add(jobs)
         } catch {

@@ -51,7 +51,8 @@ public enum PrometheusTextEncoder {
     }
 
     /// Merges two lists each sorted by name then labels (the engine's snapshot and the host's own telemetry)
-    /// into one sorted list, in linear time.
+    /// into one sorted list, in linear time. A series in both appears once, as `second` has it (the host's own
+    /// series are stored too, and the live value is the newer).
     public static func merge(_ first: [MetricInfo], _ second: [MetricInfo]) -> [MetricInfo] {
         let second = isSorted(second) ? second : second.sorted(by: precedes)
         let first = isSorted(first) ? first : first.sorted(by: precedes)
@@ -62,6 +63,11 @@ public enum PrometheusTextEncoder {
         while i < first.count && j < second.count {
             if precedes(second[j], first[i]) {
                 merged.append(second[j])
+                j += 1
+            } else if !precedes(first[i], second[j]) {
+                // The same series in both: the second (the live value) wins.
+                merged.append(second[j])
+                i += 1
                 j += 1
             } else {
                 merged.append(first[i])

@@ -44,6 +44,8 @@ public final class TraceEngine: TracingManager, Sendable {
     private let redactor: Redactor
     private let logger: Logger
     private let now: @Sendable () -> Date
+    /// Told about every span that finishes (the profiler's span metrics).
+    private let observer: (any SpanObserver)?
     private let open = Mutex<[SpanKey: Span]>([:])
     private let counters = Mutex(Counters())
     private let ids: Atomic<UInt64>
@@ -52,11 +54,13 @@ public final class TraceEngine: TracingManager, Sendable {
     /// - Parameters:
     ///   - samplingRate: the fraction of traces kept (0…1) when `sampling` is on.
     ///   - maxDuration: spans open longer are closed as timed out (`tracing.max_trace_duration`).
+    ///   - observer: told about every span that finishes, sampled or not, and every span imported.
     public init(
         queue: SpanWriteQueue, store: TraceStore, sampling: Bool, samplingRate: Double, maxDuration: Duration,
         maxOpenSpans: Int, limits: LimitsConfig = .default, redactor: Redactor = Redactor(), logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        observer: (any SpanObserver)? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.observer = observer
         self.redactor = redactor
         self.limits = limits
         self.queue = queue
@@ -190,7 +194,15 @@ public final class TraceEngine: TracingManager, Sendable {
     ///
     /// - Throws: `traceNotFound` for a span this engine did not start, or that already ended.
     public func end(_ span: Span, result: SpanResult) throws(MonitoringError) {
-        guard span.sampled else { return }
+        guard span.sampled else {
+            // Not stored, but counted: span metrics do not depend on sampling.
+            if let observer {
+                observer.spanEnded(
+                    operation: span.name, status: result.status == .started ? .ok : result.status,
+                    seconds: max(0, now().timeIntervalSince(span.startTime)))
+            }
+            return
+        }
         guard var ended = open.withLock({ $0.removeValue(forKey: SpanKey(trace: span.traceID, span: span.spanID)) }) else {
             throw unknown(span, doing: "end")
         }
@@ -242,6 +254,7 @@ public final class TraceEngine: TracingManager, Sendable {
         switch outcome {
         case .unavailable, .tooLarge, .nothing: return (0, refused, outcome)
         case .stored, .queued, .pending:
+            observe(accepted)
             counters.withLock { $0.recorded += UInt64(accepted.count) }
             return (accepted.count, refused, outcome)
         }
@@ -324,10 +337,20 @@ public final class TraceEngine: TracingManager, Sendable {
 
     private func enqueue(_ spans: [Span]) {
         guard !spans.isEmpty else { return }
+        observe(spans)
         let spans = spans.map(redacted)
         counters.withLock { $0.recorded += UInt64(spans.count) }
         let dropped = queue.enqueue(spans.map(SpanRow.init))
         if dropped > 0 { logger.warning("span write queue is full; spans dropped", metadata: ["dropped": "\(dropped)"]) }
+    }
+
+    /// Tells the observer about finished spans.
+    private func observe(_ spans: [Span]) {
+        guard let observer else { return }
+        for span in spans {
+            let seconds = span.endTime.map { max(0, $0.timeIntervalSince(span.startTime)) } ?? 0
+            observer.spanEnded(operation: span.name, status: span.status, seconds: seconds)
+        }
     }
 
     private func unknown(_ span: Span, doing what: String) -> MonitoringError {

@@ -26,18 +26,20 @@ public struct TracingCapability: Sendable {
     /// The engine over `database` with `tracing:` sampling and limits, its writer and its sweep.
     public static func build(
         _ configuration: TracingConfig, limits: LimitsConfig, database: MonitoringDatabase,
-        redactor: Redactor = Redactor(), logger: Logger
+        redactor: Redactor = Redactor(), spanObserver: (any SpanObserver)? = nil,
+        operations: OperationLedger = OperationLedger(), logger: Logger
     ) -> TracingCapability {
         let store = TraceStore(database: database)
         let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
         let engine = TraceEngine(
             queue: queue, store: store, sampling: configuration.enableSampling, samplingRate: configuration.samplingRate,
             maxDuration: configuration.maxTraceDuration, maxOpenSpans: configuration.maxOpenSpans, limits: limits,
-            redactor: redactor, logger: logger)
+            redactor: redactor, logger: logger, observer: spanObserver)
         let writer = BatchWriter<SpanRow, Never>(
             queue: queue, name: "spans", flushInterval: configuration.flushInterval, logger: logger,
             // Spans still open when the host stops are written as cancelled, not lost.
-            beforeFinalFlush: { engine.closeAllOpen() }
+            beforeFinalFlush: { engine.closeAllOpen() },
+            afterWrite: { rows, duration in try? operations.record(.traceGeneration, count: rows, duration: duration) }
         ) { (rows, _) async throws(MonitoringError) in try await store.insert(rows) }
         // Spans open past tracing.max_trace_duration are closed as timed out.
         let sweep = max(Duration.seconds(1), min(configuration.maxTraceDuration / 4, .seconds(30)))

@@ -44,6 +44,14 @@ public struct ProcessGroupConfig: Sendable, Hashable {
 public struct ProfilerConfig: Sendable, Hashable {
     /// `scan_interval`, default 15s: how often the process groups are read from /proc.
     public var scanInterval: Duration = .seconds(15)
+    /// `span_metrics`, default true: count every finished span by operation and status, with a duration histogram
+    /// (`stepflow_span_calls_total`, `stepflow_span_duration_seconds`), as OpenTelemetry's spanmetrics connector does.
+    public var spanMetrics = true
+    /// `span_buckets`: the duration histogram's upper bounds, in seconds (the spanmetrics connector's defaults).
+    public var spanBuckets: [Double] = [0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]
+    /// `max_operations`, default 500: the most distinct operations (span names) counted; spans of further ones are
+    /// counted as `operation="other"`.
+    public var maxOperations = 500
     /// `processes`, default none: the process groups to report on (off when empty).
     public var processes: [ProcessGroupConfig] = []
 

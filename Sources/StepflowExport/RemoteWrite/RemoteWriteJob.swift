@@ -37,9 +37,16 @@ public final class RemoteWriteJob: ScheduledJob {
     private let positions: ExportPositionStore
     private let timeout: Duration
     private let logger: Logger
+    private let operations: OperationLedger?
     private let state = Mutex(Counts())
 
-    package init(client: RemoteWriteClient, metrics: MetricStore, positions: ExportPositionStore, timeout: Duration, logger: Logger) {
+    /// - Parameter operations: where each request the receiver accepted is counted (`export`, exporter
+    ///   `prometheus_remote_write`).
+    package init(
+        client: RemoteWriteClient, metrics: MetricStore, positions: ExportPositionStore, timeout: Duration,
+        operations: OperationLedger? = nil, logger: Logger
+    ) {
+        self.operations = operations
         self.client = client
         self.metrics = metrics
         self.positions = positions
@@ -70,9 +77,12 @@ public final class RemoteWriteJob: ScheduledJob {
                 try await positions.setPosition(position, of: name)
                 continue
             }
+            let started = ContinuousClock.now
             let outcome = try await client.send(rows.map(\.metric), timeout: timeout)
             switch outcome {
             case .accepted:
+                try? operations?.record(
+                    .export, exporter: "prometheus_remote_write", count: rows.count, duration: started.duration(to: .now))
                 state.withLock { $0.sent += rows.count; $0.requests += 1 }
             case .rejected(let status, let message):
                 state.withLock { $0.rejected += rows.count; $0.requests += 1 }

@@ -85,13 +85,19 @@ public struct ProcessCollectorJob: ScheduledJob {
     public let kind = "builtin"
     let collector: ProcessCollector
     let engine: MetricsEngine
+    let operations: OperationLedger?
 
-    public init(collector: ProcessCollector = ProcessCollector(), engine: MetricsEngine) {
+    /// - Parameter operations: where each collection is counted (`metric_collection`).
+    public init(collector: ProcessCollector = ProcessCollector(), engine: MetricsEngine, operations: OperationLedger? = nil) {
         self.collector = collector
         self.engine = engine
+        self.operations = operations
     }
 
     public func run() async throws {
-        try await engine.recordMetrics(try collector.collect(), from: .host)
+        let started = ContinuousClock.now
+        let metrics = try collector.collect()
+        try await engine.recordMetrics(metrics, from: .host)
+        try? operations?.record(.metricCollection, count: metrics.count, duration: started.duration(to: .now))
     }
 }

@@ -30,12 +30,15 @@ final class PluginCollectorJob: ScheduledJob {
     let source: MetricSource
     /// The entry's `labels:`, added to every sample.
     let labels: [Label]
+    /// Where each collection is counted (`metric_collection`).
+    let operations: OperationLedger?
     private let summary = Mutex(RefusalSummary())
 
     init(
         name: String, instance: any PluginCollector, engine: MetricsEngine, logger: Logger, shutdownGrace: Duration,
-        labels: [Label] = []
+        labels: [Label] = [], operations: OperationLedger? = nil
     ) {
+        self.operations = operations
         self.name = name
         self.instance = instance
         self.engine = engine
@@ -64,6 +67,7 @@ final class PluginCollectorJob: ScheduledJob {
 
     func run() async throws {
         let batch: MetricBatch
+        let started = ContinuousClock.now
         do {
             batch = try await instance.collectMetrics()
         } catch {
@@ -75,6 +79,7 @@ final class PluginCollectorJob: ScheduledJob {
             throw error
         }
         engine.record(batch.addingLabels(labels), from: source)
+        try? operations?.record(.metricCollection, count: batch.count, duration: started.duration(to: .now))
         logRefusalSummary()
     }
 

@@ -76,13 +76,16 @@ final class PluginManager: Service, Sendable {
     let notifier: AlertNotifier?
     /// The checks a library file passes before it is loaded (`security.verify_plugin_files`, `plugin_owners`).
     let trust: LibraryTrust
+    /// Where the plugins' collections and exports are counted (the host's self-monitoring).
+    let operations: OperationLedger?
 
     init(
         scheduler: Scheduler<ContinuousClock>, engine: MetricsEngine, health: HealthMonitor, logger: Logger,
         configDirectory: String?, defaultTimeout: Duration, retries: Int,
         pluginRunner: String, logExport: LogExportSettings? = nil, notifier: AlertNotifier? = nil,
-        trust: LibraryTrust = LibraryTrust()
+        trust: LibraryTrust = LibraryTrust(), operations: OperationLedger? = nil
     ) {
+        self.operations = operations
         self.trust = trust
         self.logExport = logExport
         self.notifier = notifier
@@ -221,7 +224,7 @@ final class PluginManager: Service, Sendable {
                         maxSeries: plugin.budgets.series))
                 let collection = PluginCollectorJob(
                     name: Self.jobName(name), instance: collector, engine: engine, logger: logger, shutdownGrace: timeout,
-                    labels: plugin.labels)
+                    labels: plugin.labels, operations: operations)
                 try scheduler.add(collection, schedule: schedule)
                 job = collection
             }
@@ -230,7 +233,8 @@ final class PluginManager: Service, Sendable {
                 let export = LogExportJob(
                     name: Self.exportJobName(name, alsoCollects: collects), kind: "plugin",
                     exporter: PluginLogExporter(name: Self.jobName(name), instance: collector), store: logExport.store,
-                    positions: logExport.positions, byteBudget: plugin.budgets.logBytesPerBatch, logger: logger)
+                    positions: logExport.positions, byteBudget: plugin.budgets.logBytesPerBatch,
+                    operations: operations, logger: logger)
                 do {
                     try scheduler.add(
                         export, schedule: JobSchedule(interval: plugin.interval ?? logExport.interval, timeout: timeout))

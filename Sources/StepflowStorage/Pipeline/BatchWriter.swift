@@ -42,18 +42,19 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
     private let flushInterval: Duration
     private let logger: Logger
     private let beforeFinalFlush: (@Sendable () -> Void)?
-    private let afterWrite: (@Sendable (Int) -> Void)?
+    private let afterWrite: (@Sendable (_ rows: Int, _ duration: Duration) -> Void)?
     private let counters = Mutex(Counters())
 
     /// - Parameters:
     ///   - name: the pipeline, for log lines ("metrics", "logs", "spans").
     ///   - beforeFinalFlush: called at graceful shutdown before the last flush, to queue what is still held
     ///     elsewhere (the trace engine's open spans).
-    ///   - afterWrite: called with the row count after each batch is committed (log alert rules run then).
+    ///   - afterWrite: called with the row count and the transaction's duration after each batch is committed (log
+    ///     alert rules run then; the host's self-monitoring counts it).
     ///   - store: writes one batch in one transaction.
     public init(
         queue: WriteQueue<Row, Note>, name: String, flushInterval: Duration, logger: Logger,
-        beforeFinalFlush: (@Sendable () -> Void)? = nil, afterWrite: (@Sendable (Int) -> Void)? = nil,
+        beforeFinalFlush: (@Sendable () -> Void)? = nil, afterWrite: (@Sendable (_ rows: Int, _ duration: Duration) -> Void)? = nil,
         store: @escaping Store
     ) {
         self.afterWrite = afterWrite
@@ -145,7 +146,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
                     logger.notice(
                         "\(name) writes succeed again", metadata: ["failed_attempts": "\(recovered)", "queued": "\(queue.depth)"])
                 }
-                if !batch.isEmpty { afterWrite?(batch.count) }
+                if !batch.isEmpty { afterWrite?(batch.count, elapsed) }
             } catch {
                 queue.requeue(batch, notes: notes)
                 // Cancelled by shutdown mid-write: the batch is back in the queue and the final flush writes it.

@@ -5,15 +5,17 @@ import StepflowExport
 import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
+import StepflowProfiler
 import StepflowScheduling
 import StepflowSecurity
 import StepflowServer
 import StepflowStorage
 import StepflowTracing
 
-/// The host's own telemetry on `/metrics`, computed at scrape time from live counters (not stored):
-/// per-job calls, failures, timeouts, skips and last success; the metrics pipeline's accepted, refused,
-/// dropped and written samples, queue depth and write time; and the database size.
+/// The host's own telemetry, computed from live counters: per-job calls, failures, timeouts, skips and last success;
+/// the metrics pipeline's accepted, refused, dropped and written samples, queue depth and write time; the database
+/// size; the self-monitoring operations and the span metrics. `/metrics` shows it as of the scrape, and
+/// ``SelfTelemetryJob`` stores it on `metrics.collection_interval` (docs/profiler.md, "Self-monitoring").
 struct SelfTelemetry: Sendable {
     let scheduler: Scheduler<ContinuousClock>
     let engine: MetricsEngine
@@ -36,6 +38,10 @@ struct SelfTelemetry: Sendable {
     var remoteWrite: RemoteWriteJob? = nil
     /// The HTTP API's abuse limits.
     var requestLimits: RequestLimits? = nil
+    /// What the pipelines reported through ``MonitoringMonitoring``.
+    var operations: OperationLedger? = nil
+    /// The span metrics, when `profiler.span_metrics` is on.
+    var spans: SpanMetrics? = nil
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -156,6 +162,8 @@ struct SelfTelemetry: Sendable {
             .gauge(durations.count == 0 ? 0 : durations.sum / Double(durations.count)))
         addLogsAndTraces(add)
         addAlerts(add)
+        if let operations { out += operations.series(at: now) }
+        if let spans { out += spans.series(at: now) }
         return out
     }
 
@@ -265,13 +273,13 @@ extension SelfTelemetry {
     init(
         scheduler: Scheduler<ContinuousClock>, plugins: PluginManager, storage: StorageCapability,
         metrics: MetricsCapability, logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability,
-        export: ExportCapability, requestLimits: RequestLimits
+        export: ExportCapability, profiler: ProfilerCapability, requestLimits: RequestLimits, operations: OperationLedger
     ) {
         self.init(
             scheduler: scheduler, engine: metrics.engine, queue: metrics.queue, writer: metrics.writer,
             database: storage.database, plugins: plugins, retention: storage.retention, aggregation: metrics.aggregation,
             logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
             fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
-            remoteWrite: export.remoteWrite, requestLimits: requestLimits)
+            remoteWrite: export.remoteWrite, requestLimits: requestLimits, operations: operations, spans: profiler.spans)
     }
 }
