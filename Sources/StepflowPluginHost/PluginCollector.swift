@@ -20,6 +20,8 @@ public protocol PluginCollector: AnyObject, Sendable {
     var refusedSamples: [MetricRefusalReason: Int] { get }
     /// How many times the plugin was restarted after a crash or a missed deadline (always 0 in-process).
     var restarts: Int { get }
+    /// CPU, memory, samples and bytes the instance has used and handed over.
+    var usage: PluginUsage { get }
     /// Calls the plugin's `collect_metrics` and returns the valid samples it emitted.
     func collectMetrics() async throws(PluginError) -> MetricBatch
     /// Calls the plugin's optional `metric_names`.

@@ -34,6 +34,10 @@ public final class PluginInstance: Sendable {
     let host: PluginHostContext
     private let queue: DispatchQueue
     private let state = Mutex(State())
+    private let usageState = Mutex(PluginUsage())
+
+    /// CPU of its calls (thread CPU clock on the instance's queue), samples and bytes handed over.
+    public var usage: PluginUsage { usageState.withLock { $0 } }
 
     /// Creates an instance: calls the plugin's `create` with `settings` as text pairs
     /// (``JSONValue/settingText``), on the instance's queue.
@@ -158,7 +162,9 @@ public final class PluginInstance: Sendable {
             guard status == STEPFLOW_OK || status == STEPFLOW_ERR_BUDGET else {
                 return .failure(self.failure(.callFailed, call: "collect_metrics", status: status))
             }
-            return .success(emitter.batch)
+            let batch = emitter.batch
+            self.countHandOver(batch)
+            return .success(batch)
         }
     }
 
@@ -242,8 +248,9 @@ public final class PluginInstance: Sendable {
                 once.install(continuation)
                 queue.async {
                     host.beginCall()
-                    let outcome = body(context)
+                    let (outcome, cpu) = ThreadCPUTime.measure { body(context) }
                     host.endCall()
+                    self.countCall(cpuNanoseconds: cpu)
                     self.state.withLock { $0.callInFlight = nil }
                     once.resume(with: outcome)
                 }
@@ -269,12 +276,28 @@ public final class PluginInstance: Sendable {
         let host = self.host
         let outcome = queue.sync {
             host.beginCall()
-            let outcome = body(context)
+            let (outcome, cpu) = ThreadCPUTime.measure { body(context) }
             host.endCall()
+            self.countCall(cpuNanoseconds: cpu)
             self.state.withLock { $0.callInFlight = nil }
             return outcome
         }
         return try outcome.get()
+    }
+
+    private func countCall(cpuNanoseconds: UInt64) {
+        usageState.withLock {
+            $0.calls &+= 1
+            $0.cpuSeconds += Double(cpuNanoseconds) / 1e9
+        }
+    }
+
+    private func countHandOver(_ batch: MetricBatch) {
+        let (samples, bytes) = (UInt64(batch.count), UInt64(batch.byteCount))
+        usageState.withLock {
+            $0.samples &+= samples
+            $0.bytes &+= bytes
+        }
     }
 
     /// Marks `call` as in flight, refusing it when the instance is shut down, busy or (when `needsContext`) not

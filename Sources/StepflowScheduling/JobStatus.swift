@@ -53,6 +53,9 @@ public struct JobStatus: Sendable, Hashable {
     public var lateness = DurationHistogram()
     /// The latest start since the job was added.
     public var maxLateness: Duration = .zero
+    /// CPU seconds the job's calls used, in its own code and its child tasks (``CPUAccountingExecutor``); for a
+    /// plugin, the host's side of its calls (the plugin's own CPU is the plugin host's to count).
+    public var cpuSeconds: Double = 0
 
     public init(name: String, kind: String, schedule: JobSchedule) {
         self.name = name

@@ -26,6 +26,8 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
         var stop = StopSignal()
         /// Fired once the job's loop has ended and the job is shut down.
         var finished = StopSignal()
+        /// Runs the job's calls and counts their CPU time.
+        var executor = CPUAccountingExecutor()
     }
 
     private enum Outcome: Sendable {
@@ -223,7 +225,10 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
                     $0.state = .running
                     if $0.breaker == .open { $0.breaker = .halfOpen }
                 }
-                switch await runOnce(job, timeout: schedule.timeout) {
+                let outcome = await runOnce(job, timeout: schedule.timeout, on: entry.executor)
+                let cpuSeconds = entry.executor.cpuSeconds
+                update(job.name) { $0.cpuSeconds = cpuSeconds }
+                switch outcome {
                 case .success(let elapsed):
                     if consecutiveFailures > 0 {
                         logger.info("job recovered", metadata: ["job": "\(job.name)", "after_failures": "\(consecutiveFailures)"])
@@ -312,10 +317,10 @@ public final class Scheduler<C: Clock>: Service, Sendable where C.Duration == Du
 
     /// Runs one call under the watchdog: past its deadline the call is cancelled and reported as timed out
     /// (once it has returned: a job must return promptly when cancelled, see ``ScheduledJob/run()``).
-    private func runOnce(_ job: any ScheduledJob, timeout: Duration) async -> Outcome {
+    private func runOnce(_ job: any ScheduledJob, timeout: Duration, on executor: CPUAccountingExecutor) async -> Outcome {
         let clock = self.clock
         let start = clock.now
-        let call = Task { try await job.run() }
+        let call = Task(executorPreference: executor) { try await job.run() }
         let expired = Atomic<Bool>(false)
         let watch = watchdog.watch(until: start.advanced(by: timeout)) {
             expired.store(true, ordering: .sequentiallyConsistent)

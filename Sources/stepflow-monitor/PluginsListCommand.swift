@@ -6,7 +6,7 @@ import StepflowConfig
 struct PluginsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the plugins of a running host: name, path, isolation, interval, state, last error."
+        abstract: "List the plugins of a running host: name, isolation, interval, state, CPU, memory, path, last error."
     )
 
     @OptionGroup var host: HostOptions
@@ -34,7 +34,9 @@ struct PluginsListCommand: AsyncParsableCommand {
 
 /// Renders the plugin list as an aligned text table.
 enum PluginTable {
-    static let columns = ["NAME", "ISOLATION", "INTERVAL", "STATE", "RUNS", "FAILURES", "RESTARTS", "PATH", "LAST ERROR"]
+    static let columns = [
+        "NAME", "ISOLATION", "INTERVAL", "STATE", "RUNS", "FAILURES", "RESTARTS", "CPU", "MEMORY", "PATH", "LAST ERROR",
+    ]
 
     static func render(_ plugins: [[String: Any]]) -> String {
         if plugins.isEmpty { return "no plugins configured" }
@@ -42,7 +44,8 @@ enum PluginTable {
             [
                 text(plugin["name"]), text(plugin["isolation"], or: "-"), interval(plugin["interval_seconds"]),
                 text(plugin["state"]), text(plugin["runs"], or: "-"), text(plugin["failures"], or: "-"),
-                text(plugin["restarts"], or: "-"), text(plugin["path"]), text(plugin["last_error"], or: "-"),
+                text(plugin["restarts"], or: "-"), cpu(plugin["cpu_seconds"]), bytes(plugin["memory_bytes"]),
+                text(plugin["path"]), text(plugin["last_error"], or: "-"),
             ]
         }
         return TextTable.render(columns: columns, rows: rows)
@@ -54,6 +57,25 @@ enum PluginTable {
         case let number as NSNumber: return number.stringValue
         default: return fallback
         }
+    }
+
+    /// CPU seconds, to the millisecond: `0.125s`.
+    static func cpu(_ value: Any?) -> String {
+        guard let seconds = (value as? NSNumber)?.doubleValue, seconds.isFinite, seconds >= 0 else { return "-" }
+        return String(format: "%.3fs", seconds)
+    }
+
+    /// Bytes in binary units: `12.3 MiB`.
+    static func bytes(_ value: Any?) -> String {
+        guard let count = (value as? NSNumber)?.doubleValue, count.isFinite, count >= 0 else { return "-" }
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var scaled = count
+        var unit = 0
+        while scaled >= 1024, unit < units.count - 1 {
+            scaled /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(Int(scaled)) B" : String(format: "%.1f", scaled) + " " + units[unit]
     }
 
     private static func interval(_ value: Any?) -> String {

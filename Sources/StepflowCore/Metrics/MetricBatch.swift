@@ -93,6 +93,14 @@ public struct MetricBatch: Sendable, RandomAccessCollection {
     /// An empty batch.
     public init() {}
 
+    /// The bytes the batch holds: its strings' UTF-8 and its fixed-size records (what a plugin handed over).
+    public var byteCount: Int {
+        var total = samples.count * MemoryLayout<Sample>.stride + labels.count * MemoryLayout<LabelReference>.stride
+            + parts.count * MemoryLayout<Part>.stride
+        for string in strings { total += string.utf8.count }
+        return total
+    }
+
     /// A batch holding `metrics`, in order.
     public init(_ metrics: some Sequence<Metric>) {
         for metric in metrics { append(metric) }

@@ -18,26 +18,20 @@ public struct ProcessCollector: Sendable {
     /// One sample of each process metric.
     public func collect() throws(MonitoringError) -> [Metric] {
         let now = Date()
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
-        let stat = try read("\(procRoot)/self/stat")
-        // Fields after the command name, which is parenthesised and may contain spaces.
-        guard let close = stat.lastIndex(of: ")") else {
-            throw .internalError("cannot parse \(procRoot)/self/stat: no ')' after the command name")
+        let ticks = ProcessStatLine.ticksPerSecond
+        let path = "\(procRoot)/self/stat"
+        guard let stat = ProcessStatLine(try read(path)) else {
+            throw .internalError("cannot parse \(path): no ')' after the command name")
         }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); field N is fields[N - 3].
         func field(_ number: Int) throws(MonitoringError) -> Double {
-            guard fields.count > number - 3, let value = Double(fields[number - 3]) else {
-                throw .internalError("cannot parse field \(number) of \(procRoot)/self/stat")
-            }
+            guard let value = stat.field(number) else { throw .internalError("cannot parse field \(number) of \(path)") }
             return value
         }
         let cpuSeconds = (try field(14) + field(15)) / ticks
         let threads = try field(20)
         let startTicks = try field(22)
         let virtualBytes = try field(23)
-        let residentBytes = try field(24) * pageSize
+        let residentBytes = try field(24) * ProcessStatLine.pageSize
 
         var metrics: [Metric] = [
             Metric(name: "process_cpu_seconds_total", value: .counter(cpuSeconds), timestamp: now,

@@ -43,6 +43,12 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         var lastFailure: String?
         var refusedByDeadRunners: [MetricRefusalReason: Int] = [:]
         var refusedByRunner: [MetricRefusalReason: Int] = [:]
+        /// Calls, samples, bytes and memory; CPU is ``deadRunnersCPU`` plus the current runner's.
+        var usage = PluginUsage()
+        /// CPU seconds of the runners that are gone.
+        var deadRunnersCPU: Double = 0
+        /// The current runner's CPU seconds as last read, and its pid.
+        var runnerCPU: (pid: Int32, seconds: Double)?
     }
 
     private let settings: [(name: String, value: String)]
@@ -116,6 +122,29 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     /// How many times a runner was started again after a crash or a missed deadline.
     public var restarts: Int { state.withLock { max(0, $0.launches - 1) } }
 
+    /// The runners' CPU (carried over restarts), the current runner's resident memory, samples and reply bytes.
+    public var usage: PluginUsage {
+        state.withLock { state in
+            var usage = state.usage
+            usage.cpuSeconds = state.deadRunnersCPU + (state.runnerCPU?.seconds ?? 0)
+            return usage
+        }
+    }
+
+    /// Reads the runner's CPU time and resident memory from `/proc` (on the runner's queue, after a reply).
+    private func sampleUsage(of runner: RunnerProcess, replyBytes: Int) {
+        let stat = (try? ProcFile.read("/proc/\(runner.pid)/stat")).flatMap(ProcessStatLine.init)
+        let cpu = stat?.cpuSeconds
+        let resident = stat?.residentBytes
+        state.withLock { state in
+            state.usage.calls &+= 1
+            state.usage.bytes &+= UInt64(max(0, replyBytes))
+            guard state.runner === runner || state.runner == nil else { return }
+            if let cpu { state.runnerCPU = (runner.pid, cpu) }
+            if let resident, resident >= 0, resident < 1e18 { state.usage.memoryBytes = UInt64(resident) }
+        }
+    }
+
     /// Calls the plugin's `collect_metrics` in the runner.
     ///
     /// - Throws: ``PluginError`` `callFailed` with the plugin's message, `crashed` when the runner died (or is in
@@ -128,7 +157,10 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
         let (reply, runner) = try await call("collect_metrics", RunnerFrame(.collect), expecting: .metrics)
         do throws(RunnerCodecError) {
             let (batch, refused) = try runner.decodeMetrics(reply.payload)
-            state.withLock { $0.refusedByRunner = refused }
+            state.withLock {
+                $0.refusedByRunner = refused
+                $0.usage.samples &+= UInt64(batch.count)
+            }
             return batch
         } catch {
             // The runner's string table and ours may now disagree: start over with a new runner.
@@ -289,6 +321,7 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
                 runner.exchange(request) { result in
                     switch result {
                     case .success(let reply):
+                        self.sampleUsage(of: runner, replyBytes: reply.payload.count)
                         once.resume(with: .success(reply))
                     case .failure(let failure):
                         // On the runner's own queue: waiting for the exit status here blocks no one else.
@@ -343,6 +376,11 @@ public final class IsolatedPluginInstance: PluginCollector, Sendable {
     private func retire(_ runner: RunnerProcess) {
         state.withLock { state in
             if state.runner === runner { state.runner = nil }
+            if let cpu = state.runnerCPU, cpu.pid == runner.pid {
+                state.deadRunnersCPU += cpu.seconds
+                state.runnerCPU = nil
+                state.usage.memoryBytes = nil
+            }
             state.refusedByDeadRunners.merge(state.refusedByRunner, uniquingKeysWith: +)
             state.refusedByRunner = [:]
         }

@@ -4,7 +4,7 @@ import StepflowPluginHost
 import StepflowScheduling
 
 /// What `GET /api/v1/plugins` and `stepflow-monitor plugins list` show: every configured plugin, running
-/// or refused, with its schedule, state and last error.
+/// or refused, with its schedule, state, last error and what it costs (docs/profiler.md, "Plugins and jobs").
 enum PluginReport {
     static func json(
         running: [ManagedPlugin], refused: [PluginLoadResult], scheduler: Scheduler<ContinuousClock>
@@ -29,6 +29,13 @@ enum PluginReport {
                 "last_error": status?.lastError.map(JSONValue.string) ?? .null,
             ]
             if let series = plugin.job?.seriesCounts { item["series"] = .int(Int64(series.known)) }
+            let usage = plugin.collector.usage
+            item["cpu_seconds"] = .double(usage.cpuSeconds)
+            item["host_cpu_seconds"] = .double(status?.cpuSeconds ?? 0)
+            item["calls"] = .int(Int64(clamping: usage.calls))
+            item["samples"] = .int(Int64(clamping: usage.samples))
+            item["bytes"] = .int(Int64(clamping: usage.bytes))
+            item["memory_bytes"] = usage.memoryBytes.map { .int(Int64(clamping: $0)) } ?? .null
             if let lastSuccess = status?.lastSuccess {
                 item["last_success"] = .string(lastSuccess.rfc3339Seconds)
             }

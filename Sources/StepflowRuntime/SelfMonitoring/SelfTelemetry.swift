@@ -80,6 +80,9 @@ struct SelfTelemetry: Sendable {
                 labels)
             add("stepflow_job_max_start_lateness_seconds", "The latest start of the job's calls since it was added.",
                 .gauge(status.maxLateness.inSeconds), labels)
+            add("stepflow_job_cpu_seconds_total",
+                "CPU time of the job's calls in its own code (a plugin's own CPU is stepflow_plugin_cpu_seconds_total).",
+                .counter(status.cpuSeconds), labels)
             if let lastDuration = status.lastDuration {
                 add("stepflow_job_last_duration_seconds", "How long the job's last call took.",
                     .gauge(lastDuration.inSeconds), labels)
@@ -112,6 +115,19 @@ struct SelfTelemetry: Sendable {
             }
             add("stepflow_plugin_restarts_total", "Times the plugin's runner was restarted after a crash or a missed deadline.",
                 .counter(Double(plugin.collector.restarts)), labels)
+            let usage = plugin.collector.usage
+            let pluginLabel = [Label("plugin", plugin.name)]
+            add("stepflow_plugin_cpu_seconds_total",
+                "CPU time of the plugin's calls: thread CPU clock in-process, the runner's user and system time isolated.",
+                .counter(usage.cpuSeconds), pluginLabel)
+            if let memory = usage.memoryBytes {
+                add("stepflow_plugin_memory_bytes", "Resident memory of the plugin's runner (isolated plugins).",
+                    .gauge(Double(memory)), pluginLabel)
+            }
+            add("stepflow_plugin_samples_total", "Samples the plugin handed over.", .counter(Double(usage.samples)), pluginLabel)
+            add("stepflow_plugin_bytes_total",
+                "Bytes the plugin handed over: runner replies, or the batches' strings and records in-process.",
+                .counter(Double(usage.bytes)), pluginLabel)
             for (reason, count) in plugin.refusedSamples.sorted(by: { $0.key < $1.key }) {
                 add("stepflow_plugin_refused_samples_total",
                     "Samples a plugin emitted that were refused, by the plugin host or the metrics engine, by reason.",
