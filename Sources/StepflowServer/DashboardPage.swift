@@ -41,7 +41,7 @@ enum DashboardPage {
             [escape(component.component), badge(component.status.rawValue), escape(component.message),
              escape(component.lastCheck.rfc3339Seconds)]
         }, empty: "no health checks have run yet")
-        html += section("Plugins", headers: ["name", "isolation", "interval", "state", "runs", "failures", "last error"],
+        html += section("Plugins", headers: ["name", "isolation", "interval", "state", "runs", "failures", "cpu", "memory", "last error"],
                         rows: plugins(content.plugins), empty: "no plugins are configured")
         // Most urgent first (AlertSeverity orders debug < info < warning < critical), then the oldest.
         let alerts = content.alerts.sorted {
@@ -82,8 +82,14 @@ enum DashboardPage {
                 default: ""
                 }
             }
+            var cpu = ""
+            if case .double(let seconds)? = plugin["cpu_seconds"] { cpu = String(format: "%.3f s", seconds) }
+            var memory = ""
+            if case .int(let bytes)? = plugin["memory_bytes"] { memory = String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
             return [escape(text("name")), escape(text("isolation")), escape(text("interval_seconds")),
-                    badge(text("state")), escape(text("runs")), escape(text("failures")), escape(text("last_error"))]
+                    badge(text("state")), escape(text("runs")), escape(text("failures")),
+                    "<span class=\"num\">" + escape(cpu) + "</span>", "<span class=\"num\">" + escape(memory) + "</span>",
+                    escape(text("last_error"))]
         }
     }
 

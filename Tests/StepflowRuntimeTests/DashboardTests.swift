@@ -47,7 +47,7 @@ struct DashboardTests {
             let html = page.body
             for expected in [
                 "<h1>stepflow-monitor", "<h2>Health</h2>", ">storage<", "<h2>Plugins</h2>", ">filesystem<", ">system<",
-                "<h2>Open alerts</h2>", ">QueueTooDeep<", "queue=&lt;mail&amp;co&gt;", "&lt;mail&amp;co&gt; is deep",
+                "<th>cpu</th>", "<th>memory</th>", "<h2>Open alerts</h2>", ">QueueTooDeep<", "queue=&lt;mail&amp;co&gt;", "&lt;mail&amp;co&gt; is deep",
                 "<code>queue_depth</code>", "<code>node_filesystem_size_bytes</code>", #"http-equiv="refresh""#,
             ] {
                 #expect(html.contains(expected), "the dashboard lacks \(expected)")
