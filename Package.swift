@@ -175,10 +175,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The profiler: process groups from /proc (and, to come, plugin, job and span profiles).
+        // The profiler: process groups from /proc, span metrics, measured blocks (docs/profiler.md).
         .target(
             name: "StepflowProfiler",
-            dependencies: ["StepflowCore", "StepflowMetrics", "StepflowScheduling"],
+            dependencies: ["StepflowCore", "StepflowMetrics", "StepflowScheduling", "StepflowTracing"],
             swiftSettings: strict
         ),
         // YAML configuration loading (Yams node walk with marks), env overrides, validation (alert rules are

@@ -131,6 +131,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     public var refusals: [SampleRefusal: UInt64] { state.withLock { $0.refusedByReason } }
     /// The number of series held in memory.
     public var seriesCount: Int { state.withLock { $0.table.count } }
+    /// An estimate of the memory the in-memory series hold (their text, state and index entries).
+    public var seriesMemoryEstimate: Int { state.withLock { $0.table.estimatedBytes } }
     /// `get_metric` calls answered from memory, and all of them, since start (the spec's cache hit rate).
     public var cacheLookups: (hits: UInt64, lookups: UInt64) { state.withLock { ($0.hits, $0.lookups) } }
 

@@ -25,6 +25,18 @@ struct SeriesTable {
     private var sortedCount = 0
 
     var count: Int { series.count }
+    /// An estimate of the memory the series hold: their text (names, labels twice, labels JSON) plus a fixed cost
+    /// per series for its state, identity object and index entries. Kept as series come and go.
+    private(set) var estimatedBytes = 0
+
+    /// The estimated bytes of one series (``estimatedBytes``).
+    static func estimatedBytes(of state: SeriesState) -> Int {
+        let identity = state.identity
+        var text = identity.name.utf8.count + (identity.labelsJSON?.utf8.count ?? 0)
+        for label in identity.labels { text += 2 * (label.name.utf8.count + label.value.utf8.count) }
+        // SeriesState, the SeriesIdentity object and its arrays' headers, two index entries, sorted order.
+        return text + MemoryLayout<SeriesState>.stride + 160 + 4 * MemoryLayout<Label>.stride * identity.labels.count
+    }
 
     /// The series with `fingerprint` that `matches` confirms, if any.
     @inline(__always)
@@ -61,6 +73,7 @@ struct SeriesTable {
     mutating func add(_ state: SeriesState) -> Int {
         let index = series.count
         series.append(state)
+        estimatedBytes += Self.estimatedBytes(of: state)
         families[state.identity.family].seriesCount += 1
         if let first = firstByFingerprint[state.identity.fingerprint] {
             nextWithFingerprint.append(first)  // chain the newcomer in front of the series that share its fingerprint
@@ -80,6 +93,7 @@ struct SeriesTable {
         for (index, state) in series.enumerated() {
             if shouldRemove(state) {
                 removed.append(state)
+                estimatedBytes -= Self.estimatedBytes(of: state)
                 families[state.identity.family].seriesCount -= 1
             } else {
                 newIndex[index] = Int32(truncatingIfNeeded: kept.count)

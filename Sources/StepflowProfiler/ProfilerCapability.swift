@@ -10,6 +10,8 @@ public struct ProfilerCapability: Sendable {
     /// Request, error and duration series per operation, when `profiler.span_metrics` is on: the trace engine's
     /// span observer.
     public let spans: SpanMetrics?
+    /// The profiling API of an embedding application (`runtime.profiler.measure`).
+    public let profiler: Profiler
     /// `profiler:processes` when groups are configured.
     public let jobs: [BuiltinJob]
 
@@ -17,10 +19,13 @@ public struct ProfilerCapability: Sendable {
     public static func build(_ configuration: ProfilerConfig, metrics: MetricsEngine) throws(MonitoringError) -> ProfilerCapability {
         let spans = configuration.spanMetrics
             ? SpanMetrics(bounds: configuration.spanBuckets, maxOperations: configuration.maxOperations) : nil
-        guard !configuration.processes.isEmpty else { return ProfilerCapability(processes: nil, spans: spans, jobs: []) }
+        let profiler = Profiler(bounds: configuration.spanBuckets)
+        guard !configuration.processes.isEmpty else {
+            return ProfilerCapability(processes: nil, spans: spans, profiler: profiler, jobs: [])
+        }
         let scanner = try ProcessGroupScanner(groups: configuration.processes)
         return ProfilerCapability(
-            processes: scanner, spans: spans,
+            processes: scanner, spans: spans, profiler: profiler,
             jobs: [BuiltinJob(
                 ProcessGroupJob(scanner: scanner, engine: metrics), every: configuration.scanInterval,
                 timeout: max(configuration.scanInterval, .seconds(30)))])

@@ -69,12 +69,17 @@ public final class MonitoringRuntime: Sendable {
     /// The spec's `MonitoringMonitoring`: what the host's pipelines (and the embedding application) report, and
     /// the host's own series (docs/profiler.md, "Self-monitoring").
     public let monitoring: RuntimeMonitoring
+    /// The profiling API: `runtime.profiler.measure("name") { … }` times a block into
+    /// `stepflow_profile_duration_seconds{name}` and, inside a span, adds an event (docs/profiler.md).
+    public let profiler: Profiler
     private let healthCapability: HealthCapability
     /// Starts, tracks and stops the configured plugins.
     let pluginManager: PluginManager
     /// Starts the configured plugins and applies reloads.
     private let reloader: ConfigurationReloader
     private let telemetry: SelfTelemetry
+    /// `GET /api/v1/profile`.
+    private let profileReport: ProfileReport
     /// The HTTP API's tokens and roles (`security:`, `http.auth_token`).
     private let access: AccessControl
     /// The HTTP API's abuse limits and their counters.
@@ -136,10 +141,11 @@ public final class MonitoringRuntime: Sendable {
         logs = LogsCapability.build(
             configuration.logs, limits: configuration.limits, backpressureTimeout: configuration.metrics.backpressureTimeout,
             database: database, positions: storage.positions, redactor: redactor, operations: operations, logger: logger)
-        let profiler = try ProfilerCapability.build(configuration.profiler, metrics: metrics.engine)
+        let profilerCapability = try ProfilerCapability.build(configuration.profiler, metrics: metrics.engine)
+        profiler = profilerCapability.profiler
         tracing = TracingCapability.build(
             configuration.tracing, limits: configuration.limits, database: database, redactor: redactor,
-            spanObserver: profiler.spans, operations: operations, logger: logger)
+            spanObserver: profilerCapability.spans, operations: operations, logger: logger)
         healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
         alerting = try await AlertingCapability.build(
             configuration.alerts, limits: configuration.limits,
@@ -169,26 +175,44 @@ public final class MonitoringRuntime: Sendable {
             certificates: certificates, logger: logger)
         telemetry = SelfTelemetry(
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
-            tracing: tracing, alerting: alerting, export: export, profiler: profiler, requestLimits: requestLimits,
+            tracing: tracing, alerting: alerting, export: export, profiler: profilerCapability, requestLimits: requestLimits,
             operations: operations)
         monitoring = RuntimeMonitoring(operations: operations, telemetry: telemetry, engine: metrics.engine)
+        let history = UsageHistory()
+        let (metricsQueue, logQueue, spanQueue) = (metrics.queue, logs.queue, tracing.queue)
+        let profileReport = ProfileReport(
+            telemetry: telemetry,
+            queues: [
+                .init(name: "metrics", capacity: metricsQueue.capacity, rowBytes: MemoryLayout<MetricRow>.stride,
+                      depth: { metricsQueue.depth }, dropped: { metricsQueue.dropped }, lag: { metricsQueue.lag }),
+                // Rows of logs and spans hold their text: a few hundred bytes each, roughly.
+                .init(name: "logs", capacity: logQueue.capacity, rowBytes: MemoryLayout<LogRow>.stride + 256,
+                      depth: { logQueue.depth }, dropped: { logQueue.dropped }, lag: { logQueue.lag }),
+                .init(name: "spans", capacity: spanQueue.capacity, rowBytes: MemoryLayout<SpanRow>.stride + 384,
+                      depth: { spanQueue.depth }, dropped: { spanQueue.dropped }, lag: { spanQueue.lag }),
+            ],
+            history: history, processGroups: profilerCapability.processes, started: .now)
+        self.profileReport = profileReport
 
         let jobs = storage.jobs + metrics.jobs + logs.jobs + tracing.jobs + healthCapability.jobs + alerting.jobs
-            + profiler.jobs + export.jobs
+            + profilerCapability.jobs + export.jobs
             + [BuiltinJob(
                 MemoryReleaseJob(database: database, logger: logger), every: ReleaseCadence.checkInterval,
                 timeout: .seconds(30)),
                // The host's own series, stored like any other (docs/profiler.md, "Self-monitoring").
                BuiltinJob(
                 SelfTelemetryJob(telemetry: telemetry, engine: metrics.engine),
-                every: configuration.metrics.collectionInterval, timeout: configuration.scheduler.defaultTimeout)]
+                every: configuration.metrics.collectionInterval, timeout: configuration.scheduler.defaultTimeout),
+               // CPU counters every 10 s, for "the last minute" of GET /api/v1/profile.
+               BuiltinJob(
+                UsageSampleJob(history: history, snapshot: { profileReport.snapshot() }), every: UsageHistory.interval,
+                timeout: .seconds(30))]
         do {
             try scheduler.add(jobs)
         } catch {
             throw .internalError("cannot schedule the built-in jobs: \(error)")
         }
         try await healthCapability.watch(jobs, on: scheduler)
-        let (logQueue, spanQueue) = (logs.queue, tracing.queue)
         try await healthCapability.monitor.registerHealthCheck(
             "storage",
             check: StorageHealthCheck(
@@ -205,7 +229,7 @@ public final class MonitoringRuntime: Sendable {
         if configuration.http.enabled {
             services.append(try Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-                health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
+                health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport,
                 access: access, limits: requestLimits, certificates: certificates, boundAddress: boundAddress,
                 logger: logger))
         }
@@ -273,7 +297,7 @@ public final class MonitoringRuntime: Sendable {
     package func makeHTTPApplication() throws(MonitoringError) -> some ApplicationProtocol {
         try Self.makeHTTPApplication(
             configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-            health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry,
+            health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport,
             access: access, limits: requestLimits, certificates: nil, boundAddress: BoundAddress(), logger: logger)
     }
 
@@ -298,14 +322,14 @@ public final class MonitoringRuntime: Sendable {
             http: configuration.http, access: access, limits: requestLimits,
             sources: Self.httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-                health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry))
+                health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport))
     }
 
     /// The HTTP API over the host's capabilities.
     private static func makeHTTPApplication(
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
-        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry,
+        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry, profile: ProfileReport,
         access: AccessControl, limits: RequestLimits, certificates: ServerCertificates?, boundAddress: BoundAddress,
         logger: Logger
     ) throws(MonitoringError) -> some ApplicationProtocol {
@@ -313,7 +337,7 @@ public final class MonitoringRuntime: Sendable {
             http: configuration.http, access: access, limits: limits,
             sources: httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-                health: health, plugins: manager, reloader: reloader, telemetry: telemetry),
+                health: health, plugins: manager, reloader: reloader, telemetry: telemetry, profile: profile),
             certificates: certificates, boundAddress: boundAddress, logger: logger)
     }
 
@@ -321,7 +345,7 @@ public final class MonitoringRuntime: Sendable {
     private static func httpSources(
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
-        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry
+        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry, profile: ProfileReport
     ) -> HTTPDataSources {
         let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
         let (engine, scheduler) = (metrics.engine, manager.scheduler)
@@ -348,7 +372,8 @@ public final class MonitoringRuntime: Sendable {
                 logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
                 ingestPolicy: ingestPolicy),
             alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize),
-            audit: AuditTrail(logs: logs.engine))
+            audit: AuditTrail(logs: logs.engine),
+            profile: { profile.json() })
         return sources
     }
 }

@@ -30,6 +30,8 @@ public struct HTTPDataSources: Sendable {
     public var alertAPI: AlertAPI?
     /// Where state changes and refused requests are recorded; `nil` records nothing.
     public var audit: AuditTrail?
+    /// The JSON body of `GET /api/v1/profile` (docs/profiler.md, "Profile"); `nil` leaves the route out.
+    public var profile: (@Sendable () async -> JSONValue)?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
@@ -38,8 +40,9 @@ public struct HTTPDataSources: Sendable {
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
         restartPlugin: (@Sendable (String) async -> (status: Int, body: String))? = nil,
         metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil,
-        audit: AuditTrail? = nil
+        audit: AuditTrail? = nil, profile: (@Sendable () async -> JSONValue)? = nil
     ) {
+        self.profile = profile
         self.audit = audit
         self.logTraceAPI = logTraceAPI
         self.alertAPI = alertAPI
@@ -174,6 +177,11 @@ public enum MonitoringHTTPServer {
         }
         router.get("/api/v1/plugins", needs: .role(.read)) { _, _ -> Response in
             json(await sources.plugins().jsonText, status: .ok)
+        }
+        if let profile = sources.profile {
+            router.get("/api/v1/profile", needs: .role(.read)) { _, _ -> Response in
+                json(await profile().jsonText, status: .ok)
+            }
         }
         router.get("/health/{component}", needs: .publicEndpoint(.health)) { _, context -> Response in
             let component = try context.parameters.require("component")

@@ -21,7 +21,14 @@ private enum StepflowSpanContextKey: ServiceContextKey {
     typealias Value = StepflowSpanContext
 }
 
+private enum StepflowActiveSpanKey: ServiceContextKey {
+    typealias Value = StepflowTracingSpan
+}
+
 extension ServiceContext {
+    /// The span of this host's tracer this context belongs to (the one `withSpan` runs its body in).
+    public var stepflowSpan: StepflowTracingSpan? { self[StepflowActiveSpanKey.self] }
+
     /// The span this context is in, when this host's tracer made or read it.
     public var stepflowSpanContext: StepflowSpanContext? {
         get { self[StepflowSpanContextKey.self] }
@@ -59,6 +66,11 @@ public struct StepflowTracer: Tracer {
 
     public func forceFlush() {}
 
+    /// The span `context` belongs to, when this tracer started it.
+    public func activeSpan(identifiedBy context: ServiceContext) -> StepflowTracingSpan? {
+        context.stepflowSpan
+    }
+
     public func extract<Carrier, Extract>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
     where Extract: Extractor, Extract.Carrier == Carrier {
         guard let header = extractor.extract(key: "traceparent", from: carrier),
@@ -89,7 +101,8 @@ public final class StepflowTracingSpan: Tracing.Span {
         var ended = false
     }
 
-    public let context: ServiceContext
+    /// The context the span was started with, its own span context in it.
+    private let baseContext: ServiceContext
     public let kind: SpanKind
     private let spanContext: StepflowSpanContext
     private let parentSpanID: SpanID?
@@ -101,7 +114,7 @@ public final class StepflowTracingSpan: Tracing.Span {
         operationName: String, context: ServiceContext, spanContext: StepflowSpanContext, parentSpanID: SpanID?,
         kind: SpanKind, start: UInt64, engine: TraceEngine
     ) {
-        self.context = context
+        self.baseContext = context
         self.kind = kind
         self.spanContext = spanContext
         self.parentSpanID = parentSpanID
@@ -109,6 +122,17 @@ public final class StepflowTracingSpan: Tracing.Span {
         self.engine = engine
         self.state = Mutex(State(operationName: operationName))
     }
+
+    /// The span's context: the one it was started with, carrying the span itself, so that code running inside
+    /// `withSpan` finds it (``current``).
+    public var context: ServiceContext {
+        var context = baseContext
+        context[StepflowActiveSpanKey.self] = self
+        return context
+    }
+
+    /// The span of this host's tracer the current task runs in, if any.
+    public static var current: StepflowTracingSpan? { ServiceContext.current?.stepflowSpan }
 
     public var operationName: String {
         get { state.withLock { $0.operationName } }
@@ -124,6 +148,15 @@ public final class StepflowTracingSpan: Tracing.Span {
 
     public func setStatus(_ status: Tracing.SpanStatus) {
         state.withLock { $0.status = status }
+    }
+
+    /// Adds the event ``Profiler`` (StepflowProfiler) records for a measured block: named after it, with its
+    /// duration (and CPU time, when measured) as attributes.
+    public func addProfileEvent(_ name: String, seconds: Double, cpuSeconds: Double?) {
+        var attributes: SpanAttributes = [:]
+        attributes["stepflow.profile.duration_seconds"] = seconds
+        if let cpuSeconds { attributes["stepflow.profile.cpu_seconds"] = cpuSeconds }
+        addEvent(SpanEvent(name: name, attributes: attributes))
     }
 
     public func addEvent(_ event: SpanEvent) {

@@ -8,7 +8,7 @@ struct StepflowMonitorCommand: AsyncParsableCommand {
         abstract: "An observability host: plugins, metrics, logs, traces, alerts and health, stored in SQLite.",
         subcommands: [
             RunCommand.self, CheckConfigCommand.self, PluginsCommand.self, MetricsCommand.self, LogsCommand.self,
-            TracesCommand.self, AlertsCommand.self, RulesCommand.self, PluginRunnerCommand.self,
+            TracesCommand.self, AlertsCommand.self, RulesCommand.self, TopCommand.self, PluginRunnerCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -66,6 +66,9 @@ struct SchedulerTests {
         #expect(await eventually { job.calls == 1 && scheduler.status(of: "flaky")?.nextDelay == .seconds(10) })
         // Expected waits after failures 1, 2, 3, 4: 10s, 20s, 40s, 40s (capped).
         for (expectedCalls, wait) in [(2, 10), (3, 20), (4, 40)] {
+            // The previous call has returned (not only started): moving time past its deadline while it is still
+            // on its way back would make it a timeout.
+            #expect(await eventually { scheduler.status(of: "flaky")?.failures == UInt64(expectedCalls - 1) })
             await clock.advance(by: .seconds(wait - 1))
             #expect(job.calls == expectedCalls - 1, "called before its backoff ended")
             await clock.advance(by: .seconds(1) + overshoot)

@@ -100,6 +100,8 @@ public final class ProcessGroupScanner: Sendable {
         var unmatched: Set<ProcessSample.Identity> = []
         var retired: [Counters]
         var userNames: [UInt32: String] = [:]
+        /// The last scan's totals, and when it was taken.
+        var latest: (at: Date, totals: [GroupTotals])?
     }
 
     private let root: String
@@ -138,9 +140,14 @@ public final class ProcessGroupScanner: Sendable {
         }
         return state.withLock { state in
             assign(samples, state: &state, reader: &reader)
-            return totals(samples, state: &state, reader: &reader)
+            let totals = totals(samples, state: &state, reader: &reader)
+            state.latest = (Date(), totals)
+            return totals
         }
     }
+
+    /// The last scan's totals and when it was taken; `nil` before the first scan.
+    public var latest: (at: Date, totals: [GroupTotals])? { state.withLock { $0.latest } }
 
     /// Decides the group of each process seen for the first time (parents before their children, by start time).
     private func assign(_ samples: [ProcessSample], state: inout State, reader: inout ProcReader) {

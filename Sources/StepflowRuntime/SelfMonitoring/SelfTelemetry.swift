@@ -42,6 +42,8 @@ struct SelfTelemetry: Sendable {
     var operations: OperationLedger? = nil
     /// The span metrics, when `profiler.span_metrics` is on.
     var spans: SpanMetrics? = nil
+    /// The blocks the embedding application measured.
+    var measured: Profiler? = nil
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -180,6 +182,7 @@ struct SelfTelemetry: Sendable {
         addAlerts(add)
         if let operations { out += operations.series(at: now) }
         if let spans { out += spans.series(at: now) }
+        if let measured { out += measured.series(at: now) }
         return out
     }
 
@@ -296,6 +299,7 @@ extension SelfTelemetry {
             database: storage.database, plugins: plugins, retention: storage.retention, aggregation: metrics.aggregation,
             logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
             fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
-            remoteWrite: export.remoteWrite, requestLimits: requestLimits, operations: operations, spans: profiler.spans)
+            remoteWrite: export.remoteWrite, requestLimits: requestLimits, operations: operations, spans: profiler.spans,
+            measured: profiler.profiler)
     }
 }

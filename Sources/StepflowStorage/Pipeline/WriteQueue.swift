@@ -38,6 +38,9 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         var commitWaiters: [(id: UInt64, through: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
         /// Why the writer's last write failed, while it keeps failing.
         var writeFailure: String?
+        /// Since when rows have waited without the writer committing any: set when the queue stops being empty,
+        /// moved on by each commit, cleared when the queue is empty (``lag``).
+        var waitingSince: ContinuousClock.Instant?
 
         var count: Int { items.count - head }
     }
@@ -69,6 +72,12 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     public var writeFailure: String? { state.withLock { $0.writeFailure } }
     /// Producers waiting for room now.
     public var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
+    /// How far the writer is behind: how long rows have been waiting since the queue stopped being empty or the
+    /// writer last committed, whichever is later; zero while the queue is empty.
+    public var lag: Duration {
+        guard let since = state.withLock({ $0.count == 0 ? nil : $0.waitingSince }) else { return .zero }
+        return max(.zero, since.duration(to: .now))
+    }
 
     /// Appends rows without waiting; returns how many were dropped because the queue was full.
     @discardableResult
@@ -193,6 +202,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.committed += UInt64(max(count, 0))
             state.writeFailure = nil
+            state.waitingSince = state.count == 0 ? nil : .now
             let committed = state.committed
             let ready = state.commitWaiters.filter { $0.through <= committed }.map(\.continuation)
             state.commitWaiters.removeAll { $0.through <= committed }
@@ -294,6 +304,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     private func take(_ rows: ArraySlice<Row>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
         let taken = max(min(capacity - state.count, rows.count), 0)
         if taken > 0 {
+            if state.count == 0 { state.waitingSince = .now }
             state.items.append(contentsOf: rows.prefix(taken))
             state.enqueued += UInt64(taken)
         }
