@@ -9,9 +9,12 @@ other, for `--window` seconds each:
 3. prometheus-process-exporter with the same three groups (`-threads=false`: per-thread series are something the
    profiler does not produce), scraped every second (it scans on each scrape).
 
-The profiler's cost per scan is (2 - 1) / scans; process-exporter's is its CPU / scrapes.
+The profiler's cost per scan is (2 - 1) / scans; process-exporter's is its CPU / scrapes. With `--proportional`,
+both also read every member's proportional memory (`profiler.proportional_memory: true`, process-exporter's
+`-gather-smaps=true`).
 
-    python3 scripts/process_groups.py --binary .build/release/stepflow-monitor [--processes 500] [--window 60]
+    python3 scripts/process_groups.py --binary .build/release/stepflow-monitor [--processes 500] [--window 60] \
+        [--proportional]
 """
 import argparse
 import os
@@ -46,13 +49,16 @@ def measure(pid, window, poke=None):
     return cpu_seconds(pid) - start, pokes
 
 
-def host(binary, directory, groups, window):
+def host(binary, directory, groups, window, proportional=False):
     port = free_port()
     config = os.path.join(directory, "host.yaml")
     with open(config, "w") as f:
         f.write(f"storage:\n  path: {directory}/db-{groups}.sqlite\nhttp:\n  port: {port}\nsecurity:\n  rate_limit: 0\n")
         if groups:
-            f.write("profiler:\n  scan_interval: 1s\n  processes:\n")
+            f.write("profiler:\n  scan_interval: 1s\n")
+            if proportional:
+                f.write("  proportional_memory: true\n")
+            f.write("  processes:\n")
             for comm in ("sleep", "python3", "bash"):
                 f.write(f"    - {{name: {comm}, match: {{comm: {comm}}}}}\n")
     log = open(os.path.join(directory, f"host-{groups}.log"), "w")
@@ -70,7 +76,7 @@ def host(binary, directory, groups, window):
         process.wait()
 
 
-def exporter(directory, window):
+def exporter(directory, window, proportional=False):
     config = os.path.join(directory, "process-exporter.yaml")
     with open(config, "w") as f:
         f.write("process_names:\n")
@@ -79,7 +85,7 @@ def exporter(directory, window):
     port = free_port()
     process = subprocess.Popen(
         ["prometheus-process-exporter", "-config.path", config, "-threads=false",
-         "-web.listen-address", f"127.0.0.1:{port}"],
+         "-web.listen-address", f"127.0.0.1:{port}", f"-gather-smaps={'true' if proportional else 'false'}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/metrics"
@@ -101,6 +107,7 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--processes", type=int, default=500)
     parser.add_argument("--window", type=int, default=60)
+    parser.add_argument("--proportional", action="store_true", help="both read proportional memory (smaps)")
     args = parser.parse_args()
     if not shutil.which("prometheus-process-exporter"):
         sys.exit("prometheus-process-exporter is not installed (apt-get install prometheus-process-exporter)")
@@ -111,10 +118,10 @@ def main():
         with tempfile.TemporaryDirectory(prefix="stepflow-process-groups-") as directory:
             baseline, _, _ = host(args.binary, directory, False, args.window)
             print(f"host without groups   {baseline:.3f} CPU s in {args.window} s")
-            profiled, members, runs = host(args.binary, directory, True, args.window)
+            profiled, members, runs = host(args.binary, directory, True, args.window, args.proportional)
             print(f"host with 3 groups    {profiled:.3f} CPU s in {args.window} s; {members} {runs}")
             ours = (profiled - baseline) / args.window
-            theirs, scrapes = exporter(directory, args.window)
+            theirs, scrapes = exporter(directory, args.window, args.proportional)
             per_scrape = theirs / max(scrapes, 1)
             print(f"process-exporter      {theirs:.3f} CPU s over {scrapes} scrapes")
             print(f"CPU per scan: profiler {ours * 1000:.2f} ms, process-exporter {per_scrape * 1000:.2f} ms "

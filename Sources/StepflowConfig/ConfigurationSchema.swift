@@ -173,6 +173,7 @@ enum ConfigurationSchema {
         .init("security.redact_values", .text(\.security.redactValues), .regexOrEmpty),
 
         .init("profiler.scan_interval", .duration(\.profiler.scanInterval), .positive),
+        .init("profiler.proportional_memory", .boolean(\.profiler.proportionalMemory)),
         .init("profiler.span_metrics", env: "PROFILER_SPAN_METRICS", .boolean(\.profiler.spanMetrics)),
         .init("profiler.span_buckets", .numbers(\.profiler.spanBuckets), .bucketBounds),
         .init("profiler.max_operations", .integer(\.profiler.maxOperations), .atLeastOne),

@@ -23,7 +23,8 @@ public struct ProfilerCapability: Sendable {
         guard !configuration.processes.isEmpty else {
             return ProfilerCapability(processes: nil, spans: spans, profiler: profiler, jobs: [])
         }
-        let scanner = try ProcessGroupScanner(groups: configuration.processes)
+        let scanner = try ProcessGroupScanner(
+            groups: configuration.processes, proportionalMemory: configuration.proportionalMemory)
         return ProfilerCapability(
             processes: scanner, spans: spans, profiler: profiler,
             jobs: [BuiltinJob(

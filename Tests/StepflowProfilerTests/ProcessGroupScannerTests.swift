@@ -74,6 +74,27 @@ struct ProcessGroupScannerTests {
         #expect(scanner.scan()[0].userSeconds < 0.5)
     }
 
+    @Test("proportional memory, when asked for: each member's share of the pages it maps, at most its resident set")
+    func proportionalMemory() throws {
+        let marker = String(Int.random(in: 1_000_000..<9_000_000))
+        let processes = Processes()
+        for _ in 0..<3 { try processes.start("/bin/sleep", [marker]) }
+        let groups = [ProcessGroupConfig(name: "sleepers", match: ProcessMatch(cmdline: "/bin/sleep \(marker)"))]
+        let with = try ProcessGroupScanner(groups: groups, proportionalMemory: true).scan()[0]
+        #expect(with.processes == 3)
+        let proportional = try #require(with.proportionalResidentBytes)
+        // Three sleeps share libc and their executable: each counts a third of those pages.
+        #expect(proportional > 0 && proportional < with.residentBytes, "\(with)")
+        #expect(with.proportionalSwapBytes != nil)
+        #expect(with.metrics(at: Date()).contains {
+            $0.labels.contains(Label("memtype", "proportionalResident")) && $0.value == .gauge(Double(proportional))
+        })
+        // Off by default: not read, not reported.
+        let without = try ProcessGroupScanner(groups: groups).scan()[0]
+        #expect(without.proportionalResidentBytes == nil)
+        #expect(!without.metrics(at: Date()).contains { $0.labels.contains(Label("memtype", "proportionalResident")) })
+    }
+
     @Test("a member that exits keeps its counters in the group, and a reused PID is a new process")
     func monotonicCounters() throws {
         let root = Scratch.root + "fake-proc-" + UUID().uuidString

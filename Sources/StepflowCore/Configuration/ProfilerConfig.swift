@@ -52,6 +52,9 @@ public struct ProfilerConfig: Sendable, Hashable {
     /// `max_operations`, default 500: the most distinct operations (span names) counted; spans of further ones are
     /// counted as `operation="other"`.
     public var maxOperations = 500
+    /// `proportional_memory`, default false: also read each member's proportional set size (`smaps_rollup`),
+    /// which costs the kernel a walk of the process's mappings on every scan.
+    public var proportionalMemory = false
     /// `processes`, default none: the process groups to report on (off when empty).
     public var processes: [ProcessGroupConfig] = []
 

@@ -32,6 +32,15 @@ extension ProcessGroupScanner.GroupTotals {
             series("major_page_faults_total", .counter(Double(majorFaults)), "Major page faults of the group's processes."),
             series("processes", .gauge(Double(processes)), "Processes in the group."),
         ]
+        // process-exporter's memtypes with -gather-smaps.
+        if let proportionalResidentBytes {
+            metrics.append(series("memory_bytes", .gauge(Double(proportionalResidentBytes)), "Memory of the group's processes, by type.",
+                                  [Label("memtype", "proportionalResident")]))
+        }
+        if let proportionalSwapBytes {
+            metrics.append(series("memory_bytes", .gauge(Double(proportionalSwapBytes)), "Memory of the group's processes, by type.",
+                                  [Label("memtype", "proportionalSwapped")]))
+        }
         if let oldestStartTime {
             metrics.append(series("oldest_start_time_seconds", .gauge(oldestStartTime), "When the group's oldest process started, in seconds since the epoch."))
         }

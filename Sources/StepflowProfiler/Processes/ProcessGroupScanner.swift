@@ -39,6 +39,10 @@ public final class ProcessGroupScanner: Sendable {
         public var majorFaults: UInt64 = 0
         /// When the oldest member started, in seconds since the epoch; `nil` with no member.
         public var oldestStartTime: Double?
+        /// The members' proportional set size and proportional swap (`smaps_rollup` Pss, SwapPss), when
+        /// `profiler.proportional_memory` is on; `nil` otherwise.
+        public var proportionalResidentBytes: UInt64?
+        public var proportionalSwapBytes: UInt64?
     }
 
     /// The counters a member contributes, kept when it exits.
@@ -110,13 +114,18 @@ public final class ProcessGroupScanner: Sendable {
     private let ticksPerSecond: Double
     private let pageSize: UInt64
     private let bootTime: Double
+    private let proportionalMemory: Bool
 
     /// - Parameters:
     ///   - groups: `profiler.processes`.
     ///   - procRoot: the proc filesystem (tests may point it elsewhere).
-    /// - Throws: `validationError` naming a group whose regex does not compile.
-    public init(groups: [ProcessGroupConfig], procRoot: String = "/proc") throws(MonitoringError) {
+    ///   - proportionalMemory: also read each member's `smaps_rollup` (Pss, SwapPss).
+    /// - Throws: `configurationError` naming a group whose regex does not compile.
+    public init(
+        groups: [ProcessGroupConfig], procRoot: String = "/proc", proportionalMemory: Bool = false
+    ) throws(MonitoringError) {
         root = procRoot
+        self.proportionalMemory = proportionalMemory
         matcher = try ProcessGroupMatcher(groups)
         state = Mutex(State(retired: Array(repeating: Counters(), count: groups.count)))
         ticksPerSecond = Double(max(sysconf(Int32(_SC_CLK_TCK)), 1))
@@ -187,7 +196,14 @@ public final class ProcessGroupScanner: Sendable {
 
     /// Reads the members' `status`, `io` and `fd`, retires the processes that are gone, and sums the groups.
     private func totals(_ samples: [ProcessSample], state: inout State, reader: inout ProcReader) -> [GroupTotals] {
-        var result = matcher.groups.map { GroupTotals(name: $0.name) }
+        var result = matcher.groups.map { name in
+            var totals = GroupTotals(name: name.name)
+            if proportionalMemory {
+                totals.proportionalResidentBytes = 0
+                totals.proportionalSwapBytes = 0
+            }
+            return totals
+        }
         var live = Array(repeating: Counters(), count: matcher.groups.count)
         var seen = Set<ProcessSample.Identity>()
         seen.reserveCapacity(samples.count)
@@ -207,6 +223,14 @@ public final class ProcessGroupScanner: Sendable {
             result[group].virtualBytes &+= sample.virtualBytes
             result[group].swapBytes &+= sample.swapKilobytes &* 1024
             result[group].threads &+= sample.threads
+            if proportionalMemory {
+                // Another user's process without CAP_SYS_PTRACE: unreadable, counted as 0 (docs/profiler.md).
+                let proportional = reader.withFile(reader.path(sample.pid, "smaps_rollup")) { bytes in
+                    (ProcParse.field(bytes, "Pss:") ?? 0, ProcParse.field(bytes, "SwapPss:") ?? 0)
+                } ?? (0, 0)
+                result[group].proportionalResidentBytes? &+= proportional.0 &* 1024
+                result[group].proportionalSwapBytes? &+= proportional.1 &* 1024
+            }
             if let open = sample.openFDs {
                 result[group].openFDs &+= open
                 if let limit = member.fdLimit, limit > 0 {
