@@ -346,11 +346,7 @@ public final class TraceEngine: TracingManager, Sendable {
 
     /// Tells the observer about finished spans.
     private func observe(_ spans: [Span]) {
-        guard let observer else { return }
-        for span in spans {
-            let seconds = span.endTime.map { max(0, $0.timeIntervalSince(span.startTime)) } ?? 0
-            observer.spanEnded(operation: span.name, status: span.status, seconds: seconds)
-        }
+        observer?.spansEnded(spans)
     }
 
     private func unknown(_ span: Span, doing what: String) -> MonitoringError {

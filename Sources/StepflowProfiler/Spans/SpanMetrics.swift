@@ -15,11 +15,6 @@ public final class SpanMetrics: SpanObserver {
     /// The operation that stands for every one past the cap.
     public static let overflowOperation = "other"
 
-    private struct Key: Hashable {
-        var operation: String
-        var status: SpanStatus
-    }
-
     private struct Totals {
         var calls: UInt64 = 0
         var seconds: Double = 0
@@ -33,9 +28,25 @@ public final class SpanMetrics: SpanObserver {
         }
     }
 
+    /// One operation's totals, by status (``statuses`` order); `nil` for a status not seen yet.
+    private struct Operation {
+        var byStatus: [Totals?]
+
+        mutating func add(status: Int, seconds: Double, bucket: Int, bucketCount: Int) {
+            if byStatus[status] == nil { byStatus[status] = Totals(buckets: Array(repeating: 0, count: bucketCount)) }
+            byStatus[status]!.add(seconds, bucket: bucket)
+        }
+    }
+
+    /// The statuses a finished span can have, in the order of ``Operation/byStatus``.
+    private static let statuses: [SpanStatus] = SpanStatus.allCases.filter { $0 != .started }
+
+    private static func index(of status: SpanStatus) -> Int {
+        statuses.firstIndex(of: status == .started ? .ok : status) ?? 0
+    }
+
     private struct State {
-        var totals: [Key: Totals] = [:]
-        var operations: Set<String> = []
+        var operations: [String: Operation] = [:]
         var overflow: UInt64 = 0
     }
 
@@ -55,46 +66,75 @@ public final class SpanMetrics: SpanObserver {
     }
 
     public func spanEnded(operation: String, status: SpanStatus, seconds: Double) {
-        let seconds = seconds.isFinite ? max(0, seconds) : 0
-        // Binary search: the first bound at or above the duration.
+        let bucket = self.bucket(of: seconds)
+        state.withLock { add(operation, Self.index(of: status), seconds: seconds, bucket: bucket, to: &$0) }
+    }
+
+    /// A batch under one lock.
+    public func spansEnded(_ spans: [Span]) {
+        let measured = spans.map { span in
+            let seconds = span.endedAfterSeconds
+            return (span.name, Self.index(of: span.status), seconds, bucket(of: seconds))
+        }
+        state.withLock { state in
+            for (operation, status, seconds, bucket) in measured {
+                add(operation, status, seconds: seconds, bucket: bucket, to: &state)
+            }
+        }
+    }
+
+    /// The first bound at or above `seconds` (binary search); `bounds.count` for `+Inf`.
+    private func bucket(of seconds: Double) -> Int {
         var low = 0
         var high = bounds.count
         while low < high {
             let middle = (low + high) / 2
             if bounds[middle] < seconds { low = middle + 1 } else { high = middle }
         }
-        let bucket = low
-        let bucketCount = bounds.count + 1
-        let limit = maxOperations
-        state.withLock { state in
-            var key = Key(operation: operation, status: status)
-            if !state.operations.contains(operation) {
-                if operation.utf8.count <= Self.maxOperationBytes, state.operations.count < limit {
-                    state.operations.insert(operation)
-                } else {
-                    key.operation = Self.overflowOperation
-                    state.overflow &+= 1
-                }
-                // An operation's ok and error series start at zero together, so that the first error is a rise
-                // that rate() and increase() see (Prometheus' advice: initialise counters).
-                let empty = Totals(buckets: Array(repeating: 0, count: bucketCount))
-                for initial in [SpanStatus.ok, .error] where state.totals[Key(operation: key.operation, status: initial)] == nil {
-                    state.totals[Key(operation: key.operation, status: initial)] = empty
-                }
-            }
-            state.totals[key, default: Totals(buckets: Array(repeating: 0, count: bucketCount))].add(seconds, bucket: bucket)
+        return low
+    }
+
+    /// One span into `state`: one hash lookup for a known operation.
+    private func add(_ operation: String, _ status: Int, seconds: Double, bucket: Int, to state: inout State) {
+        let seconds = seconds.isFinite ? max(0, seconds) : 0
+        if let index = state.operations.index(forKey: operation) {
+            state.operations.values[index].add(status: status, seconds: seconds, bucket: bucket, bucketCount: bounds.count + 1)
+            return
         }
+        var key = operation
+        let kept = state.operations.count - (state.operations[Self.overflowOperation] == nil ? 0 : 1)
+        if operation.utf8.count > Self.maxOperationBytes || kept >= maxOperations {
+            key = Self.overflowOperation
+            state.overflow &+= 1
+        }
+        if state.operations[key] == nil {
+            // An operation's ok and error series start at zero together, so that the first error is a rise that
+            // rate() and increase() see (Prometheus' advice: initialise counters).
+            let empty = Totals(buckets: Array(repeating: 0, count: bounds.count + 1))
+            var byStatus = [Totals?](repeating: nil, count: Self.statuses.count)
+            byStatus[Self.index(of: .ok)] = empty
+            byStatus[Self.index(of: .error)] = empty
+            state.operations[key] = Operation(byStatus: byStatus)
+        }
+        state.operations[key]!.add(status: status, seconds: seconds, bucket: bucket, bucketCount: bounds.count + 1)
     }
 
     /// Distinct operations kept so far, and spans counted as `other` because of the cap.
     public var counts: (operations: Int, overflow: UInt64) {
-        state.withLock { ($0.operations.count, $0.overflow) }
+        state.withLock { ($0.operations.count - ($0.operations[Self.overflowOperation] == nil ? 0 : 1), $0.overflow) }
     }
 
     /// The series, as of `now`, in name and label order.
     public func series(at now: Date) -> [MetricInfo] {
-        let (totals, overflow) = state.withLock { state in
-            (state.totals.sorted { ($0.key.operation, $0.key.status.rawValue) < ($1.key.operation, $1.key.status.rawValue) }, state.overflow)
+        let (operations, overflow) = state.withLock { state in
+            (state.operations.sorted { $0.key < $1.key }, state.overflow)
+        }
+        var totals: [(key: (operation: String, status: SpanStatus), value: Totals)] = []
+        for (operation, entry) in operations {
+            let present = zip(Self.statuses, entry.byStatus).compactMap { status, value in value.map { (status, $0) } }
+            for (status, value) in present.sorted(by: { $0.0.rawValue < $1.0.rawValue }) {
+                totals.append((key: (operation: operation, status: status), value: value))
+            }
         }
         var calls: [MetricInfo] = []
         var durations: [MetricInfo] = []
