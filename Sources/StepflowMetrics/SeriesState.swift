@@ -145,12 +145,6 @@ struct SlidingWindow: Sendable {
 
     /// The first index whose value is not below `value`.
     private func insertionIndex(of value: Double) -> Int {
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let middle = (low + high) / 2
-            if sorted[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low
+        BucketCounts.bucket(of: value, in: sorted)
     }
 }

@@ -25,11 +25,14 @@ public final class OperationLedger: Sendable {
 
     /// One operation kind's (and exporter's) totals.
     public struct Totals: Sendable, Hashable {
-        public var operations: UInt64 = 0
         public var items: UInt64 = 0
-        public var seconds: Double = 0
-        /// Non-cumulative counts per ``OperationLedger/bucketBounds`` entry, then one for `+Inf`.
-        public var buckets: [UInt64] = Array(repeating: 0, count: OperationLedger.bucketBounds.count + 1)
+        /// The operations' durations, in seconds, over ``OperationLedger/bucketBounds``.
+        public var durations = BucketCounts(boundCount: OperationLedger.bucketBounds.count)
+
+        /// Operations recorded.
+        public var operations: UInt64 { durations.count }
+        /// Their total duration in seconds.
+        public var seconds: Double { durations.sum }
 
         /// The mean duration of one operation (zero before any).
         public var averageDuration: Duration {
@@ -68,7 +71,7 @@ public final class OperationLedger: Sendable {
                 "exporter name is \(exporter.utf8.count) bytes; at most \(Self.maxExporterNameBytes) are accepted")
         }
         let seconds = duration.inSeconds
-        let bucket = Self.bucketBounds.firstIndex { seconds <= $0 } ?? Self.bucketBounds.count
+        let bucket = BucketCounts.bucket(of: seconds, in: Self.bucketBounds)
         totals.withLock { totals in
             var key = Key(operation: operation, exporter: operation == .export ? exporter : "")
             if operation == .export, totals[key] == nil,
@@ -90,11 +93,9 @@ public final class OperationLedger: Sendable {
         totals.withLock { totals in
             totals.reduce(into: Totals()) { sum, entry in
                 guard entry.key.operation == operation else { return }
-                sum.operations &+= entry.value.operations
                 let (items, overflow) = sum.items.addingReportingOverflow(entry.value.items)
                 sum.items = overflow ? .max : items
-                sum.seconds += entry.value.seconds
-                for index in sum.buckets.indices { sum.buckets[index] &+= entry.value.buckets[index] }
+                sum.durations.merge(entry.value.durations)
             }
         }
     }
@@ -113,14 +114,8 @@ public final class OperationLedger: Sendable {
                 .counter(Double(totals.operations)))
             add("stepflow_operation_items_total", "Items (samples, log entries, spans, rules) those operations handled.",
                 .counter(Double(totals.items)))
-            var cumulative: UInt64 = 0
-            var buckets: [HistogramBucket] = []
-            for (index, bound) in Self.bucketBounds.enumerated() {
-                cumulative &+= totals.buckets[index]
-                buckets.append(HistogramBucket(upperBound: bound, count: cumulative))
-            }
             add("stepflow_operation_duration_seconds", "Duration of those operations.",
-                .histogram(HistogramValue(sum: totals.seconds, count: totals.operations, buckets: buckets)))
+                .histogram(totals.durations.histogram(bounds: Self.bucketBounds)))
         }
         return out
     }
@@ -128,10 +123,8 @@ public final class OperationLedger: Sendable {
 
 extension OperationLedger.Totals {
     mutating func add(count: Int, seconds: Double, bucket: Int) {
-        operations &+= 1
         let (sum, overflow) = items.addingReportingOverflow(UInt64(count))
         items = overflow ? .max : sum
-        self.seconds += seconds
-        buckets[bucket] &+= 1
+        durations.observe(seconds, bucket: bucket)
     }
 }

@@ -17,18 +17,14 @@ public final class Profiler: Sendable {
     public static let maxNameBytes = 256
 
     private struct Entry {
-        var count: UInt64 = 0
+        var durations: BucketCounts
         var errors: UInt64 = 0
-        var seconds: Double = 0
         var cpuSeconds: Double = 0
-        var buckets: [UInt64]
 
         mutating func add(seconds: Double, cpuSeconds: Double?, bucket: Int, failed: Bool) {
-            count &+= 1
+            durations.observe(seconds, bucket: bucket)
             if failed { errors &+= 1 }
-            self.seconds += seconds
             self.cpuSeconds += cpuSeconds ?? 0
-            buckets[bucket] &+= 1
         }
     }
 
@@ -75,21 +71,21 @@ public final class Profiler: Sendable {
         let seconds = max(0, start.duration(to: .now).inSeconds)
         let cpuSeconds = cpuNanoseconds.map { Double($0) / 1e9 }
         StepflowTracingSpan.current?.addProfileEvent(name, seconds: seconds, cpuSeconds: cpuSeconds)
-        let bucket = bounds.firstIndex { seconds <= $0 } ?? bounds.count
-        let bucketCount = bounds.count + 1
+        let bucket = BucketCounts.bucket(of: seconds, in: bounds)
+        let boundCount = bounds.count
         entries.withLock { entries in
             var key = name
             if entries[key] == nil, key.utf8.count > Self.maxNameBytes || entries.count >= Self.maxNames {
                 key = "other"
             }
-            entries[key, default: Entry(buckets: Array(repeating: 0, count: bucketCount))].add(
+            entries[key, default: Entry(durations: BucketCounts(boundCount: boundCount))].add(
                 seconds: seconds, cpuSeconds: cpuSeconds, bucket: bucket, failed: failed)
         }
     }
 
     /// How many times `name` was measured, and its total seconds (for tests and `/api/v1/profile`).
     public func totals(of name: String) -> (count: UInt64, seconds: Double, cpuSeconds: Double)? {
-        entries.withLock { $0[name].map { ($0.count, $0.seconds, $0.cpuSeconds) } }
+        entries.withLock { $0[name].map { ($0.durations.count, $0.durations.sum, $0.cpuSeconds) } }
     }
 
     /// The series, as of `now`.
@@ -98,16 +94,10 @@ public final class Profiler: Sendable {
         var out: [MetricInfo] = []
         for (name, entry) in snapshot {
             let labels = [Label("name", name)]
-            var cumulative: UInt64 = 0
-            var buckets: [HistogramBucket] = []
-            for (index, bound) in bounds.enumerated() {
-                cumulative &+= entry.buckets[index]
-                buckets.append(HistogramBucket(upperBound: bound, count: cumulative))
-            }
             out.append(MetricInfo(
                 name: "stepflow_profile_duration_seconds", type: .histogram, labels: labels,
                 help: "Duration of the blocks an application measured with runtime.profiler.measure.",
-                value: .histogram(HistogramValue(sum: entry.seconds, count: entry.count, buckets: buckets)), lastUpdated: now))
+                value: .histogram(entry.durations.histogram(bounds: bounds)), lastUpdated: now))
             out.append(MetricInfo(
                 name: "stepflow_profile_cpu_seconds_total", type: .counter, labels: labels,
                 help: "CPU time of the synchronous blocks measured with runtime.profiler.measure.",

@@ -15,26 +15,15 @@ public final class SpanMetrics: SpanObserver {
     /// The operation that stands for every one past the cap.
     public static let overflowOperation = "other"
 
-    private struct Totals {
-        var calls: UInt64 = 0
-        var seconds: Double = 0
-        /// Non-cumulative counts per bound, then one for `+Inf`.
-        var buckets: [UInt64]
-
-        mutating func add(_ duration: Double, bucket: Int) {
-            calls &+= 1
-            seconds += duration
-            buckets[bucket] &+= 1
-        }
-    }
+    private typealias Totals = BucketCounts
 
     /// One operation's totals, by status (``statuses`` order); `nil` for a status not seen yet.
     private struct Operation {
         var byStatus: [Totals?]
 
         mutating func add(status: Int, seconds: Double, bucket: Int, bucketCount: Int) {
-            if byStatus[status] == nil { byStatus[status] = Totals(buckets: Array(repeating: 0, count: bucketCount)) }
-            byStatus[status]!.add(seconds, bucket: bucket)
+            if byStatus[status] == nil { byStatus[status] = Totals(boundCount: bucketCount - 1) }
+            byStatus[status]!.observe(seconds, bucket: bucket)
         }
     }
 
@@ -84,15 +73,7 @@ public final class SpanMetrics: SpanObserver {
     }
 
     /// The first bound at or above `seconds` (binary search); `bounds.count` for `+Inf`.
-    private func bucket(of seconds: Double) -> Int {
-        var low = 0
-        var high = bounds.count
-        while low < high {
-            let middle = (low + high) / 2
-            if bounds[middle] < seconds { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
+    private func bucket(of seconds: Double) -> Int { BucketCounts.bucket(of: seconds, in: bounds) }
 
     /// One span into `state`: one hash lookup for a known operation.
     private func add(_ operation: String, _ status: Int, seconds: Double, bucket: Int, to state: inout State) {
@@ -110,7 +91,7 @@ public final class SpanMetrics: SpanObserver {
         if state.operations[key] == nil {
             // An operation's ok and error series start at zero together, so that the first error is a rise that
             // rate() and increase() see (Prometheus' advice: initialise counters).
-            let empty = Totals(buckets: Array(repeating: 0, count: bounds.count + 1))
+            let empty = Totals(boundCount: bounds.count)
             var byStatus = [Totals?](repeating: nil, count: Self.statuses.count)
             byStatus[Self.index(of: .ok)] = empty
             byStatus[Self.index(of: .error)] = empty
@@ -144,19 +125,12 @@ public final class SpanMetrics: SpanObserver {
             let labels = [Label("operation", key.operation), Label("status", key.status.rawValue)]
             calls.append(MetricInfo(
                 name: "stepflow_span_calls_total", type: .counter, labels: labels,
-                help: "Finished spans, by operation (span name) and status.", value: .counter(Double(value.calls)),
+                help: "Finished spans, by operation (span name) and status.", value: .counter(Double(value.count)),
                 lastUpdated: now))
-            var cumulative: UInt64 = 0
-            var buckets: [HistogramBucket] = []
-            buckets.reserveCapacity(bounds.count)
-            for (index, bound) in bounds.enumerated() {
-                cumulative &+= value.buckets[index]
-                buckets.append(HistogramBucket(upperBound: bound, count: cumulative))
-            }
             durations.append(MetricInfo(
                 name: "stepflow_span_duration_seconds", type: .histogram, labels: labels,
                 help: "Duration of finished spans, by operation and status.",
-                value: .histogram(HistogramValue(sum: value.seconds, count: value.calls, buckets: buckets)),
+                value: .histogram(value.histogram(bounds: bounds)),
                 lastUpdated: now))
         }
         return calls + durations + [MetricInfo(
