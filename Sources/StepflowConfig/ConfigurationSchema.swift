@@ -176,7 +176,8 @@ enum ConfigurationSchema {
         .init("profiler.proportional_memory", .boolean(\.profiler.proportionalMemory)),
         .init("profiler.span_metrics", env: "PROFILER_SPAN_METRICS", .boolean(\.profiler.spanMetrics)),
         .init("profiler.span_buckets", .numbers(\.profiler.spanBuckets), .bucketBounds),
-        .init("profiler.max_operations", .integer(\.profiler.maxOperations), .atLeastOne),
+        // Each operation holds its series in memory and on /metrics: bounded like a metric's series.
+        .init("profiler.max_operations", .integer(\.profiler.maxOperations), .integerRange(1...10_000)),
 
         .init("limits.max_name_length", .integer(\.limits.maxNameLength), .atLeastOne),
         .init("limits.max_text_length", .integer(\.limits.maxTextLength), .atLeastOne),

@@ -127,6 +127,8 @@ enum SettingConstraint: Sendable {
     case nonNegative
     /// An integer of one or more.
     case atLeastOne
+    /// An integer within these bounds.
+    case integerRange(ClosedRange<Int>)
     /// A number from 0 to 1.
     case unitInterval
     /// A finite number of zero or more.
@@ -163,6 +165,8 @@ enum SettingConstraint: Sendable {
             return "must not be negative, found \(integer)"
         case (.atLeastOne, .integer(let integer)) where integer < 1:
             return "must be at least 1, found \(integer)"
+        case (.integerRange(let range), .integer(let integer)) where !range.contains(integer):
+            return "must be from \(range.lowerBound) to \(range.upperBound), found \(integer)"
         case (.regexOrEmpty, .text(let text)) where !text.isEmpty:
             do {
                 _ = try AnchoredRegex(text, what: "the pattern")
@@ -242,6 +246,7 @@ enum SettingConstraint: Sendable {
         case .positive: return "> 0"
         case .nonNegative: return ">= 0"
         case .atLeastOne: return ">= 1"
+        case .integerRange(let range): return "\(range.lowerBound) to \(range.upperBound)"
         case .unitInterval: return "0 to 1"
         case .nonNegativeNumber: return ">= 0"
         case .fileMode: return "octal, owner read and write"

@@ -50,4 +50,28 @@ struct ProfilerConfigTests {
             #expect(issues.contains { $0.keyPath == keyPath && $0.message.contains(phrase) && $0.line != nil }, "\(groups): \(issues)")
         }
     }
+
+    @Test("span metrics settings: read, and bounded")
+    func spanMetricsSettings() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: """
+            profiler:
+              span_metrics: false
+              span_buckets: [0.01, 0.1, 1]
+              max_operations: 50
+              proportional_memory: true
+            """, file: "c.yaml", environment: [:])
+        #expect(!configuration.profiler.spanMetrics)
+        #expect(configuration.profiler.spanBuckets == [0.01, 0.1, 1])
+        #expect(configuration.profiler.maxOperations == 50)
+        #expect(configuration.profiler.proportionalMemory)
+        for (yaml, keyPath, phrase) in [
+            ("max_operations: 0", "profiler.max_operations", "from 1 to 10000"),
+            ("max_operations: 20000", "profiler.max_operations", "from 1 to 10000"),
+            ("span_buckets: [1, 0.5]", "profiler.span_buckets", "ascending"),
+            ("span_metrics: sometimes", "profiler.span_metrics", "true or false"),
+        ] {
+            let issues = parseIssues("profiler:\n  " + yaml)
+            #expect(issues.contains { $0.keyPath == keyPath && $0.message.contains(phrase) && $0.line == 2 }, "\(yaml): \(issues)")
+        }
+    }
 }
