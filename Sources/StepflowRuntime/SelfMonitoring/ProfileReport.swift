@@ -28,26 +28,27 @@ struct ProfileReport: Sendable {
     let processGroups: ProcessGroupScanner?
     let started: ContinuousClock.Instant
 
-    /// The cumulative CPU counters now.
-    func snapshot() -> UsageHistory.Snapshot {
+    /// The cumulative CPU counters now (`threads`: this process's, read once by the caller that also needs names).
+    func snapshot(threads threadUsage: [ThreadUsage] = ThreadUsage.current()) -> UsageHistory.Snapshot {
         var jobs: [String: Double] = [:]
         for status in telemetry.scheduler.statuses() { jobs[status.name] = status.cpuSeconds }
         var plugins: [String: Double] = [:]
         for plugin in telemetry.plugins.plugins { plugins[plugin.name] = plugin.collector.usage.cpuSeconds }
         var threads: [Int32: Double] = [:]
-        for thread in ThreadUsage.current() { threads[thread.tid] = thread.cpuSeconds }
+        for thread in threadUsage { threads[thread.tid] = thread.cpuSeconds }
         let process = ((try? ProcFile.read("/proc/self/stat")).flatMap(ProcessStatLine.init)?.cpuSeconds) ?? 0
         return UsageHistory.Snapshot(at: .now, jobs: jobs, plugins: plugins, threads: threads, process: process)
     }
 
     func json() -> JSONValue {
-        let now = snapshot()
+        let threadUsage = ThreadUsage.current()
+        let now = snapshot(threads: threadUsage)
         let base = history.baseline(now: now.at)
         let window = base.map { $0.at.duration(to: now.at).inSeconds } ?? 0
         func delta(_ current: Double, _ before: Double?) -> Double { max(0, current - (before ?? 0)) }
         func percent(_ seconds: Double) -> Double { window > 0 ? seconds / window * 100 : 0 }
 
-        let threadNames = Dictionary(ThreadUsage.current().map { ($0.tid, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let threadNames = Dictionary(threadUsage.map { ($0.tid, $0.name) }, uniquingKeysWith: { a, _ in a })
         var threads: [(tid: Int32, name: String, total: Double, recent: Double)] = now.threads.map { tid, total in
             (tid, threadNames[tid] ?? "?", total, delta(total, base?.threads[tid]))
         }
