@@ -110,12 +110,23 @@ struct ProfileAPITests {
             // On a terminal (a tmux pane, on a server of its own): redrawn in place every second.
             let socket = "stepflow-top-\(UInt32.random(in: 0..<UInt32.max))"
             let session = "top"
-            // Started, not run to its end: the tmux server it forks keeps Foundation's child-watching socket open,
-            // so waiting for this client would never end. The pane shows when it is up.
-            _ = try ChildProcess.start(tmux, [
+            // The tmux server in the foreground (-D), a child of this test like any server it starts: a daemonized
+            // one would keep the child-watching sockets of processes other tests start meanwhile, and their
+            // waits would never end. The pane runs `top` on a terminal of its own.
+            let server = try ChildProcess.start(tmux, ["-L", socket, "-D"])
+            let socketPath = (ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp") + "/tmux-\(getuid())/\(socket)"
+            defer {
+                _ = try? ChildProcess.run(tmux, ["-L", socket, "kill-server"])
+                kill(server.processIdentifier, SIGKILL)  // the test process blocks SIGTERM, and a child inherits that
+                server.waitUntilExit()
+                try? FileManager.default.removeItem(atPath: socketPath)
+            }
+            // A client finding no server would start a daemon of its own: wait until this one listens.
+            #expect(await eventually { FileManager.default.fileExists(atPath: socketPath) })
+            let created = try await runProcess(tmux, [
                 "-L", socket, "new-session", "-d", "-s", session, "-x", "160", "-y", "60", "\(executable) top --url \(url)",
             ])
-            defer { _ = try? ChildProcess.run(tmux, ["-L", socket, "kill-server"]) }
+            #expect(created.status == 0, "\(created.output)")
             func pane() async -> String {
                 (try? await runProcess(tmux, ["-L", socket, "capture-pane", "-p", "-t", session]).output) ?? ""
             }
