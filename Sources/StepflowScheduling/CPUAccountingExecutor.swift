@@ -12,7 +12,6 @@ import Synchronization
 /// or a file synchronously does not hold one of its threads.
 public final class CPUAccountingExecutor: TaskExecutor {
     private let nanoseconds = Atomic<UInt64>(0)
-    private let slices = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -23,12 +22,9 @@ public final class CPUAccountingExecutor: TaskExecutor {
             job.runSynchronously(on: self.asUnownedTaskExecutor())
             let end = ThreadCPUTime.nanoseconds()
             self.nanoseconds.add(end >= start ? end - start : 0, ordering: .relaxed)
-            self.slices.add(1, ordering: .relaxed)
         }
     }
 
     /// CPU seconds used by the slices run so far.
     public var cpuSeconds: Double { Double(nanoseconds.load(ordering: .relaxed)) / 1e9 }
-    /// Slices run so far.
-    public var sliceCount: UInt64 { slices.load(ordering: .relaxed) }
 }

@@ -120,11 +120,7 @@ package final class MemoryReleaseJob: ScheduledJob {
 
     /// A kB field of `/proc/self/status` (`VmRSS`, `RssFile`, `RssAnon`).
     package static func statusKilobytes(_ field: String) -> Int? {
-        guard let status = try? ProcFile.read("/proc/self/status") else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
-        }
-        return nil
+        ProcessStatus.kilobytes()[field]
     }
     #endif
 }

@@ -66,7 +66,11 @@ struct ProfileReport: Sendable {
             delta($0.usage.cpuSeconds, base?.plugins[$0.plugin.name]) > delta($1.usage.cpuSeconds, base?.plugins[$1.plugin.name])
         }
 
-        let memory = Self.memoryStatus()
+        let memory = ProcessStatus.kilobytes()
+        func bytes(_ field: String) -> JSONValue {
+            let (value, overflow) = Int64(memory[field] ?? 0).multipliedReportingOverflow(by: 1024)
+            return .int(overflow ? .max : value)
+        }
         let queued = queues.reduce(0) { $0 + $1.depth() * $1.rowBytes }
         var object: [String: JSONValue] = [
             "time": .string(Date().rfc3339Seconds),
@@ -101,10 +105,10 @@ struct ProfileReport: Sendable {
                 ])
             }),
             "memory": .object([
-                "resident_bytes": .int(memory["VmRSS"] ?? 0),
-                "anonymous_bytes": .int(memory["RssAnon"] ?? 0),
-                "file_bytes": .int(memory["RssFile"] ?? 0),
-                "shared_bytes": .int(memory["RssShmem"] ?? 0),
+                "resident_bytes": bytes("VmRSS"),
+                "anonymous_bytes": bytes("RssAnon"),
+                "file_bytes": bytes("RssFile"),
+                "shared_bytes": bytes("RssShmem"),
                 "sqlite_bytes": .int(SQLiteMemory.used),
                 "series": .int(Int64(telemetry.engine.seriesCount)),
                 "series_bytes": .int(Int64(telemetry.engine.seriesMemoryEstimate)),
@@ -130,18 +134,5 @@ struct ProfileReport: Sendable {
             object["process_groups_scanned"] = .string(latest.at.rfc3339Seconds)
         }
         return .object(object)
-    }
-
-    /// The `kB` lines of `/proc/self/status` (VmRSS, RssAnon, RssFile, RssShmem), in bytes.
-    static func memoryStatus() -> [String: Int64] {
-        guard let text = try? ProcFile.read("/proc/self/status") else { return [:] }
-        var values: [String: Int64] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("Rss") {
-            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard parts.count >= 2, let kilobytes = Int64(parts[1]) else { continue }
-            let (bytes, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
-            values[String(parts[0].dropLast())] = overflow ? .max : bytes
-        }
-        return values
     }
 }
