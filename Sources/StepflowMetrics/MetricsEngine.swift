@@ -98,7 +98,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         let message: String
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let queue: MetricsWriteQueue
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -114,6 +114,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         self.logger = logger
         self.options = options
         self.now = now
+        self.state = Mutex(State(table: SeriesTable(estimatesMemory: options.estimatesSeriesMemory)))
     }
 
     /// - Parameters:
@@ -125,13 +126,25 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         self.init(queue: queue, logger: logger, options: MetricsEngineOptions(limits: limits, summaryMaxAge: summaryWindow))
     }
 
+    /// The type of metric family `name` while it has series in memory; `nil` otherwise (a new series of that name
+    /// may take any type).
+    public func familyType(named name: String) -> MetricType? {
+        state.withLock { state in
+            guard let family = state.table.family(named: name), state.table.families[family].seriesCount > 0 else {
+                return nil
+            }
+            return state.table.families[family].type
+        }
+    }
+
     /// Samples accepted and refused since start.
     public var counts: (accepted: UInt64, refused: UInt64) { state.withLock { ($0.accepted, $0.refused) } }
     /// Samples refused since start, by reason.
     public var refusals: [SampleRefusal: UInt64] { state.withLock { $0.refusedByReason } }
     /// The number of series held in memory.
     public var seriesCount: Int { state.withLock { $0.table.count } }
-    /// An estimate of the memory the in-memory series hold (their text, state and index entries).
+    /// An estimate of the memory the in-memory series hold (their text, state and index entries); 0 when
+    /// ``MetricsEngineOptions/estimatesSeriesMemory`` is off.
     public var seriesMemoryEstimate: Int { state.withLock { $0.table.estimatedBytes } }
     /// `get_metric` calls answered from memory, and all of them, since start (the spec's cache hit rate).
     public var cacheLookups: (hits: UInt64, lookups: UInt64) { state.withLock { ($0.hits, $0.lookups) } }

@@ -23,6 +23,9 @@ public struct MetricsEngineOptions: Sendable, Hashable {
     /// stays in memory and on `/metrics` after it was last reported: `metrics.series_expiry`, default 5m; `nil`
     /// (`0s` in YAML) keeps every series until the host stops.
     public var seriesExpiry: Duration?
+    /// Whether the engine keeps an estimate of its series' memory (``MetricsEngine/seriesMemoryEstimate``, shown
+    /// by `GET /api/v1/profile`). On by default; the P1 benchmark turns it off to measure what it costs.
+    public var estimatesSeriesMemory = true
 
     public init(
         limits: CardinalityLimits = .default, defaultBuckets: [Double] = MetricsEngine.defaultBuckets,

@@ -24,6 +24,11 @@ struct SeriesTable {
     private var sortedOrder: [Int32] = []
     private var sortedCount = 0
 
+    /// Whether ``estimatedBytes`` is kept (the profile's memory split); off, adding a series costs nothing more.
+    let estimatesMemory: Bool
+
+    init(estimatesMemory: Bool = true) { self.estimatesMemory = estimatesMemory }
+
     var count: Int { series.count }
     /// An estimate of the memory the series hold: their text (names, labels twice, labels JSON) plus a fixed cost
     /// per series for its state, identity object and index entries. Kept as series come and go.
@@ -73,7 +78,7 @@ struct SeriesTable {
     mutating func add(_ state: SeriesState) -> Int {
         let index = series.count
         series.append(state)
-        estimatedBytes += Self.estimatedBytes(of: state)
+        if estimatesMemory { estimatedBytes += Self.estimatedBytes(of: state) }
         families[state.identity.family].seriesCount += 1
         if let first = firstByFingerprint[state.identity.fingerprint] {
             nextWithFingerprint.append(first)  // chain the newcomer in front of the series that share its fingerprint
@@ -93,7 +98,7 @@ struct SeriesTable {
         for (index, state) in series.enumerated() {
             if shouldRemove(state) {
                 removed.append(state)
-                estimatedBytes -= Self.estimatedBytes(of: state)
+                if estimatesMemory { estimatedBytes -= Self.estimatedBytes(of: state) }
                 families[state.identity.family].seriesCount -= 1
             } else {
                 newIndex[index] = Int32(truncatingIfNeeded: kept.count)

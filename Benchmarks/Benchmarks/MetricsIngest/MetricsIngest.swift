@@ -23,6 +23,11 @@ import Synchronization
 // recorded as gauges here, since it stores a plain number for them.
 
 let rowsPerSecond = BenchmarkMetric.custom("rows_per_second", polarity: .prefersLarger, useScalingFactor: false)
+let rowsPerSecondOn = BenchmarkMetric.custom("rows_per_second_on", polarity: .prefersLarger, useScalingFactor: false)
+let rowsPerSecondOff = BenchmarkMetric.custom("rows_per_second_off", polarity: .prefersLarger, useScalingFactor: false)
+let onPerOffPermille = BenchmarkMetric.custom("on_per_off_permille", polarity: .prefersLarger, useScalingFactor: false)
+/// Iterations of the interleaved benchmark so far: even ones run the profiler's bookkeeping first.
+let profilerRuns = Atomic<Int>(0)
 let rowCount = 1_000_000
 let batchSize = 1_000
 
@@ -59,6 +64,33 @@ let reference: Result<String, ReferenceMissing> = sqliteBenchSource().flatMap { 
         .flatMap { compileSQLiteProgram(source, to: $0) }
 }
 
+/// Takes the million rows in through `recordMetrics` into a fresh database and returns the rows stored per second,
+/// timed from the first call to the last row committed. `profiling` keeps the profiler's bookkeeping on this path
+/// (the write queue's lag, the series memory estimate), as the host does.
+func ingest(profiling: Bool) async throws -> Int {
+    let directory = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let logger = Logger(label: "bench")
+    let database = try MonitoringDatabase(path: directory + "/ingest.sqlite")
+    let queue = MetricsWriteQueue(capacity: 100_000, batchSize: batchSize, tracksLag: profiling)
+    var options = MetricsEngineOptions(backpressureTimeout: .seconds(120))
+    options.estimatesSeriesMemory = profiling
+    let engine = MetricsEngine(queue: queue, logger: logger, options: options)
+    let writer = MetricsWriter(
+        queue: queue, store: MetricStore(database: database), flushInterval: .milliseconds(20), logger: logger)
+    let writing = Task { try await writer.run() }
+    let clock = ContinuousClock()
+    let start = clock.now
+    for batch in batches { try await engine.recordMetrics(batch) }
+    while writer.written < UInt64(rowCount) { try await Task.sleep(for: .milliseconds(1)) }
+    let elapsed = start.duration(to: clock.now)
+    writing.cancel()
+    _ = try? await writing.value
+    let stored = try await MetricStore(database: database).count()
+    precondition(stored == rowCount, "\(rowCount - stored) rows missing")
+    return Int(Double(rowCount) / seconds(elapsed))
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, rowsPerSecond],
@@ -72,28 +104,31 @@ let benchmarks: @Sendable () -> Void = {
         "P1 record_metrics → SQLite, 1,000,000 rows in batches of 1,000",
         configuration: .init(thresholds: [rowsPerSecond: .init(relative: [.p50: 10.0])], setup: { _ = batches })
     ) { benchmark in
-        let directory = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "bench")
-        let database = try MonitoringDatabase(path: directory + "/ingest.sqlite")
-        let queue = MetricsWriteQueue(capacity: 100_000, batchSize: batchSize)
-        let engine = MetricsEngine(
-            queue: queue, logger: logger, options: MetricsEngineOptions(backpressureTimeout: .seconds(120)))
-        let writer = MetricsWriter(
-            queue: queue, store: MetricStore(database: database), flushInterval: .milliseconds(20), logger: logger)
-        let writing = Task { try await writer.run() }
-        let clock = ContinuousClock()
-        let start = clock.now
         benchmark.startMeasurement()
-        for batch in batches { try await engine.recordMetrics(batch) }
-        while writer.written < UInt64(rowCount) { try await Task.sleep(for: .milliseconds(1)) }
+        let rate = try await ingest(profiling: true)
         benchmark.stopMeasurement()
-        let elapsed = start.duration(to: clock.now)
-        writing.cancel()
-        _ = try? await writing.value
-        let stored = try await MetricStore(database: database).count()
-        precondition(stored == rowCount, "\(rowCount - stored) rows missing")
-        benchmark.measurement(rowsPerSecond, Int(Double(rowCount) / seconds(elapsed)))
+        benchmark.measurement(rowsPerSecond, rate)
+    }
+
+    // Issue 15, point 6: the profiler's share of P1. The profiler's bookkeeping on this path is a clock reading
+    // when the write queue stops being empty and at each commit (its lag) and a size estimate per new series (the
+    // profile's memory split); both are switched off in the "off" run. Each iteration runs both, in alternating
+    // order, so that the machine's drift falls on both alike; `on_per_off_permille` is 1000 × on ÷ off.
+    Benchmark(
+        "P1 with the profiler's bookkeeping on and off, interleaved",
+        configuration: .init(
+            metrics: [.wallClock, rowsPerSecondOn, rowsPerSecondOff, onPerOffPermille], maxDuration: .seconds(300),
+            maxIterations: 15, setup: { _ = batches })
+    ) { benchmark in
+        let onFirst = profilerRuns.add(1, ordering: .relaxed).oldValue % 2 == 0
+        var on = 0
+        var off = 0
+        if onFirst { on = try await ingest(profiling: true) }
+        off = try await ingest(profiling: false)
+        if !onFirst { on = try await ingest(profiling: true) }
+        benchmark.measurement(rowsPerSecondOn, on)
+        benchmark.measurement(rowsPerSecondOff, off)
+        benchmark.measurement(onPerOffPermille, off > 0 ? on * 1000 / off : 0)
     }
 
     Benchmark(

@@ -52,12 +52,18 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     private let state = Mutex(State())
     /// What the timeouts of waiting producers and committers are measured on.
     private let clock: any Clock<Duration>
+    /// Whether ``lag`` is kept: a clock reading when the queue stops being empty and at each commit.
+    public let tracksLag: Bool
 
-    /// - Parameter clock: the clock timeouts run on (tests pass one they move by hand).
-    public init(capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock()) {
+    /// - Parameters:
+    ///   - clock: the clock timeouts run on (tests pass one they move by hand).
+    ///   - tracksLag: keep ``lag`` (the profile's queue lag); off, ``lag`` is always zero. The P1 benchmark turns
+    ///     it off to measure what it costs.
+    public init(capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock(), tracksLag: Bool = true) {
         self.capacity = max(capacity, 1)
         self.batchSize = max(min(batchSize, capacity), 1)
         self.clock = clock
+        self.tracksLag = tracksLag
     }
 
     /// Rows waiting to be written.
@@ -73,7 +79,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     /// Producers waiting for room now.
     public var waitingForRoom: Int { state.withLock { $0.roomWaiters.count } }
     /// How far the writer is behind: how long rows have been waiting since the queue stopped being empty or the
-    /// writer last committed, whichever is later; zero while the queue is empty.
+    /// writer last committed, whichever is later; zero while the queue is empty (or when ``tracksLag`` is off).
     public var lag: Duration {
         guard let since = state.withLock({ $0.count == 0 ? nil : $0.waitingSince }) else { return .zero }
         return max(.zero, since.duration(to: .now))
@@ -202,7 +208,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
         let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             state.committed += UInt64(max(count, 0))
             state.writeFailure = nil
-            state.waitingSince = state.count == 0 ? nil : .now
+            if tracksLag { state.waitingSince = state.count == 0 ? nil : .now }
             let committed = state.committed
             let ready = state.commitWaiters.filter { $0.through <= committed }.map(\.continuation)
             state.commitWaiters.removeAll { $0.through <= committed }
@@ -304,7 +310,7 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     private func take(_ rows: ArraySlice<Row>, into state: inout State) -> (Int, CheckedContinuation<Void, Never>?) {
         let taken = max(min(capacity - state.count, rows.count), 0)
         if taken > 0 {
-            if state.count == 0 { state.waitingSince = .now }
+            if state.count == 0, tracksLag { state.waitingSince = .now }
             state.items.append(contentsOf: rows.prefix(taken))
             state.enqueued += UInt64(taken)
         }
