@@ -195,19 +195,37 @@ let package = Package(
             dependencies: ["StepflowCore", "CStepflowPlugin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // Outgoing data to the systems users scale out to: Prometheus remote write (AsyncHTTPClient,
-        // swift-protobuf), from stored positions.
+        // The peers' wire formats, both ways: Prometheus remote write's messages (generated once by
+        // scripts/generate-protobuf.sh and committed) and Snappy's block format.
+        .target(
+            name: "StepflowWireFormats",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["RemoteWrite/remote_write.proto"],
+            swiftSettings: strict
+        ),
+        // Outgoing data to the systems users scale out to: Prometheus remote write (AsyncHTTPClient), from stored
+        // positions.
         .target(
             name: "StepflowExport",
             dependencies: [
-                "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity",
+                "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity", "StepflowWireFormats",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            exclude: ["RemoteWrite/remote_write.proto"],
+            swiftSettings: strict
+        ),
+        // Incoming data in the peers' protocols: the Prometheus remote-write receiver (docs/ingest.md), decoded
+        // into the metrics engine's batches.
+        .target(
+            name: "StepflowIngest",
+            dependencies: [
+                "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowWireFormats",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // Hummingbird routes and the Prometheus text encoder.
@@ -215,7 +233,7 @@ let package = Package(
             name: "StepflowServer",
             dependencies: [
                 "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowLogs", "StepflowTracing",
-                "StepflowAlerting", "StepflowHealth", "StepflowSecurity",
+                "StepflowAlerting", "StepflowHealth", "StepflowSecurity", "StepflowIngest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -231,7 +249,7 @@ let package = Package(
             dependencies: [
                 "CStepflowSystem", "StepflowCore", "StepflowConfig", "StepflowStorage", "StepflowScheduling", "StepflowPluginHost",
                 "StepflowMetrics", "StepflowLogs", "StepflowTracing", "StepflowAlerting", "StepflowHealth",
-                "StepflowServer", "StepflowExport", "StepflowSecurity", "StepflowProfiler",
+                "StepflowServer", "StepflowExport", "StepflowSecurity", "StepflowProfiler", "StepflowIngest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -300,8 +318,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "StepflowExportTests",
-            dependencies: ["StepflowTestSupport", "StepflowExport", "StepflowCore"],
+            name: "StepflowWireFormatsTests",
+            dependencies: ["StepflowTestSupport", "StepflowWireFormats"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StepflowIngestTests",
+            dependencies: [
+                "StepflowTestSupport", "StepflowIngest", "StepflowWireFormats", "StepflowCore", "StepflowMetrics",
+                "StepflowStorage", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -418,7 +445,9 @@ let package = Package(
             dependencies: ["StepflowTestSupport",
                 "StepflowRuntime", "StepflowConfig", "StepflowStorage", "StepflowCore",
                 "StepflowPluginHost", "StepflowServer", "StepflowExport", "StepflowMetrics", "StepflowLogs",
-                "StepflowTracing", "StepflowAlerting", "StepflowHealth", "StepflowScheduling",
+                "StepflowTracing", "StepflowAlerting", "StepflowHealth", "StepflowScheduling", "StepflowWireFormats",
+                "StepflowIngest",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -7,6 +7,7 @@ import StepflowConfig
 import StepflowCore
 import StepflowExport
 import StepflowHealth
+import StepflowIngest
 import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
@@ -80,6 +81,8 @@ public final class MonitoringRuntime: Sendable {
     private let telemetry: SelfTelemetry
     /// `GET /api/v1/profile`.
     private let profileReport: ProfileReport
+    /// The remote-write receiver and the ingest counters.
+    private let ingest: IngestCapability
     /// The HTTP API's tokens and roles (`security:`, `http.auth_token`).
     private let access: AccessControl
     /// The HTTP API's abuse limits and their counters.
@@ -155,6 +158,9 @@ public final class MonitoringRuntime: Sendable {
         let export = try ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
             operations: operations, logger: logger)
+        let ingest = IngestCapability.build(
+            http: configuration.http, metrics: configuration.metrics, engine: metrics.engine, logger: logger)
+        self.ingest = ingest
 
         scheduler = Scheduler(
             clock: ContinuousClock(), maxBackoff: configuration.scheduler.maxBackoff,
@@ -176,7 +182,7 @@ public final class MonitoringRuntime: Sendable {
         telemetry = SelfTelemetry(
             scheduler: scheduler, plugins: pluginManager, storage: storage, metrics: metrics, logs: logs,
             tracing: tracing, alerting: alerting, export: export, profiler: profilerCapability, requestLimits: requestLimits,
-            operations: operations)
+            operations: operations, ingest: ingest.statistics)
         monitoring = RuntimeMonitoring(operations: operations, telemetry: telemetry, engine: metrics.engine)
         let history = UsageHistory()
         let (metricsQueue, logQueue, spanQueue) = (metrics.queue, logs.queue, tracing.queue)
@@ -230,7 +236,7 @@ public final class MonitoringRuntime: Sendable {
             services.append(try Self.makeHTTPApplication(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
                 health: healthCapability.monitor, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport,
-                access: access, limits: requestLimits, certificates: certificates, boundAddress: boundAddress,
+                ingest: ingest, access: access, limits: requestLimits, certificates: certificates, boundAddress: boundAddress,
                 logger: logger))
         }
         self.services = services
@@ -298,7 +304,7 @@ public final class MonitoringRuntime: Sendable {
         try Self.makeHTTPApplication(
             configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
             health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport,
-            access: access, limits: requestLimits, certificates: nil, boundAddress: BoundAddress(), logger: logger)
+            ingest: ingest, access: access, limits: requestLimits, certificates: nil, boundAddress: BoundAddress(), logger: logger)
     }
 
     /// Logs a warning when the server's certificate has expired or expires within two weeks.
@@ -322,7 +328,8 @@ public final class MonitoringRuntime: Sendable {
             http: configuration.http, access: access, limits: requestLimits,
             sources: Self.httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-                health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport))
+                health: health, plugins: pluginManager, reloader: reloader, telemetry: telemetry, profile: profileReport,
+                ingest: ingest))
     }
 
     /// The HTTP API over the host's capabilities.
@@ -330,14 +337,15 @@ public final class MonitoringRuntime: Sendable {
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
         plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry, profile: ProfileReport,
-        access: AccessControl, limits: RequestLimits, certificates: ServerCertificates?, boundAddress: BoundAddress,
+        ingest: IngestCapability, access: AccessControl, limits: RequestLimits, certificates: ServerCertificates?, boundAddress: BoundAddress,
         logger: Logger
     ) throws(MonitoringError) -> some ApplicationProtocol {
         try MonitoringHTTPServer.makeApplication(
             http: configuration.http, access: access, limits: limits,
             sources: httpSources(
                 configuration, storage: storage, metrics: metrics, logs: logs, tracing: tracing, alerting: alerting,
-                health: health, plugins: manager, reloader: reloader, telemetry: telemetry, profile: profile),
+                health: health, plugins: manager, reloader: reloader, telemetry: telemetry, profile: profile,
+                ingest: ingest),
             certificates: certificates, boundAddress: boundAddress, logger: logger)
     }
 
@@ -345,7 +353,8 @@ public final class MonitoringRuntime: Sendable {
     private static func httpSources(
         _ configuration: MonitoringConfiguration, storage: StorageCapability, metrics: MetricsCapability,
         logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability, health: HealthMonitor,
-        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry, profile: ProfileReport
+        plugins manager: PluginManager, reloader: ConfigurationReloader, telemetry: SelfTelemetry, profile: ProfileReport,
+        ingest: IngestCapability
     ) -> HTTPDataSources {
         let ingestPolicy = IngestPolicy(configuration.http, roomTimeout: configuration.metrics.backpressureTimeout)
         let (engine, scheduler) = (metrics.engine, manager.scheduler)
@@ -373,7 +382,8 @@ public final class MonitoringRuntime: Sendable {
                 ingestPolicy: ingestPolicy),
             alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize),
             audit: AuditTrail(logs: logs.engine),
-            profile: { profile.json() })
+            profile: { profile.json() },
+            remoteWrite: ingest.remoteWrite, ingestStatistics: ingest.statistics)
         return sources
     }
 }

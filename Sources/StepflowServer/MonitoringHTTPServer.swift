@@ -5,6 +5,7 @@ import HummingbirdCore
 import NIOCore
 import Logging
 import StepflowCore
+import StepflowIngest
 import StepflowSecurity
 import Synchronization
 
@@ -32,6 +33,10 @@ public struct HTTPDataSources: Sendable {
     public var audit: AuditTrail?
     /// The JSON body of `GET /api/v1/profile` (docs/profiler.md, "Profile"); `nil` leaves the route out.
     public var profile: (@Sendable () async -> JSONValue)?
+    /// The Prometheus remote-write receiver (`POST /api/v1/write`); `nil` leaves the route out.
+    public var remoteWrite: RemoteWriteReceiver?
+    /// Where every ingest route counts its answers (`stepflow_ingest_requests_total`).
+    public var ingestStatistics: IngestStatistics?
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
@@ -40,8 +45,11 @@ public struct HTTPDataSources: Sendable {
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
         restartPlugin: (@Sendable (String) async -> (status: Int, body: String))? = nil,
         metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil,
-        audit: AuditTrail? = nil, profile: (@Sendable () async -> JSONValue)? = nil
+        audit: AuditTrail? = nil, profile: (@Sendable () async -> JSONValue)? = nil,
+        remoteWrite: RemoteWriteReceiver? = nil, ingestStatistics: IngestStatistics? = nil
     ) {
+        self.remoteWrite = remoteWrite
+        self.ingestStatistics = ingestStatistics
         self.profile = profile
         self.audit = audit
         self.logTraceAPI = logTraceAPI
@@ -155,7 +163,8 @@ public enum MonitoringHTTPServer {
         base.add(middleware: RequestGuardMiddleware(policy: RequestPolicy(
             address: http.address, allowedHosts: http.allowedHostList, allowedOrigins: http.allowedOriginList,
             maxBodySize: http.maxBodySize, maxJSONDepth: http.maxJSONDepth)))
-        let router = SecuredRouter(router: base, access: access, audit: sources.audit, limits: limits)
+        let router = SecuredRouter(
+            router: base, access: access, audit: sources.audit, limits: limits, ingestStatistics: sources.ingestStatistics)
         router.get("/metrics", needs: .publicEndpoint(.metrics)) { _, _ -> Response in
             let body = PrometheusTextEncoder.encodeBytes(await sources.metrics())
             return Response(
@@ -197,6 +206,9 @@ public enum MonitoringHTTPServer {
         }
         if let metricsAPI = sources.metricsAPI {
             MetricsRoutes.register(on: router, api: metricsAPI)
+        }
+        if let receiver = sources.remoteWrite {
+            RemoteWriteRoutes.register(on: router, receiver: receiver, maxBodyBytes: http.maxBodySize)
         }
         if let logTraceAPI = sources.logTraceAPI {
             LogTraceRoutes.register(on: router, api: logTraceAPI)

@@ -7,7 +7,7 @@ import StepflowCore
 /// - `Host` must name the bound address, a loopback name or one of `http.allowed_hosts` (421 otherwise: DNS
 ///   rebinding); with a wildcard bind address and no `allowed_hosts`, any host is accepted;
 /// - `Origin`, when sent, must be the host's own (`http://` plus `Host`) or one of `http.allowed_origins` (403);
-/// - a request that sends a body must declare it `application/json` or one of the ingest protocols' types (415):
+/// - a request that sends a body must declare it `application/json` or `application/x-protobuf` (415):
 ///   the types a page can send without a CORS preflight (`text/plain`, forms) never reach a handler;
 /// - a JSON body larger than `http.max_body_size` gets 413, and one nested deeper than `http.max_json_depth`
 ///   gets 400, before anything decodes it.
@@ -24,11 +24,15 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         let reads = [.get, .head, .options].contains(request.method)
         // A write must not carry a type a page can send without a preflight, even with an empty body.
         guard hasBody || (!reads && contentType != nil) else { return try await next(request, context) }
-        guard RequestPolicy.bodyKind(contentType) != nil else {
+        guard let kind = RequestPolicy.bodyKind(contentType) else {
             return Self.answer(
                 .unsupportedMediaType,
-                "a request body must be Content-Type: application/json, "
-                    + "not '\(contentType ?? "none")'")
+                "a request body must be Content-Type: application/json (or application/x-protobuf for remote write), "
+                    + "not '\(contentType?.prefix(128) ?? "none")'")
+        }
+        if kind == .protobuf, !RequestPolicy.protobufPaths.contains(request.uri.path) {
+            return Self.answer(
+                .unsupportedMediaType, "\(request.uri.path.prefix(128)) takes Content-Type: application/json, not protobuf")
         }
         var request = request
         let body: ByteBuffer
@@ -37,7 +41,7 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             return LogTraceRoutes.tooLarge(policy.maxBodySize)
         }
-        let depth = body.withUnsafeReadableBytes { JSONDepth.exceeds(policy.maxJSONDepth, in: $0) }
+        let depth = kind == .json && body.withUnsafeReadableBytes { JSONDepth.exceeds(policy.maxJSONDepth, in: $0) }
         if depth {
             return Self.answer(
                 .badRequest,
@@ -111,7 +115,10 @@ public struct RequestPolicy: Sendable {
         return lower
     }
 
-    enum BodyKind { case json }
+    enum BodyKind { case json, protobuf }
+
+    /// The routes that read protobuf bodies; every other route takes JSON only.
+    static let protobufPaths: Set<String> = ["/api/v1/write"]
 
     /// What a `Content-Type` declares, or `nil` when the API takes no such body.
     static func bodyKind(_ contentType: String?) -> BodyKind? {
@@ -121,8 +128,9 @@ public struct RequestPolicy: Sendable {
         } ?? ""
         switch media {
         case "application/json": return .json
-        // The ingest protocols' own types (remote write's protobuf, NDJSON) join here with the routes that read
-        // them; until then a body of another type must not reach a JSON handler unchecked.
+        // Remote write's type; only the routes that read protobuf accept it (RemoteWriteReceiver checks it again),
+        // and a page cannot send it without a CORS preflight.
+        case "application/x-protobuf": return .protobuf
         default: return nil
         }
     }

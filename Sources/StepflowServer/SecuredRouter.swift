@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import StepflowCore
+import StepflowIngest
 import StepflowSecurity
 
 /// One route and what it needs from its caller.
@@ -28,8 +29,13 @@ public final class SecuredRouter {
     private let audit: AuditTrail?
     private let limits: RequestLimits
     private var declared: [RouteAccess] = []
+    private let ingestStatistics: IngestStatistics?
 
-    init(router: Router<HostRequestContext>, access: AccessControl, audit: AuditTrail?, limits: RequestLimits) {
+    init(
+        router: Router<HostRequestContext>, access: AccessControl, audit: AuditTrail?, limits: RequestLimits,
+        ingestStatistics: IngestStatistics? = nil
+    ) {
+        self.ingestStatistics = ingestStatistics
         self.router = router
         self.access = access
         self.audit = audit
@@ -47,9 +53,13 @@ public final class SecuredRouter {
     }
 
     /// - Parameter ingest: an ingest route (samples, log lines, spans): audited only when refused, not on every
-    ///   batch.
+    ///   batch, and every answer counted by status (`stepflow_ingest_requests_total`).
     func post(_ path: String, needs requirement: AccessRequirement, ingest: Bool = false, use handler: @escaping Handler) {
-        on(.post, path, needs: requirement, browser: false, auditsSuccess: !ingest, use: handler)
+        guard ingest, let statistics = ingestStatistics else {
+            on(.post, path, needs: requirement, browser: false, auditsSuccess: !ingest, use: handler)
+            return
+        }
+        on(.post, path, needs: requirement, browser: false, auditsSuccess: false, counting: statistics, use: handler)
     }
 
     func put(_ path: String, needs requirement: AccessRequirement, use handler: @escaping Handler) {
@@ -64,9 +74,10 @@ public final class SecuredRouter {
     ///   401 asks for it with a Basic challenge.
     /// - Parameter auditsSuccess: whether an allowed request goes to the audit trail (a state change); a refused
     ///   one always does.
+    /// - Parameter counting: where every answer of the route is counted by status (ingest routes).
     private func on(
         _ method: HTTPRequest.Method, _ path: String, needs requirement: AccessRequirement, browser: Bool,
-        auditsSuccess: Bool, use handler: @escaping Handler
+        auditsSuccess: Bool, counting statistics: IngestStatistics? = nil, use handler: @escaping Handler
     ) {
         declared.append(RouteAccess(method: method, path: path, requirement: requirement))
         let (access, audit, limits) = (self.access, self.audit, self.limits)
@@ -78,7 +89,7 @@ public final class SecuredRouter {
         let writes = method != .get
         // Ingest may take up to http.max_body_size (RequestGuardMiddleware); the other writes far less.
         let smallBody = writes && auditsSuccess
-        router.on(RouterPath(path), method: method) { request, context -> Response in
+        let serve: Handler = { request, context -> Response in
             if counted {
                 guard limits.enter() else {
                     return Self.refusal(
@@ -150,6 +161,15 @@ public final class SecuredRouter {
             audit?.record(
                 principal: principal, client: client, method: method.rawValue, route: path,
                 target: target.isEmpty ? nil : target.joined(separator: ","), status: Int(response.status.code))
+            return response
+        }
+        guard let statistics else {
+            router.on(RouterPath(path), method: method, use: serve)
+            return
+        }
+        router.on(RouterPath(path), method: method) { request, context -> Response in
+            let response = try await serve(request, context)
+            statistics.countRequest(path: path, status: Int(response.status.code))
             return response
         }
     }

@@ -99,6 +99,9 @@ public enum Snappy {
     /// What cannot be decompressed.
     public struct CorruptInput: Error, CustomStringConvertible {
         public let description: String
+        /// Whether the block is refused only because it announces more bytes than the limit allows (the
+        /// difference between "too large", 413, and "not Snappy", 400, to a receiver).
+        public var exceedsLimit = false
     }
 
     /// The most bytes ``decompress(_:limit:)`` produces unless told otherwise: 64 MiB.
@@ -120,7 +123,8 @@ public enum Snappy {
             shift += 7
         }
         guard expected <= limit else {
-            throw CorruptInput(description: "the block announces \(expected) bytes, more than the limit of \(limit)")
+            throw CorruptInput(
+                description: "the block announces \(expected) bytes, more than the limit of \(limit)", exceedsLimit: true)
         }
         var output: [UInt8] = []
         output.reserveCapacity(expected)

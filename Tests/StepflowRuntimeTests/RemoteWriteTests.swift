@@ -5,6 +5,7 @@ import StepflowCore
 import StepflowExport
 import StepflowRuntime
 import StepflowTestSupport
+import StepflowWireFormats
 import Testing
 
 @Suite("Prometheus remote write", .serialized)

@@ -322,8 +322,9 @@ final class RawConnection {
 
     deinit { close(descriptor) }
 
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
             let written = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -366,14 +367,21 @@ func rawRequest(
 func blockingRawRequest(
     _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
 ) throws -> (status: Int, body: String) {
+    try blockingRawRequest(port, method, path, headers: headers, bytes: Array(body.utf8))
+}
+
+/// ``blockingRawRequest(_:_:_:headers:body:)`` with a body of any bytes (a protobuf, a Snappy block).
+func blockingRawRequest(
+    _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], bytes body: [UInt8]
+) throws -> (status: Int, body: String) {
     let connection = try RawConnection(port: port)
     var head = "\(method) \(path) HTTP/1.1\r\n"
     var headers = headers
     if headers["Host"] == nil { headers["Host"] = "127.0.0.1:\(port)" }
-    if !body.isEmpty || method == "POST" { headers["Content-Length"] = "\(body.utf8.count)" }
+    if !body.isEmpty || method == "POST" { headers["Content-Length"] = "\(body.count)" }
     headers["Connection"] = "close"
     for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
-    connection.send(head + "\r\n" + body)
+    connection.send(Array((head + "\r\n").utf8) + body)
     let answer = connection.readAll()
     let statusLine = answer.prefix { $0 != "\r" }
     let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0

@@ -1,4 +1,4 @@
-import StepflowExport
+import StepflowWireFormats
 import StepflowTestSupport
 import Testing
 

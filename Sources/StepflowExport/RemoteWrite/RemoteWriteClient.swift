@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import StepflowCore
+import StepflowWireFormats
 import SwiftProtobuf
 
 /// Sends samples to a Prometheus remote-write 1.0 receiver (Prometheus with `--web.enable-remote-write-receiver`,

@@ -2,6 +2,7 @@ import Foundation
 import StepflowAlerting
 import StepflowCore
 import StepflowExport
+import StepflowIngest
 import StepflowLogs
 import StepflowMetrics
 import StepflowPluginHost
@@ -44,6 +45,8 @@ struct SelfTelemetry: Sendable {
     var spans: SpanMetrics? = nil
     /// The blocks the embedding application measured.
     var measured: Profiler? = nil
+    /// Every ingest route's requests and items.
+    var ingest: IngestStatistics? = nil
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -266,6 +269,19 @@ struct SelfTelemetry: Sendable {
             .counter(Double(spanQueue.dropped)), [])
         add("stepflow_traces_spans_written_total", "Spans written to the database.", .counter(Double(spanWriter.written)), [])
         if let requestLimits { httpLimitMetrics(requestLimits, add: add) }
+        if let ingest { ingestMetrics(ingest, add: add) }
+    }
+
+    /// `stepflow_ingest_*`: each ingest route's answers and items (docs/ingest.md, "Counters").
+    private func ingestMetrics(_ statistics: IngestStatistics, add: (String, String, MetricValue, [Label]) -> Void) {
+        for (key, count) in statistics.requests.sorted(by: { ($0.key.path, $0.key.status) < ($1.key.path, $1.key.status) }) {
+            add("stepflow_ingest_requests_total", "Requests to an ingest route, by path and HTTP status.",
+                .counter(Double(count)), [Label("path", key.path), Label("code", String(key.status))])
+        }
+        for (key, count) in statistics.items.sorted(by: { ($0.key.path, $0.key.outcome.rawValue) < ($1.key.path, $1.key.outcome.rawValue) }) {
+            add("stepflow_ingest_items_total", "Items (samples, entries, spans) of ingest requests, by path and outcome.",
+                .counter(Double(count)), [Label("path", key.path), Label("outcome", key.outcome.rawValue)])
+        }
     }
 
     /// `stepflow_http_*`: what the abuse limits refused (docs/security.md, "Abuse limits").
@@ -292,7 +308,8 @@ extension SelfTelemetry {
     init(
         scheduler: Scheduler<ContinuousClock>, plugins: PluginManager, storage: StorageCapability,
         metrics: MetricsCapability, logs: LogsCapability, tracing: TracingCapability, alerting: AlertingCapability,
-        export: ExportCapability, profiler: ProfilerCapability, requestLimits: RequestLimits, operations: OperationLedger
+        export: ExportCapability, profiler: ProfilerCapability, requestLimits: RequestLimits, operations: OperationLedger,
+        ingest: IngestStatistics
     ) {
         self.init(
             scheduler: scheduler, engine: metrics.engine, queue: metrics.queue, writer: metrics.writer,
@@ -300,6 +317,6 @@ extension SelfTelemetry {
             logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
             fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
             remoteWrite: export.remoteWrite, requestLimits: requestLimits, operations: operations, spans: profiler.spans,
-            measured: profiler.profiler)
+            measured: profiler.profiler, ingest: ingest)
     }
 }

@@ -9,9 +9,16 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// The subset of Prometheus' remote-write 1.0 messages (prompb/remote.proto and prompb/types.proto) that
-/// stepflow-monitor sends. Field numbers and types are Prometheus'; the gogoproto options are left out, which does
-/// not change the wire format. Regenerate RemoteWrite.pb.swift with scripts/generate-protobuf.sh.
+/// stepflow-monitor sends and receives. Field numbers and types are Prometheus'; the gogoproto options are left out,
+/// which does not change the wire format. A time series' exemplars and native histograms are messages in
+/// Prometheus' definition; here they are `bytes` (the same wire type, length-delimited), so the receiver counts
+/// them without decoding what it does not store. Regenerate RemoteWrite.pb.swift with scripts/generate-protobuf.sh.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -152,6 +159,12 @@ package nonisolated struct Prometheus_TimeSeries: Sendable {
   package var labels: [Prometheus_Label] = []
 
   package var samples: [Prometheus_Sample] = []
+
+  /// Prometheus' Exemplar messages, not decoded: the receiver ignores them (counted).
+  package var exemplars: [Data] = []
+
+  /// Prometheus' native Histogram messages, not decoded: the receiver refuses them (counted).
+  package var histograms: [Data] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -318,7 +331,7 @@ nonisolated extension Prometheus_Label: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Prometheus_TimeSeries: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".TimeSeries"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}labels\0\u{1}samples\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}labels\0\u{1}samples\0\u{1}exemplars\0\u{1}histograms\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -328,6 +341,8 @@ nonisolated extension Prometheus_TimeSeries: SwiftProtobuf.Message, SwiftProtobu
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.labels) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.samples) }()
+      case 3: try { try decoder.decodeRepeatedBytesField(value: &self.exemplars) }()
+      case 4: try { try decoder.decodeRepeatedBytesField(value: &self.histograms) }()
       default: break
       }
     }
@@ -340,12 +355,20 @@ nonisolated extension Prometheus_TimeSeries: SwiftProtobuf.Message, SwiftProtobu
     if !self.samples.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.samples, fieldNumber: 2)
     }
+    if !self.exemplars.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.exemplars, fieldNumber: 3)
+    }
+    if !self.histograms.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.histograms, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Prometheus_TimeSeries, rhs: Prometheus_TimeSeries) -> Bool {
     if lhs.labels != rhs.labels {return false}
     if lhs.samples != rhs.samples {return false}
+    if lhs.exemplars != rhs.exemplars {return false}
+    if lhs.histograms != rhs.histograms {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
