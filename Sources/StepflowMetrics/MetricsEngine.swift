@@ -663,6 +663,14 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         by writer: Writer, in state: inout State, families: inout [MetricFamilyRow]
     ) throws(Refusal) -> Int {
         let limits = options.limits
+        // First: the duplicate check below is quadratic in the label count, so a sample with a million labels
+        // must be refused before it.
+        if labels.count > limits.maxLabelsPerSeries {
+            throw Refusal(
+                reason: .tooManyLabels,
+                message: "\(name) has \(labels.count) labels, more than metrics.max_labels_per_series "
+                    + "(\(limits.maxLabelsPerSeries))")
+        }
         if name.utf8.count > limits.maxNameLength {
             throw Refusal(
                 reason: .textTooLong,
@@ -702,12 +710,6 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             let existing = state.table.families[existingFamily].type
             throw Refusal(
                 reason: .typeClash, message: "\(name) is a \(existing); a \(type) sample cannot share its name")
-        }
-        if labels.count > limits.maxLabelsPerSeries {
-            throw Refusal(
-                reason: .tooManyLabels,
-                message: "\(name) has \(labels.count) labels, more than metrics.max_labels_per_series "
-                    + "(\(limits.maxLabelsPerSeries))")
         }
         if let long = labels.first(where: { $0.value.utf8.count > limits.maxLabelValueLength }) {
             throw Refusal(

@@ -376,7 +376,7 @@ public final class MonitoringRuntime: Sendable {
             metricsAPI: MetricsAPI(
                 engine: engine, store: MetricStore(database: storage.database),
                 maxBodyBytes: configuration.http.maxBodySize, ingestPolicy: ingestPolicy,
-                queryTimeout: configuration.http.queryTimeout),
+                queryTimeout: configuration.http.queryTimeout, statistics: ingest.statistics),
             logTraceAPI: LogTraceAPI(
                 logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
                 ingestPolicy: ingestPolicy),

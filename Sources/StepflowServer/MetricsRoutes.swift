@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import StepflowCore
+import StepflowIngest
 import StepflowMetrics
 import StepflowStorage
 
@@ -14,11 +15,14 @@ public struct MetricsAPI: Sendable {
     public var ingestPolicy: IngestPolicy
     /// The longest one series query may match for (`http.query_timeout`); past it the query gets 400.
     public var queryTimeout: Duration
+    /// Where ingested samples are counted by outcome (`stepflow_ingest_items_total`); `nil` counts nothing.
+    public var statistics: IngestStatistics?
 
     public init(
         engine: MetricsEngine, store: MetricStore, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default,
-        queryTimeout: Duration = .seconds(10)
+        queryTimeout: Duration = .seconds(10), statistics: IngestStatistics? = nil
     ) {
+        self.statistics = statistics
         self.engine = engine
         self.store = store
         self.maxBodyBytes = maxBodyBytes
@@ -54,7 +58,7 @@ enum MetricsRoutes {
                         "the body is larger than http.max_body_size (\(api.maxBodyBytes) bytes)",
                         hint: "send the samples in several smaller batches"))))
             }
-            return await ingest(Array(buffer: body), api: api)
+            return await ingest(body, api: api)
         }
 
         router.get("/api/v1/metrics/query", needs: .role(.read)) { request, _ -> Response in
@@ -90,20 +94,44 @@ enum MetricsRoutes {
     }
 
     /// Decodes, validates and records an ingest body; ``ingestAnswer(accepted:refused:outcome:)`` says what the
-    /// status promises.
-    static func ingest(_ body: [UInt8], api: MetricsAPI) async -> Response {
+    /// status promises. A body of valid items in the common form is read by the fast reader (``MetricIngestJSON``);
+    /// any other by the general decoder, which names each item's error.
+    static func ingest(_ body: ByteBuffer, api: MetricsAPI) async -> Response {
+        let now = Date()
+        if let batch = body.withUnsafeReadableBytes({ MetricIngestJSON.decode($0, now: now.unixMilliseconds) }) {
+            let (report, outcome) = await api.engine.ingest(batch, policy: api.ingestPolicy)
+            count(batch.count, report: report, outcome: outcome, api: api)
+            let refused = report.refused.map { (index: $0.position, name: Optional($0.name), error: $0.message) }
+            return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
+        }
         let decoded: (metrics: [(index: Int, metric: Metric)], errors: [MetricJSON.ItemError])
         do throws(MonitoringError) {
-            decoded = try MetricJSON.ingest(body, now: Date())
+            decoded = try MetricJSON.ingest(Array(buffer: body), now: now)
         } catch {
             return failure(error)
         }
         let (report, outcome) = await api.engine.ingest(MetricBatch(decoded.metrics.map(\.metric)), policy: api.ingestPolicy)
+        count(decoded.metrics.count, report: report, outcome: outcome, api: api)
+        api.statistics?.countItems(path: "/api/v1/metrics", .refused, decoded.errors.count)
         var refused: [(index: Int, name: String?, error: String)] = decoded.errors.map { ($0.index, $0.name, $0.message) }
         for refusal in report.refused {
             refused.append((decoded.metrics[refusal.position].index, refusal.name, refusal.message))
         }
         return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
+    }
+
+    /// Counts the `decoded` samples of a request by what became of them.
+    private static func count(
+        _ decoded: Int, report: MetricsEngine.RecordReport, outcome: IngestOutcome, api: MetricsAPI
+    ) {
+        guard let statistics = api.statistics else { return }
+        switch outcome {
+        case .unavailable, .tooLarge:
+            statistics.countItems(path: "/api/v1/metrics", .notQueued, decoded)
+        case .stored, .queued, .pending, .nothing:
+            statistics.countItems(path: "/api/v1/metrics", .accepted, report.accepted)
+            statistics.countItems(path: "/api/v1/metrics", .refused, report.refused.count)
+        }
     }
 
     /// The answer to an ingest request (metrics, logs, spans), and what its status guarantees:

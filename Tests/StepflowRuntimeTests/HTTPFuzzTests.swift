@@ -189,6 +189,75 @@ struct HTTPFuzzTests {
         }
     }
 
+    @Test("10,000 mutated bodies to each JSON ingest path: no crash, every answer 2xx or a 4xx that says why")
+    func fuzzIngestPaths() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("config.yaml", """
+            storage:
+              path: \(directory.file("monitoring.sqlite"))
+            http:
+              port: 0
+              acknowledge: queued
+            security:
+              rate_limit: 1000000
+              rate_limit_burst: 1000000
+            plugins: []
+            """)
+        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
+        let seed = fuzzSeed(default: 0x5EED_0164)
+        try await whileRunning(runtime, logger: logger) {
+            let port = await runtime.boundAddress.waitForPort()
+            for (offset, template) in Self.templates.prefix(3).enumerated() {
+                let workers = 4
+                let perWorker = 2_500
+                let results = await withTaskGroup(of: ([String], [Int: Int]).self) { group in
+                    for worker in 0..<workers {
+                        group.addTask {
+                            let work: @Sendable () -> ([String], [Int: Int]) = {
+                                var random = FuzzRandom(seed: seed &+ UInt64(offset * workers + worker))
+                                var failures: [String] = []
+                                var statuses: [Int: Int] = [:]
+                                for _ in 0..<perWorker {
+                                    var body = template.fill(&random)
+                                    if random.chance(0.5) { body = FuzzMutator.mutate(body, &random) }
+                                    guard let answer = try? blockingRawRequest(
+                                        port, "POST", template.path, headers: ["Content-Type": "application/json"], body: body)
+                                    else {
+                                        failures.append("no answer to \(body.prefix(200))")
+                                        continue
+                                    }
+                                    statuses[answer.status, default: 0] += 1
+                                    let explained = answer.body.contains("\"error\"")
+                                    if !((200..<300).contains(answer.status) || ((400..<500).contains(answer.status) && explained)) {
+                                        failures.append("\(body.prefix(200)) → \(answer.status) \(answer.body.prefix(300))")
+                                    }
+                                }
+                                return (failures, statuses)
+                            }
+                            return (try? await offPool(work)) ?? (["worker \(worker) failed"], [:])
+                        }
+                    }
+                    var all: ([String], [Int: Int]) = ([], [:])
+                    for await (failures, statuses) in group {
+                        all.0 += failures
+                        all.1.merge(statuses, uniquingKeysWith: +)
+                    }
+                    return all
+                }
+                let (failures, statuses) = results
+                print("ingest fuzz \(template.path), seed \(seed): answers by status \(statuses.sorted { $0.key < $1.key })")
+                #expect(statuses.values.reduce(0, +) == workers * perWorker)
+                // Both sides are reached: bodies taken and bodies refused.
+                #expect(statuses.filter { (200..<300).contains($0.key) }.values.reduce(0, +) > 100, "\(template.path): \(statuses)")
+                #expect(statuses[400, default: 0] > 1000, "\(template.path): \(statuses)")
+                #expect(failures.isEmpty, "\(template.path), seed \(seed): \(failures.count) bad answers, e.g.\n\(failures.prefix(10).joined(separator: "\n"))")
+            }
+            let live = try await rawRequest(port, "GET", "/health/live")
+            #expect(live.status == 200)
+        }
+    }
+
     /// Sends `count` generated requests (after the reproductions, when `reproduce`) and returns the bad answers.
     static func worker(port: Int, seed: UInt64, count: Int, ids: [String], reproduce: Bool) -> (failures: [String], statuses: [Int: Int]) {
         var random = FuzzRandom(seed: seed)

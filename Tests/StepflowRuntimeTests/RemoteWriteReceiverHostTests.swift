@@ -139,6 +139,9 @@ struct RemoteWriteReceiverHostTests {
                     ]}
                     """)
                 #expect(posted.status == 200, "\(posted.body)")
+                let counted = try await httpGet(senderPort, "/metrics").body
+                #expect(counted.contains(#"stepflow_ingest_items_total{outcome="accepted",path="/api/v1/metrics"} 3"#), "\(counted)")
+                #expect(counted.contains(#"stepflow_ingest_requests_total{code="200",path="/api/v1/metrics"} 1"#))
                 #expect(await eventually(30) {
                     await currentSeries(receiverPort, #"queue_depth{queue="mail"}"#).first?["value"] as? Int == 42
                 })
