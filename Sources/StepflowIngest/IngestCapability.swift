@@ -27,7 +27,7 @@ public struct IngestCapability: Sendable {
         return IngestCapability(
             statistics: statistics,
             remoteWrite: RemoteWriteReceiver(
-                engine: engine, policy: policy, maxDecompressedBytes: maxDecompressedBytes(http), statistics: statistics,
-                logger: logger))
+                engine: engine, policy: policy, maxDecompressedBytes: maxDecompressedBytes(http),
+                maxSamples: metrics.maxQueueSize, statistics: statistics, logger: logger))
     }
 }

@@ -39,7 +39,7 @@ struct RemoteWriteReceiverTests {
         let statistics = IngestStatistics()
         let receiver = RemoteWriteReceiver(
             engine: engine, policy: IngestPolicy(waitForCommit: true, commitTimeout: .seconds(10), roomTimeout: roomTimeout),
-            maxDecompressedBytes: maxDecompressed, statistics: statistics, logger: logger)
+            maxDecompressedBytes: maxDecompressed, maxSamples: queueCapacity, statistics: statistics, logger: logger)
         try await body(Harness(
             receiver: receiver, engine: engine, store: MetricStore(database: database), statistics: statistics, queue: queue))
     }
@@ -183,6 +183,26 @@ struct RemoteWriteReceiverTests {
             #expect(await answer(Snappy.compress([])).status == 204)
             let stored = try await harness.store.count()
             #expect(stored == 0)
+        }
+    }
+
+    @Test("a request larger than the write queue is a 413; a series with more labels than allowed is refused whole")
+    func sizeLimits() async throws {
+        try await withReceiver(queueCapacity: 10) { harness in
+            var large = Prometheus_WriteRequest()
+            large.timeseries = [Self.series([("__name__", "many")], (0..<11).map { (Double($0), now - 20_000 + Int64($0)) })]
+            let answer = try await send(harness, large)
+            #expect(answer.status == 413)
+            #expect(answer.message.contains("max_queue_size"), "\(answer.message)")
+            let maxLabels = harness.engine.options.limits.maxLabelsPerSeries
+            var wide = Prometheus_WriteRequest()
+            wide.timeseries = [
+                Self.series([("__name__", "wide")] + (0...maxLabels).map { ("l\($0)", "v") }, [(1, now - 1_000), (2, now - 500)]),
+                Self.series([("__name__", "narrow")], [(1, now - 1_000)]),
+            ]
+            #expect(try await send(harness, wide).status == 204)
+            #expect(harness.statistics.items[.init(path: RemoteWriteReceiver.path, outcome: .refused)] == 2)
+            #expect(harness.statistics.items[.init(path: RemoteWriteReceiver.path, outcome: .accepted)] == 1)
         }
     }
 

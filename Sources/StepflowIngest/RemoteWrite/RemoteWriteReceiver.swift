@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StepflowCore
 import StepflowMetrics
@@ -23,6 +24,8 @@ public final class RemoteWriteReceiver: Sendable {
     private let engine: MetricsEngine
     private let policy: IngestPolicy
     private let maxDecompressedBytes: Int
+    /// The most samples one request may hold: the metrics write queue's capacity.
+    private let maxSamples: Int
     private let statistics: IngestStatistics
     private let families = RemoteWriteFamilies()
     private let logger: Logger
@@ -31,13 +34,15 @@ public final class RemoteWriteReceiver: Sendable {
     ///   - policy: when a request is answered (`http.acknowledge`, `http.commit_timeout`) and how long it waits for
     ///     room in a full queue (`metrics.backpressure_timeout`).
     ///   - maxDecompressedBytes: the most bytes a body may expand to (docs/ingest.md, "Limits").
+    ///   - maxSamples: the most samples one request may hold (`metrics.max_queue_size`); a larger one is a 413.
     public init(
-        engine: MetricsEngine, policy: IngestPolicy, maxDecompressedBytes: Int, statistics: IngestStatistics,
-        logger: Logger
+        engine: MetricsEngine, policy: IngestPolicy, maxDecompressedBytes: Int, maxSamples: Int,
+        statistics: IngestStatistics, logger: Logger
     ) {
         self.engine = engine
         self.policy = policy
         self.maxDecompressedBytes = max(maxDecompressedBytes, 1)
+        self.maxSamples = maxSamples
         self.statistics = statistics
         self.logger = logger
     }
@@ -69,16 +74,35 @@ public final class RemoteWriteReceiver: Sendable {
         if let refusal = Self.checkHeaders(contentType: contentType, contentEncoding: contentEncoding) {
             return refusal
         }
-        let request: Prometheus_WriteRequest
-        switch Self.decode(body, limit: maxDecompressedBytes) {
-        case .success(let decoded): request = decoded
+        let bytes: [UInt8]
+        switch Self.decompress(body, limit: maxDecompressedBytes) {
+        case .success(let decompressed): bytes = decompressed
         case .failure(let answer): return answer
         }
-        let skipped = families.remember(request.metadata)
-        if skipped > 0 {
-            logger.debug("remote write: metadata not kept", metadata: ["entries": "\(skipped)"])
+        // The direct reader first; swift-protobuf for whatever it does not take (and to name what is wrong).
+        let fast: Result<Converted, Answer>? = bytes.withUnsafeBufferPointer { buffer in
+            let reader = RemoteWriteReader(buffer)
+            guard let layout = reader.layout() else { return nil }
+            remember(layout.metadata)
+            if let refusal = checkSize(layout.samples) { return .failure(refusal) }
+            return convert(layout, reader: reader).map { .success($0) }
         }
-        let converted = convert(request)
+        let converted: Converted
+        switch fast {
+        case .success(let read)?:
+            converted = read
+        case .failure(let refusal)?:
+            return refusal
+        case nil:
+            let request: Prometheus_WriteRequest
+            switch Self.decode(bytes) {
+            case .success(let decoded): request = decoded
+            case .failure(let answer): return answer
+            }
+            remember(request.metadata)
+            if let refusal = checkSize(request.timeseries.reduce(0) { $0 &+ $1.samples.count }) { return refusal }
+            converted = convert(request)
+        }
         count(converted)
         guard !converted.batch.isEmpty else {
             return Answer(status: 204, message: "")
@@ -128,17 +152,20 @@ public final class RemoteWriteReceiver: Sendable {
         return nil
     }
 
-    /// The request in `body`, or the 400 or 413 that says why there is none.
-    static func decode(_ body: [UInt8], limit: Int) -> Result<Prometheus_WriteRequest, Answer> {
-        let bytes: [UInt8]
+    /// The bytes of the Snappy block `body`, or the 400 or 413 that says why there are none.
+    static func decompress(_ body: [UInt8], limit: Int) -> Result<[UInt8], Answer> {
         do {
-            bytes = try Snappy.decompress(body, limit: limit)
+            return .success(try Snappy.decompress(body, limit: limit))
         } catch {
             if error.exceedsLimit {
                 return .failure(Answer(status: 413, message: "\(error); send smaller requests"))
             }
             return .failure(Answer(status: 400, message: "the body is not a valid Snappy block: \(error)"))
         }
+    }
+
+    /// The request in `bytes` as swift-protobuf decodes it, or the 400 that says why there is none.
+    static func decode(_ bytes: [UInt8]) -> Result<Prometheus_WriteRequest, Answer> {
         do {
             var options = BinaryDecodingOptions()
             options.discardUnknownFields = true
@@ -148,6 +175,22 @@ public final class RemoteWriteReceiver: Sendable {
         }
     }
 
+    private func remember(_ metadata: [Prometheus_MetricMetadata]) {
+        let skipped = families.remember(metadata)
+        if skipped > 0 {
+            logger.debug("remote write: metadata not kept", metadata: ["entries": "\(skipped)"])
+        }
+    }
+
+    /// The 413 for a request of more samples than the write queue takes at once.
+    private func checkSize(_ samples: Int) -> Answer? {
+        guard samples > maxSamples else { return nil }
+        return Answer(
+            status: 413,
+            message: "the request holds \(samples) samples, more than the metrics write queue takes at once "
+                + "(metrics.max_queue_size, \(maxSamples)); lower max_samples_per_send in the sender's queue_config")
+    }
+
     /// A request made into an engine batch, and what was left out of it.
     struct Converted {
         var batch = MetricBatch()
@@ -155,6 +198,7 @@ public final class RemoteWriteReceiver: Sendable {
         var exemplars = 0
         var nativeHistograms = 0
         var unnamed = 0
+        var tooManyLabels = 0
     }
 
     /// Makes a batch of every float sample with a metric name; stale markers, exemplars and native histograms
@@ -162,11 +206,12 @@ public final class RemoteWriteReceiver: Sendable {
     /// absent one).
     func convert(_ request: Prometheus_WriteRequest) -> Converted {
         var converted = Converted()
+        let maxLabels = engine.options.limits.maxLabelsPerSeries
         var sampleCount = 0
         var labelCount = 0
         for series in request.timeseries {
             sampleCount += series.samples.count
-            labelCount += series.samples.count * series.labels.count
+            labelCount += series.samples.count * min(series.labels.count, maxLabels + 1)
         }
         converted.batch.reserveCapacity(samples: sampleCount, labels: labelCount)
         var strings: [String: UInt32] = [:]
@@ -185,6 +230,12 @@ public final class RemoteWriteReceiver: Sendable {
             guard !series.samples.isEmpty else { continue }
             guard let name = series.labels.first(where: { $0.name == "__name__" })?.value, !name.isEmpty else {
                 converted.unnamed += series.samples.count
+                continue
+            }
+            // A series' labels are copied once per sample: one with more labels than any series may have is
+            // refused here, before that copy (the engine would refuse each sample anyway).
+            guard series.labels.count <= maxLabels + 1 else {
+                converted.tooManyLabels += series.samples.count
                 continue
             }
             let nameIndex = intern(name, into: &converted.batch)
@@ -215,11 +266,102 @@ public final class RemoteWriteReceiver: Sendable {
         return converted
     }
 
+    /// A string of the request body, by its bytes: the key of the reader's intern table.
+    private struct ByteString: Hashable {
+        let base: UnsafePointer<UInt8>
+        let range: Range<Int>
+        let hash: UInt64
+
+        static func == (a: ByteString, b: ByteString) -> Bool {
+            guard a.hash == b.hash, a.range.count == b.range.count else { return false }
+            return memcmp(a.base + a.range.lowerBound, b.base + b.range.lowerBound, a.range.count) == 0
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    }
+
+    /// ``convert(_:)-(Prometheus_WriteRequest)`` over the direct reader's layout: the same batch, read from the
+    /// bytes. `nil` when a series or string is not one the reader takes (the caller falls back).
+    func convert(_ layout: RemoteWriteReader.Layout, reader: RemoteWriteReader) -> Converted? {
+        var converted = Converted()
+        let maxLabels = engine.options.limits.maxLabelsPerSeries
+        converted.batch.reserveSamples(layout.samples)
+        guard let base = reader.base else { return converted }
+        // Strings by their bytes (each made once), then by their text, as the generated path interns them (two
+        // byte sequences Swift calls equal share one entry there too).
+        var byBytes: [ByteString: UInt32] = [:]
+        var byText: [String: UInt32] = [:]
+        var types: [UInt32: (type: MetricType, help: UInt32)] = [:]
+        var labels: [RemoteWriteReader.LabelRanges] = []
+        var samples: [(value: Double, timestamp: Int64)] = []
+        func intern(_ range: Range<Int>, into batch: inout MetricBatch) -> UInt32? {
+            let key = ByteString(base: base, range: range, hash: reader.hash(range))
+            if let index = byBytes[key] { return index }
+            guard let text = reader.string(range) else { return nil }
+            let index = byText[text] ?? batch.addString(text, hash: key.hash)
+            byText[text] = index
+            byBytes[key] = index
+            return index
+        }
+        for range in layout.series {
+            guard let parts = reader.series(in: range, labels: &labels, samples: &samples) else { return nil }
+            converted.exemplars += parts.exemplars
+            converted.nativeHistograms += parts.histograms
+            guard !samples.isEmpty else { continue }
+            guard let nameLabel = labels.first(where: { reader.equals($0.name, "__name__") }), !nameLabel.value.isEmpty else {
+                converted.unnamed += samples.count
+                continue
+            }
+            guard labels.count <= maxLabels + 1 else {
+                converted.tooManyLabels += samples.count
+                continue
+            }
+            guard let nameIndex = intern(nameLabel.value, into: &converted.batch) else { return nil }
+            let family: (type: MetricType, help: UInt32)
+            if let known = types[nameIndex] {
+                family = known
+            } else {
+                let name = converted.batch.strings[Int(nameIndex)]
+                let decided = RemoteWriteTypes.type(of: name, families: families)
+                let type = engine.familyType(named: name) ?? decided.type
+                var help = MetricBatch.noString
+                if let text = decided.help {
+                    help = byText[text] ?? converted.batch.addString(text, hash: ContentHash.hash(text))
+                    byText[text] = help
+                }
+                family = (type, help)
+                types[nameIndex] = family
+            }
+            // Label strings are interned once per series, then referenced by every sample.
+            var references: [(name: UInt32, value: UInt32)] = []
+            references.reserveCapacity(labels.count)
+            for label in labels where !reader.equals(label.name, "__name__") && !label.value.isEmpty {
+                guard let name = intern(label.name, into: &converted.batch),
+                    let value = intern(label.value, into: &converted.batch)
+                else { return nil }
+                references.append((name, value))
+            }
+            for sample in samples {
+                if sample.value.bitPattern == Self.staleMarkerBits {
+                    converted.staleMarkers += 1
+                    continue
+                }
+                let labelStart = converted.batch.marks.labels
+                for reference in references { converted.batch.appendLabel(name: reference.name, value: reference.value) }
+                converted.batch.appendSample(
+                    name: nameIndex, help: family.help, type: family.type, value: sample.value, count: 0,
+                    timestamp: sample.timestamp, labelStart: labelStart, partStart: converted.batch.marks.parts)
+            }
+        }
+        return converted
+    }
+
     private func count(_ converted: Converted) {
         statistics.countItems(path: Self.path, .staleMarker, converted.staleMarkers)
         statistics.countItems(path: Self.path, .exemplarIgnored, converted.exemplars)
         statistics.countItems(path: Self.path, .nativeHistogramRefused, converted.nativeHistograms)
         statistics.countItems(path: Self.path, .unnamed, converted.unnamed)
+        statistics.countItems(path: Self.path, .refused, converted.tooManyLabels)
         if converted.nativeHistograms > 0 {
             logger.debug(
                 "remote write: native histogram samples are not stored",
