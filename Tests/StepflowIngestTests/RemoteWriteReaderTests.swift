@@ -65,8 +65,10 @@ struct RemoteWriteReaderTests {
         return bytes
     }
 
+    /// A batch as text, with strings normalized (NFC): the two readers may keep different ones of two byte
+    /// sequences Swift calls equal (the engine, comparing by text, stores the same series either way).
     static func describe(_ converted: RemoteWriteReceiver.Converted) -> [String] {
-        converted.batch.map { "\($0)" } + [
+        converted.batch.map { "\($0)".precomposedStringWithCanonicalMapping } + [
             "stale \(converted.staleMarkers)", "exemplars \(converted.exemplars)",
             "histograms \(converted.nativeHistograms)", "unnamed \(converted.unnamed)", "wide \(converted.tooManyLabels)",
         ]

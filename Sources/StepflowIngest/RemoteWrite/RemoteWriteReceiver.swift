@@ -287,19 +287,18 @@ public final class RemoteWriteReceiver: Sendable {
         let maxLabels = engine.options.limits.maxLabelsPerSeries
         converted.batch.reserveSamples(layout.samples)
         guard let base = reader.base else { return converted }
-        // Strings by their bytes (each made once), then by their text, as the generated path interns them (two
-        // byte sequences Swift calls equal share one entry there too).
+        // Strings by their bytes, each made once. (The generated path interns by text, where two byte sequences
+        // Swift calls equal share an entry; the engine compares series by text, so both store the same series.)
         var byBytes: [ByteString: UInt32] = [:]
-        var byText: [String: UInt32] = [:]
         var types: [UInt32: (type: MetricType, help: UInt32)] = [:]
         var labels: [RemoteWriteReader.LabelRanges] = []
         var samples: [(value: Double, timestamp: Int64)] = []
+        var references: [(name: UInt32, value: UInt32)] = []
         func intern(_ range: Range<Int>, into batch: inout MetricBatch) -> UInt32? {
             let key = ByteString(base: base, range: range, hash: reader.hash(range))
             if let index = byBytes[key] { return index }
             guard let text = reader.string(range) else { return nil }
-            let index = byText[text] ?? batch.addString(text, hash: key.hash)
-            byText[text] = index
+            let index = batch.addString(text, hash: key.hash)
             byBytes[key] = index
             return index
         }
@@ -324,17 +323,12 @@ public final class RemoteWriteReceiver: Sendable {
                 let name = converted.batch.strings[Int(nameIndex)]
                 let decided = RemoteWriteTypes.type(of: name, families: families)
                 let type = engine.familyType(named: name) ?? decided.type
-                var help = MetricBatch.noString
-                if let text = decided.help {
-                    help = byText[text] ?? converted.batch.addString(text, hash: ContentHash.hash(text))
-                    byText[text] = help
-                }
+                let help = decided.help.map { converted.batch.addString($0, hash: ContentHash.hash($0)) } ?? MetricBatch.noString
                 family = (type, help)
                 types[nameIndex] = family
             }
             // Label strings are interned once per series, then referenced by every sample.
-            var references: [(name: UInt32, value: UInt32)] = []
-            references.reserveCapacity(labels.count)
+            references.removeAll(keepingCapacity: true)
             for label in labels where !reader.equals(label.name, "__name__") && !label.value.isEmpty {
                 guard let name = intern(label.name, into: &converted.batch),
                     let value = intern(label.value, into: &converted.batch)
