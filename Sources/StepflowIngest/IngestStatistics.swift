@@ -1,3 +1,4 @@
+import StepflowStorage
 import Synchronization
 
 /// Counters of every ingest path (the JSON APIs, remote write): requests by path and status code, and items
@@ -47,6 +48,27 @@ public final class IngestStatistics: Sendable {
     public func countItems(path: String, _ outcome: IngestOutcomeName, _ count: Int) {
         guard count > 0 else { return }
         state.withLock { $0.items[ItemKey(path: path, outcome: outcome), default: 0] &+= UInt64(count) }
+    }
+
+    /// Counts the items of one request as its outcome says.
+    ///
+    /// - Parameters:
+    ///   - decoded: the items read and handed to the engine;
+    ///   - unreadable: the items that could not be read (counted as refused);
+    ///   - accepted, refused: what the engine did with the decoded ones;
+    ///   - outcome: a request refused whole (``IngestOutcome/unavailable(_:)``, ``IngestOutcome/tooLarge(_:)``)
+    ///     counts its decoded items as not queued.
+    public func count(
+        path: String, decoded: Int, unreadable: Int = 0, accepted: Int, refused: Int, outcome: IngestOutcome
+    ) {
+        switch outcome {
+        case .unavailable, .tooLarge:
+            countItems(path: path, .notQueued, decoded)
+            countItems(path: path, .refused, unreadable)
+        case .stored, .queued, .pending, .nothing:
+            countItems(path: path, .accepted, accepted)
+            countItems(path: path, .refused, refused + unreadable)
+        }
     }
 
     /// Requests answered since start, by path and status.

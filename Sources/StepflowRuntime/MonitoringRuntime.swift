@@ -379,7 +379,7 @@ public final class MonitoringRuntime: Sendable {
                 queryTimeout: configuration.http.queryTimeout, statistics: ingest.statistics),
             logTraceAPI: LogTraceAPI(
                 logs: logs.engine, traces: tracing.engine, maxBodyBytes: configuration.http.maxBodySize,
-                ingestPolicy: ingestPolicy),
+                ingestPolicy: ingestPolicy, statistics: ingest.statistics),
             alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize),
             audit: AuditTrail(logs: logs.engine),
             profile: { profile.json() },

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import StepflowCore
+import StepflowIngest
 import StepflowLogs
 import StepflowStorage
 import StepflowTracing
@@ -14,8 +15,14 @@ public struct LogTraceAPI: Sendable {
     public var maxBodyBytes: Int
     /// When `POST /api/v1/logs` and `/api/v1/spans` are answered (`http.acknowledge`).
     public var ingestPolicy: IngestPolicy
+    /// Where ingested entries and spans are counted by outcome (`stepflow_ingest_items_total`).
+    public var statistics: IngestStatistics?
 
-    public init(logs: LogEngine, traces: TraceEngine, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default) {
+    public init(
+        logs: LogEngine, traces: TraceEngine, maxBodyBytes: Int, ingestPolicy: IngestPolicy = .default,
+        statistics: IngestStatistics? = nil
+    ) {
+        self.statistics = statistics
         self.logs = logs
         self.traces = traces
         self.maxBodyBytes = maxBodyBytes
@@ -37,6 +44,9 @@ enum LogTraceRoutes {
                 return MetricsRoutes.failure(error)
             }
             let (report, outcome) = await api.logs.ingest(decoded.entries.map(\.entry), policy: api.ingestPolicy)
+            api.statistics?.count(
+                path: "/api/v1/logs", decoded: decoded.entries.count, unreadable: decoded.errors.count,
+                accepted: report.accepted, refused: report.refused.count, outcome: outcome)
             var refused = decoded.errors.map { (index: $0.index, name: String?.none, error: $0.message) }
             for item in report.refused { refused.append((decoded.entries[item.index].index, nil, item.reason)) }
             return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
@@ -107,6 +117,9 @@ enum LogTraceRoutes {
                 return MetricsRoutes.failure(error)
             }
             let report = await api.traces.ingest(decoded.spans.map(\.span), policy: api.ingestPolicy)
+            api.statistics?.count(
+                path: "/api/v1/spans", decoded: decoded.spans.count, unreadable: decoded.errors.count,
+                accepted: report.accepted, refused: report.refused.count, outcome: report.outcome)
             var refused = decoded.errors.map { (index: $0.index, name: String?.none, error: $0.message) }
             for item in report.refused { refused.append((decoded.spans[item.index].index, nil, item.reason)) }
             return MetricsRoutes.ingestAnswer(accepted: report.accepted, refused: refused, outcome: report.outcome)

@@ -100,7 +100,9 @@ enum MetricsRoutes {
         let now = Date()
         if let batch = body.withUnsafeReadableBytes({ MetricIngestJSON.decode($0, now: now.unixMilliseconds) }) {
             let (report, outcome) = await api.engine.ingest(batch, policy: api.ingestPolicy)
-            count(batch.count, report: report, outcome: outcome, api: api)
+            api.statistics?.count(
+                path: "/api/v1/metrics", decoded: batch.count, accepted: report.accepted, refused: report.refused.count,
+                outcome: outcome)
             let refused = report.refused.map { (index: $0.position, name: Optional($0.name), error: $0.message) }
             return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
         }
@@ -111,27 +113,14 @@ enum MetricsRoutes {
             return failure(error)
         }
         let (report, outcome) = await api.engine.ingest(MetricBatch(decoded.metrics.map(\.metric)), policy: api.ingestPolicy)
-        count(decoded.metrics.count, report: report, outcome: outcome, api: api)
-        api.statistics?.countItems(path: "/api/v1/metrics", .refused, decoded.errors.count)
+        api.statistics?.count(
+            path: "/api/v1/metrics", decoded: decoded.metrics.count, unreadable: decoded.errors.count,
+            accepted: report.accepted, refused: report.refused.count, outcome: outcome)
         var refused: [(index: Int, name: String?, error: String)] = decoded.errors.map { ($0.index, $0.name, $0.message) }
         for refusal in report.refused {
             refused.append((decoded.metrics[refusal.position].index, refusal.name, refusal.message))
         }
         return ingestAnswer(accepted: report.accepted, refused: refused, outcome: outcome)
-    }
-
-    /// Counts the `decoded` samples of a request by what became of them.
-    private static func count(
-        _ decoded: Int, report: MetricsEngine.RecordReport, outcome: IngestOutcome, api: MetricsAPI
-    ) {
-        guard let statistics = api.statistics else { return }
-        switch outcome {
-        case .unavailable, .tooLarge:
-            statistics.countItems(path: "/api/v1/metrics", .notQueued, decoded)
-        case .stored, .queued, .pending, .nothing:
-            statistics.countItems(path: "/api/v1/metrics", .accepted, report.accepted)
-            statistics.countItems(path: "/api/v1/metrics", .refused, report.refused.count)
-        }
     }
 
     /// The answer to an ingest request (metrics, logs, spans), and what its status guarantees:

@@ -139,7 +139,11 @@ struct RemoteWriteReceiverHostTests {
                     ]}
                     """)
                 #expect(posted.status == 200, "\(posted.body)")
+                let logged = try await httpSend(senderPort, "POST", "/api/v1/logs", body: #"{"logs": [{"level": "info", "message": "m"}, {"level": "loud", "message": "m"}]}"#)
+                #expect(logged.status == 200, "\(logged.body)")
                 let counted = try await httpGet(senderPort, "/metrics").body
+                #expect(counted.contains(#"stepflow_ingest_items_total{outcome="accepted",path="/api/v1/logs"} 1"#), "\(counted)")
+                #expect(counted.contains(#"stepflow_ingest_items_total{outcome="refused",path="/api/v1/logs"} 1"#))
                 #expect(counted.contains(#"stepflow_ingest_items_total{outcome="accepted",path="/api/v1/metrics"} 3"#), "\(counted)")
                 #expect(counted.contains(#"stepflow_ingest_requests_total{code="200",path="/api/v1/metrics"} 1"#))
                 #expect(await eventually(30) {
