@@ -195,12 +195,12 @@ let package = Package(
             dependencies: ["StepflowCore", "CStepflowPlugin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // The peers' wire formats, both ways: Prometheus remote write's messages (generated once by
+        // The peers' wire formats, both ways: Prometheus remote write's and OTLP's messages (generated once by
         // scripts/generate-protobuf.sh and committed) and Snappy's block format.
         .target(
             name: "StepflowWireFormats",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["RemoteWrite/remote_write.proto"],
+            exclude: ["RemoteWrite/remote_write.proto", "OTLP/proto"],
             swiftSettings: strict
         ),
         // Outgoing data to the systems users scale out to: Prometheus remote write (AsyncHTTPClient), from stored
@@ -217,14 +217,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Incoming data in the peers' protocols: the Prometheus remote-write receiver (docs/ingest.md), decoded
-        // into the metrics engine's batches.
+        // Incoming data in the peers' protocols (docs/ingest.md): the Prometheus remote-write receiver and the
+        // OTLP/HTTP receiver, into the metrics, log and trace engines; the direct JSON ingest reader.
         .target(
             name: "StepflowIngest",
             dependencies: [
-                "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowWireFormats",
+                "StepflowCore", "StepflowStorage", "StepflowMetrics", "StepflowLogs", "StepflowTracing",
+                "StepflowWireFormats",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

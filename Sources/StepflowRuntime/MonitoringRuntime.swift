@@ -159,7 +159,8 @@ public final class MonitoringRuntime: Sendable {
             configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
             operations: operations, logger: logger)
         let ingest = IngestCapability.build(
-            http: configuration.http, metrics: configuration.metrics, engine: metrics.engine, logger: logger)
+            http: configuration.http, metrics: configuration.metrics, engine: metrics.engine, logs: logs.engine,
+            traces: tracing.engine, logger: logger)
         self.ingest = ingest
 
         scheduler = Scheduler(
@@ -383,7 +384,7 @@ public final class MonitoringRuntime: Sendable {
             alertAPI: AlertAPI(engine: alerting.engine, maxBodyBytes: configuration.http.maxBodySize),
             audit: AuditTrail(logs: logs.engine),
             profile: { profile.json() },
-            remoteWrite: ingest.remoteWrite, ingestStatistics: ingest.statistics)
+            remoteWrite: ingest.remoteWrite, otlp: ingest.otlp, ingestStatistics: ingest.statistics)
         return sources
     }
 }

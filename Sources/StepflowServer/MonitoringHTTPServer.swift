@@ -35,6 +35,8 @@ public struct HTTPDataSources: Sendable {
     public var profile: (@Sendable () async -> JSONValue)?
     /// The Prometheus remote-write receiver (`POST /api/v1/write`); `nil` leaves the route out.
     public var remoteWrite: RemoteWriteReceiver?
+    /// The OTLP/HTTP receiver (`POST /v1/traces`, `/v1/logs`, `/v1/metrics`); `nil` leaves the routes out.
+    public var otlp: OTLPReceiver?
     /// Where every ingest route counts its answers (`stepflow_ingest_requests_total`).
     public var ingestStatistics: IngestStatistics?
 
@@ -46,9 +48,10 @@ public struct HTTPDataSources: Sendable {
         restartPlugin: (@Sendable (String) async -> (status: Int, body: String))? = nil,
         metricsAPI: MetricsAPI? = nil, logTraceAPI: LogTraceAPI? = nil, alertAPI: AlertAPI? = nil,
         audit: AuditTrail? = nil, profile: (@Sendable () async -> JSONValue)? = nil,
-        remoteWrite: RemoteWriteReceiver? = nil, ingestStatistics: IngestStatistics? = nil
+        remoteWrite: RemoteWriteReceiver? = nil, otlp: OTLPReceiver? = nil, ingestStatistics: IngestStatistics? = nil
     ) {
         self.remoteWrite = remoteWrite
+        self.otlp = otlp
         self.ingestStatistics = ingestStatistics
         self.profile = profile
         self.audit = audit
@@ -209,6 +212,9 @@ public enum MonitoringHTTPServer {
         }
         if let receiver = sources.remoteWrite {
             RemoteWriteRoutes.register(on: router, receiver: receiver, maxBodyBytes: http.maxBodySize)
+        }
+        if let receiver = sources.otlp {
+            OTLPRoutes.register(on: router, receiver: receiver, maxBodyBytes: http.maxBodySize)
         }
         if let logTraceAPI = sources.logTraceAPI {
             LogTraceRoutes.register(on: router, api: logTraceAPI)

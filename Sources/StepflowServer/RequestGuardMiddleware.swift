@@ -41,7 +41,10 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             return LogTraceRoutes.tooLarge(policy.maxBodySize)
         }
-        let depth = kind == .json && body.withUnsafeReadableBytes { JSONDepth.exceeds(policy.maxJSONDepth, in: $0) }
+        // A compressed body's nesting is its decoder's to bound (an OTLP body's depth limit is swift-protobuf's).
+        let encoded = request.headers[.contentEncoding].map { !["", "identity"].contains($0.lowercased()) } ?? false
+        let depth = kind == .json && !encoded
+            && body.withUnsafeReadableBytes { JSONDepth.exceeds(policy.maxJSONDepth, in: $0) }
         if depth {
             return Self.answer(
                 .badRequest,
@@ -118,7 +121,7 @@ public struct RequestPolicy: Sendable {
     enum BodyKind { case json, protobuf }
 
     /// The routes that read protobuf bodies; every other route takes JSON only.
-    static let protobufPaths: Set<String> = ["/api/v1/write"]
+    static let protobufPaths: Set<String> = ["/api/v1/write", "/v1/traces", "/v1/logs", "/v1/metrics"]
 
     /// What a `Content-Type` declares, or `nil` when the API takes no such body.
     static func bodyKind(_ contentType: String?) -> BodyKind? {

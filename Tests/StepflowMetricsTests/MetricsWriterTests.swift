@@ -26,7 +26,8 @@ struct MetricsWriterTests {
         defer { task.cancel() }
         engine.record((0..<1000).map { Metric(name: "w", value: .gauge(Double($0)), labels: [Label("i", "\($0)")]) })
         let store = MetricStore(database: database)
-        let deadline = Date().addingTimeInterval(10)
+        // A deadline, not a timing: generous, since the suites beside this one load the machine.
+        let deadline = Date().addingTimeInterval(60)
         // The writer counts a batch just after its transaction commits: wait for both.
         while await (try store.count(name: "w") < 1000 || writer.written < 1000) && Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))

@@ -207,21 +207,25 @@ struct RemoteWriteReceiverHostTests {
         }
         return bytes
     }
+}
 
+/// The fuzzers of the ingest paths run in the HTTP fuzz suite, one after another, so that no two of them load the
+/// machine at once.
+extension HTTPFuzzTests {
     @Test("10,000 mutated remote-write bodies: no crash, every answer 2xx or a 4xx that says why, the host stays up")
     func fuzzRemoteWrite() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let runtime = try await MonitoringRuntime(
             loaded: ConfigurationLoader.load(
-                path: hostConfiguration(
+                path: RemoteWriteReceiverHostTests().hostConfiguration(
                     directory, http: ["acknowledge: queued"],
                     // 10,000 requests in a few seconds from one address: past the default write rate limit.
                     extra: "security:\n  rate_limit: 1000000\n  rate_limit_burst: 1000000"),
                 environment: [:]),
             logger: logger)
         let seed = fuzzSeed(default: 0x5EED_0016)
-        let valid = try Self.validRequest()
+        let valid = try RemoteWriteReceiverHostTests.validRequest()
         try await whileRunning(runtime, logger: logger) {
             let port = await runtime.boundAddress.waitForPort()
             let workers = 4
@@ -236,8 +240,8 @@ struct RemoteWriteReceiverHostTests {
                             for _ in 0..<perWorker {
                                 let body: [UInt8]
                                 switch Int.random(in: 0..<10, using: &random) {
-                                case 0..<4: body = Snappy.compress(Self.mutate(valid, &random))
-                                case 4..<8: body = Self.mutate(Snappy.compress(valid), &random)
+                                case 0..<4: body = Snappy.compress(RemoteWriteReceiverHostTests.mutate(valid, &random))
+                                case 4..<8: body = RemoteWriteReceiverHostTests.mutate(Snappy.compress(valid), &random)
                                 case 8: body = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
                                 default: body = Snappy.compress(valid)
                                 }
