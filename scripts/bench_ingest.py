@@ -9,14 +9,15 @@ before timing starts.
 1. Prometheus (`--prometheus`, 2.42 from Debian), started with --web.enable-remote-write-receiver on a fresh TSDB,
    receives the samples as remote write 1.0.
 2. stepflow-monitor (`--binary`, a release build), each time on a fresh database, receives them as JSON
-   (POST /api/v1/metrics) and as remote write (POST /api/v1/write).
+   (POST /api/v1/metrics), as remote write (POST /api/v1/write) and as OTLP metrics (POST /v1/metrics: counters
+   as cumulative monotonic sums, the rest as gauges).
 
 For each: samples per second (wall clock from the first request to the last answer) and samples per CPU-second of
 the receiving process (utime + stime from /proc), the ratio to Prometheus, and the number of samples stored
 (Prometheus: count_over_time over the range; ours: rows in monitoring_metrics after SIGTERM, which writes
 everything queued).
 
-    python3 scripts/bench_ingest.py --binary .build/release/stepflow-monitor [--only json,remote-write]
+    python3 scripts/bench_ingest.py --binary .build/release/stepflow-monitor [--only json,remote-write,otlp]
 
 Needs python3-snappy (apt-get install python3-snappy) for the remote-write bodies.
 """
@@ -104,6 +105,30 @@ def remote_write_body(timestamp, samples):
     return snappy.compress(bytes(out))
 
 
+def otlp_body(timestamp, samples):
+    """An opentelemetry.proto ExportMetricsServiceRequest, encoded by hand: one metric per name, one data point
+    per sample, its labels as string attributes."""
+    by_name = {}
+    for name, labels, value in samples:
+        by_name.setdefault(name, []).append((labels, value))
+    nanos = struct.pack("<Q", timestamp * 1_000_000)
+    metrics = bytearray()
+    for name, points in by_name.items():
+        encoded = bytearray()
+        for labels, value in points:
+            point = bytearray()
+            for key, text in labels:
+                point += field(7, field(1, key.encode()) + field(2, field(1, text.encode())))
+            point += b"\x19" + nanos + b"\x21" + struct.pack("<d", value)
+            encoded += field(1, bytes(point))
+        if name.endswith("_total"):
+            metric = field(1, name.encode()) + field(7, bytes(encoded) + b"\x10\x02\x18\x01")
+        else:
+            metric = field(1, name.encode()) + field(5, bytes(encoded))
+        metrics += field(2, metric)
+    return field(1, field(2, bytes(metrics)))
+
+
 def send_all(port, path, bodies, headers, connections):
     """Sends the bodies over `connections` keep-alive connections, body i on connection i % connections; returns
     the wall-clock seconds and the statuses seen."""
@@ -182,6 +207,8 @@ def run_prometheus(binary, directory, bodies, connections, end_ms, points):
 
 
 def run_host(binary, directory, name, path, bodies, headers, connections):
+    # The previous run's database written out first, so that its write-back does not fall into this run.
+    os.sync()
     port = free_port()
     config = os.path.join(directory, f"{name}.yaml")
     database = os.path.join(directory, f"{name}.sqlite")
@@ -211,7 +238,7 @@ def main():
     parser.add_argument("--points", type=int, default=50)
     parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--connections", type=int, default=2)
-    parser.add_argument("--only", default="json,remote-write", help="which of our paths to run")
+    parser.add_argument("--only", default="json,remote-write,otlp", help="which of our paths to run")
     arguments = parser.parse_args()
     total = arguments.series * arguments.points
     end_ms = int(time.time() * 1000) // 1000 * 1000
@@ -226,6 +253,21 @@ def main():
         elapsed, cpu, stored, statuses = run_prometheus(
             arguments.prometheus, directory, remote_write, arguments.connections, end_ms, arguments.points)
         reference = report("Prometheus 2.42, remote write", total, elapsed, cpu, stored)
+        if "remote-write" in paths:
+            print("stepflow-monitor, remote write ...", flush=True)
+            elapsed, cpu, stored, statuses = run_host(
+                arguments.binary, directory, "remote-write", "/api/v1/write", remote_write,
+                {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"}, arguments.connections)
+            report("stepflow-monitor, remote write", total, elapsed, cpu, stored, reference)
+        if "otlp" in paths:
+            print("preparing OTLP bodies", flush=True)
+            bodies = [otlp_body(timestamp, samples) for timestamp, samples in requests]
+            print("stepflow-monitor, OTLP metrics ...", flush=True)
+            elapsed, cpu, stored, statuses = run_host(
+                arguments.binary, directory, "otlp", "/v1/metrics", bodies,
+                {"Content-Type": "application/x-protobuf"}, arguments.connections)
+            report("stepflow-monitor, OTLP metrics", total, elapsed, cpu, stored, reference)
+            del bodies
         if "json" in paths:
             print("preparing JSON bodies", flush=True)
             bodies = [json_body(timestamp, samples) for timestamp, samples in requests]
@@ -235,12 +277,6 @@ def main():
                 {"Content-Type": "application/json"}, arguments.connections)
             report("stepflow-monitor, JSON", total, elapsed, cpu, stored, reference)
             del bodies
-        if "remote-write" in paths:
-            print("stepflow-monitor, remote write ...", flush=True)
-            elapsed, cpu, stored, statuses = run_host(
-                arguments.binary, directory, "remote-write", "/api/v1/write", remote_write,
-                {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"}, arguments.connections)
-            report("stepflow-monitor, remote write", total, elapsed, cpu, stored, reference)
 
 
 if __name__ == "__main__":

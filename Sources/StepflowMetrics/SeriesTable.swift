@@ -17,7 +17,7 @@ struct SeriesTable {
 
     private(set) var series: [SeriesState] = []
     private(set) var families: [Family] = []
-    private var firstByFingerprint: [UInt64: Int32] = [:]
+    private var firstByFingerprint = HashIndex()
     private var nextWithFingerprint: [Int32] = []
     private var familyByName: [String: Int] = [:]
     /// Series indices sorted by name, then labels; rebuilt on the first read after a series was added.
@@ -46,7 +46,7 @@ struct SeriesTable {
     /// The series with `fingerprint` that `matches` confirms, if any.
     @inline(__always)
     func find(_ fingerprint: UInt64, where matches: (SeriesIdentity) -> Bool) -> Int? {
-        guard var index = firstByFingerprint[fingerprint] else { return nil }
+        guard var index = firstByFingerprint.value(for: fingerprint) else { return nil }
         while index >= 0 {
             if matches(series[Int(index)].identity) { return Int(index) }
             index = nextWithFingerprint[Int(index)]
@@ -80,12 +80,12 @@ struct SeriesTable {
         series.append(state)
         if estimatesMemory { estimatedBytes += Self.estimatedBytes(of: state) }
         families[state.identity.family].seriesCount += 1
-        if let first = firstByFingerprint[state.identity.fingerprint] {
+        if let first = firstByFingerprint.value(for: state.identity.fingerprint) {
             nextWithFingerprint.append(first)  // chain the newcomer in front of the series that share its fingerprint
         } else {
             nextWithFingerprint.append(-1)
         }
-        firstByFingerprint[state.identity.fingerprint] = Int32(index)
+        firstByFingerprint.set(Int32(truncatingIfNeeded: index), for: state.identity.fingerprint)
         return index
     }
 
@@ -108,7 +108,7 @@ struct SeriesTable {
         }
         guard !removed.isEmpty else { return [] }
         series = []
-        firstByFingerprint = [:]
+        firstByFingerprint = HashIndex(capacity: kept.count)
         nextWithFingerprint = []
         nextWithFingerprint.reserveCapacity(kept.count)
         let families = self.families

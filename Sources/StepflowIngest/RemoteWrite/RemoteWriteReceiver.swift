@@ -218,9 +218,7 @@ public final class RemoteWriteReceiver: Sendable {
         var types: [String: (type: MetricType, help: UInt32)] = [:]
         func intern(_ text: String, into batch: inout MetricBatch) -> UInt32 {
             if let index = strings[text] { return index }
-            let index = text.utf8.withContiguousStorageIfAvailable { bytes in
-                batch.addString(text, hash: ContentHash.hash(UnsafeRawPointer(bytes.baseAddress!), count: bytes.count))
-            } ?? batch.addString(text, hash: ContentHash.hash(text))
+            let index = batch.addString(text, hash: ContentHash.hash(text))
             strings[text] = index
             return index
         }
@@ -266,18 +264,33 @@ public final class RemoteWriteReceiver: Sendable {
         return converted
     }
 
-    /// A string of the request body, by its bytes: the key of the reader's intern table.
-    private struct ByteString: Hashable {
-        let base: UnsafePointer<UInt8>
-        let range: Range<Int>
-        let hash: UInt64
+    /// The strings of one request body by their bytes: a ``HashIndex`` from content hash to the first string
+    /// with that hash, chained to the others (hashes may collide; bytes decide).
+    private struct ByteInterning {
+        var first = HashIndex(capacity: 256)
+        var next: [Int32] = []
+        var ranges: [Range<Int>] = []
+        var indices: [UInt32] = []
 
-        static func == (a: ByteString, b: ByteString) -> Bool {
-            guard a.hash == b.hash, a.range.count == b.range.count else { return false }
-            return memcmp(a.base + a.range.lowerBound, b.base + b.range.lowerBound, a.range.count) == 0
+        /// The batch index of the string whose bytes are `range`, adding it (`make` gives its text) when new;
+        /// `nil` when it is new and not UTF-8.
+        mutating func intern(
+            _ range: Range<Int>, reader: RemoteWriteReader, into batch: inout MetricBatch
+        ) -> UInt32? {
+            let hash = reader.hash(range)
+            var slot = first.value(for: hash) ?? -1
+            while slot >= 0 {
+                if reader.equal(ranges[Int(slot)], range) { return indices[Int(slot)] }
+                slot = next[Int(slot)]
+            }
+            guard let text = reader.string(range) else { return nil }
+            let index = batch.addString(text, hash: hash)
+            next.append(first.value(for: hash) ?? -1)
+            ranges.append(range)
+            indices.append(index)
+            first.set(Int32(truncatingIfNeeded: ranges.count - 1), for: hash)
+            return index
         }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     /// ``convert(_:)-(Prometheus_WriteRequest)`` over the direct reader's layout: the same batch, read from the
@@ -286,21 +299,16 @@ public final class RemoteWriteReceiver: Sendable {
         var converted = Converted()
         let maxLabels = engine.options.limits.maxLabelsPerSeries
         converted.batch.reserveSamples(layout.samples)
-        guard let base = reader.base else { return converted }
+        guard reader.base != nil else { return converted }
         // Strings by their bytes, each made once. (The generated path interns by text, where two byte sequences
         // Swift calls equal share an entry; the engine compares series by text, so both store the same series.)
-        var byBytes: [ByteString: UInt32] = [:]
+        var strings = ByteInterning()
         var types: [UInt32: (type: MetricType, help: UInt32)] = [:]
         var labels: [RemoteWriteReader.LabelRanges] = []
         var samples: [(value: Double, timestamp: Int64)] = []
         var references: [(name: UInt32, value: UInt32)] = []
         func intern(_ range: Range<Int>, into batch: inout MetricBatch) -> UInt32? {
-            let key = ByteString(base: base, range: range, hash: reader.hash(range))
-            if let index = byBytes[key] { return index }
-            guard let text = reader.string(range) else { return nil }
-            let index = batch.addString(text, hash: key.hash)
-            byBytes[key] = index
-            return index
+            strings.intern(range, reader: reader, into: &batch)
         }
         for range in layout.series {
             guard let parts = reader.series(in: range, labels: &labels, samples: &samples) else { return nil }
