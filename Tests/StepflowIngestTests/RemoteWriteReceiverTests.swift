@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import StepflowCore
-import StepflowIngest
+@testable import StepflowIngest
 import StepflowMetrics
 import StepflowStorage
 import StepflowTestSupport
@@ -219,5 +219,36 @@ struct RemoteWriteReceiverTests {
             #expect(harness.statistics.items[.init(path: RemoteWriteReceiver.path, outcome: .notQueued)] == 10)
             #expect(harness.engine.seriesCount == 0)
         }
+    }
+}
+
+/// The hardening found by a hostile-input review: hash seeding, HELP cut at a character, bounded messages.
+@Suite("Remote write against hostile senders")
+struct RemoteWriteHostileTests {
+    @Test("a HELP text longer than the limit is cut at a character boundary, never past the limit")
+    func helpCut() {
+        let text = String(repeating: "a", count: 4_095) + "🙂"
+        let cut = RemoteWriteFamilies.prefix(text, bytes: 4_096)
+        #expect(cut.utf8.count <= 4_096)
+        #expect(cut == String(repeating: "a", count: 4_095))
+        #expect(RemoteWriteFamilies.prefix("short", bytes: 4_096) == "short")
+    }
+
+    @Test("content hashes are seeded per process: the same bytes hash alike within it")
+    func seeded() {
+        #expect(ContentHash.hash("node_load1") == ContentHash.hash("node_load1"))
+        #expect(ContentHash.seed == ContentHash.seed)
+    }
+
+    @Test("refusals of many samples of one huge name carry a bounded message each")
+    func boundedMessages() async throws {
+        let logger = Logger(label: "hostile")
+        let queue = MetricsWriteQueue(capacity: 100_000, batchSize: 1_000)
+        let engine = MetricsEngine(queue: queue, logger: logger)
+        let name = String(repeating: "n", count: 1 << 20) + "_total"
+        let batch = MetricBatch((0..<1_000).map { _ in Metric(name: name, value: .counter(-1), timestamp: Date()) })
+        let (report, _) = await engine.ingest(batch, policy: IngestPolicy(waitForCommit: false))
+        #expect(report.refused.count == 1_000)
+        #expect(report.refused.allSatisfy { $0.message.utf8.count < 1_000 })
     }
 }

@@ -189,69 +189,92 @@ struct HTTPFuzzTests {
         }
     }
 
+    /// What a fuzz run saw: the answers by status, and the bad ones.
+    struct FuzzOutcome {
+        var failures: [String] = []
+        var statuses: [Int: Int] = [:]
+    }
+
+    /// An ingest fuzz's host: answers once queued, and no write rate limit (10,000 requests from one address in
+    /// seconds are the point).
+    static let ingestFuzzYAML = """
+        http:
+          port: 0
+          acknowledge: queued
+        security:
+          rate_limit: 1000000
+          rate_limit_burst: 1000000
+        plugins: []
+        """
+
+    /// Sends `workers × perWorker` requests, each worker blocking on its sockets on a thread of its own (not on the
+    /// cooperative pool the in-process host serves with). `send` makes and sends one request with the worker's
+    /// random source, and returns the answer's status and, for a bad answer, what was wrong.
+    static func fuzz(
+        workers: Int = 4, perWorker: Int = 2_500, seed: UInt64,
+        _ send: @escaping @Sendable (inout FuzzRandom) -> (status: Int, failure: String?)
+    ) async -> FuzzOutcome {
+        await withTaskGroup(of: FuzzOutcome.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    let work: @Sendable () -> FuzzOutcome = {
+                        var random = FuzzRandom(seed: seed &+ UInt64(worker))
+                        var outcome = FuzzOutcome()
+                        for _ in 0..<perWorker {
+                            let answer = send(&random)
+                            outcome.statuses[answer.status, default: 0] += 1
+                            if let failure = answer.failure { outcome.failures.append(failure) }
+                        }
+                        return outcome
+                    }
+                    return (try? await offPool(work)) ?? FuzzOutcome(failures: ["worker \(worker) failed"])
+                }
+            }
+            var all = FuzzOutcome()
+            for await outcome in group {
+                all.failures += outcome.failures
+                all.statuses.merge(outcome.statuses, uniquingKeysWith: +)
+            }
+            return all
+        }
+    }
+
+    /// Checks a fuzz run of `count` requests to `path`: every one answered, both sides reached (`accepted`
+    /// answers of 2xx, `refused` of 400, at least), no bad answer.
+    static func check(
+        _ outcome: FuzzOutcome, path: String, seed: UInt64, count: Int, accepted: Int, refused: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let statuses = outcome.statuses
+        print("fuzz \(path), seed \(seed): answers by status \(statuses.sorted { $0.key < $1.key })")
+        #expect(statuses.values.reduce(0, +) == count, sourceLocation: sourceLocation)
+        #expect(statuses.filter { (200..<300).contains($0.key) }.values.reduce(0, +) > accepted, "\(path): \(statuses)", sourceLocation: sourceLocation)
+        #expect(statuses[400, default: 0] > refused, "\(path): \(statuses)", sourceLocation: sourceLocation)
+        #expect(
+            outcome.failures.isEmpty,
+            "\(path), seed \(seed): \(outcome.failures.count) bad answers, e.g.\n\(outcome.failures.prefix(10).joined(separator: "\n"))",
+            sourceLocation: sourceLocation)
+    }
+
     @Test("10,000 mutated bodies to each JSON ingest path: no crash, every answer 2xx or a 4xx that says why")
     func fuzzIngestPaths() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-              acknowledge: queued
-            security:
-              rate_limit: 1000000
-              rate_limit_burst: 1000000
-            plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
         let seed = fuzzSeed(default: 0x5EED_0164)
-        try await whileRunning(runtime, logger: logger) {
+        try await withHost(directory, Self.ingestFuzzYAML, logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
             for (offset, template) in Self.templates.prefix(3).enumerated() {
-                let workers = 4
-                let perWorker = 2_500
-                let results = await withTaskGroup(of: ([String], [Int: Int]).self) { group in
-                    for worker in 0..<workers {
-                        group.addTask {
-                            let work: @Sendable () -> ([String], [Int: Int]) = {
-                                var random = FuzzRandom(seed: seed &+ UInt64(offset * workers + worker))
-                                var failures: [String] = []
-                                var statuses: [Int: Int] = [:]
-                                for _ in 0..<perWorker {
-                                    var body = template.fill(&random)
-                                    if random.chance(0.5) { body = FuzzMutator.mutate(body, &random) }
-                                    guard let answer = try? blockingRawRequest(
-                                        port, "POST", template.path, headers: ["Content-Type": "application/json"], body: body)
-                                    else {
-                                        failures.append("no answer to \(body.prefix(200))")
-                                        continue
-                                    }
-                                    statuses[answer.status, default: 0] += 1
-                                    let explained = answer.body.contains("\"error\"")
-                                    if !((200..<300).contains(answer.status) || ((400..<500).contains(answer.status) && explained)) {
-                                        failures.append("\(body.prefix(200)) → \(answer.status) \(answer.body.prefix(300))")
-                                    }
-                                }
-                                return (failures, statuses)
-                            }
-                            return (try? await offPool(work)) ?? (["worker \(worker) failed"], [:])
-                        }
-                    }
-                    var all: ([String], [Int: Int]) = ([], [:])
-                    for await (failures, statuses) in group {
-                        all.0 += failures
-                        all.1.merge(statuses, uniquingKeysWith: +)
-                    }
-                    return all
+                let outcome = await Self.fuzz(seed: seed &+ UInt64(offset * 4)) { random in
+                    var body = template.fill(&random)
+                    if random.chance(0.5) { body = FuzzMutator.mutate(body, &random) }
+                    guard let answer = try? blockingRawRequest(
+                        port, "POST", template.path, headers: ["Content-Type": "application/json"], body: body)
+                    else { return (0, "no answer to \(body.prefix(200))") }
+                    let explained = answer.body.contains("\"error\"")
+                    let fine = (200..<300).contains(answer.status) || ((400..<500).contains(answer.status) && explained)
+                    return (answer.status, fine ? nil : "\(body.prefix(200)) → \(answer.status) \(answer.body.prefix(300))")
                 }
-                let (failures, statuses) = results
-                print("ingest fuzz \(template.path), seed \(seed): answers by status \(statuses.sorted { $0.key < $1.key })")
-                #expect(statuses.values.reduce(0, +) == workers * perWorker)
-                // Both sides are reached: bodies taken and bodies refused.
-                #expect(statuses.filter { (200..<300).contains($0.key) }.values.reduce(0, +) > 100, "\(template.path): \(statuses)")
-                #expect(statuses[400, default: 0] > 1000, "\(template.path): \(statuses)")
-                #expect(failures.isEmpty, "\(template.path), seed \(seed): \(failures.count) bad answers, e.g.\n\(failures.prefix(10).joined(separator: "\n"))")
+                Self.check(outcome, path: template.path, seed: seed, count: 10_000, accepted: 100, refused: 1000)
             }
             let live = try await rawRequest(port, "GET", "/health/live")
             #expect(live.status == 200)

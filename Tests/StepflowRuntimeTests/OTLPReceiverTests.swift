@@ -85,15 +85,7 @@ struct OTLPReceiverTests {
     func jsonAndRefusals() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-            plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        try await whileRunning(runtime, logger: logger) {
+        try await withHost(directory, "http:\n  port: 0\nplugins: []\n", logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
             let traces = #"""
                 {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "billing"}}]},
@@ -178,15 +170,7 @@ struct OTLPReceiverTests {
         }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-            plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
-        try await whileRunning(runtime, logger: logger) {
+        try await withHost(directory, "http:\n  port: 0\nplugins: []\n", logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
             let scriptPath = try directory.write("send.py", Self.script)
             let run = try await runProcess(python, [scriptPath, "http://127.0.0.1:\(port)"])
@@ -354,71 +338,28 @@ extension HTTPFuzzTests {
     func fuzzOTLP() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let path = try directory.write("config.yaml", """
-            storage:
-              path: \(directory.file("monitoring.sqlite"))
-            http:
-              port: 0
-              acknowledge: queued
-            security:
-              rate_limit: 1000000
-              rate_limit_burst: 1000000
-            plugins: []
-            """)
-        let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
         let seed = fuzzSeed(default: 0x5EED_0163)
         let valid = try OTLPReceiverTests.validBodies()
-        try await whileRunning(runtime, logger: logger) {
+        try await withHost(directory, Self.ingestFuzzYAML, logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
-            for signal in ["/v1/traces", "/v1/logs", "/v1/metrics"] {
+            for (offset, signal) in ["/v1/traces", "/v1/logs", "/v1/metrics"].enumerated() {
                 let bodies = valid.filter { $0.path == signal }
-                let workers = 4
-                let perWorker = 2_500
-                let results = await withTaskGroup(of: ([String], [Int: Int]).self) { group in
-                    for worker in 0..<workers {
-                        group.addTask {
-                            let work: @Sendable () -> ([String], [Int: Int]) = {
-                                var random = FuzzRandom(seed: seed &+ UInt64(worker) &+ UInt64(signal.utf8.count * 7))
-                                var failures: [String] = []
-                                var statuses: [Int: Int] = [:]
-                                for _ in 0..<perWorker {
-                                    let base = random.pick(bodies)
-                                    var bytes = base.bytes
-                                    if random.chance(0.8) {
-                                        bytes = base.json
-                                            ? Array(FuzzMutator.mutate(String(decoding: bytes, as: UTF8.self), &random).utf8)
-                                            : RemoteWriteReceiverHostTests.mutate(bytes, &random)
-                                    }
-                                    let type = base.json ? "application/json" : "application/x-protobuf"
-                                    guard let answer = try? blockingRawRequest(
-                                        port, "POST", signal, headers: ["Content-Type": type], bytes: bytes)
-                                    else {
-                                        failures.append("no answer to \(bytes.count) bytes")
-                                        continue
-                                    }
-                                    statuses[answer.status, default: 0] += 1
-                                    let fine = (200..<300).contains(answer.status)
-                                        || ((400..<500).contains(answer.status) && !answer.body.isEmpty)
-                                    if !fine { failures.append("\(answer.status) \(answer.body.prefix(200))") }
-                                }
-                                return (failures, statuses)
-                            }
-                            return (try? await offPool(work)) ?? (["worker \(worker) failed"], [:])
-                        }
+                let outcome = await Self.fuzz(seed: seed &+ UInt64(offset * 4)) { random in
+                    let base = random.pick(bodies)
+                    var bytes = base.bytes
+                    if random.chance(0.8) {
+                        bytes = base.json
+                            ? Array(FuzzMutator.mutate(String(decoding: bytes, as: UTF8.self), &random).utf8)
+                            : RemoteWriteReceiverHostTests.mutate(bytes, &random)
                     }
-                    var all: ([String], [Int: Int]) = ([], [:])
-                    for await (failures, statuses) in group {
-                        all.0 += failures
-                        all.1.merge(statuses, uniquingKeysWith: +)
+                    let type = base.json ? "application/json" : "application/x-protobuf"
+                    guard let answer = try? blockingRawRequest(port, "POST", signal, headers: ["Content-Type": type], bytes: bytes) else {
+                        return (0, "no answer to \(bytes.count) bytes")
                     }
-                    return all
+                    let fine = (200..<300).contains(answer.status) || ((400..<500).contains(answer.status) && !answer.body.isEmpty)
+                    return (answer.status, fine ? nil : "\(answer.status) \(answer.body.prefix(200))")
                 }
-                let (failures, statuses) = results
-                print("OTLP fuzz \(signal), seed \(seed): answers by status \(statuses.sorted { $0.key < $1.key })")
-                #expect(statuses.values.reduce(0, +) == workers * perWorker)
-                #expect(statuses[200, default: 0] > 500, "\(signal): \(statuses)")
-                #expect(statuses[400, default: 0] > 500, "\(signal): \(statuses)")
-                #expect(failures.isEmpty, "\(signal), seed \(seed): \(failures.count) bad answers, e.g.\n\(failures.prefix(10).joined(separator: "\n"))")
+                Self.check(outcome, path: signal, seed: seed, count: 10_000, accepted: 500, refused: 500)
             }
             let live = try await rawRequest(port, "GET", "/health/live")
             #expect(live.status == 200)

@@ -216,69 +216,31 @@ extension HTTPFuzzTests {
     func fuzzRemoteWrite() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let runtime = try await MonitoringRuntime(
-            loaded: ConfigurationLoader.load(
-                path: RemoteWriteReceiverHostTests().hostConfiguration(
-                    directory, http: ["acknowledge: queued"],
-                    // 10,000 requests in a few seconds from one address: past the default write rate limit.
-                    extra: "security:\n  rate_limit: 1000000\n  rate_limit_burst: 1000000"),
-                environment: [:]),
-            logger: logger)
         let seed = fuzzSeed(default: 0x5EED_0016)
         let valid = try RemoteWriteReceiverHostTests.validRequest()
-        try await whileRunning(runtime, logger: logger) {
+        try await withHost(directory, Self.ingestFuzzYAML, logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
-            let workers = 4
-            let perWorker = 2_500
-            let results = await withTaskGroup(of: ([String], [Int: Int]).self) { group in
-                for worker in 0..<workers {
-                    group.addTask {
-                        let work: @Sendable () -> ([String], [Int: Int]) = {
-                            var random = FuzzRandom(seed: seed &+ UInt64(worker))
-                            var failures: [String] = []
-                            var statuses: [Int: Int] = [:]
-                            for _ in 0..<perWorker {
-                                let body: [UInt8]
-                                switch Int.random(in: 0..<10, using: &random) {
-                                case 0..<4: body = Snappy.compress(RemoteWriteReceiverHostTests.mutate(valid, &random))
-                                case 4..<8: body = RemoteWriteReceiverHostTests.mutate(Snappy.compress(valid), &random)
-                                case 8: body = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-                                default: body = Snappy.compress(valid)
-                                }
-                                var headers = ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"]
-                                // Any printable ASCII: a header with control bytes is the HTTP parser's to refuse, not the route's.
-                                if random.chance(0.05) {
-                                    headers["Content-Type"] = String(FuzzCorpus.token(&random).unicodeScalars.filter { (0x20...0x7E).contains($0.value) })
-                                }
-                                if random.chance(0.05) { headers["Content-Encoding"] = "gzip" }
-                                guard let answer = try? blockingRawRequest(port, "POST", "/api/v1/write", headers: headers, bytes: body) else {
-                                    failures.append("no answer to a body of \(body.count) bytes")
-                                    continue
-                                }
-                                statuses[answer.status, default: 0] += 1
-                                let fine = (200..<300).contains(answer.status)
-                                    || ((400..<500).contains(answer.status) && !answer.body.isEmpty)
-                                if !fine { failures.append("\(answer.status) \(answer.body.prefix(200)) for \(body.prefix(64))") }
-                            }
-                            return (failures, statuses)
-                        }
-                        return (try? await offPool(work)) ?? (["worker \(worker) failed"], [:])
-                    }
+            let outcome = await Self.fuzz(seed: seed) { random in
+                let body: [UInt8]
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0..<4: body = Snappy.compress(RemoteWriteReceiverHostTests.mutate(valid, &random))
+                case 4..<8: body = RemoteWriteReceiverHostTests.mutate(Snappy.compress(valid), &random)
+                case 8: body = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                default: body = Snappy.compress(valid)
                 }
-                var all: ([String], [Int: Int]) = ([], [:])
-                for await (failures, statuses) in group {
-                    all.0 += failures
-                    all.1.merge(statuses, uniquingKeysWith: +)
+                var headers = ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"]
+                // Any printable ASCII: a header with control bytes is the HTTP parser's to refuse, not the route's.
+                if random.chance(0.05) {
+                    headers["Content-Type"] = String(FuzzCorpus.token(&random).unicodeScalars.filter { (0x20...0x7E).contains($0.value) })
                 }
-                return all
+                if random.chance(0.05) { headers["Content-Encoding"] = "gzip" }
+                guard let answer = try? blockingRawRequest(port, "POST", "/api/v1/write", headers: headers, bytes: body) else {
+                    return (0, "no answer to a body of \(body.count) bytes")
+                }
+                let fine = (200..<300).contains(answer.status) || ((400..<500).contains(answer.status) && !answer.body.isEmpty)
+                return (answer.status, fine ? nil : "\(answer.status) \(answer.body.prefix(200)) for \(body.prefix(64))")
             }
-            let (failures, statuses) = results
-            print("remote-write fuzz, seed \(seed): answers by status \(statuses.sorted { $0.key < $1.key })")
-            #expect(statuses.values.reduce(0, +) == workers * perWorker)
-            // Both sides are reached: bodies taken and bodies refused.
-            #expect(statuses[204, default: 0] > 500, "\(statuses)")
-            #expect(statuses[400, default: 0] > 1000, "\(statuses)")
-            #expect(failures.isEmpty, "seed \(seed): \(failures.count) bad answers, e.g.\n\(failures.prefix(10).joined(separator: "\n"))")
+            Self.check(outcome, path: "/api/v1/write", seed: seed, count: 10_000, accepted: 500, refused: 1000)
             let live = try await rawRequest(port, "GET", "/health/live")
             #expect(live.status == 200)
         }

@@ -2,12 +2,17 @@
 ///
 /// One function for every module, so that a hash computed by the plugin host (from a plugin's bytes) and one
 /// computed by the metrics engine (from a `String`) agree. Not cryptographic: series lookups always confirm a
-/// fingerprint match by comparing names and labels.
+/// fingerprint match by comparing names and labels. Seeded at random per process, so that a client cannot compute
+/// strings whose hashes collide and turn the lookups of the series table and the ingest readers into long chain
+/// walks (hash flooding); no hash leaves the process or is stored.
 package enum ContentHash {
+    /// This process's seed.
+    @usableFromInline package static let seed = UInt64.random(in: .min ... .max)
+
     /// The hash of `count` bytes at `base`, eight bytes at a time.
     @inlinable
     package static func hash(_ base: UnsafeRawPointer, count: Int) -> UInt64 {
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: count)
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ seed ^ UInt64(truncatingIfNeeded: count)
         var offset = 0
         while offset + 8 <= count {
             hash = (hash ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD

@@ -137,8 +137,9 @@ package enum MetricIngestJSON {
             return nil
         }
 
-        /// Whether the next string is exactly `key` (ASCII), consumed when it is a plain string at all.
-        mutating func key() -> Key? {
+        /// The byte range of the next string when it is plain ASCII (no escapes, no control characters),
+        /// consumed with its quotes.
+        mutating func plainASCII() -> Range<Int>? {
             guard take(Self.quote) else { return nil }
             let start = index
             while index < count, bytes[index] != Self.quote {
@@ -146,9 +147,14 @@ package enum MetricIngestJSON {
                 index += 1
             }
             guard index < count else { return nil }
-            let key = Key(UnsafeBufferPointer(start: bytes + start, count: index - start))
             index += 1
-            return key
+            return start..<(index - 1)
+        }
+
+        /// The key the next string names, consumed; `nil` for a key this reader does not know.
+        mutating func key() -> Key? {
+            guard let range = plainASCII() else { return nil }
+            return Key(UnsafeBufferPointer(start: bytes + range.lowerBound, count: range.count))
         }
 
         /// `null`, consumed.
@@ -329,16 +335,8 @@ package enum MetricIngestJSON {
 
         /// A plain string of ASCII bytes only.
         mutating func asciiString() -> String? {
-            guard take(Self.quote) else { return nil }
-            let start = index
-            while index < count, bytes[index] != Self.quote {
-                if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 || bytes[index] >= 0x80 { return nil }
-                index += 1
-            }
-            guard index < count else { return nil }
-            let text = String(decoding: UnsafeBufferPointer(start: bytes + start, count: index - start), as: UTF8.self)
-            index += 1
-            return text
+            guard let range = plainASCII() else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: bytes + range.lowerBound, count: range.count), as: UTF8.self)
         }
 
         /// `[{"le": n, "count": c}, ...]` or `[{"quantile": q, "value": v}, ...]`, each key once and no other.

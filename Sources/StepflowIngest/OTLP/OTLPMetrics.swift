@@ -49,7 +49,13 @@ enum OTLPMetrics {
         return text.isEmpty ? "_" : text
     }
 
-    static func labels(_ attributes: [Opentelemetry_Proto_Common_V1_KeyValue], target: [Label]) -> [Label] {
+    /// The most attributes a data point may have; one with more is rejected (no series may have that many
+    /// labels anyway, and merging them is quadratic).
+    static let maxAttributes = 128
+
+    /// The point's labels, or `nil` past ``maxAttributes``. A later attribute of the same (sanitized) name wins.
+    static func labels(_ attributes: [Opentelemetry_Proto_Common_V1_KeyValue], target: [Label]) -> [Label]? {
+        guard attributes.count <= maxAttributes else { return nil }
         var labels = target
         for pair in attributes {
             let name = sanitize(pair.key, colons: false)
@@ -58,6 +64,11 @@ enum OTLPMetrics {
             labels.append(Label(name, value))
         }
         return labels.sorted { $0.name < $1.name }
+    }
+
+    /// A metric name as messages show it: at most 128 characters.
+    static func shown(_ name: String) -> String {
+        name.utf8.count > 128 ? name.prefix(128) + "…" : name
     }
 
     static let noRecordedValue: UInt32 = 1
@@ -70,35 +81,48 @@ enum OTLPMetrics {
         var metadata: [String: JSONValue] = [:]
         if !metric.description_p.isEmpty { metadata["help"] = .string(metric.description_p) }
         func time(_ nanoseconds: UInt64) -> Date { OTLPAttributes.date(nanoseconds: nanoseconds) ?? now }
+        let tooMany = "\(shown(metric.name)): a data point with more than \(maxAttributes) attributes"
         switch metric.data {
         case .gauge(let gauge)?:
             for point in gauge.dataPoints where point.flags & noRecordedValue == 0 {
+                guard let pointLabels = labels(point.attributes, target: target) else {
+                    rejected.append(tooMany)
+                    continue
+                }
                 metrics.append(Metric(
-                    name: base, value: .gauge(number(point)), labels: labels(point.attributes, target: target),
+                    name: base, value: .gauge(number(point)), labels: pointLabels,
                     timestamp: time(point.timeUnixNano), metadata: metadata))
             }
         case .sum(let sum)?:
             let counter = sum.isMonotonic
             if counter, sum.aggregationTemporality != .cumulative {
-                rejected += sum.dataPoints.map { _ in "\(metric.name): delta sums are not supported; send cumulative ones" }
+                rejected += Array(repeating: "\(shown(metric.name)): delta sums are not supported; send cumulative ones", count: sum.dataPoints.count)
                 return
             }
             let name = counter && !base.hasSuffix("_total") ? base + "_total" : base
             for point in sum.dataPoints where point.flags & noRecordedValue == 0 {
+                guard let pointLabels = labels(point.attributes, target: target) else {
+                    rejected.append(tooMany)
+                    continue
+                }
                 let value = number(point)
                 metrics.append(Metric(
                     name: name, value: counter ? .counter(value) : .gauge(value),
-                    labels: labels(point.attributes, target: target), timestamp: time(point.timeUnixNano),
+                    labels: pointLabels, timestamp: time(point.timeUnixNano),
                     metadata: metadata))
             }
         case .histogram(let histogram)?:
             guard histogram.aggregationTemporality == .cumulative else {
-                rejected += histogram.dataPoints.map { _ in "\(metric.name): delta histograms are not supported; send cumulative ones" }
+                rejected += Array(repeating: "\(shown(metric.name)): delta histograms are not supported; send cumulative ones", count: histogram.dataPoints.count)
                 return
             }
             for point in histogram.dataPoints where point.flags & noRecordedValue == 0 {
+                guard let pointLabels = labels(point.attributes, target: target) else {
+                    rejected.append(tooMany)
+                    continue
+                }
                 guard point.bucketCounts.count == point.explicitBounds.count + 1 || point.bucketCounts.isEmpty else {
-                    rejected.append("\(metric.name): \(point.bucketCounts.count) bucket counts for \(point.explicitBounds.count) bounds")
+                    rejected.append("\(shown(metric.name)): \(point.bucketCounts.count) bucket counts for \(point.explicitBounds.count) bounds")
                     continue
                 }
                 var cumulative: UInt64 = 0
@@ -109,25 +133,29 @@ enum OTLPMetrics {
                 }
                 metrics.append(Metric(
                     name: base, value: .histogram(HistogramValue(sum: point.hasSum ? point.sum : 0, count: point.count, buckets: buckets)),
-                    labels: labels(point.attributes, target: target), timestamp: time(point.timeUnixNano),
+                    labels: pointLabels, timestamp: time(point.timeUnixNano),
                     metadata: metadata))
             }
         case .summary(let summary)?:
             for point in summary.dataPoints where point.flags & noRecordedValue == 0 {
+                guard let pointLabels = labels(point.attributes, target: target) else {
+                    rejected.append(tooMany)
+                    continue
+                }
                 metrics.append(Metric(
                     name: base,
                     value: .summary(SummaryValue(
                         sum: point.sum, count: point.count,
                         quantiles: point.quantileValues.map { Quantile(quantile: $0.quantile, value: $0.value) })),
-                    labels: labels(point.attributes, target: target), timestamp: time(point.timeUnixNano),
+                    labels: pointLabels, timestamp: time(point.timeUnixNano),
                     metadata: metadata))
             }
         case .exponentialHistogram(let histogram)?:
-            rejected += histogram.dataPoints.map { _ in
-                "\(metric.name): exponential histograms are not supported; configure explicit buckets"
-            }
+            rejected += Array(
+                repeating: "\(shown(metric.name)): exponential histograms are not supported; configure explicit buckets",
+                count: histogram.dataPoints.count)
         case nil:
-            rejected.append("\(metric.name): a metric without data")
+            rejected.append("\(shown(metric.name)): a metric without data")
         }
     }
 

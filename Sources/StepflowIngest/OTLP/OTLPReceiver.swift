@@ -92,15 +92,10 @@ public final class OTLPReceiver: Sendable {
             case .traces:
                 let request: Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest = try decode(bytes, json: json)
                 let (spans, rejected) = OTLPTraces.spans(request, ids: ids)
-                var result = (accepted: 0, refused: [String](), outcome: IngestOutcome.nothing)
-                if !spans.isEmpty {
+                return await record(signal, spans, rejected: rejected, json: json) { spans in
                     let report = await traces.ingest(spans, policy: policy)
-                    result = (report.accepted, report.refused.map(\.reason), report.outcome)
-                }
-                return answer(
-                    signal, decoded: spans.count, rejected: rejected, accepted: result.accepted,
-                    refused: result.refused, outcome: result.outcome, json: json
-                ) { count, message in
+                    return (report.accepted, report.refused.map(\.reason), report.outcome)
+                } response: { count, message in
                     var response = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse()
                     if count > 0 {
                         response.partialSuccess.rejectedSpans = Int64(count)
@@ -111,15 +106,10 @@ public final class OTLPReceiver: Sendable {
             case .logs:
                 let request: Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest = try decode(bytes, json: json)
                 let (entries, rejected) = OTLPLogs.entries(request, ids: ids, now: Date())
-                var result = (accepted: 0, refused: [String](), outcome: IngestOutcome.nothing)
-                if !entries.isEmpty {
+                return await record(signal, entries, rejected: rejected, json: json) { entries in
                     let (report, outcome) = await logs.ingest(entries, policy: policy)
-                    result = (report.accepted, report.refused.map(\.reason), outcome)
-                }
-                return answer(
-                    signal, decoded: entries.count, rejected: rejected, accepted: result.accepted,
-                    refused: result.refused, outcome: result.outcome, json: json
-                ) { count, message in
+                    return (report.accepted, report.refused.map(\.reason), outcome)
+                } response: { count, message in
                     var response = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceResponse()
                     if count > 0 {
                         response.partialSuccess.rejectedLogRecords = Int64(count)
@@ -130,15 +120,10 @@ public final class OTLPReceiver: Sendable {
             case .metrics:
                 let request: Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest = try decode(bytes, json: json)
                 let (samples, rejected) = OTLPMetrics.samples(request, now: Date())
-                var result = (accepted: 0, refused: [String](), outcome: IngestOutcome.nothing)
-                if !samples.isEmpty {
+                return await record(signal, samples, rejected: rejected, json: json) { samples in
                     let (report, outcome) = await metrics.ingest(MetricBatch(samples), policy: policy, from: .http)
-                    result = (report.accepted, report.refused.map(\.message), outcome)
-                }
-                return answer(
-                    signal, decoded: samples.count, rejected: rejected, accepted: result.accepted,
-                    refused: result.refused, outcome: result.outcome, json: json
-                ) { count, message in
+                    return (report.accepted, report.refused.map(\.message), outcome)
+                } response: { count, message in
                     var response = Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceResponse()
                     if count > 0 {
                         response.partialSuccess.rejectedDataPoints = Int64(count)
@@ -180,6 +165,19 @@ public final class OTLPReceiver: Sendable {
             return bytes
         }
         return try message.serializedBytes()
+    }
+
+    /// Hands the converted items to their engine (none: nothing to do) and answers.
+    private func record<Item>(
+        _ signal: Signal, _ items: [Item], rejected: [String], json: Bool,
+        ingest: ([Item]) async -> (accepted: Int, refused: [String], outcome: IngestOutcome),
+        response: (Int, String) throws -> [UInt8]
+    ) async -> Answer {
+        var result = (accepted: 0, refused: [String](), outcome: IngestOutcome.nothing)
+        if !items.isEmpty { result = await ingest(items) }
+        return answer(
+            signal, decoded: items.count, rejected: rejected, accepted: result.accepted, refused: result.refused,
+            outcome: result.outcome, json: json, response: response)
     }
 
     /// The answer once the engine has the items: 200 with the response (and its partial success), or 503 / 413

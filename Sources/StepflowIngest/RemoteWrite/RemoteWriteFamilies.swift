@@ -35,7 +35,7 @@ package final class RemoteWriteFamilies: Sendable {
                     skipped += 1
                     continue
                 }
-                let help = entry.help.isEmpty ? nil : String(decoding: entry.help.utf8.prefix(Self.maxHelpBytes), as: UTF8.self)
+                let help = entry.help.isEmpty ? nil : Self.prefix(entry.help, bytes: Self.maxHelpBytes)
                 if families[name] == nil, families.count >= Self.capacity {
                     skipped += 1
                     continue
@@ -44,6 +44,20 @@ package final class RemoteWriteFamilies: Sendable {
             }
             return skipped
         }
+    }
+
+    /// The longest prefix of `text`, in whole characters, of at most `bytes` UTF-8 bytes.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var end = text.startIndex
+        var used = 0
+        for index in text.indices {
+            let size = text[index...].prefix(1).utf8.count
+            guard used + size <= bytes else { break }
+            used += size
+            end = text.index(after: index)
+        }
+        return String(text[..<end])
     }
 
     /// What is known of family `name`.
