@@ -36,6 +36,6 @@ public struct IngestCapability: Sendable {
                 maxSamples: metrics.maxQueueSize, statistics: statistics, logger: logger),
             otlp: OTLPReceiver(
                 metrics: engine, logs: logs, traces: traces, policy: policy, maxDecompressedBytes: maxDecompressedBytes(http),
-                statistics: statistics, logger: logger))
+                maxItems: metrics.maxQueueSize, statistics: statistics, logger: logger))
     }
 }

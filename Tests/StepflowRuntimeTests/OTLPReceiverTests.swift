@@ -157,6 +157,24 @@ struct OTLPReceiverTests {
             #expect(badGzip.body.contains("gzip"), "\(badGzip.body)")
             let wrongType = try await rawRequest(port, "POST", "/v1/traces", headers: ["Content-Type": "text/plain"], body: "x")
             #expect(wrongType.status == 415)
+
+            // More log records than one request may hold (metrics.max_queue_size, 100,000): 413 before decoding.
+            func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] {
+                var length = UInt64(payload.count)
+                var varint: [UInt8] = []
+                repeat {
+                    varint.append(UInt8(length & 0x7F) | (length > 0x7F ? 0x80 : 0))
+                    length >>= 7
+                } while length > 0
+                return [number << 3 | 2] + varint + payload
+            }
+            let records: [UInt8] = (0..<100_001 * 2).map { $0 % 2 == 0 ? 0x12 : 0x00 }
+            let flood = field(1, field(2, records))
+            let refused = try await offPool {
+                try blockingRawRequest(port, "POST", "/v1/logs", headers: ["Content-Type": "application/x-protobuf"], bytes: flood)
+            }
+            #expect(refused.status == 413)
+            #expect(refused.body.contains("100001 items"), "\(refused.body)")
         }
     }
 

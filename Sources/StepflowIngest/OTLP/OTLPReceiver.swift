@@ -39,16 +39,21 @@ public final class OTLPReceiver: Sendable {
     private let traces: TraceEngine
     private let policy: IngestPolicy
     private let maxDecompressedBytes: Int
+    /// The most spans, log records or data points one request may hold.
+    private let maxItems: Int
     private let statistics: IngestStatistics
     private let logger: Logger
 
     /// - Parameters:
     ///   - policy: when a request is answered (`http.acknowledge`) and how long it waits for room.
     ///   - maxDecompressedBytes: the most bytes a gzip body may expand to.
+    ///   - maxItems: the most spans, log records or data points one request may hold (`metrics.max_queue_size`);
+    ///     a protobuf request of more is refused with 413 before it is decoded.
     public init(
         metrics: MetricsEngine, logs: LogEngine, traces: TraceEngine, policy: IngestPolicy, maxDecompressedBytes: Int,
-        statistics: IngestStatistics, logger: Logger
+        maxItems: Int, statistics: IngestStatistics, logger: Logger
     ) {
+        self.maxItems = max(maxItems, 1)
         self.metrics = metrics
         self.logs = logs
         self.traces = traces
@@ -85,6 +90,11 @@ public final class OTLPReceiver: Sendable {
             }
         default:
             return failure(415, "OTLP/HTTP bodies are plain or gzip, not '\(contentEncoding?.prefix(64) ?? "")'", json: json)
+        }
+        if !json, let items = bytes.withUnsafeBufferPointer({ OTLPItemCount.count($0, signal: signal) }), items > maxItems {
+            return failure(
+                413, "the request holds \(items) items, more than one request may (\(maxItems), metrics.max_queue_size); "
+                    + "send smaller batches", json: json)
         }
         let ids = OTLPIdentifiers(json: json)
         do {

@@ -25,57 +25,15 @@ struct RemoteWriteReader {
         var metadata: [Prometheus_MetricMetadata] = []
         var series: [Range<Int>] = []
         var samples = 0
+        /// More than ``RemoteWriteReader/maxMetadata`` entries: the request is refused.
+        var tooMuchMetadata = false
     }
 
-    // MARK: Wire format
+    /// The most metadata entries a request may carry (Prometheus sends at most 500 per request by default).
+    static let maxMetadata = 10_000
 
-    /// A varint at `index`, moving `index` past it; `nil` when it is cut or longer than ten bytes.
-    private func varint(_ index: inout Int, end: Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < end, shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            // The tenth byte holds the 64th bit only; anything more is the other decoder's to judge.
-            if shift == 63, byte > 1 { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-        }
-        return nil
-    }
-
-    /// A field's number and wire type at `index`.
-    private func tag(_ index: inout Int, end: Int) -> (field: UInt64, wire: UInt64)? {
-        // Field numbers run from 1 to 2^29 - 1.
-        guard let key = varint(&index, end: end), key >> 3 != 0, key >> 3 <= 536_870_911 else { return nil }
-        return (key >> 3, key & 7)
-    }
-
-    /// The range of a length-delimited field's payload at `index`, moving past it.
-    private func payload(_ index: inout Int, end: Int) -> Range<Int>? {
-        guard let length = varint(&index, end: end), length <= UInt64(end - index) else { return nil }
-        let range = index..<(index + Int(length))
-        index = range.upperBound
-        return range
-    }
-
-    /// Skips a field of wire type `wire`; `false` for groups and unknown wire types.
-    private func skip(_ wire: UInt64, _ index: inout Int, end: Int) -> Bool {
-        switch wire {
-        case 0: return varint(&index, end: end) != nil
-        case 1:
-            guard end - index >= 8 else { return false }
-            index += 8
-            return true
-        case 2: return payload(&index, end: end) != nil
-        case 5:
-            guard end - index >= 4 else { return false }
-            index += 4
-            return true
-        default: return false
-        }
-    }
+    /// The protobuf primitives over the same bytes.
+    private var format: ProtobufWire { ProtobufWire(bytes) }
 
     /// The text of a string field, valid UTF-8 only.
     func string(_ range: Range<Int>) -> String? {
@@ -90,19 +48,21 @@ struct RemoteWriteReader {
         var index = 0
         let end = bytes.count
         while index < end {
-            guard let (field, wire) = tag(&index, end: end) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: end) else { return nil }
             switch (field, wire) {
             case (1, 2):
-                guard let range = payload(&index, end: end), let samples = sampleCount(in: range) else { return nil }
+                guard let range = format.payload(&index, end: end), let samples = sampleCount(in: range) else { return nil }
+                // Kept even without samples: its strings must be checked as swift-protobuf checks them.
                 layout.series.append(range)
                 layout.samples &+= samples
             case (3, 2):
-                guard let range = payload(&index, end: end), let entry = metadata(in: range) else { return nil }
+                guard let range = format.payload(&index, end: end), let entry = metadata(in: range) else { return nil }
                 layout.metadata.append(entry)
+                if layout.metadata.count > Self.maxMetadata { layout.tooMuchMetadata = true }
             case (1, _), (3, _):
                 return nil
             default:
-                guard skip(wire, &index, end: end) else { return nil }
+                guard format.skip(wire, &index, end: end) else { return nil }
             }
         }
         return layout
@@ -113,10 +73,10 @@ struct RemoteWriteReader {
         var count = 0
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let (field, wire) = tag(&index, end: range.upperBound) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: range.upperBound) else { return nil }
             if (1...4).contains(field), wire != 2 { return nil }
             if field == 2 { count += 1 }
-            guard skip(wire, &index, end: range.upperBound) else { return nil }
+            guard format.skip(wire, &index, end: range.upperBound) else { return nil }
         }
         return count
     }
@@ -125,19 +85,19 @@ struct RemoteWriteReader {
         var entry = Prometheus_MetricMetadata()
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let (field, wire) = tag(&index, end: range.upperBound) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: range.upperBound) else { return nil }
             switch (field, wire) {
             case (1, 0):
-                guard let raw = varint(&index, end: range.upperBound) else { return nil }
+                guard let raw = format.varint(&index, end: range.upperBound) else { return nil }
                 // An enum is an int32 on the wire: the low 32 bits, sign-extended.
                 entry.type = Prometheus_MetricMetadata.MetricType(rawValue: Int(Int32(truncatingIfNeeded: raw))) ?? .unknown
             case (2, 2), (4, 2), (5, 2):
-                guard let text = payload(&index, end: range.upperBound).flatMap(string) else { return nil }
+                guard let text = format.payload(&index, end: range.upperBound).flatMap(string) else { return nil }
                 if field == 2 { entry.metricFamilyName = text } else if field == 4 { entry.help = text } else { entry.unit = text }
             case (1...5, _):
                 return nil
             default:
-                guard skip(wire, &index, end: range.upperBound) else { return nil }
+                guard format.skip(wire, &index, end: range.upperBound) else { return nil }
             }
         }
         return entry
@@ -161,22 +121,22 @@ struct RemoteWriteReader {
         var histograms = 0
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let (field, wire) = tag(&index, end: range.upperBound) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: range.upperBound) else { return nil }
             switch field {
             case 1:
-                guard let payload = payload(&index, end: range.upperBound), let label = label(in: payload) else { return nil }
+                guard let payload = format.payload(&index, end: range.upperBound), let label = label(in: payload) else { return nil }
                 labels.append(label)
             case 2:
-                guard let payload = payload(&index, end: range.upperBound), let sample = sample(in: payload) else { return nil }
+                guard let payload = format.payload(&index, end: range.upperBound), let sample = sample(in: payload) else { return nil }
                 samples.append(sample)
             case 3:
-                guard payload(&index, end: range.upperBound) != nil else { return nil }
+                guard format.payload(&index, end: range.upperBound) != nil else { return nil }
                 exemplars += 1
             case 4:
-                guard payload(&index, end: range.upperBound) != nil else { return nil }
+                guard format.payload(&index, end: range.upperBound) != nil else { return nil }
                 histograms += 1
             default:
-                guard skip(wire, &index, end: range.upperBound) else { return nil }
+                guard format.skip(wire, &index, end: range.upperBound) else { return nil }
             }
         }
         return (exemplars, histograms)
@@ -186,18 +146,18 @@ struct RemoteWriteReader {
         var label = LabelRanges(name: range.lowerBound..<range.lowerBound, value: range.lowerBound..<range.lowerBound)
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let (field, wire) = tag(&index, end: range.upperBound) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: range.upperBound) else { return nil }
             switch (field, wire) {
             case (1, 2), (2, 2):
                 // Every string must be UTF-8, also one a later occurrence replaces or one of a series that is
                 // left out: swift-protobuf refuses the whole request otherwise.
-                guard let text = payload(&index, end: range.upperBound), isValidUTF8(text) else { return nil }
+                guard let text = format.payload(&index, end: range.upperBound), isValidUTF8(text) else { return nil }
                 // proto3: the last occurrence of a singular field wins.
                 if field == 1 { label.name = text } else { label.value = text }
             case (1, _), (2, _):
                 return nil
             default:
-                guard skip(wire, &index, end: range.upperBound) else { return nil }
+                guard format.skip(wire, &index, end: range.upperBound) else { return nil }
             }
         }
         return label
@@ -208,7 +168,7 @@ struct RemoteWriteReader {
         var timestamp: Int64 = 0
         var index = range.lowerBound
         while index < range.upperBound {
-            guard let (field, wire) = tag(&index, end: range.upperBound) else { return nil }
+            guard let (field, wire) = format.tag(&index, end: range.upperBound) else { return nil }
             switch (field, wire) {
             case (1, 1):
                 guard range.upperBound - index >= 8 else { return nil }
@@ -217,12 +177,12 @@ struct RemoteWriteReader {
                 value = Double(bitPattern: bits)
                 index += 8
             case (2, 0):
-                guard let raw = varint(&index, end: range.upperBound) else { return nil }
+                guard let raw = format.varint(&index, end: range.upperBound) else { return nil }
                 timestamp = Int64(bitPattern: raw)
             case (1, _), (2, _):
                 return nil
             default:
-                guard skip(wire, &index, end: range.upperBound) else { return nil }
+                guard format.skip(wire, &index, end: range.upperBound) else { return nil }
             }
         }
         return (value, timestamp)

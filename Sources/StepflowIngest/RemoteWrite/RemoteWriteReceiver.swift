@@ -83,6 +83,10 @@ public final class RemoteWriteReceiver: Sendable {
         let fast: Result<Converted, Answer>? = bytes.withUnsafeBufferPointer { buffer in
             let reader = RemoteWriteReader(buffer)
             guard let layout = reader.layout() else { return nil }
+            if layout.tooMuchMetadata {
+                return .failure(Answer(
+                    status: 413, message: "the request carries more than \(RemoteWriteReader.maxMetadata) metadata entries"))
+            }
             remember(layout.metadata)
             if let refusal = checkSize(layout.samples) { return .failure(refusal) }
             return convert(layout, reader: reader).map { .success($0) }
@@ -98,6 +102,10 @@ public final class RemoteWriteReceiver: Sendable {
             switch Self.decode(bytes) {
             case .success(let decoded): request = decoded
             case .failure(let answer): return answer
+            }
+            if request.metadata.count > RemoteWriteReader.maxMetadata {
+                return Answer(
+                    status: 413, message: "the request carries more than \(RemoteWriteReader.maxMetadata) metadata entries")
             }
             remember(request.metadata)
             if let refusal = checkSize(request.timeseries.reduce(0) { $0 &+ $1.samples.count }) { return refusal }
