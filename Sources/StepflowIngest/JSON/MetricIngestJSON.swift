@@ -227,7 +227,7 @@ package enum MetricIngestJSON {
             guard let text = numberText(), text.integer, bytes[text.start] != UInt8(ascii: "-") else { return nil }
             let span = UnsafeBufferPointer(start: bytes + text.start, count: text.end - text.start)
             guard let value = Int64(String(decoding: span, as: UTF8.self)) else { return nil }
-            return UInt64(value)
+            return UInt64(exactly: value)
         }
 
         /// Integer Unix milliseconds within ``ValidTime``.
