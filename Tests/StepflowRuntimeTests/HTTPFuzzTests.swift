@@ -211,7 +211,7 @@ struct HTTPFuzzTests {
     /// cooperative pool the in-process host serves with). `send` makes and sends one request with the worker's
     /// random source, and returns the answer's status and, for a bad answer, what was wrong.
     static func fuzz(
-        workers: Int = 4, perWorker: Int = 2_500, seed: UInt64,
+        workers: Int = 2, perWorker: Int = 5_000, seed: UInt64,
         _ send: @escaping @Sendable (inout FuzzRandom) -> (status: Int, failure: String?)
     ) async -> FuzzOutcome {
         await withTaskGroup(of: FuzzOutcome.self) { group in

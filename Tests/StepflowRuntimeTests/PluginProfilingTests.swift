@@ -55,7 +55,10 @@ struct PluginProfilingTests {
                 let cpu = number(all[name], "cpu_seconds")
                 // 20 ms of CPU per call, by the plugin's own clock; the isolated runner's count includes its start.
                 #expect(cpu >= calls * 0.018, "\(name): \(cpu) s of CPU over \(calls) calls")
-                #expect(number(all[name], "samples") >= calls - 1, "\(name)")
+                // Every call that returned handed over its sample; one may be in flight, and on a loaded machine a call
+                // may miss its deadline (counted as a call, its samples never taken).
+                let unfinished = 1 + max(0, number(all[name], "timeouts")) + max(0, number(all[name], "failures"))
+                #expect(number(all[name], "samples") >= calls - unfinished, "\(name): \(String(describing: all[name]))")
                 #expect(number(all[name], "bytes") > 0, "\(name)")
             }
             let idleCalls = number(all["idle"], "calls")
