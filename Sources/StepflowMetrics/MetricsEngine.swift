@@ -559,11 +559,6 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             message: "\(source.source) already owns \(limit) series, its \(key); a new series of \(name) was refused")
     }
 
-    /// A metric name as a refusal message shows it: at most 128 characters, so that a batch of many samples of
-    /// one huge name cannot make as many huge messages.
-    static func shown(_ name: String) -> String {
-        name.utf8.count > 128 ? name.prefix(128) + "…" : name
-    }
 
     /// `{a="1",b="2"}`, or nothing without labels.
     private static func labelText(_ labels: [Label]) -> String {
@@ -583,12 +578,12 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         guard ValidTime.contains(milliseconds: sample.timestamp) else {
             throw Refusal(
                 reason: .timestampOutOfRange,
-                message: "\(Self.shown(batch.name(at: position))) has timestamp \(sample.timestamp) ms, outside \(ValidTime.rangeText)")
+                message: "\(MetricNameRules.shown(batch.name(at: position))) has timestamp \(sample.timestamp) ms, outside \(ValidTime.rangeText)")
         }
         if let help = batch.help(at: position), help.utf8.count > options.limits.maxHelpLength {
             throw Refusal(
                 reason: .textTooLong,
-                message: "the HELP text of \(Self.shown(batch.name(at: position))) is \(help.utf8.count) bytes long, more than "
+                message: "the HELP text of \(MetricNameRules.shown(batch.name(at: position))) is \(help.utf8.count) bytes long, more than "
                     + "limits.max_text_length (\(options.limits.maxHelpLength))")
         }
         try checkValue(of: batch, at: position)
@@ -637,7 +632,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         switch sample.type {
         case .counter:
             guard sample.value >= 0, sample.value.isFinite else {
-                throw invalid("counter \(Self.shown(batch.name(at: position))) must be a finite number ≥ 0, got \(sample.value)")
+                throw invalid("counter \(MetricNameRules.shown(batch.name(at: position))) must be a finite number ≥ 0, got \(sample.value)")
             }
         case .gauge:
             break
@@ -646,11 +641,11 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             var previousCount: UInt64 = 0
             for part in batch.parts[Int(sample.partStart)..<Int(sample.partStart + sample.partCount)] {
                 if part.key.isNaN || part.key <= previous {
-                    throw invalid("histogram \(Self.shown(batch.name(at: position))) bucket bounds must be ascending numbers")
+                    throw invalid("histogram \(MetricNameRules.shown(batch.name(at: position))) bucket bounds must be ascending numbers")
                 }
                 if part.bits < previousCount || part.bits > sample.count {
                     throw invalid(
-                        "histogram \(Self.shown(batch.name(at: position))) bucket counts must be cumulative and at most count")
+                        "histogram \(MetricNameRules.shown(batch.name(at: position))) bucket counts must be cumulative and at most count")
                 }
                 previous = part.key
                 previousCount = part.bits
@@ -658,7 +653,7 @@ public final class MetricsEngine: MetricsCollector, Sendable {
         case .summary:
             for part in batch.parts[Int(sample.partStart)..<Int(sample.partStart + sample.partCount)]
             where !(0...1).contains(part.key) {
-                throw invalid("summary \(Self.shown(batch.name(at: position))) quantile \(part.key) lies outside 0…1")
+                throw invalid("summary \(MetricNameRules.shown(batch.name(at: position))) quantile \(part.key) lies outside 0…1")
             }
         }
     }

@@ -1,5 +1,11 @@
 /// Prometheus' rules for metric and label names, applied to everything recorded.
 public enum MetricNameRules {
+    /// A metric name as a refusal message shows it: at most 128 characters, so that a batch of many samples of
+    /// one huge name cannot make as many huge messages.
+    package static func shown(_ name: String) -> String {
+        name.utf8.count > 128 ? name.prefix(128) + "…" : name
+    }
+
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
     public static func isValidMetricName(_ name: String) -> Bool {
         guard let first = name.utf8.first else { return false }

@@ -66,10 +66,6 @@ enum OTLPMetrics {
         return labels.sorted { $0.name < $1.name }
     }
 
-    /// A metric name as messages show it: at most 128 characters.
-    static func shown(_ name: String) -> String {
-        name.utf8.count > 128 ? name.prefix(128) + "…" : name
-    }
 
     static let noRecordedValue: UInt32 = 1
 
@@ -81,7 +77,7 @@ enum OTLPMetrics {
         var metadata: [String: JSONValue] = [:]
         if !metric.description_p.isEmpty { metadata["help"] = .string(metric.description_p) }
         func time(_ nanoseconds: UInt64) -> Date { OTLPAttributes.date(nanoseconds: nanoseconds) ?? now }
-        let tooMany = "\(shown(metric.name)): a data point with more than \(maxAttributes) attributes"
+        let tooMany = "\(MetricNameRules.shown(metric.name)): a data point with more than \(maxAttributes) attributes"
         switch metric.data {
         case .gauge(let gauge)?:
             for point in gauge.dataPoints where point.flags & noRecordedValue == 0 {
@@ -96,7 +92,7 @@ enum OTLPMetrics {
         case .sum(let sum)?:
             let counter = sum.isMonotonic
             if counter, sum.aggregationTemporality != .cumulative {
-                rejected += Array(repeating: "\(shown(metric.name)): delta sums are not supported; send cumulative ones", count: sum.dataPoints.count)
+                rejected += Array(repeating: "\(MetricNameRules.shown(metric.name)): delta sums are not supported; send cumulative ones", count: sum.dataPoints.count)
                 return
             }
             let name = counter && !base.hasSuffix("_total") ? base + "_total" : base
@@ -113,7 +109,7 @@ enum OTLPMetrics {
             }
         case .histogram(let histogram)?:
             guard histogram.aggregationTemporality == .cumulative else {
-                rejected += Array(repeating: "\(shown(metric.name)): delta histograms are not supported; send cumulative ones", count: histogram.dataPoints.count)
+                rejected += Array(repeating: "\(MetricNameRules.shown(metric.name)): delta histograms are not supported; send cumulative ones", count: histogram.dataPoints.count)
                 return
             }
             for point in histogram.dataPoints where point.flags & noRecordedValue == 0 {
@@ -122,7 +118,7 @@ enum OTLPMetrics {
                     continue
                 }
                 guard point.bucketCounts.count == point.explicitBounds.count + 1 || point.bucketCounts.isEmpty else {
-                    rejected.append("\(shown(metric.name)): \(point.bucketCounts.count) bucket counts for \(point.explicitBounds.count) bounds")
+                    rejected.append("\(MetricNameRules.shown(metric.name)): \(point.bucketCounts.count) bucket counts for \(point.explicitBounds.count) bounds")
                     continue
                 }
                 var cumulative: UInt64 = 0
@@ -152,10 +148,10 @@ enum OTLPMetrics {
             }
         case .exponentialHistogram(let histogram)?:
             rejected += Array(
-                repeating: "\(shown(metric.name)): exponential histograms are not supported; configure explicit buckets",
+                repeating: "\(MetricNameRules.shown(metric.name)): exponential histograms are not supported; configure explicit buckets",
                 count: histogram.dataPoints.count)
         case nil:
-            rejected.append("\(shown(metric.name)): a metric without data")
+            rejected.append("\(MetricNameRules.shown(metric.name)): a metric without data")
         }
     }
 
