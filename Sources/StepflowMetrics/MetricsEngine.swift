@@ -624,11 +624,20 @@ public final class MetricsEngine: MetricsCollector, Sendable {
             timestamp: sample.timestamp, metadata: metadata)
     }
 
+    /// The most buckets of a histogram sample, or quantiles of a summary sample (docs/configuration.md, "Limits");
+    /// a sample with more is refused. Prometheus' native histograms stop at 160 buckets by default.
+    public static let maxPartsPerSample: UInt32 = 1_024
+
     /// Refuses values Prometheus cannot represent: negative or non-finite counters, histograms whose buckets are
-    /// not ascending and cumulative, summary quantiles outside 0…1.
+    /// not ascending and cumulative, summary quantiles outside 0…1, more than ``maxPartsPerSample`` of them.
     private func checkValue(of batch: MetricBatch, at position: Int) throws(Refusal) {
         let sample = batch.samples[position]
         func invalid(_ message: String) -> Refusal { Refusal(reason: .invalid, message: message) }
+        if sample.partCount > Self.maxPartsPerSample {
+            throw invalid(
+                "\(MetricNameRules.shown(batch.name(at: position))) has \(sample.partCount) "
+                    + "\(sample.type == .summary ? "quantiles" : "buckets"), more than \(Self.maxPartsPerSample)")
+        }
         switch sample.type {
         case .counter:
             guard sample.value >= 0, sample.value.isFinite else {

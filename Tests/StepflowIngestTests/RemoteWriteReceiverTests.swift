@@ -206,6 +206,33 @@ struct RemoteWriteReceiverTests {
         }
     }
 
+    @Test("too many series for the direct reader, or messages for swift-protobuf, is a 413 before decoding")
+    func decodingBudget() async throws {
+        // 1 MiB decompressed: a 4 MiB decoding budget, 16,384 series.
+        try await withReceiver(maxDecompressed: 1 << 20) { harness in
+            func answer(_ bytes: [UInt8]) async -> RemoteWriteReceiver.Answer {
+                await harness.receiver.receive(Snappy.compress(bytes), contentType: "application/x-protobuf", contentEncoding: nil)
+            }
+            let series = await answer((0..<16_385).flatMap { _ in [0x0A, 0x00] as [UInt8] })
+            #expect(series.status == 413)
+            #expect(series.message.contains("more than 16384 time series"), "\(series.message)")
+            // 20,000 empty labels in one series, and an unknown group the direct reader leaves to swift-protobuf.
+            let labels = (0..<20_000).flatMap { _ in [0x0A, 0x00] as [UInt8] }
+            var length = UInt64(labels.count)
+            var varint: [UInt8] = []
+            repeat {
+                varint.append(UInt8(length & 0x7F) | (length > 0x7F ? 0x80 : 0))
+                length >>= 7
+            } while length > 0
+            let fallback = await answer([0x0A] + varint + labels + [0x7B, 0x7C])
+            #expect(fallback.status == 413)
+            #expect(fallback.message.contains("would decode to about"), "\(fallback.message)")
+            // The same group in a small request is decoded by swift-protobuf and taken.
+            let small = await answer([0x0A, 0x00, 0x7B, 0x7C])
+            #expect(small.status == 204, "\(small.message)")
+        }
+    }
+
     @Test("with the write queue full and no writer, a request is answered 503 with Retry-After and nothing is kept")
     func backpressure() async throws {
         try await withReceiver(queueCapacity: 10, roomTimeout: .milliseconds(50), running: false) { harness in

@@ -41,6 +41,22 @@ struct MetricsEngineTests {
         #expect(queue.depth == 1)
     }
 
+    @Test("a histogram sample of more than 1,024 buckets, or a summary of more quantiles, is refused")
+    func partLimits() {
+        let (engine, queue) = makeEngine()
+        func histogram(_ buckets: Int) -> Metric {
+            Metric(name: "wide_seconds", value: .histogram(HistogramValue(
+                sum: 1, count: 1, buckets: (0..<buckets).map { HistogramBucket(upperBound: Double($0), count: 1) })))
+        }
+        let summary = Metric(name: "quantiles", value: .summary(SummaryValue(
+            sum: 1, count: 1, quantiles: (0...1_024).map { Quantile(quantile: Double($0) / 1_024, value: 1) })))
+        let report = engine.record([histogram(1_024), histogram(1_025), summary])
+        #expect(report.accepted == 1)
+        #expect(report.refused.map(\.name) == ["wide_seconds", "quantiles"])
+        #expect(report.refused.first?.message.contains("1025 buckets, more than 1024") == true)
+        #expect(queue.depth == 1)
+    }
+
     @Test("gauges take the last value")
     func gauges() async throws {
         let (engine, _) = makeEngine()

@@ -159,23 +159,79 @@ struct OTLPReceiverTests {
             #expect(wrongType.status == 415)
 
             // More log records than one request may hold (metrics.max_queue_size, 100,000): 413 before decoding.
-            func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] {
-                var length = UInt64(payload.count)
-                var varint: [UInt8] = []
-                repeat {
-                    varint.append(UInt8(length & 0x7F) | (length > 0x7F ? 0x80 : 0))
-                    length >>= 7
-                } while length > 0
-                return [number << 3 | 2] + varint + payload
-            }
             let records: [UInt8] = (0..<100_001 * 2).map { $0 % 2 == 0 ? 0x12 : 0x00 }
-            let flood = field(1, field(2, records))
+            let flood = Self.field(1, Self.field(2, records))
             let refused = try await offPool {
                 try blockingRawRequest(port, "POST", "/v1/logs", headers: ["Content-Type": "application/x-protobuf"], bytes: flood)
             }
             #expect(refused.status == 413)
             #expect(refused.body.contains("100001 items"), "\(refused.body)")
         }
+    }
+
+    @Test("bodies that would decode to far more than their size are refused with 413 before or after decoding")
+    func amplification() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withHost(directory, "http:\n  port: 0\nplugins: []\n", logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            func send(_ path: String, json: Bool, _ bytes: [UInt8]) async throws -> (status: Int, body: String) {
+                try await offPool {
+                    try blockingRawRequest(
+                        port, "POST", path, headers: ["Content-Type": json ? "application/json" : "application/x-protobuf"],
+                        bytes: bytes)
+                }
+            }
+            // 3.6 MB of JSON "{}" spans: ~1.2M messages, ~300 MiB decoded; refused before decoding.
+            let empties = Array(repeating: "{}", count: 1_200_000).joined(separator: ",")
+            let json = try await send(
+                "/v1/traces", json: true, Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[\#(empties)]}]}]}"#.utf8))
+            #expect(json.status == 413)
+            #expect(json.body.contains("would decode to about"), "\(json.body)")
+
+            // One span with 1.2M empty attributes (2 bytes each on the wire): refused before decoding.
+            // resource_spans → scope_spans → spans → attributes (field 9).
+            let attributes = Self.field(2, Self.field(2, (0..<1_200_000).flatMap { _ in [0x4A, 0x00] as [UInt8] }))
+            let protobuf = try await send("/v1/traces", json: false, Self.field(1, attributes))
+            #expect(protobuf.status == 413)
+            #expect(protobuf.body.contains("messages"), "\(protobuf.body)")
+
+            // A 64 KiB resource attribute and 5,000 empty log records: 320 MiB once copied onto each; refused after
+            // decoding, before conversion.
+            var request = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest()
+            var resourceLogs = Opentelemetry_Proto_Logs_V1_ResourceLogs()
+            var pair = Opentelemetry_Proto_Common_V1_KeyValue()
+            pair.key = "blob"
+            pair.value.stringValue = String(repeating: "x", count: 65_536)
+            resourceLogs.resource.attributes = [pair]
+            var scope = Opentelemetry_Proto_Logs_V1_ScopeLogs()
+            scope.logRecords = Array(repeating: Opentelemetry_Proto_Logs_V1_LogRecord(), count: 5_000)
+            resourceLogs.scopeLogs = [scope]
+            request.resourceLogs = [resourceLogs]
+            let copied = try await send("/v1/logs", json: false, try request.serializedBytes())
+            #expect(copied.status == 413)
+            #expect(copied.body.contains("copied onto each of 5000 log records"), "\(copied.body)")
+
+            // Nothing of them was taken: no item of any OTLP path is counted accepted.
+            let exposition = try await httpGet(port, "/metrics").body
+            let accepted = exposition.split(separator: "\n").filter {
+                $0.hasPrefix("stepflow_ingest_items_total{") && $0.contains("/v1/") && $0.contains("\"accepted\"")
+                    && !$0.hasSuffix(" 0")
+            }
+            #expect(accepted.isEmpty, "\(accepted)")
+            #expect(exposition.contains("stepflow_ingest_requests_total{code=\"413\""), "the refusals are counted")
+        }
+    }
+
+    /// A length-delimited protobuf field `number` holding `payload`.
+    static func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        var length = UInt64(payload.count)
+        var varint: [UInt8] = []
+        repeat {
+            varint.append(UInt8(length & 0x7F) | (length > 0x7F ? 0x80 : 0))
+            length >>= 7
+        } while length > 0
+        return [number << 3 | 2] + varint + payload
     }
 
     @Test(

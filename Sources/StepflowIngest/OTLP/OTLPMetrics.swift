@@ -22,6 +22,26 @@ enum OTLPMetrics {
         return (metrics, rejected)
     }
 
+    /// The data points of a request, of every kind.
+    static func pointCount(_ request: Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest) -> Int {
+        var count = 0
+        for resourceMetrics in request.resourceMetrics {
+            for scopeMetrics in resourceMetrics.scopeMetrics {
+                for metric in scopeMetrics.metrics {
+                    switch metric.data {
+                    case .gauge(let gauge)?: count += gauge.dataPoints.count
+                    case .sum(let sum)?: count += sum.dataPoints.count
+                    case .histogram(let histogram)?: count += histogram.dataPoints.count
+                    case .exponentialHistogram(let histogram)?: count += histogram.dataPoints.count
+                    case .summary(let summary)?: count += summary.dataPoints.count
+                    case nil: break
+                    }
+                }
+            }
+        }
+        return count
+    }
+
     /// `job` (`service.namespace/service.name`) and `instance` (`service.instance.id`), as OpenTelemetry's
     /// Prometheus exporters label a resource.
     static func targetLabels(_ attributes: [Opentelemetry_Proto_Common_V1_KeyValue]) -> [Label] {

@@ -39,6 +39,7 @@ public final class OTLPReceiver: Sendable {
     private let traces: TraceEngine
     private let policy: IngestPolicy
     private let maxDecompressedBytes: Int
+    private let budget: DecodingBudget
     /// The most spans, log records or data points one request may hold.
     private let maxItems: Int
     private let statistics: IngestStatistics
@@ -48,7 +49,8 @@ public final class OTLPReceiver: Sendable {
     ///   - policy: when a request is answered (`http.acknowledge`) and how long it waits for room.
     ///   - maxDecompressedBytes: the most bytes a gzip body may expand to.
     ///   - maxItems: the most spans, log records or data points one request may hold (`metrics.max_queue_size`);
-    ///     a protobuf request of more is refused with 413 before it is decoded.
+    ///     a protobuf request of more is refused with 413 before it is decoded, a JSON one after. Any request whose
+    ///     decoded form would pass 4 × `maxDecompressedBytes` is refused before it is decoded (``DecodingBudget``).
     public init(
         metrics: MetricsEngine, logs: LogEngine, traces: TraceEngine, policy: IngestPolicy, maxDecompressedBytes: Int,
         maxItems: Int, statistics: IngestStatistics, logger: Logger
@@ -59,6 +61,7 @@ public final class OTLPReceiver: Sendable {
         self.traces = traces
         self.policy = policy
         self.maxDecompressedBytes = max(maxDecompressedBytes, 1)
+        budget = DecodingBudget(maxDecompressedBytes: self.maxDecompressedBytes)
         self.statistics = statistics
         self.logger = logger
     }
@@ -91,16 +94,23 @@ public final class OTLPReceiver: Sendable {
         default:
             return failure(415, "OTLP/HTTP bodies are plain or gzip, not '\(contentEncoding?.prefix(64) ?? "")'", json: json)
         }
-        if !json, let items = bytes.withUnsafeBufferPointer({ OTLPItemCount.count($0, signal: signal) }), items > maxItems {
-            return failure(
-                413, "the request holds \(items) items, more than one request may (\(maxItems), metrics.max_queue_size); "
-                    + "send smaller batches", json: json)
+        // Counted on the wire before anything is decoded (docs/ingest.md, "Limits").
+        let census = bytes.withUnsafeBufferPointer { buffer in
+            json ? JSONCensus.census(buffer) : ProtobufWire(buffer).census(OTLPSchema.request(signal), in: 0..<buffer.count)
+        }
+        if let refusal = budget.refusal(census, body: bytes.count) {
+            return failure(413, refusal, json: json)
+        }
+        if !json, let refusal = checkItems(census.items) {
+            return failure(413, refusal, json: json)
         }
         let ids = OTLPIdentifiers(json: json)
         do {
             switch signal {
             case .traces:
                 let request: Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest = try decode(bytes, json: json)
+                let groups = request.resourceSpans.map { ($0.resource, $0.scopeSpans.reduce(0) { $0 + $1.spans.count }) }
+                if let refusal = checkDecoded(groups, items: "spans") { return failure(413, refusal, json: json) }
                 let (spans, rejected) = OTLPTraces.spans(request, ids: ids)
                 return await record(signal, spans, rejected: rejected, json: json) { spans in
                     let report = await traces.ingest(spans, policy: policy)
@@ -115,6 +125,8 @@ public final class OTLPReceiver: Sendable {
                 }
             case .logs:
                 let request: Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest = try decode(bytes, json: json)
+                let groups = request.resourceLogs.map { ($0.resource, $0.scopeLogs.reduce(0) { $0 + $1.logRecords.count }) }
+                if let refusal = checkDecoded(groups, items: "log records") { return failure(413, refusal, json: json) }
                 let (entries, rejected) = OTLPLogs.entries(request, ids: ids, now: Date())
                 return await record(signal, entries, rejected: rejected, json: json) { entries in
                     let (report, outcome) = await logs.ingest(entries, policy: policy)
@@ -129,6 +141,8 @@ public final class OTLPReceiver: Sendable {
                 }
             case .metrics:
                 let request: Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest = try decode(bytes, json: json)
+                // Resource attributes become at most two short labels of each sample: nothing is copied per point.
+                if json, let refusal = checkItems(OTLPMetrics.pointCount(request)) { return failure(413, refusal, json: json) }
                 let (samples, rejected) = OTLPMetrics.samples(request, now: Date())
                 return await record(signal, samples, rejected: rejected, json: json) { samples in
                     let (report, outcome) = await metrics.ingest(MetricBatch(samples), policy: policy, from: .http)
@@ -147,6 +161,30 @@ public final class OTLPReceiver: Sendable {
         } catch {
             return failure(500, "cannot encode the response: \(error)", json: json)
         }
+    }
+
+    /// The 413 for a request of more items than one request may hold.
+    private func checkItems(_ items: Int) -> String? {
+        guard items > maxItems else { return nil }
+        return "the request holds \(items) items, more than one request may (\(maxItems), metrics.max_queue_size); "
+            + "send smaller batches"
+    }
+
+    /// The 413 for a decoded request of too many items (counted here for JSON, whose census does not know
+    /// items), or whose resource attributes, copied onto each span or log record of the resource, would pass the
+    /// decoding budget.
+    private func checkDecoded(_ groups: [(Opentelemetry_Proto_Resource_V1_Resource, Int)], items name: String) -> String? {
+        if let refusal = checkItems(groups.reduce(0) { $0 + $1.1 }) { return refusal }
+        var copied = 0
+        for (resource, items) in groups where items > 0 && !resource.attributes.isEmpty {
+            let size = ((try? resource.serializedBytes() as [UInt8])?.count ?? 0) + resource.attributes.count * 64
+            copied = copied.addingReportingOverflow(size.multipliedReportingOverflow(by: items).partialValue).partialValue
+            if copied > budget.bytes || copied < 0 {
+                return "the resource attributes (\(resource.attributes.count), \(size) bytes), copied onto each of \(items) "
+                    + "\(name), would take more than \(budget.bytes / 1_048_576) MiB; send fewer \(name) per request"
+            }
+        }
+        return nil
     }
 
     private struct DecodingFailure: Error {

@@ -27,6 +27,8 @@ struct RemoteWriteReader {
         var samples = 0
         /// More than ``RemoteWriteReader/maxMetadata`` entries: the request is refused.
         var tooMuchMetadata = false
+        /// More than `maxSeries` time series: the request is refused (the layout stops there).
+        var tooManySeries = false
     }
 
     /// The most metadata entries a request may carry (Prometheus sends at most 500 per request by default).
@@ -42,8 +44,9 @@ struct RemoteWriteReader {
 
     // MARK: Request
 
-    /// The request's layout, or `nil` when the bytes are not one this reader takes.
-    func layout() -> Layout? {
+    /// The request's layout, or `nil` when the bytes are not one this reader takes; it stops at `maxSeries` time
+    /// series, marked ``Layout/tooManySeries``.
+    func layout(maxSeries: Int = .max) -> Layout? {
         var layout = Layout()
         var index = 0
         let end = bytes.count
@@ -53,6 +56,10 @@ struct RemoteWriteReader {
             case (1, 2):
                 guard let range = format.payload(&index, end: end), let samples = sampleCount(in: range) else { return nil }
                 // Kept even without samples: its strings must be checked as swift-protobuf checks them.
+                guard layout.series.count < maxSeries else {
+                    layout.tooManySeries = true
+                    return layout
+                }
                 layout.series.append(range)
                 layout.samples &+= samples
             case (3, 2):

@@ -23,6 +23,10 @@ public final class RemoteWriteReceiver: Sendable {
     private let engine: MetricsEngine
     private let policy: IngestPolicy
     private let maxDecompressedBytes: Int
+    /// The most a request may decode to (the swift-protobuf path), and over 256 bytes a series, the most time
+    /// series the direct reader lays out.
+    private let budget: DecodingBudget
+    private let maxSeries: Int
     /// The most samples one request may hold: the metrics write queue's capacity.
     private let maxSamples: Int
     private let statistics: IngestStatistics
@@ -41,6 +45,8 @@ public final class RemoteWriteReceiver: Sendable {
         self.engine = engine
         self.policy = policy
         self.maxDecompressedBytes = max(maxDecompressedBytes, 1)
+        budget = DecodingBudget(maxDecompressedBytes: self.maxDecompressedBytes)
+        maxSeries = budget.bytes / DecodingCensus.bytesPerMessage
         self.maxSamples = maxSamples
         self.statistics = statistics
         self.logger = logger
@@ -81,7 +87,13 @@ public final class RemoteWriteReceiver: Sendable {
         // The direct reader first; swift-protobuf for whatever it does not take (and to name what is wrong).
         let fast: Result<Converted, Answer>? = bytes.withUnsafeBufferPointer { buffer in
             let reader = RemoteWriteReader(buffer)
-            guard let layout = reader.layout() else { return nil }
+            guard let layout = reader.layout(maxSeries: maxSeries) else { return nil }
+            if layout.tooManySeries {
+                return .failure(Answer(
+                    status: 413,
+                    message: "the request holds more than \(maxSeries) time series (the decoding budget, \(budget.bytes / 1_048_576) MiB, "
+                        + "over \(DecodingCensus.bytesPerMessage) bytes each); lower max_samples_per_send in the sender's queue_config"))
+            }
             if layout.tooMuchMetadata {
                 return .failure(Answer(
                     status: 413, message: "the request carries more than \(RemoteWriteReader.maxMetadata) metadata entries"))
@@ -97,6 +109,12 @@ public final class RemoteWriteReceiver: Sendable {
         case .failure(let refusal)?:
             return refusal
         case nil:
+            // Counted on the wire first: the generated decoder makes a struct of every label and sample.
+            let census = bytes.withUnsafeBufferPointer { ProtobufWire($0).census(RemoteWriteSchema.request, in: 0..<$0.count) }
+            if let refusal = budget.refusal(census, body: bytes.count) {
+                return Answer(status: 413, message: refusal)
+            }
+            if let refusal = checkSize(census.items) { return refusal }
             let request: Prometheus_WriteRequest
             switch Self.decode(bytes) {
             case .success(let decoded): request = decoded
