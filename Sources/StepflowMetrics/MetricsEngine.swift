@@ -143,6 +143,8 @@ public final class MetricsEngine: MetricsCollector, Sendable {
     public var refusals: [SampleRefusal: UInt64] { state.withLock { $0.refusedByReason } }
     /// The number of series held in memory.
     public var seriesCount: Int { state.withLock { $0.table.count } }
+    /// Metric families (names) held in memory, with series or not (see ``SeriesTable``'s sweep of empty ones).
+    public var familyCount: Int { state.withLock { $0.table.familyCount } }
     /// An estimate of the memory the in-memory series hold (their text, state and index entries); 0 when
     /// ``MetricsEngineOptions/estimatesSeriesMemory`` is off.
     public var seriesMemoryEstimate: Int { state.withLock { $0.table.estimatedBytes } }

@@ -4,12 +4,13 @@ import StepflowCore
 ///
 /// Series live in one array; an index is valid until ``removeAll(where:)`` compacts it, which happens under the
 /// engine's lock like every other use of an index. A fingerprint leads to the series that share it (almost always
-/// one); the caller confirms the match by name and labels. Families are never removed: a family without series
-/// takes the type of the next series of its name.
+/// one); the caller confirms the match by name and labels. A family without series keeps its HELP and takes the
+/// type of the next series of its name; once more than ``maxEmptyFamilies`` (or as many as there are series) have
+/// none, a sweep forgets them, so that names that come and go cannot grow the table for ever.
 struct SeriesTable {
     /// What the engine knows of one metric name.
     struct Family {
-        let name: String
+        var name: String
         var type: MetricType
         var help: String?
         var seriesCount = 0
@@ -57,10 +58,36 @@ struct SeriesTable {
     func family(named name: String) -> Int? { familyByName[name] }
 
     mutating func addFamily(name: String, type: MetricType) -> Int {
+        if let free = freeFamilies.popLast() {
+            families[free] = Family(name: name, type: type)
+            familyByName[name] = free
+            return free
+        }
         families.append(Family(name: name, type: type))
         familyByName[name] = families.count - 1
         return families.count - 1
     }
+
+    /// How many families without series a sweep leaves alone (more when there are more series).
+    static let maxEmptyFamilies = 10_000
+    /// Slots of forgotten families, reused by ``addFamily(name:type:)``.
+    private var freeFamilies: [Int] = []
+
+    /// Forgets every family without series once there are too many of them; their slots are reused.
+    private mutating func forgetEmptyFamilies() {
+        let empty = families.count - freeFamilies.count - familiesWithSeries
+        guard empty > max(Self.maxEmptyFamilies, series.count) else { return }
+        for index in families.indices where families[index].seriesCount == 0 && !families[index].name.isEmpty {
+            familyByName[families[index].name] = nil
+            families[index] = Family(name: "", type: .gauge)
+            freeFamilies.append(index)
+        }
+    }
+
+    /// Families held: with series, or without and not forgotten yet.
+    var familyCount: Int { families.count - freeFamilies.count }
+
+    private var familiesWithSeries: Int { families.reduce(0) { $0 + ($1.seriesCount > 0 ? 1 : 0) } }
 
     /// Gives a family without series a new type.
     mutating func retype(family: Int, to type: MetricType) {
@@ -120,6 +147,7 @@ struct SeriesTable {
         // Compaction keeps the order, so the sorted prefix stays sorted once renumbered.
         sortedOrder = sortedOrder.prefix(sortedCount).compactMap { newIndex[Int($0)] >= 0 ? newIndex[Int($0)] : nil }
         sortedCount = sortedOrder.count
+        forgetEmptyFamilies()
         return removed
     }
 

@@ -22,6 +22,24 @@ struct SeriesExpiryTests {
         Metric(name: name, value: .gauge(value), labels: labels, timestamp: clock.now)
     }
 
+    @Test("names that come and go do not grow the table for ever: past 10,000 families without series, a sweep forgets them")
+    func emptyFamiliesAreForgotten() {
+        let clock = ManualClock()
+        let engine = engine(clock: clock)
+        for round in 0..<3 {
+            engine.record(
+                MetricBatch((0..<6_000).map { gauge("churn_\(round)_\($0)", 1, at: clock) }), from: .http)
+            clock.advance(by: 301)
+            #expect(engine.expireStale() == 6_000)
+        }
+        // 12,000 empty families after the second sweep: forgotten; the third leaves its 6,000.
+        #expect(engine.familyCount == 6_000)
+        // A forgotten name comes back as a new family, with its own type.
+        engine.record(MetricBatch([Metric(name: "churn_0_1", value: .counter(1), timestamp: clock.now)]), from: .http)
+        #expect(engine.value(of: "churn_0_1", labels: []) == .counter(1))
+        #expect(engine.familyCount == 6_001)
+    }
+
     @Test("HTTP and plugin series expire after their stale time; the application's never do; expiries are counted")
     func expiryBySource() {
         let clock = ManualClock()
