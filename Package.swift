@@ -203,13 +203,15 @@ let package = Package(
             exclude: ["RemoteWrite/remote_write.proto", "OTLP/proto"],
             swiftSettings: strict
         ),
-        // Outgoing data to the systems users scale out to: Prometheus remote write (AsyncHTTPClient), from stored
-        // positions.
+        // Outgoing data to the systems users scale out to: Prometheus remote write and the Elasticsearch bulk API
+        // (AsyncHTTPClient), from stored positions.
         .target(
             name: "StepflowExport",
             dependencies: [
                 "StepflowCore", "StepflowScheduling", "StepflowStorage", "StepflowSecurity", "StepflowWireFormats",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -459,6 +461,9 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             // C sources the tests compile into plugins themselves.
             exclude: ["Fixtures"],

@@ -35,7 +35,9 @@ enum ConfigurationRenderer {
 
     /// Settings never printed (only their SHA-256 digest): `check-config` output ends up in terminals, tickets and
     /// logs.
-    static let secrets: Set<String> = ["http.auth_token"]
+    static let secrets: Set<String> = [
+        "http.auth_token", "exporters.elasticsearch.password", "exporters.elasticsearch.api_key",
+    ]
 
     /// The last scalar key of `alerts:`, after which its lists are written.
     private static let lastAlertsSetting = ConfigurationSchema.settings.last { $0.path.first == "alerts" }!.path

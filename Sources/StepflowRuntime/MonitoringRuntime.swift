@@ -156,7 +156,8 @@ public final class MonitoringRuntime: Sendable {
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
             redactor: redactor, operations: operations, logger: logger)
         let export = try ExportCapability.build(
-            configuration.exporters, metrics: configuration.metrics, database: database, positions: storage.positions,
+            configuration.exporters, metrics: configuration.metrics, logs: configuration.logs, tracing: configuration.tracing,
+            database: database, positions: storage.positions,
             operations: operations, logger: logger)
         let ingest = IngestCapability.build(
             http: configuration.http, metrics: configuration.metrics, engine: metrics.engine, logs: logs.engine,
@@ -220,6 +221,13 @@ public final class MonitoringRuntime: Sendable {
             throw .internalError("cannot schedule the built-in jobs: \(error)")
         }
         try await healthCapability.watch(jobs, on: scheduler)
+        for exporter in export.documentExporters {
+            try await healthCapability.monitor.registerHealthCheck(
+                exporter.name,
+                check: ExportHealthCheck(
+                    base: JobHealthCheck(scheduler: scheduler, jobName: exporter.name, retries: configuration.health.checkRetries),
+                    exporter: exporter))
+        }
         try await healthCapability.monitor.registerHealthCheck(
             "storage",
             check: StorageHealthCheck(

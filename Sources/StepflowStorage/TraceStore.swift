@@ -116,6 +116,29 @@ public struct TraceStore: Sendable {
         }
     }
 
+    /// Spans with a row id above `position`, oldest row first, at most `limit`, and the highest row id read (rows
+    /// that cannot be decoded included, so that an exporter steps over them): what a trace exporter has not sent.
+    public func spans(
+        after position: Int64, limit: Int
+    ) async throws(MonitoringError) -> (spans: [(row: Int64, span: Span)], lastRow: Int64?) {
+        return try await database.read("read the spans") { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns), id FROM monitoring_traces WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [position, max(limit, 1)])
+            let spans = rows.compactMap { row -> (row: Int64, span: Span)? in
+                Self.span(row).map { (row[9] as Int64, $0) }
+            }
+            return (spans, rows.last.map { $0[9] as Int64 })
+        }
+    }
+
+    /// The highest row id (0 when there are none): where a new exporter starts.
+    public func lastRow() async throws(MonitoringError) -> Int64 {
+        return try await database.read("read the spans") { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM monitoring_traces") ?? 0
+        }
+    }
+
     /// Per operation: spans, error rate and p50/p95/p99 durations of the ended spans `filter` selects.
     public func stats(_ filter: TraceFilter?) async throws(MonitoringError) -> TraceStats {
         var conditions = ["end_time IS NOT NULL"]

@@ -65,6 +65,8 @@ let environmentCases: [EnvironmentCase] = [
     .init("ELASTICSEARCH_LOG_INDEX", "logs-a") { $0.exporters.elasticsearch.logIndex = "logs-a" },
     .init("ELASTICSEARCH_METRICS_INDEX", "metrics-a") { $0.exporters.elasticsearch.metricsIndex = "metrics-a" },
     .init("ELASTICSEARCH_TRACES_INDEX", "traces-a") { $0.exporters.elasticsearch.tracesIndex = "traces-a" },
+    .init("ELASTICSEARCH_PASSWORD", "s3cret") { $0.exporters.elasticsearch.password = "s3cret" },
+    .init("ELASTICSEARCH_API_KEY", "a2V5") { $0.exporters.elasticsearch.apiKey = "a2V5" },
     .init("HEALTH_CHECK_INTERVAL", "45") { $0.health.checkInterval = .seconds(45) },
     .init("HEALTH_CHECK_TIMEOUT", "2s") { $0.health.checkTimeout = .seconds(2) },
     .init("HEALTH_CHECK_RETRIES", "5") { $0.health.checkRetries = 5 },
@@ -93,7 +95,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 52)
+        #expect(known.count == 54)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

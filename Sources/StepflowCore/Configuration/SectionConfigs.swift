@@ -195,6 +195,26 @@ public struct ElasticsearchExporterConfig: Sendable, Hashable {
     public var metricsIndex: String = "stepflow-metrics"
     /// `traces_index`, env `STEPFLOW_MONITORING_ELASTICSEARCH_TRACES_INDEX`, default `stepflow-traces`.
     public var tracesIndex: String = "stepflow-traces"
+    /// `username` and `password` (env `STEPFLOW_MONITORING_ELASTICSEARCH_PASSWORD`): HTTP basic authentication
+    /// when `username` is set.
+    public var username: String = ""
+    public var password: String = ""
+    /// `api_key`, env `STEPFLOW_MONITORING_ELASTICSEARCH_API_KEY`: sent as `Authorization: ApiKey <api_key>` (the
+    /// encoded key Elasticsearch returns); wins over `username`.
+    public var apiKey: String = ""
+    /// `gzip`, default true: bulk bodies are sent gzip-compressed.
+    public var gzip: Bool = true
+    /// `max_batch_documents`, default 1000: the most documents in one `_bulk` request.
+    public var maxBatchDocuments: Int = 1_000
+    /// `max_batch_bytes`, default 5242880 (5 MiB): the most NDJSON bytes in one `_bulk` request (before gzip).
+    public var maxBatchBytes: Int = 5 << 20
+    /// `max_backlog_age`, default 24h: stored data older than this that is still unsent is skipped, counted and
+    /// logged instead of sent.
+    public var maxBacklogAge: Duration = .seconds(86_400)
+    /// `timeout`, default 30s: how long one `_bulk` request may take.
+    public var timeout: Duration = .seconds(30)
+    /// `tls`: how the server's certificate is checked when `url` is https://.
+    public var tls = OutgoingTLSConfig()
 
     public init() {}
 }

@@ -47,6 +47,8 @@ struct SelfTelemetry: Sendable {
     var measured: Profiler? = nil
     /// Every ingest route's requests and items.
     var ingest: IngestStatistics? = nil
+    /// The document exporters (Elasticsearch, OTLP) that are on.
+    var documentExporters: [DocumentExporterStatus] = []
 
     func metrics() -> [MetricInfo] {
         let now = Date()
@@ -270,6 +272,31 @@ struct SelfTelemetry: Sendable {
         add("stepflow_traces_spans_written_total", "Spans written to the database.", .counter(Double(spanWriter.written)), [])
         if let requestLimits { httpLimitMetrics(requestLimits, add: add) }
         if let ingest { ingestMetrics(ingest, add: add) }
+        exportMetrics(add: add)
+    }
+
+    /// `stepflow_export_*{exporter,kind}`: what each document exporter sent, retried, dropped, its requests,
+    /// backlog and lag (docs/exporters.md, "Telemetry and health").
+    private func exportMetrics(add: (String, String, MetricValue, [Label]) -> Void) {
+        for exporter in documentExporters {
+            let labels = [Label("exporter", exporter.exporter), Label("kind", exporter.kind.rawValue)]
+            let counts = exporter.statistics.counts
+            add("stepflow_export_sent_total", "Documents or samples the receiver took.", .counter(Double(counts.sent)), labels)
+            add("stepflow_export_failed_total", "Documents or samples the receiver refused for good (skipped).",
+                .counter(Double(counts.failed)), labels)
+            add("stepflow_export_retried_total", "Documents or samples sent again after the receiver refused them for now.",
+                .counter(Double(counts.retried)), labels)
+            add("stepflow_export_dropped_total", "Documents or samples skipped unsent: older than max_backlog_age.",
+                .counter(Double(counts.dropped)), labels)
+            add("stepflow_export_requests_total", "Sends to the receiver.", .counter(Double(counts.requests)), labels)
+            add("stepflow_export_request_failures_total", "Sends that failed as a whole (connection, 429, 5xx).",
+                .counter(Double(counts.failedRequests)), labels)
+            add("stepflow_export_request_duration_seconds_total", "Seconds spent sending.",
+                .counter(counts.requestSeconds), labels)
+            add("stepflow_export_backlog_rows", "Stored rows not sent yet (row ids past the position).",
+                .gauge(Double(counts.backlogRows)), labels)
+            add("stepflow_export_lag_seconds", "Age of the oldest stored item not sent yet.", .gauge(counts.lagSeconds), labels)
+        }
     }
 
     /// `stepflow_ingest_*`: each ingest route's answers and items (docs/ingest.md, "Counters").
@@ -317,6 +344,6 @@ extension SelfTelemetry {
             logs: logs.engine, logWriter: logs.writer, traces: tracing.engine, spanWriter: tracing.writer,
             fileExport: logs.fileExport, alerts: alerting.engine, notifier: alerting.notifier,
             remoteWrite: export.remoteWrite, requestLimits: requestLimits, operations: operations, spans: profiler.spans,
-            measured: profiler.profiler, ingest: ingest)
+            measured: profiler.profiler, ingest: ingest, documentExporters: export.documentExporters)
     }
 }

@@ -1,0 +1,25 @@
+import StepflowCore
+
+/// What became of one item of a request, as the receiver answered for it.
+public enum ExportItemOutcome: Sendable, Equatable {
+    /// Taken (or already there from an earlier attempt).
+    case sent
+    /// Refused for now (overloaded, unavailable, not configured yet): sent again.
+    case retry(String)
+    /// Refused for good (it can never be taken, such as a mapping error): skipped, logged and counted.
+    case refused(String)
+}
+
+/// The receiving end of an exporter: sends items and says what became of each.
+public protocol ExportSink<Item>: Sendable {
+    associatedtype Item: Sendable
+    /// The exporter's name in job names, metrics and health (`elasticsearch`, `otlp`).
+    var name: String { get }
+    /// Where it sends, for logs and health.
+    var destination: String { get }
+    /// Sends `items` (in as many requests as its limits take) and returns one outcome per item, in order.
+    ///
+    /// - Throws: `networkError` or `exportFailed` when a request as a whole failed (no connection, a timeout, 429,
+    ///   5xx, a misconfiguration): nothing is counted as sent and the items are sent again later.
+    func send(_ items: [Item]) async throws(MonitoringError) -> [ExportItemOutcome]
+}
