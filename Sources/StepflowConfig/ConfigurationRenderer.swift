@@ -20,6 +20,9 @@ enum ConfigurationRenderer {
             {
                 value = JSONValue.quote("<redacted sha256:\(TokenDigest.hex(secret))>")
             }
+            if Self.secrets.contains(setting.keyPath), case .namedTexts(let secrets) = setting.value(in: configuration) {
+                value = SettingValue.namedTexts(secrets.mapValues { "<redacted sha256:\(TokenDigest.hex($0))>" }).yamlText
+            }
             lines.append(indent(section.count) + setting.path.last! + ": " + value)
             if setting.path == lastAlertsSetting { lines += renderRules(configuration.alerts) }
             if setting.path == lastSecuritySetting { lines += renderTokens(configuration.security.tokens) }
@@ -37,6 +40,7 @@ enum ConfigurationRenderer {
     /// logs.
     static let secrets: Set<String> = [
         "http.auth_token", "exporters.elasticsearch.password", "exporters.elasticsearch.api_key",
+        "exporters.otlp.headers",
     ]
 
     /// The last scalar key of `alerts:`, after which its lists are written.
@@ -160,6 +164,8 @@ extension SettingValue {
         case .numbers(let numbers): return JSONValue.array(numbers.map(JSONValue.double)).yamlFlowText
         case .namedNumbers(let lists):
             return JSONValue.object(lists.mapValues { JSONValue.array($0.map(JSONValue.double)) }).yamlFlowText
+        case .namedTexts(let texts):
+            return JSONValue.object(texts.mapValues(JSONValue.string)).yamlFlowText
         }
     }
 }

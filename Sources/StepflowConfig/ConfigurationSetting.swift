@@ -11,6 +11,8 @@ enum SettingValue: Hashable, Sendable {
     case numbers([Double])
     /// Named lists of numbers, such as bucket bounds per histogram.
     case namedNumbers([String: [Double]])
+    /// Names and texts, such as labels or HTTP headers.
+    case namedTexts([String: String])
 }
 
 /// The type of a scalar setting.
@@ -22,6 +24,7 @@ enum SettingType: Sendable {
     case text
     case numbers
     case namedNumbers
+    case namedTexts
 
     /// The type, as named in the reference.
     var name: String {
@@ -33,6 +36,7 @@ enum SettingType: Sendable {
         case .text: return "text"
         case .numbers: return "list of numbers"
         case .namedNumbers: return "mapping of name to list of numbers"
+        case .namedTexts: return "mapping of name to text"
         }
     }
 
@@ -46,6 +50,7 @@ enum SettingType: Sendable {
         case .text: return "text"
         case .numbers: return "a list of numbers such as [0.1, 0.5, 1]"
         case .namedNumbers: return "a mapping of names to lists of numbers, such as {latency_seconds: [0.1, 1]}"
+        case .namedTexts: return "a mapping of names to texts, such as {host: web-1, region: eu}"
         }
     }
 
@@ -89,6 +94,13 @@ enum SettingType: Sendable {
             return .success(.numbers(numbers))
         case .namedNumbers:
             return .failure(SettingParseFailure(message: "this key has no environment variable"))
+        case .namedTexts:
+            // "name=value,other=value", as OTEL_RESOURCE_ATTRIBUTES; a value may be percent-encoded.
+            guard let pairs = NamedTexts.parse(text) else {
+                return .failure(SettingParseFailure(
+                    message: "expected name=value pairs separated by commas (for example host=web-1,region=eu), found '\(text)'"))
+            }
+            return .success(.namedTexts(pairs))
         }
     }
 }
@@ -102,6 +114,7 @@ enum SettingAccessor: Sendable {
     case text(WritableKeyPath<MonitoringConfiguration, String> & Sendable)
     case numbers(WritableKeyPath<MonitoringConfiguration, [Double]> & Sendable)
     case namedNumbers(WritableKeyPath<MonitoringConfiguration, [String: [Double]]> & Sendable)
+    case namedTexts(WritableKeyPath<MonitoringConfiguration, [String: String]> & Sendable)
 
     /// The type of the property.
     var type: SettingType {
@@ -113,6 +126,7 @@ enum SettingAccessor: Sendable {
         case .text: return .text
         case .numbers: return .numbers
         case .namedNumbers: return .namedNumbers
+        case .namedTexts: return .namedTexts
         }
     }
 }
@@ -155,6 +169,8 @@ enum SettingConstraint: Sendable {
     case commaSeparatedSubset(of: [String])
     /// Comma-separated `name:role` pairs (empty for none).
     case namedRoles
+    /// Names that are Prometheus label names (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`).
+    case labelNames
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -208,6 +224,11 @@ enum SettingConstraint: Sendable {
             guard let first = unknown.first else { return nil }
             return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
                 + " (comma-separated; empty for none)"
+        case (.labelNames, .namedTexts(let texts)):
+            guard let bad = texts.keys.sorted().first(where: { !MetricNameRules.isValidLabelName($0) || $0.hasPrefix("__") }) else {
+                return nil
+            }
+            return "'\(bad)' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
         case (.namedRoles, .text(let text)):
             var security = SecurityConfig()
             security.clientCertificateRoles = text
@@ -259,6 +280,7 @@ enum SettingConstraint: Sendable {
         case .quantiles: return "each 0 to 1"
         case .oneOf(let words): return words.map { "`\($0)`" }.joined(separator: " or ")
         case .namedRoles: return "comma-separated `name:role` pairs; may be empty"
+        case .labelNames: return "label names"
         case .commaSeparatedSubset(let words):
             return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }
@@ -302,6 +324,7 @@ struct ConfigurationSetting: Sendable {
         case .text(let keyPath): return .text(configuration[keyPath: keyPath])
         case .numbers(let keyPath): return .numbers(configuration[keyPath: keyPath])
         case .namedNumbers(let keyPath): return .namedNumbers(configuration[keyPath: keyPath])
+        case .namedTexts(let keyPath): return .namedTexts(configuration[keyPath: keyPath])
         }
     }
 
@@ -315,6 +338,7 @@ struct ConfigurationSetting: Sendable {
         case (.text(let keyPath), .text(let value)): configuration[keyPath: keyPath] = value
         case (.numbers(let keyPath), .numbers(let value)): configuration[keyPath: keyPath] = value
         case (.namedNumbers(let keyPath), .namedNumbers(let value)): configuration[keyPath: keyPath] = value
+        case (.namedTexts(let keyPath), .namedTexts(let value)): configuration[keyPath: keyPath] = value
         default: break
         }
     }
@@ -323,4 +347,22 @@ struct ConfigurationSetting: Sendable {
 /// Why a text or YAML value could not be read as a setting's type.
 struct SettingParseFailure: Error, Equatable {
     var message: String
+}
+
+/// `name=value` pairs separated by commas, as OpenTelemetry's `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS` write them: spaces around names and values are dropped, a value may be
+/// percent-encoded, an empty text is no pairs.
+enum NamedTexts {
+    /// The pairs of `text`, or `nil` when a part has no `=` or an empty name.
+    static func parse(_ text: String) -> [String: String]? {
+        var pairs: [String: String] = [:]
+        for part in text.split(separator: ",") where !part.allSatisfy(\.isWhitespace) {
+            guard let equals = part.firstIndex(of: "=") else { return nil }
+            let name = String(part[..<equals]).trimmingWhitespace()
+            let raw = String(part[part.index(after: equals)...]).trimmingWhitespace()
+            guard !name.isEmpty else { return nil }
+            pairs[name] = raw.removingPercentEncoding ?? raw
+        }
+        return pairs
+    }
 }

@@ -85,6 +85,7 @@ struct NodeDecoder {
         switch type {
         case .numbers: return numberList(node, keyPath: keyPath).map(SettingValue.numbers)
         case .namedNumbers: return namedNumberLists(node, keyPath: keyPath).map(SettingValue.namedNumbers)
+        case .namedTexts: return namedTexts(node, keyPath: keyPath).map(SettingValue.namedTexts)
         default: break
         }
         guard case .scalar(let scalar) = node, node.tagName != .null else {
@@ -122,7 +123,7 @@ struct NodeDecoder {
             if tag == .float, let number = node.float, number.isFinite { return .number(number) }
         case .text:
             return .text(scalar.string)
-        case .numbers, .namedNumbers:
+        case .numbers, .namedNumbers, .namedTexts:
             break
         }
         report(node, keyPath: keyPath, mismatch)
@@ -149,6 +150,28 @@ struct NodeDecoder {
             }
         }
         return valid ? numbers : nil
+    }
+
+    /// A mapping of names to texts (`{host: web-1}`; numbers and booleans as their text), or `nil` after
+    /// reporting what is wrong.
+    private mutating func namedTexts(_ node: Node, keyPath: String) -> [String: String]? {
+        guard let pairs = mappingPairs(node, keyPath: keyPath, emptyIsFine: true) else { return nil }
+        var texts: [String: String] = [:]
+        var valid = true
+        for (keyNode, valueNode) in pairs {
+            guard enter(keyNode), enter(valueNode) else { return nil }
+            guard let name = keyName(keyNode, parentPath: keyPath) else {
+                valid = false
+                continue
+            }
+            guard case .scalar(let scalar) = valueNode else {
+                report(valueNode, keyPath: keyPath + "." + name, "expected text, found \(Self.describe(valueNode))")
+                valid = false
+                continue
+            }
+            texts[name] = valueNode.tagName == .null ? "" : scalar.string
+        }
+        return valid ? texts : nil
     }
 
     /// A mapping of names to lists of numbers, or `nil` after reporting what is wrong.

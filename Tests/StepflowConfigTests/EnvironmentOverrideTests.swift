@@ -67,6 +67,18 @@ let environmentCases: [EnvironmentCase] = [
     .init("ELASTICSEARCH_TRACES_INDEX", "traces-a") { $0.exporters.elasticsearch.tracesIndex = "traces-a" },
     .init("ELASTICSEARCH_PASSWORD", "s3cret") { $0.exporters.elasticsearch.password = "s3cret" },
     .init("ELASTICSEARCH_API_KEY", "a2V5") { $0.exporters.elasticsearch.apiKey = "a2V5" },
+    .init("ELASTICSEARCH_ENABLED", "true") { $0.exporters.elasticsearch.enabled = true },
+    .init("PROMETHEUS_ENABLED", "yes") { $0.exporters.prometheus.enabled = true },
+    .init("EXTERNAL_LABELS", "host=web-1, region=eu%2Dwest") { $0.exporters.externalLabels = ["host": "web-1", "region": "eu-west"] },
+    .init("OTLP_ENABLED", "on") { $0.exporters.otlp.enabled = true },
+    .init("OTLP_ENDPOINT", "https://collector:4318") { $0.exporters.otlp.endpoint = "https://collector:4318" },
+    .init("OTLP_HEADERS", "Authorization=Bearer%20abc,X-Tenant=t1") {
+        $0.exporters.otlp.headers = ["Authorization": "Bearer abc", "X-Tenant": "t1"]
+    },
+    .init("OTLP_SERVICE_NAME", "edge") { $0.exporters.otlp.serviceName = "edge" },
+    .init("OTLP_RESOURCE_ATTRIBUTES", "deployment.environment=prod") {
+        $0.exporters.otlp.resourceAttributes = ["deployment.environment": "prod"]
+    },
     .init("HEALTH_CHECK_INTERVAL", "45") { $0.health.checkInterval = .seconds(45) },
     .init("HEALTH_CHECK_TIMEOUT", "2s") { $0.health.checkTimeout = .seconds(2) },
     .init("HEALTH_CHECK_RETRIES", "5") { $0.health.checkRetries = 5 },
@@ -95,7 +107,7 @@ struct EnvironmentOverrideTests {
     func tableCoversEveryVariable() {
         let known = Set(ConfigurationSchema.settings.compactMap(\.environmentVariable))
         #expect(Set(environmentCases.map(\.variable)) == known)
-        #expect(known.count == 54)
+        #expect(known.count == 62)
     }
 
     @Test("a bad value names the variable and the key path, and is reported with every other one")

@@ -219,10 +219,54 @@ public struct ElasticsearchExporterConfig: Sendable, Hashable {
     public init() {}
 }
 
+/// OTLP/HTTP export to an OpenTelemetry Collector, Jaeger, Tempo or any OTLP receiver (YAML `exporters.otlp:`).
+public struct OTLPExporterConfig: Sendable, Hashable {
+    /// `enabled`, env `STEPFLOW_MONITORING_OTLP_ENABLED`, default false.
+    public var enabled: Bool = false
+    /// `endpoint`, env `STEPFLOW_MONITORING_OTLP_ENDPOINT`, default `http://localhost:4318`: the base URL; the
+    /// signals go to `/v1/traces`, `/v1/logs` and `/v1/metrics` under it.
+    public var endpoint: String = "http://localhost:4318"
+    /// `headers`, env `STEPFLOW_MONITORING_OTLP_HEADERS` (`name=value,…`): sent with every request (an
+    /// `Authorization` or API-key header).
+    public var headers: [String: String] = [:]
+    /// `gzip`, default true.
+    public var gzip: Bool = true
+    /// `timeout`, default 10s: one request.
+    public var timeout: Duration = .seconds(10)
+    /// `traces`, `logs`, `metrics`: which signals are sent (each also needs its pipeline's `enable_export`).
+    public var traces: Bool = true
+    public var logs: Bool = true
+    public var metrics: Bool = true
+    /// `service_name`, env `STEPFLOW_MONITORING_OTLP_SERVICE_NAME`, default `stepflow-monitor`.
+    public var serviceName: String = "stepflow-monitor"
+    /// `resource_attributes`, env `STEPFLOW_MONITORING_OTLP_RESOURCE_ATTRIBUTES`: more resource attributes.
+    public var resourceAttributes: [String: String] = [:]
+    /// `max_batch_items`, default 512: spans, log records or data points per request.
+    public var maxBatchItems: Int = 512
+    /// `max_backlog_age`, default 24h.
+    public var maxBacklogAge: Duration = .seconds(86_400)
+    /// `tls`: how the receiver's certificate is checked when `endpoint` is https://.
+    public var tls = OutgoingTLSConfig()
+
+    public init() {}
+}
+
 /// External systems to export to (YAML `exporters:`).
 public struct ExportersConfig: Sendable, Hashable {
+    /// `external_labels`, env `STEPFLOW_MONITORING_EXTERNAL_LABELS`: labels added to everything that leaves the
+    /// host (remote write, OTLP resources, Elasticsearch documents, Alertmanager alerts), never to what is stored.
+    /// `host` is the machine's hostname unless set here; `host: ""` sends none.
+    public var externalLabels: [String: String] = [:]
     public var prometheus = PrometheusExporterConfig()
     public var elasticsearch = ElasticsearchExporterConfig()
+    public var otlp = OTLPExporterConfig()
+
+    /// The labels to add, sorted: `externalLabels` over `host` = `hostname`, empty values left out.
+    public func externalLabels(hostname: String) -> [Label] {
+        var labels = ["host": hostname]
+        labels.merge(externalLabels) { _, configured in configured }
+        return labels.filter { !$0.value.isEmpty }.map { Label($0.key, $0.value) }.sorted()
+    }
 
     public init() {}
     public static let `default` = ExportersConfig()

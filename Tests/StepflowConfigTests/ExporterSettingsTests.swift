@@ -1,0 +1,72 @@
+import StepflowConfig
+import StepflowCore
+import Testing
+
+/// `exporters.external_labels`, `exporters.otlp.headers` and `resource_attributes`: mappings of names to text
+/// in YAML, `name=value,…` in the environment (docs/configuration.md).
+@Suite("Exporter settings: external labels, OTLP headers and resource attributes")
+struct ExporterSettingsTests {
+    @Test("mappings are read from YAML; numbers and booleans as their text; empty values kept")
+    func readsMappings() throws {
+        let loaded = try ConfigurationLoader.parse(
+            yaml: """
+                exporters:
+                  external_labels:
+                    host: web-1
+                    rack: 12
+                  otlp:
+                    headers: {Authorization: "Bearer abc", X-Scope-OrgID: tenant-1}
+                    resource_attributes:
+                      deployment.environment: prod
+                      canary: true
+                """, file: "config.yaml", environment: [:])
+        #expect(loaded.exporters.externalLabels == ["host": "web-1", "rack": "12"])
+        #expect(loaded.exporters.otlp.headers == ["Authorization": "Bearer abc", "X-Scope-OrgID": "tenant-1"])
+        #expect(loaded.exporters.otlp.resourceAttributes == ["deployment.environment": "prod", "canary": "true"])
+        #expect(loaded.exporters.externalLabels(hostname: "box") == [Label("host", "web-1"), Label("rack", "12")])
+        #expect(ExportersConfig().externalLabels(hostname: "box") == [Label("host", "box")])
+        var off = ExportersConfig()
+        off.externalLabels = ["host": "", "dc": "eu"]
+        #expect(off.externalLabels(hostname: "box") == [Label("dc", "eu")])
+    }
+
+    @Test("a label name that Prometheus refuses, a list, or a malformed variable is reported with where it is")
+    func refusesBadValues() {
+        let issues = parseIssues("""
+            exporters:
+              external_labels:
+                bad-name: x
+              otlp:
+                headers:
+                  X-List: [1, 2]
+            """)
+        let descriptions = issues.map(\.description)
+        #expect(descriptions.count == 2, "\(descriptions)")
+        #expect(descriptions.contains { $0.hasPrefix("config.yaml:3:") && $0.contains("'bad-name' is not a label name") },
+                "\(descriptions)")
+        #expect(descriptions.contains { $0.hasPrefix("config.yaml:6:") && $0.contains("exporters.otlp.headers.X-List: expected text") },
+                "\(descriptions)")
+        let environment = parseIssues("", environment: ["STEPFLOW_MONITORING_OTLP_HEADERS": "novalue"])
+        #expect(environment.map(\.description) == [
+            "$STEPFLOW_MONITORING_OTLP_HEADERS: exporters.otlp.headers: expected name=value pairs separated by commas "
+                + "(for example host=web-1,region=eu), found 'novalue'; fix or unset the variable"
+        ])
+    }
+
+    @Test("check-config never prints OTLP header values or Elasticsearch credentials")
+    func secretsAreRedacted() throws {
+        let loaded = try ConfigurationLoader.parse(
+            yaml: """
+                exporters:
+                  elasticsearch:
+                    password: hunter2
+                    api_key: c2VjcmV0
+                  otlp:
+                    headers: {Authorization: "Bearer topsecret"}
+                """, file: "config.yaml", environment: [:])
+        let rendered = ConfigurationLoader.render(loaded)
+        for secret in ["hunter2", "c2VjcmV0", "topsecret"] { #expect(!rendered.contains(secret)) }
+        #expect(rendered.contains("Authorization"))
+        #expect(rendered.contains("<redacted sha256:"))
+    }
+}
