@@ -25,11 +25,12 @@ public struct AlertingCapability: Sendable {
     /// - Parameters:
     ///   - generatorURL: this host's URL of an alert, without the id, for Alertmanager's `generatorURL`.
     ///   - logsWritten: a signal after each committed batch of logs (``LogsCapability/written`` in StepflowLogs).
+    ///   - externalLabels: `exporters.external_labels`, added to the alerts sent to Alertmanager.
     /// - Throws: `MonitoringError` when the stored rules or alerts cannot be read.
     public static func build(
         _ configuration: AlertConfig, limits: LimitsConfig, generatorURL: String, database: MonitoringDatabase,
         metrics: MetricsEngine, health: HealthMonitor, logsWritten: AsyncStream<Void>, redactor: Redactor = Redactor(),
-        operations: OperationLedger = OperationLedger(), logger: Logger
+        externalLabels: [Label] = [], operations: OperationLedger = OperationLedger(), logger: Logger
     ) async throws(MonitoringError) -> AlertingCapability {
         var channels: [any AlertChannel] = []
         if configuration.logNotifications { channels.append(LogAlertChannel(logger: logger)) }
@@ -41,7 +42,7 @@ public struct AlertingCapability: Sendable {
         var alertmanager: AlertmanagerAlertChannel?
         if !configuration.alertmanagerURL.isEmpty {
             let channel = AlertmanagerAlertChannel(
-                baseURL: configuration.alertmanagerURL, generatorURL: generatorURL,
+                baseURL: configuration.alertmanagerURL, generatorURL: generatorURL, externalLabels: externalLabels,
                 timeout: configuration.notificationTimeout,
                 client: try OutgoingHTTPClients.client(for: configuration.alertmanagerTLS, key: "alerts.alertmanager_tls"))
             channels.append(channel)

@@ -16,20 +16,20 @@ public struct ExportCapability: Sendable {
     public let jobs: [BuiltinJob]
 
     /// The exporters that `exporters:` and each pipeline's `enable_export` turn on, each over `database` from its
-    /// stored position.
+    /// stored position, adding `externalLabels` (`exporters.external_labels` with the host name) to what they send.
     ///
     /// - Throws: `configurationError` when an exporter's `tls.ca_file` cannot be read.
     public static func build(
         _ configuration: ExportersConfig, metrics: MetricsConfig, logs: LogConfig, tracing: TracingConfig,
-        database: MonitoringDatabase, positions: ExportPositionStore, operations: OperationLedger = OperationLedger(),
-        logger: Logger
+        database: MonitoringDatabase, positions: ExportPositionStore, externalLabels: [Label] = [],
+        operations: OperationLedger = OperationLedger(), logger: Logger
     ) throws(MonitoringError) -> ExportCapability {
         var jobs: [BuiltinJob] = []
         var remoteWrite: RemoteWriteJob?
         if metrics.enableExport, configuration.prometheus.enabled {
             let job = RemoteWriteJob(
                 client: RemoteWriteClient(
-                    endpoint: configuration.prometheus.endpoint,
+                    endpoint: configuration.prometheus.endpoint, externalLabels: externalLabels,
                     client: try OutgoingHTTPClients.client(for: configuration.prometheus.tls, key: "exporters.prometheus.tls")),
                 metrics: MetricStore(database: database),
                 positions: positions, timeout: min(metrics.exportInterval, .seconds(30)), operations: operations,
@@ -64,17 +64,17 @@ public struct ExportCapability: Sendable {
             }
             if logs.enableExport {
                 add(LogExportSource(store: LogStore(database: database)), interval: logs.exportInterval, index: elastic.logIndex) {
-                    ElasticsearchDocuments.log($0)
+                    ElasticsearchDocuments.log($0, externalLabels: externalLabels)
                 }
             }
             if metrics.enableExport {
                 add(MetricExportSource(store: MetricStore(database: database)), interval: metrics.exportInterval, index: elastic.metricsIndex) {
-                    ElasticsearchDocuments.metric($0)
+                    ElasticsearchDocuments.metric($0, externalLabels: externalLabels)
                 }
             }
             if tracing.enableExport {
                 add(SpanExportSource(store: TraceStore(database: database)), interval: tracing.exportInterval, index: elastic.tracesIndex) {
-                    ElasticsearchDocuments.span($0)
+                    ElasticsearchDocuments.span($0, externalLabels: externalLabels)
                 }
             }
         }

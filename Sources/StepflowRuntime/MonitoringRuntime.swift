@@ -150,14 +150,16 @@ public final class MonitoringRuntime: Sendable {
             configuration.tracing, limits: configuration.limits, database: database, redactor: redactor,
             spanObserver: profilerCapability.spans, operations: operations, logger: logger)
         healthCapability = HealthCapability.build(configuration.health, database: database, logger: logger)
+        // Added to everything that leaves the host, never to what is stored (docs/exporters.md, "External labels").
+        let externalLabels = configuration.exporters.externalLabels(hostname: ProcessInfo.processInfo.hostName)
         alerting = try await AlertingCapability.build(
             configuration.alerts, limits: configuration.limits,
             generatorURL: "\(configuration.http.tls.isEnabled ? "https" : "http")://\(configuration.http.address):\(configuration.http.port)/api/v1/alerts/",
             database: database, metrics: metrics.engine, health: healthCapability.monitor, logsWritten: logs.written,
-            redactor: redactor, operations: operations, logger: logger)
+            redactor: redactor, externalLabels: externalLabels, operations: operations, logger: logger)
         let export = try ExportCapability.build(
             configuration.exporters, metrics: configuration.metrics, logs: configuration.logs, tracing: configuration.tracing,
-            database: database, positions: storage.positions,
+            database: database, positions: storage.positions, externalLabels: externalLabels,
             operations: operations, logger: logger)
         let ingest = IngestCapability.build(
             http: configuration.http, metrics: configuration.metrics, engine: metrics.engine, logs: logs.engine,

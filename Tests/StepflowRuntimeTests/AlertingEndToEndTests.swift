@@ -100,6 +100,8 @@ struct AlertingEndToEndTests {
               port: 0
             metrics:
               flush_interval: 50ms
+            exporters:
+              external_labels: {host: node-7, team: everyone}
             alerts:
               webhook_url: http://127.0.0.1:\(hookPort)/hook
               alertmanager_url: \(alertmanagerPort.map { "http://127.0.0.1:\($0)" } ?? "''")
@@ -156,6 +158,9 @@ struct AlertingEndToEndTests {
                     return alerts.contains {
                         ($0["labels"] as? [String: String])?["alertname"] == "QueueTooDeep"
                             && ($0["labels"] as? [String: String])?["queue"] == "mail"
+                            // The external labels are added to what is sent, except those the alert has.
+                            && ($0["labels"] as? [String: String])?["host"] == "node-7"
+                            && ($0["labels"] as? [String: String])?["team"] == "ops"
                             && ($0["generatorURL"] as? String)?.hasSuffix("/api/v1/alerts/" + alertID) == true
                     }
                 })

@@ -227,6 +227,24 @@ struct ElasticsearchExporterTests {
         }
     }
 
+    @Test("external labels go into every document's labels, never over a sample's own")
+    func externalLabels() throws {
+        let external = [Label("host", "node-1"), Label("region", "eu")]
+        let log = ElasticsearchDocuments.log(LogEntry(level: .info, message: "m"), externalLabels: external)
+        guard case .object(let source) = log.source, case .object(let labels)? = source["labels"] else {
+            Issue.record("no labels")
+            return
+        }
+        #expect(labels == ["host": .string("node-1"), "region": .string("eu")])
+        let sample = ElasticsearchDocuments.metric(
+            Metric(name: "up", value: .gauge(1), labels: [Label("host", "own")]), externalLabels: external)
+        guard case .object(let metric) = sample.source, case .object(let metricLabels)? = metric["labels"] else {
+            Issue.record("no labels")
+            return
+        }
+        #expect(metricLabels == ["host": .string("own"), "region": .string("eu")])
+    }
+
     @Test("metrics and spans become documents with their ECS fields")
     func metricsAndSpans() async throws {
         let receiver = ElasticsearchBulkReceiver()

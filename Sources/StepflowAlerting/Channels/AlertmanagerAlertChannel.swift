@@ -16,6 +16,8 @@ public actor AlertmanagerAlertChannel: AlertChannel {
     /// How often firing alerts are re-sent.
     public nonisolated let resendInterval: Duration
     private let generatorURL: String
+    /// `exporters.external_labels`, added to every alert's labels it does not have.
+    private let externalLabels: [Label]
     private let poster: JSONPoster
     private let timeout: Duration
     private let now: @Sendable () -> Date
@@ -29,10 +31,12 @@ public actor AlertmanagerAlertChannel: AlertChannel {
     /// - Parameters:
     ///   - baseURL: `http://127.0.0.1:9093`.
     ///   - generatorURL: this host's URL of an alert, with the alert id appended (`http://host:8080/api/v1/alerts/`).
+    ///   - externalLabels: added to each alert's labels unless it has one of that name (`exporters.external_labels`).
     public init(
-        baseURL: String, generatorURL: String, resendInterval: Duration = .seconds(60), timeout: Duration = .seconds(10),
-        client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() }
+        baseURL: String, generatorURL: String, externalLabels: [Label] = [], resendInterval: Duration = .seconds(60),
+        timeout: Duration = .seconds(10), client: HTTPClient = .shared, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.externalLabels = externalLabels
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -63,10 +67,10 @@ public actor AlertmanagerAlertChannel: AlertChannel {
             switch notification.event {
             case .firing, .acknowledged:
                 delta.append((alert.id, alert))
-                postable.append(Self.postable(alert, endsAt: time.addingTimeInterval(resendInterval.inSeconds * 4), generator: generatorURL))
+                postable.append(Self.postable(alert, endsAt: time.addingTimeInterval(resendInterval.inSeconds * 4), generator: generatorURL, externalLabels: externalLabels))
             case .resolved:
                 delta.append((alert.id, nil))
-                postable.append(Self.postable(alert, endsAt: alert.resolvedAt ?? time, generator: generatorURL))
+                postable.append(Self.postable(alert, endsAt: alert.resolvedAt ?? time, generator: generatorURL, externalLabels: externalLabels))
             }
         }
         try await poster.post(.array(postable), to: baseURL + "/api/v2/alerts", timeout: timeout)
@@ -86,7 +90,7 @@ public actor AlertmanagerAlertChannel: AlertChannel {
     public func resendActive() async throws(MonitoringError) {
         guard !active.isEmpty else { return }
         let endsAt = now().addingTimeInterval(resendInterval.inSeconds * 4)
-        let postable = active.values.sorted { $0.id < $1.id }.map { Self.postable($0, endsAt: endsAt, generator: generatorURL) }
+        let postable = active.values.sorted { $0.id < $1.id }.map { Self.postable($0, endsAt: endsAt, generator: generatorURL, externalLabels: externalLabels) }
         try await poster.post(.array(postable), to: baseURL + "/api/v2/alerts", timeout: timeout)
     }
 
@@ -94,9 +98,10 @@ public actor AlertmanagerAlertChannel: AlertChannel {
     public var activeCount: Int { active.count }
 
     /// One alert as Alertmanager's `postableAlert`.
-    static func postable(_ alert: Alert, endsAt: Date, generator: String) -> JSONValue {
+    static func postable(_ alert: Alert, endsAt: Date, generator: String, externalLabels: [Label] = []) -> JSONValue {
         var labels: [String: JSONValue] = [:]
         for label in alert.labels where !label.value.isEmpty { labels[label.name] = .string(label.value) }
+        for label in externalLabels where labels[label.name] == nil { labels[label.name] = .string(label.value) }
         labels["alertname"] = .string(alert.name)
         labels["severity"] = labels["severity"] ?? .string(alert.severity.rawValue)
         var annotations = alert.annotations.mapValues(JSONValue.string)

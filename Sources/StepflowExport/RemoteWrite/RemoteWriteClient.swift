@@ -22,15 +22,21 @@ public struct RemoteWriteClient: Sendable {
 
     /// The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`.
     public let endpoint: String
+    /// `exporters.external_labels`: added to every series that has no label of that name.
+    public let externalLabels: [Label]
     private let client: HTTPClient
 
-    public init(endpoint: String, client: HTTPClient = .shared) {
+    public init(endpoint: String, externalLabels: [Label] = [], client: HTTPClient = .shared) {
         self.endpoint = endpoint
+        self.externalLabels = externalLabels
         self.client = client
     }
 
-    /// The request for `metrics`, with `help` texts by metric name.
-    package static func request(for metrics: [Metric], help: [String: String] = [:]) -> Prometheus_WriteRequest {
+    /// The request for `metrics`, with `help` texts by metric name and `externalLabels` added to each series that
+    /// has no label of their name (as Prometheus applies `global.external_labels`).
+    package static func request(
+        for metrics: [Metric], help: [String: String] = [:], externalLabels: [Label] = []
+    ) -> Prometheus_WriteRequest {
         struct SeriesKey: Hashable {
             let name: String
             let labels: [Label]
@@ -43,7 +49,9 @@ public struct RemoteWriteClient: Sendable {
             families[metric.name] = metric.value.type
             if help[metric.name] == nil, let text = metric.help, !text.isEmpty { help[metric.name] = text }
             let timestamp = metric.timestamp.unixMilliseconds
-            for exposed in metric.value.exposed(name: metric.name, labels: metric.labels.sorted()) {
+            var labels = metric.labels
+            for label in externalLabels where !labels.contains(where: { $0.name == label.name }) { labels.append(label) }
+            for exposed in metric.value.exposed(name: metric.name, labels: labels.sorted()) {
                 let key = SeriesKey(name: exposed.name, labels: exposed.labels)
                 var sample = Prometheus_Sample()
                 sample.value = exposed.value
@@ -92,7 +100,7 @@ public struct RemoteWriteClient: Sendable {
     public func send(_ metrics: [Metric], help: [String: String] = [:], timeout: Duration) async throws(MonitoringError) -> Outcome {
         let body: [UInt8]
         do {
-            body = Snappy.compress(try Self.request(for: metrics, help: help).serializedBytes())
+            body = Snappy.compress(try Self.request(for: metrics, help: help, externalLabels: externalLabels).serializedBytes())
         } catch {
             throw MonitoringError(.exportFailed, "cannot encode a remote-write request: \(error)")
         }
