@@ -78,6 +78,37 @@ public struct ExportCapability: Sendable {
                 }
             }
         }
+        let otlp = configuration.otlp
+        let sendsTraces = otlp.traces && tracing.enableExport
+        let sendsLogs = otlp.logs && logs.enableExport
+        let sendsMetrics = otlp.metrics && metrics.enableExport
+        if otlp.enabled, sendsTraces || sendsLogs || sendsMetrics {
+            let client = try OutgoingHTTPClients.client(for: otlp.tls, key: "exporters.otlp.tls")
+            var settings = OTLPSinkSettings(endpoint: otlp.endpoint)
+            settings.headers = otlp.headers
+            settings.gzip = otlp.gzip
+            settings.timeout = otlp.timeout
+            settings.maxItems = otlp.maxBatchItems
+            let requests = OTLPRequests(
+                serviceName: otlp.serviceName, externalLabels: externalLabels, attributes: otlp.resourceAttributes)
+            func add<Source: ExportSource>(_ source: Source, interval: Duration, signal: OTLPSink<Source.Item>.Signal) {
+                let job = DocumentExportJob(
+                    source: source, sink: OTLPSink(settings: settings, signal: signal, client: client), positions: positions,
+                    interval: interval, batchSize: otlp.maxBatchItems, maxBacklogAge: otlp.maxBacklogAge,
+                    operations: operations, logger: logger)
+                documentExporters.append(DocumentExporterStatus(job))
+                jobs.append(BuiltinJob(job, every: interval, timeout: max(interval, otlp.timeout * 4 + DocumentExportJob<Source, OTLPSink<Source.Item>>.maxRetryAfter * 2)))
+            }
+            if sendsTraces {
+                add(SpanExportSource(store: TraceStore(database: database)), interval: tracing.exportInterval, signal: .traces(requests))
+            }
+            if sendsLogs {
+                add(LogExportSource(store: LogStore(database: database)), interval: logs.exportInterval, signal: .logs(requests))
+            }
+            if sendsMetrics {
+                add(MetricExportSource(store: MetricStore(database: database)), interval: metrics.exportInterval, signal: .metrics(requests))
+            }
+        }
         return ExportCapability(remoteWrite: remoteWrite, documentExporters: documentExporters, jobs: jobs)
     }
 }

@@ -21,7 +21,7 @@ struct OTLPReceiverTests {
         for case let candidate? in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
             let probe = Process()
             probe.executableURL = URL(fileURLWithPath: candidate)
-            probe.arguments = ["-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http"]
+            probe.arguments = ["-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.proto"]
             probe.standardOutput = FileHandle.nullDevice
             probe.standardError = FileHandle.nullDevice
             guard (try? probe.run()) != nil else { continue }

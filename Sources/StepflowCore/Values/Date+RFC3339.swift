@@ -5,7 +5,15 @@ extension Date {
     ///
     /// Formats with `Date.ISO8601FormatStyle`, a value type: creating an `ISO8601DateFormatter` per call costs about
     /// 50 µs on Linux, 200 times the format itself, which a log export of a million entries cannot afford.
-    public var rfc3339: String { Date.rfc3339Milliseconds.format(self) }
+    ///
+    /// The time is rounded to the millisecond first, as it is stored (``unixMilliseconds``): the formatter cuts
+    /// the fraction, and a stored millisecond read back as a `Date` is often a hair below itself in binary
+    /// (`…58.953999…`), which would print one millisecond early.
+    public var rfc3339: String {
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite else { return Date.rfc3339Milliseconds.format(self) }
+        return Date.rfc3339Milliseconds.format(Date(timeIntervalSince1970: (milliseconds + 0.0005) / 1000))
+    }
 
     /// RFC 3339 in UTC to the second (`2026-12-01T10:00:00Z`), for tables meant to be read.
     public var rfc3339Seconds: String { Date.rfc3339Whole.format(self) }

@@ -27,7 +27,7 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
         bulkURL = base + "/_bulk"
     }
 
-    public func send(_ items: [Item]) async throws(MonitoringError) -> [ExportItemOutcome] {
+    public func send(_ items: [Item]) async throws(MonitoringError) -> ExportResponse {
         var outcomes: [ExportItemOutcome] = []
         outcomes.reserveCapacity(items.count)
         var body: [UInt8] = []
@@ -49,7 +49,7 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
             count += 1
         }
         if count > 0 { outcomes += try await post(body, documents: count) }
-        return outcomes
+        return ExportResponse(outcomes)
     }
 
     /// One `_bulk` request; the outcome of each of its `documents`.

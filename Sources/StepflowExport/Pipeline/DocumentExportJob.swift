@@ -11,8 +11,9 @@ import StepflowStorage
 ///   restart loses nothing, and nothing acknowledged is sent again. Items sent in a request whose answer was lost
 ///   are sent again; receivers that deduplicate (Elasticsearch `create` with the document's id) keep one.
 /// - Items refused for now (429, 5xx per item) are sent again up to ``maxAttempts`` times in the run, after
-///   ``retryDelay``, doubled each time; what is still refused ends the run as a failure, and the scheduler backs
-///   off. Items refused for good are skipped, logged and counted.
+///   `retryDelay`, doubled each time, or after the receiver's `Retry-After` (at most ``maxRetryAfter``); what
+///   is still refused ends the run as a failure, and the scheduler backs off. Items refused for good are
+///   skipped, logged and counted.
 /// - Items older than `maxBacklogAge` when their turn comes are skipped unsent, logged and counted as dropped.
 public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: ScheduledJob where Sink.Item == Source.Item {
     /// `exporter:<sink>:<kind>`, also the key of its position.
@@ -36,6 +37,8 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
 
     /// Attempts of one item within a run.
     public static var maxAttempts: Int { 3 }
+    /// The longest `Retry-After` waited for within a run; a longer one ends the run (the scheduler backs off).
+    public static var maxRetryAfter: Duration { .seconds(30) }
 
     /// - Parameters:
     ///   - batchSize: items read and handed to the sink at once.
@@ -130,9 +133,9 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
                 delay *= 2
             }
             let started = ContinuousClock.now
-            let outcomes: [ExportItemOutcome]
+            let response: ExportResponse
             do {
-                outcomes = try await sink.send(pending.map(\.item))
+                response = try await sink.send(pending.map(\.item))
             } catch {
                 statistics.update {
                     $0.requests += 1
@@ -142,10 +145,16 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
                 throw error
             }
             let elapsed = started.duration(to: .now)
+            guard response.outcomes.count == pending.count else {
+                // Never move past items nobody answered for.
+                throw MonitoringError(
+                    .exportFailed,
+                    "\(sink.destination) answered for \(response.outcomes.count) of \(pending.count) items")
+            }
             var again: [ExportItem<Source.Item>] = []
             var sent = 0
             var refused: [String] = []
-            for (item, outcome) in zip(pending, outcomes) {
+            for (item, outcome) in zip(pending, response.outcomes) {
                 switch outcome {
                 case .sent: sent += 1
                 case .refused(let reason): refused.append(reason)
@@ -169,6 +178,10 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
                     ])
             }
             pending = again
+            if let retryAfter = response.retryAfter, !again.isEmpty {
+                guard retryAfter <= Self.maxRetryAfter else { break }
+                delay = max(retryAfter, .zero)
+            }
         }
         guard let first = pending.first else { return nil }
         return items.last(where: { $0.row < first.row })?.row ?? (first.row - 1)

@@ -10,6 +10,19 @@ public enum ExportItemOutcome: Sendable, Equatable {
     case refused(String)
 }
 
+/// What a receiver answered for the items of one ``ExportSink/send(_:)``.
+public struct ExportResponse: Sendable, Equatable {
+    /// One outcome per item, in order.
+    public var outcomes: [ExportItemOutcome]
+    /// How long the receiver asked to wait before items refused for now are sent again (`Retry-After`).
+    public var retryAfter: Duration?
+
+    public init(_ outcomes: [ExportItemOutcome], retryAfter: Duration? = nil) {
+        self.outcomes = outcomes
+        self.retryAfter = retryAfter
+    }
+}
+
 /// The receiving end of an exporter: sends items and says what became of each.
 public protocol ExportSink<Item>: Sendable {
     associatedtype Item: Sendable
@@ -17,9 +30,10 @@ public protocol ExportSink<Item>: Sendable {
     var name: String { get }
     /// Where it sends, for logs and health.
     var destination: String { get }
-    /// Sends `items` (in as many requests as its limits take) and returns one outcome per item, in order.
+    /// Sends `items` (in as many requests as its limits take) and returns one outcome per item, in order, and
+    /// the wait the receiver asked for, if any.
     ///
     /// - Throws: `networkError` or `exportFailed` when a request as a whole failed (no connection, a timeout, 429,
     ///   5xx, a misconfiguration): nothing is counted as sent and the items are sent again later.
-    func send(_ items: [Item]) async throws(MonitoringError) -> [ExportItemOutcome]
+    func send(_ items: [Item]) async throws(MonitoringError) -> ExportResponse
 }
