@@ -114,6 +114,9 @@ public final class MonitoringRuntime: Sendable {
         let configuration = loaded.configuration
         self.logger = logger
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
+        for warning in ExporterPlan.warnings(loaded.configuration) {
+            logger.warning("export settings without effect", metadata: ["detail": "\(warning)"])
+        }
         do {
             access = try AccessControl(
                 security: configuration.security, authToken: configuration.http.authToken, environment: environment)

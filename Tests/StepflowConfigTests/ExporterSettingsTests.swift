@@ -69,4 +69,34 @@ struct ExporterSettingsTests {
         #expect(rendered.contains("Authorization"))
         #expect(rendered.contains("<redacted sha256:"))
     }
+
+    @Test("the exporter plan lists what runs and warns, naming both keys, of what cannot have an effect")
+    func exporterPlan() throws {
+        let quiet = try ConfigurationLoader.parse(yaml: "plugins: []", file: "config.yaml", environment: [:])
+        #expect(ExporterPlan.active(quiet).isEmpty)
+        #expect(ExporterPlan.warnings(quiet).isEmpty)
+
+        let mixed = try ConfigurationLoader.parse(
+            yaml: """
+                plugins: []
+                metrics: {enable_export: true}
+                logs: {enable_export: true}
+                exporters:
+                  elasticsearch: {enabled: true}
+                  otlp: {enabled: true, metrics: false}
+                """, file: "config.yaml", environment: [:])
+        #expect(ExporterPlan.active(mixed).map { "\($0.exporter):\($0.kind)" } == [
+            "elasticsearch:logs", "elasticsearch:metrics", "otlp:logs",
+        ])
+        #expect(ExporterPlan.warnings(mixed) == [
+            "exporters.otlp.traces is true but tracing.enable_export is false: no traces are sent with OTLP"
+        ])
+
+        let orphan = try ConfigurationLoader.parse(
+            yaml: "plugins: []\ntracing: {enable_export: true}\nmetrics: {enable_export: true}\nexporters: {elasticsearch: {enabled: false}}",
+            file: "config.yaml", environment: [:])
+        let warnings = ExporterPlan.warnings(orphan)
+        #expect(warnings.contains { $0.hasPrefix("metrics.enable_export is true but no metrics exporter is enabled") })
+        #expect(warnings.contains { $0.hasPrefix("tracing.enable_export is true but no trace exporter is enabled") })
+    }
 }

@@ -20,6 +20,25 @@ struct CommandLineTests {
         #expect(result.output.contains("libStepflowSystemCollector.so"))
     }
 
+    @Test("check-config lists the active exporters and warns of an exporter whose pipeline does not export")
+    func checkConfigExporters() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("exporters.yaml", """
+            plugins: []
+            tracing: {enable_export: true, export_interval: 30s}
+            exporters:
+              prometheus: {enabled: true}
+              otlp: {enabled: true, endpoint: "http://collector:4318"}
+            """)
+        let result = try await runProcess(executable, ["check-config", "--config", path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("#   exporter:otlp:traces every 30.0s -> http://collector:4318/v1/traces"), "\(result.output)")
+        #expect(!result.output.contains("exporter:prometheus:metrics"))
+        #expect(result.output.contains(
+            "warning: exporters.prometheus.enabled is true but metrics.enable_export is false: nothing is remote-written"))
+    }
+
     @Test("check-config names the file, line and key of each error and exits non-zero")
     func checkConfigInvalid() async throws {
         let directory = try TemporaryDirectory()
