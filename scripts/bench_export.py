@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Export throughput and catch-up after an outage (issue 17, point 7; README "Export").
+
+For each exporter (Elasticsearch bulk with log entries, OTLP/HTTP with spans) it:
+  1. starts a release stepflow-monitor whose exporter points at a receiver that is not running yet (the outage),
+     and waits for the exporter's first run (it starts at the newest stored row);
+  2. stores the backlog of a 10-minute outage (--rate items per second x 600 s) through the HTTP API;
+  3. starts the receiver on 127.0.0.1 and measures the time until every item has arrived (the catch-up), the
+     items per second, and the host's CPU per 1,000 items (utime + stime from /proc while it catches up).
+
+The Elasticsearch receiver reads each NDJSON body and answers one 201 per document, as _bulk does; the OTLP
+receiver decodes each request with opentelemetry-proto (give a Python that has it with --otel-python).
+
+  /usr/bin/python3 scripts/bench_export.py --binary .build/release/stepflow-monitor \
+      --otel-python ~/.cache/stepflow-monitoring/otel-venv/bin/python
+"""
+import argparse, gzip, json, os, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request
+
+ES_RECEIVER = textwrap.dedent("""
+    import gzip, json, signal, sys
+    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    count = [0]
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def do_GET(self):
+            body = json.dumps({"count": count[0]}).encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            lines = body.split(b"\\n")
+            items = []
+            for action in lines[0:-1:2]:
+                meta = json.loads(action)["create"]
+                items.append({"create": {"_index": meta["_index"], "_id": meta["_id"], "status": 201}})
+            count[0] += len(items)
+            out = json.dumps({"took": 1, "errors": False, "items": items}).encode()
+            self.send_response(200); self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+        def log_message(self, *a): pass
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+""")
+
+OTLP_RECEIVER = textwrap.dedent("""
+    import gzip, json, signal, sys
+    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    count = [0]
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def do_GET(self):
+            body = json.dumps({"count": count[0]}).encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            request = ts.ExportTraceServiceRequest(); request.ParseFromString(body)
+            count[0] += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            out = ts.ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+        def log_message(self, *a): pass
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+""")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+def post(port, path, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as r:
+        return r.status
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait(condition, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if condition():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    sys.exit(f"bench_export: timed out waiting for {what}")
+
+
+def run(args, name, kind, receiver_python, receiver_script, exporter_yaml, job, items, make_batch, path):
+    work = tempfile.mkdtemp(prefix="bench-export-")
+    port, receiver_port = free_port(), free_port()
+    config = os.path.join(work, "config.yaml")
+    with open(config, "w") as f:
+        f.write(textwrap.dedent(f"""\
+            storage: {{path: {work}/m.sqlite}}
+            http: {{port: {port}}}
+            plugins: []
+            scheduler: {{max_backoff: 1s}}
+            """) + exporter_yaml.format(receiver=receiver_port))
+    host = subprocess.Popen([args.binary, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    receiver = None
+    try:
+        wait(lambda: get(port, "/health/live"), 60, "the host")
+        wait(lambda: f'"{job}"' in get(port, "/health") and
+             json.loads(get(port, "/health"))["components"][job]["details"].get("runs", 0) >= 1, 60, "the exporter's first run")
+        print(f"{name}: storing the backlog of a 10-minute outage: {items:,} {kind} ...", flush=True)
+        started = time.time()
+        for start in range(0, items, 1000):
+            post(port, path, make_batch(start, min(1000, items - start)))
+        print(f"{name}: stored in {time.time() - started:.1f} s; starting the receiver", flush=True)
+        cpu_before = cpu_seconds(host.pid)
+        receiver = subprocess.Popen([receiver_python, "-c", receiver_script, str(receiver_port)])
+        began = time.time()
+        last_report = began
+        while True:
+            try:
+                arrived = json.loads(get(receiver_port, "/"))["count"]
+            except Exception:
+                arrived = 0
+            if arrived >= items:
+                break
+            if time.time() - last_report > 5:
+                print(f"{name}: {arrived:,} / {items:,} arrived after {time.time() - began:.0f} s", flush=True)
+                last_report = time.time()
+            if time.time() - began > args.timeout:
+                sys.exit(f"bench_export: {name}: only {arrived:,} of {items:,} arrived in {args.timeout} s")
+            time.sleep(0.05)
+        elapsed = time.time() - began
+        cpu = cpu_seconds(host.pid) - cpu_before
+        return {"exporter": name, "items": items, "catch_up_s": elapsed, "per_s": items / elapsed,
+                "cpu_ms_per_1000": cpu * 1000 / (items / 1000)}
+    finally:
+        host.send_signal(signal.SIGTERM)
+        host.wait(timeout=60)
+        if receiver:
+            receiver.terminate()
+            receiver.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--otel-python", default=os.environ.get("STEPFLOW_OTEL_PYTHON"))
+    parser.add_argument("--rate", type=int, default=500, help="items per second during the 10-minute outage")
+    parser.add_argument("--timeout", type=int, default=900)
+    args = parser.parse_args()
+    items = args.rate * 600
+    now_ms = int(time.time() * 1000)
+
+    def logs(start, count):
+        return json.dumps({"logs": [{"level": "info", "message": f"request {start + i} served", "component": "web",
+                                     "trace_id": "5b8efff798038103d269b633813fc60c", "fields": {"status": 200, "ms": i % 50}}
+                                    for i in range(count)]})
+
+    def spans(start, count):
+        return json.dumps({"spans": [{"trace_id": f"{start + i + 1:032x}", "span_id": f"{start + i + 1:016x}",
+                                      "name": "GET /orders", "start_time": now_ms - 1000, "end_time": now_ms - 958,
+                                      "attributes": {"http.method": "GET", "http.status_code": 200}}
+                                     for i in range(count)]})
+
+    results = [run(args, "elasticsearch", "log entries", sys.executable, ES_RECEIVER,
+                   "logs: {{enable_export: true, export_interval: 1s, flush_interval: 100ms}}\n"
+                   "exporters: {{elasticsearch: {{enabled: true, url: 'http://127.0.0.1:{receiver}'}}}}\n",
+                   "exporter:elasticsearch:logs", items, logs, "/api/v1/logs")]
+    if args.otel_python:
+        results.append(run(args, "otlp", "spans", args.otel_python, OTLP_RECEIVER,
+                           "tracing: {{enable_export: true, export_interval: 1s}}\n"
+                           "exporters: {{otlp: {{enabled: true, endpoint: 'http://127.0.0.1:{receiver}'}}}}\n",
+                           "exporter:otlp:traces", items, spans, "/api/v1/spans"))
+    else:
+        print("bench_export: no --otel-python with opentelemetry-proto: the OTLP run is skipped", file=sys.stderr)
+    print()
+    print("| exporter | backlog (10 min at %d/s) | catch-up | items/s | host CPU per 1,000 |" % args.rate)
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['exporter']} | {r['items']:,} | {r['catch_up_s']:.1f} s | {r['per_s']:,.0f} | {r['cpu_ms_per_1000']:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
