@@ -171,6 +171,9 @@ enum SettingConstraint: Sendable {
     case namedRoles
     /// Names that are Prometheus label names (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`).
     case labelNames
+    /// An Elasticsearch index or data stream name: lowercase, none of `\ / * ? " < > | , #` or a space, not
+    /// starting with `-`, `_` or `+`, not `.` or `..`, at most 255 bytes.
+    case indexName
 
     /// Why `value` breaks the constraint, or `nil` when it holds.
     func violation(of value: SettingValue) -> String? {
@@ -224,6 +227,16 @@ enum SettingConstraint: Sendable {
             guard let first = unknown.first else { return nil }
             return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
                 + " (comma-separated; empty for none)"
+        case (.indexName, .text(let name)):
+            let forbidden = Set("\\/*?\"<>|,# ")
+            if name.isEmpty || name == "." || name == ".." || name.utf8.count > 255
+                || name.first.map({ "-_+".contains($0) }) == true || name.contains(where: { forbidden.contains($0) })
+                || name != name.lowercased()
+            {
+                return "must be an Elasticsearch index name (lowercase; none of \\ / * ? \" < > | , # or space; not starting "
+                    + "with -, _ or +; at most 255 bytes), found '\(name.prefix(300))'"
+            }
+            return nil
         case (.labelNames, .namedTexts(let texts)):
             guard let bad = texts.keys.sorted().first(where: { !MetricNameRules.isValidLabelName($0) || $0.hasPrefix("__") }) else {
                 return nil
@@ -281,6 +294,7 @@ enum SettingConstraint: Sendable {
         case .oneOf(let words): return words.map { "`\($0)`" }.joined(separator: " or ")
         case .namedRoles: return "comma-separated `name:role` pairs; may be empty"
         case .labelNames: return "label names"
+        case .indexName: return "an Elasticsearch index name"
         case .commaSeparatedSubset(let words):
             return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }

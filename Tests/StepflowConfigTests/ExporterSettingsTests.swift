@@ -99,4 +99,14 @@ struct ExporterSettingsTests {
         #expect(warnings.contains { $0.hasPrefix("metrics.enable_export is true but no metrics exporter is enabled") })
         #expect(warnings.contains { $0.hasPrefix("tracing.enable_export is true but no trace exporter is enabled") })
     }
+
+    @Test("an index name Elasticsearch would refuse is an error at load, not documents dropped one by one later")
+    func indexNames() {
+        for bad in ["Logs", "-logs", "_logs", "logs*", "a b", "..", "logs,other", String(repeating: "x", count: 256)] {
+            let issues = parseIssues("exporters:\n  elasticsearch:\n    log_index: \"\(bad)\"\n")
+            #expect(issues.count == 1, "\(bad)")
+            #expect(issues.first?.description.contains("must be an Elasticsearch index name") == true, "\(issues)")
+        }
+        #expect(parseIssues("exporters:\n  elasticsearch:\n    traces_index: logs-app.default-2026\n").isEmpty)
+    }
 }
