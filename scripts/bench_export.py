@@ -16,55 +16,47 @@ receiver decodes each request with opentelemetry-proto (give a Python that has i
 """
 import argparse, gzip, json, os, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request
 
-ES_RECEIVER = textwrap.dedent("""
-    import gzip, json, signal, sys
-    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    count = [0]
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        def do_GET(self):
-            body = json.dumps({"count": count[0]}).encode()
-            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            lines = body.split(b"\\n")
-            items = []
-            for action in lines[0:-1:2]:
-                meta = json.loads(action)["create"]
-                items.append({"create": {"_index": meta["_index"], "_id": meta["_id"], "status": 201}})
-            count[0] += len(items)
-            out = json.dumps({"took": 1, "errors": False, "items": items}).encode()
-            self.send_response(200); self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
-        def log_message(self, *a): pass
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+# A receiver on 127.0.0.1:<argv[1]>: GET answers how many items arrived; POST reads a body (gunzipped) with the
+# read(body) -> (items, answer bytes, content type) given to receiver().
+def receiver(read):
+    return "import gzip, json, signal, sys\n" + textwrap.dedent(read) + textwrap.dedent("""
+        from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        count = [0]
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def reply(self, body, content_type):
+                self.send_response(200); self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            def do_GET(self):
+                self.reply(json.dumps({"count": count[0]}).encode(), "application/json")
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                items, answer, content_type = read(body)
+                count[0] += items
+                self.reply(answer, content_type)
+            def log_message(self, *a): pass
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+    """)
+
+
+# Elasticsearch _bulk: one 201 per create action.
+ES_RECEIVER = receiver("""
+    def read(body):
+        items = [{"create": {"_index": json.loads(a)["create"]["_index"], "_id": json.loads(a)["create"]["_id"], "status": 201}}
+                 for a in body.split(b"\\n")[0:-1:2]]
+        return len(items), json.dumps({"took": 1, "errors": False, "items": items}).encode(), "application/json"
 """)
 
-OTLP_RECEIVER = textwrap.dedent("""
-    import gzip, json, signal, sys
-    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+# OTLP/HTTP traces, decoded with opentelemetry-proto.
+OTLP_RECEIVER = receiver("""
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    count = [0]
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        def do_GET(self):
-            body = json.dumps({"count": count[0]}).encode()
-            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            request = ts.ExportTraceServiceRequest(); request.ParseFromString(body)
-            count[0] += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-            out = ts.ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
-        def log_message(self, *a): pass
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+    def read(body):
+        request = ts.ExportTraceServiceRequest(); request.ParseFromString(body)
+        spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        return spans, ts.ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
 """)
 
 

@@ -1,7 +1,5 @@
 import AsyncHTTPClient
-import CompressNIO
 import Foundation
-import NIOCore
 import StepflowCore
 
 /// Sends documents to one index with the Elasticsearch (or OpenSearch) `_bulk` API: NDJSON `create` actions, in
@@ -54,42 +52,19 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
 
     /// One `_bulk` request; the outcome of each of its `documents`.
     private func post(_ ndjson: [UInt8], documents: Int) async throws(MonitoringError) -> [ExportItemOutcome] {
-        var request = HTTPClientRequest(url: bulkURL)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-        request.headers.add(name: "User-Agent", value: "stepflow-monitor")
+        var headers = [("Content-Type", "application/x-ndjson")]
         if !settings.apiKey.isEmpty {
-            request.headers.add(name: "Authorization", value: "ApiKey \(settings.apiKey)")
+            headers.append(("Authorization", "ApiKey \(settings.apiKey)"))
         } else if !settings.username.isEmpty {
             let credentials = Data("\(settings.username):\(settings.password)".utf8).base64EncodedString()
-            request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+            headers.append(("Authorization", "Basic \(credentials)"))
         }
-        var buffer = ByteBuffer(bytes: ndjson)
-        if settings.gzip {
-            do {
-                buffer = try buffer.compress(with: .gzip())
-                request.headers.add(name: "Content-Encoding", value: "gzip")
-            } catch {
-                throw MonitoringError(.exportFailed, "cannot gzip a bulk request: \(error)")
-            }
-        }
-        request.body = .bytes(buffer)
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .milliseconds(max(settings.timeout.clampedMilliseconds, 1)))
-        } catch {
-            throw MonitoringError(
-                .networkError, "cannot POST to \(bulkURL): \(error)",
-                hint: "check that Elasticsearch runs at exporters.elasticsearch.url and is reachable")
-        }
-        let answer: ByteBuffer
-        do {
-            answer = try await response.body.collect(upTo: Self.maxAnswerBytes)
-        } catch {
-            throw MonitoringError(.networkError, "\(bulkURL) answered \(response.status.code) but its body could not be read: \(error)")
-        }
-        let status = Int(response.status.code)
-        let text = { String(buffer: answer).prefix(300) }
+        let post = ExportPost(
+            url: bulkURL, client: client, timeout: settings.timeout, gzip: settings.gzip,
+            unreachableHint: "check that Elasticsearch runs at exporters.elasticsearch.url and is reachable")
+        let answer = try await post.send(ndjson, headers: headers, maxAnswer: Self.maxAnswerBytes)
+        let status = answer.status
+        let text = { String(decoding: answer.body.prefix(300), as: UTF8.self) }
         switch status {
         case 200..<300:
             break
@@ -106,7 +81,7 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
         default:
             throw MonitoringError(.networkError, "\(bulkURL) answered \(status): \(text())")
         }
-        return try ElasticsearchBulkAnswer.outcomes(of: Array(buffer: answer), documents: documents, url: bulkURL)
+        return try ElasticsearchBulkAnswer.outcomes(of: answer.body, documents: documents, url: bulkURL)
     }
 }
 

@@ -1,7 +1,5 @@
 import AsyncHTTPClient
-import CompressNIO
 import Foundation
-import NIOCore
 import StepflowCore
 import StepflowWireFormats
 import SwiftProtobuf
@@ -83,31 +81,14 @@ public struct OTLPSink<Item: Sendable>: ExportSink {
         } catch {
             throw MonitoringError(.exportFailed, "cannot encode an OTLP request: \(error)")
         }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
-        request.headers.add(name: "User-Agent", value: "stepflow-monitor")
-        for (name, value) in settings.headers.sorted(by: { $0.key < $1.key }) { request.headers.add(name: name, value: value) }
-        var buffer = ByteBuffer(bytes: body)
-        if settings.gzip {
-            do {
-                buffer = try buffer.compress(with: .gzip())
-                request.headers.add(name: "Content-Encoding", value: "gzip")
-            } catch {
-                throw MonitoringError(.exportFailed, "cannot gzip an OTLP request: \(error)")
-            }
-        }
-        request.body = .bytes(buffer)
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .milliseconds(max(settings.timeout.clampedMilliseconds, 1)))
-        } catch {
-            throw MonitoringError(
-                .networkError, "cannot POST to \(url): \(error)",
-                hint: "check that an OTLP/HTTP receiver listens at exporters.otlp.endpoint (port 4318 by default)")
-        }
-        let answer = (try? await response.body.collect(upTo: 1 << 20)).map { Array(buffer: $0) } ?? []
-        let status = Int(response.status.code)
+        let post = ExportPost(
+            url: url, client: client, timeout: settings.timeout, gzip: settings.gzip,
+            unreachableHint: "check that an OTLP/HTTP receiver listens at exporters.otlp.endpoint (port 4318 by default)")
+        let response = try await post.send(
+            body, headers: [("Content-Type", "application/x-protobuf")] + settings.headers.sorted { $0.key < $1.key },
+            maxAnswer: 1 << 20)
+        let answer = response.body
+        let status = response.status
         let text = { OTLPStatusText.message(answer) }
         switch status {
         case 200..<300:
