@@ -108,21 +108,20 @@ struct OTLPExporterTests {
 
     @Test("Retry-After is read as seconds or an HTTP date, bounded, and anything else is ignored")
     func retryAfter() {
-        typealias Sink = OTLPSink<Span>
-        #expect(Sink.retryAfter("7") == .seconds(7))
-        #expect(Sink.retryAfter(" 0 ") == .zero)
-        #expect(Sink.retryAfter("99999999999999999999") == nil)
-        #expect(Sink.retryAfter("-5") == nil)
-        #expect(Sink.retryAfter("soon") == nil)
-        #expect(Sink.retryAfter(nil) == nil)
-        #expect(Sink.retryAfter("Fri, 31 Dec 9999 23:59:59 GMT") == .seconds(86_400))
-        #expect(Sink.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == .zero)
+        #expect(ExportResponse.retryAfter(header: "7") == .seconds(7))
+        #expect(ExportResponse.retryAfter(header: " 0 ") == .zero)
+        #expect(ExportResponse.retryAfter(header: "99999999999999999999") == nil)
+        #expect(ExportResponse.retryAfter(header: "-5") == nil)
+        #expect(ExportResponse.retryAfter(header: "soon") == nil)
+        #expect(ExportResponse.retryAfter(header: nil) == nil)
+        #expect(ExportResponse.retryAfter(header: "Fri, 31 Dec 9999 23:59:59 GMT") == .seconds(86_400))
+        #expect(ExportResponse.retryAfter(header: "Wed, 21 Oct 2015 07:28:00 GMT") == .zero)
         let soon = Date().addingTimeInterval(120)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        let parsed = Sink.retryAfter(formatter.string(from: soon))
+        let parsed = ExportResponse.retryAfter(header: formatter.string(from: soon))
         #expect(parsed.map { $0 > .seconds(110) && $0 <= .seconds(121) } == true, "\(String(describing: parsed))")
     }
 

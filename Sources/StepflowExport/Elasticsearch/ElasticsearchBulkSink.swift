@@ -28,6 +28,11 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
     public func send(_ items: [Item]) async throws(MonitoringError) -> ExportResponse {
         var outcomes: [ExportItemOutcome] = []
         outcomes.reserveCapacity(items.count)
+        var retryAfter: Duration?
+        func add(_ response: ExportResponse) {
+            outcomes += response.outcomes
+            if let wait = response.retryAfter { retryAfter = max(retryAfter ?? .zero, wait) }
+        }
         var body: [UInt8] = []
         var count = 0
         let action = Array(#"{"create":{"_index":"#.utf8) + Array(JSONValue.quote(settings.index).utf8) + Array(#","_id":"#.utf8)
@@ -39,19 +44,20 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
             document.source.write(to: &line)
             line.append(UInt8(ascii: "\n"))
             if count > 0, count >= settings.maxDocuments || body.count + line.count > settings.maxBytes {
-                outcomes += try await post(body, documents: count)
+                add(try await post(body, documents: count))
                 body.removeAll(keepingCapacity: true)
                 count = 0
             }
             body += line
             count += 1
         }
-        if count > 0 { outcomes += try await post(body, documents: count) }
-        return ExportResponse(outcomes)
+        if count > 0 { add(try await post(body, documents: count)) }
+        return ExportResponse(outcomes, retryAfter: retryAfter)
     }
 
-    /// One `_bulk` request; the outcome of each of its `documents`.
-    private func post(_ ndjson: [UInt8], documents: Int) async throws(MonitoringError) -> [ExportItemOutcome] {
+    /// One `_bulk` request; the outcome of each of its `documents`. A whole request answered 429, 502, 503 or 504
+    /// is every document refused for now, with the answer's `Retry-After`.
+    private func post(_ ndjson: [UInt8], documents: Int) async throws(MonitoringError) -> ExportResponse {
         var headers = [("Content-Type", "application/x-ndjson")]
         if !settings.apiKey.isEmpty {
             headers.append(("Authorization", "ApiKey \(settings.apiKey)"))
@@ -68,6 +74,10 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
         switch status {
         case 200..<300:
             break
+        case 429, 502, 503, 504:
+            return ExportResponse(
+                Array(repeating: .retry("\(status) \(text())"), count: documents),
+                retryAfter: ExportResponse.retryAfter(header: answer.headers.first(name: "Retry-After")))
         case 401, 403:
             throw MonitoringError(
                 .networkError, "\(bulkURL) answered \(status): \(text())",
@@ -81,7 +91,7 @@ public struct ElasticsearchBulkSink<Item: Sendable>: ExportSink {
         default:
             throw MonitoringError(.networkError, "\(bulkURL) answered \(status): \(text())")
         }
-        return try ElasticsearchBulkAnswer.outcomes(of: answer.body, documents: documents, url: bulkURL)
+        return ExportResponse(try ElasticsearchBulkAnswer.outcomes(of: answer.body, documents: documents, url: bulkURL))
     }
 }
 

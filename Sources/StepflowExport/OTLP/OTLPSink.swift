@@ -102,7 +102,7 @@ public struct OTLPSink<Item: Sendable>: ExportSink {
         case 429, 502, 503, 504:
             return ExportResponse(
                 Array(repeating: .retry("\(status) \(text())"), count: items.count),
-                retryAfter: Self.retryAfter(response.headers.first(name: "Retry-After")))
+                retryAfter: ExportResponse.retryAfter(header: response.headers.first(name: "Retry-After")))
         case 401, 403:
             throw MonitoringError(
                 .networkError, "\(url) answered \(status): \(text())", hint: "check exporters.otlp.headers (credentials)")
@@ -116,19 +116,6 @@ public struct OTLPSink<Item: Sendable>: ExportSink {
         default:
             throw MonitoringError(.networkError, "\(url) answered \(status): \(text())")
         }
-    }
-
-    /// `Retry-After` as seconds or an HTTP date (RFC 9110), at most a day; `nil` when absent or unreadable.
-    public static func retryAfter(_ header: String?) -> Duration? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
-        if let seconds = Int(header), seconds >= 0 { return .seconds(min(seconds, 86_400)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: header) else { return nil }
-        // A date from the receiver: clamped, never converted with a trapping initializer.
-        return min(max(.milliseconds(clampingSeconds: date.timeIntervalSinceNow), .zero), .seconds(86_400))
     }
 }
 

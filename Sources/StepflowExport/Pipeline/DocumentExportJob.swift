@@ -73,6 +73,8 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
             }
         } catch {
             statistics.update { $0.lastError = "\(error)" }
+            // Measured in an outage too: that is when the lag grows and health must say so.
+            try? await measureBacklog()
             throw error
         }
         try? await measureBacklog()

@@ -1,3 +1,4 @@
+import Foundation
 import StepflowCore
 
 /// What became of one item of a request, as the receiver answered for it.
@@ -20,6 +21,19 @@ public struct ExportResponse: Sendable, Equatable {
     public init(_ outcomes: [ExportItemOutcome], retryAfter: Duration? = nil) {
         self.outcomes = outcomes
         self.retryAfter = retryAfter
+    }
+
+    /// `Retry-After` as seconds or an HTTP date (RFC 9110), at most a day; `nil` when absent or unreadable.
+    public static func retryAfter(header: String?) -> Duration? {
+        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
+        if let seconds = Int(header), seconds >= 0 { return .seconds(min(seconds, 86_400)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: header) else { return nil }
+        // A date from the receiver: clamped, never converted with a trapping initializer.
+        return min(max(.milliseconds(clampingSeconds: date.timeIntervalSinceNow), .zero), .seconds(86_400))
     }
 }
 
