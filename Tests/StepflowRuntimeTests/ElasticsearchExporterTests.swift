@@ -339,11 +339,25 @@ struct ElasticsearchHostTests {
                   enable_export: true
                   export_interval: 1s
                   flush_interval: 100ms
+                metrics:
+                  enable_export: true
+                  export_interval: 1s
+                  flush_interval: 100ms
+                tracing:
+                  enable_export: true
+                  export_interval: 1s
                 exporters:
+                  external_labels: {host: es-host}
                   elasticsearch:
                     enabled: true
                     url: "http://127.0.0.1:\(elastic)"
                     log_index: "host-logs"
+                    metrics_index: "host-metrics"
+                    traces_index: "host-traces"
+                    username: "writer"
+                    password: "s3cret"
+                    gzip: false
+                    max_batch_documents: 1
 
                 """
             try await withHost(directory, yaml, logger: logger) { runtime in
@@ -369,6 +383,25 @@ struct ElasticsearchHostTests {
                 let exposition = try await httpGet(port, "/metrics").body
                 #expect(exposition.contains(#"stepflow_export_sent_total{exporter="elasticsearch",kind="logs"}"#), "\(exposition.prefix(300))")
                 #expect(exposition.contains(#"stepflow_export_lag_seconds{exporter="elasticsearch",kind="logs"}"#))
+
+                // Samples and spans go to their own indices; every request carries the basic credentials, plain
+                // (gzip: false), one document each (max_batch_documents: 1); external labels under labels.
+                _ = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "es_probe", "type": "gauge", "value": 5}]}"#)
+                let now = Date().unixMilliseconds
+                _ = try await httpSend(port, "POST", "/api/v1/spans", body: """
+                    {"spans": [{"trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174", "name": "probe",
+                                "start_time": \(now - 100), "end_time": \(now)}]}
+                    """)
+                #expect(await eventually(30) {
+                    receiver.documents(in: "host-metrics").values.contains { $0["metric.name"] as? String == "es_probe" }
+                        && receiver.documents(in: "host-traces")["5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174"] != nil
+                }, "a sample and a span in their indices")
+                let probe = receiver.documents(in: "host-metrics").values.first { $0["metric.name"] as? String == "es_probe" }
+                #expect((probe?["labels"] as? [String: Any])?["host"] as? String == "es-host")
+                let basic = "Basic " + Data("writer:s3cret".utf8).base64EncodedString()
+                #expect(!receiver.authorizations.isEmpty && receiver.authorizations.allSatisfy { $0 == basic })
+                #expect(receiver.gzipped == 0)
+                #expect(receiver.requests >= receiver.creates, "one document per request")
             }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
