@@ -14,7 +14,9 @@ receiver decodes each request with opentelemetry-proto (give a Python that has i
   /usr/bin/python3 scripts/bench_export.py --binary .build/release/stepflow-monitor \
       --otel-python ~/.cache/stepflow-monitoring/otel-venv/bin/python
 """
-import argparse, gzip, json, os, signal, socket, subprocess, sys, tempfile, textwrap, threading, time, urllib.request
+import argparse, json, os, signal, subprocess, sys, tempfile, textwrap, time
+
+from hostlib import cpu_seconds, free_port, request, wait_for_port
 
 # A receiver on 127.0.0.1:<argv[1]>: GET answers how many items arrived; POST reads a body (gunzipped) with the
 # read(body) -> (items, answer bytes, content type) given to receiver().
@@ -60,27 +62,9 @@ OTLP_RECEIVER = receiver("""
 """)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-        return r.read().decode()
-
-
-def post(port, path, body):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as r:
-        return r.status
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    status, body = request(port, "GET", path, timeout=10)
+    return body.decode()
 
 
 def wait(condition, timeout, what):
@@ -109,13 +93,15 @@ def run(args, name, kind, receiver_python, receiver_script, exporter_yaml, job, 
     host = subprocess.Popen([args.binary, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     receiver = None
     try:
-        wait(lambda: get(port, "/health/live"), 60, "the host")
+        wait_for_port(port, host)
         wait(lambda: f'"{job}"' in get(port, "/health") and
              json.loads(get(port, "/health"))["components"][job]["details"].get("runs", 0) >= 1, 60, "the exporter's first run")
         print(f"{name}: storing the backlog of a 10-minute outage: {items:,} {kind} ...", flush=True)
         started = time.time()
         for start in range(0, items, 1000):
-            post(port, path, make_batch(start, min(1000, items - start)))
+            status, answer = request(port, "POST", path, make_batch(start, min(1000, items - start)), timeout=60)
+            if status != 200:
+                sys.exit(f"bench_export: {path} answered {status}: {answer[:300]!r}")
         print(f"{name}: stored in {time.time() - started:.1f} s; starting the receiver", flush=True)
         cpu_before = cpu_seconds(host.pid)
         receiver = subprocess.Popen([receiver_python, "-c", receiver_script, str(receiver_port)])

@@ -35,23 +35,16 @@ import threading
 import time
 import urllib.parse
 
-from hostlib import free_port, request, wait_for_port
+from hostlib import cpu_seconds, free_port, request, wait_for_port
 
 try:
     import snappy
 except ImportError:
     sys.exit("bench_ingest: needs python3-snappy (apt-get install python3-snappy)")
 
-TICKS = os.sysconf("SC_CLK_TCK")
 NAMES = ["bench_requests_total", "bench_latency_seconds", "bench_queue_depth", "bench_bytes_total",
          "bench_temperature_celsius", "bench_errors_total", "bench_connections", "bench_memory_bytes",
          "bench_cpu_seconds_total", "bench_load"]
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def workload(series, points, batch, end_ms):

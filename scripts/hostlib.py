@@ -1,5 +1,7 @@
-"""What the scripts that start a stepflow-monitor host share: a free port, one request, waiting for it to listen."""
+"""What the scripts that start a stepflow-monitor host share: a free port, one request, waiting for it to listen,
+the CPU a process has used."""
 import http.client
+import os
 import socket
 import sys
 import time
@@ -32,3 +34,10 @@ def wait_for_port(port, process, deadline=120):
         except OSError:
             time.sleep(0.1)
     sys.exit(f"the host did not listen on 127.0.0.1:{port} within {deadline} s")
+
+
+def cpu_seconds(pid):
+    """utime + stime of `pid` from /proc/PID/stat, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

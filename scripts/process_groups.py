@@ -25,15 +25,8 @@ import tempfile
 import time
 import urllib.request
 
-from hostlib import free_port, wait_for_port
+from hostlib import cpu_seconds, free_port, wait_for_port
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def measure(pid, window, poke=None):
