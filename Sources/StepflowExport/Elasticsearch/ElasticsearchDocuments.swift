@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import StepflowCore
+import StepflowSecurity
 
 /// A document for the `_bulk` API: its id (so that a request sent again after a lost answer creates nothing
 /// twice: `create` answers 409 for an id that exists) and its JSON source.
@@ -74,7 +75,7 @@ public enum ElasticsearchDocuments {
             digest.update(data: Array(label.value.utf8))
         }
         digest.update(data: [0] + Array(String(metric.timestamp.unixMilliseconds).utf8))
-        let id = digest.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
+        let id = TokenDigest.hex(bytes: Array(digest.finalize().prefix(16)))
         return ElasticsearchDocument(id: id, source: .object(source))
     }
 
@@ -90,8 +91,9 @@ public enum ElasticsearchDocuments {
         ]
         if let parent = span.parentSpanID { source["parent.id"] = .string(parent.description) }
         if let end = span.endTime {
+            // Stored times are years 1970-9999: a duration past Int64 nanoseconds (292 years) is clamped.
             let nanoseconds = (end.timeIntervalSince(span.startTime) * 1e9).rounded()
-            source["event.duration"] = .int(nanoseconds.isFinite ? Int64(clamping: Int(exactly: nanoseconds) ?? 0) : 0)
+            source["event.duration"] = .int(Int64(exactly: nanoseconds) ?? (nanoseconds > 0 ? .max : 0))
             source["event.end"] = .string(end.rfc3339)
         }
         var attributes = span.metadata

@@ -23,10 +23,11 @@ public struct OTLPRequests: Sendable {
     /// The instrumentation scope every request names.
     static let scopeName = "stepflow-monitor"
 
+    /// The resource, with `service` as its `service.name` when given (a log entry's component).
     private func resourceMessage(overriding service: String? = nil) -> Opentelemetry_Proto_Resource_V1_Resource {
         var message = Opentelemetry_Proto_Resource_V1_Resource()
         message.attributes = resource.map { key, value in
-            Self.pair(key, key == "service.name" && service != nil ? .string(service!) : .string(value))
+            Self.pair(key, .string(key == "service.name" ? service ?? value : value))
         }
         return message
     }

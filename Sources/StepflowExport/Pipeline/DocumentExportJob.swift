@@ -196,7 +196,9 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
         let (next, _) = try await source.items(after: position, limit: 1)
         let lag = next.first.map { max(0, now().timeIntervalSince($0.time)) } ?? 0
         statistics.update {
-            $0.backlogRows = max(0, last - position)
+            // Positions are stored rows read back: subtract without trapping whatever they hold.
+            let (behind, overflow) = last.subtractingReportingOverflow(position)
+            $0.backlogRows = overflow ? 0 : max(0, behind)
             $0.lagSeconds = lag
         }
     }
