@@ -124,7 +124,7 @@ public struct DocumentExporterStatus: Sendable {
     public let interval: Duration
     public let statistics: ExportStatistics
 
-    init<Source, Sink>(_ job: DocumentExportJob<Source, Sink>) {
+    public init<Source, Sink>(_ job: DocumentExportJob<Source, Sink>) {
         name = job.name
         exporter = job.sink.name
         kind = job.source.kind

@@ -208,7 +208,7 @@ struct ElasticsearchExporterTests {
         }
     }
 
-    @Test("entries older than max_backlog_age are dropped unsent, counted; the lag is measured")
+    @Test("entries older than max_backlog_age are dropped unsent, counted; the lag is measured and degrades health")
     func backlogBound() async throws {
         let receiver = ElasticsearchBulkReceiver()
         try await withExporter(receiver: receiver) { database, url in
@@ -227,10 +227,21 @@ struct ElasticsearchExporterTests {
             await #expect(throws: MonitoringError.self) { try await job.run() }
             #expect(job.statistics.counts.backlogRows == 5)
             #expect(job.statistics.counts.lagSeconds >= 59, "\(job.statistics.counts.lagSeconds)")
+            // 60 s behind with a 5 s interval: the exporter's health component is degraded, with the last error.
+            struct Scheduled: HealthCheck {
+                func check() async -> HealthStatus { HealthStatus(component: "exporter", status: .healthy, message: "ok") }
+            }
+            let health = ExportHealthCheck(base: Scheduled(), exporter: DocumentExporterStatus(job))
+            let degraded = await health.check()
+            #expect(degraded.status == .degraded)
+            #expect(degraded.message.contains("more than 3 × export_interval"), "\(degraded.message)")
+            #expect(degraded.details["backlog_rows"] == .int(5))
+            #expect(degraded.details["last_error"] != nil)
             try await job.run()
             #expect(receiver.documents(in: "logs-test").count == 25)
             #expect(job.statistics.counts.backlogRows == 0)
             #expect(job.statistics.counts.lagSeconds == 0)
+            #expect(await health.check().status == .healthy)
         }
     }
 
