@@ -67,10 +67,7 @@ public final class DocumentExportJob<Source: ExportSource, Sink: ExportSink>: Sc
     public func run() async throws {
         do {
             try await send()
-            statistics.update {
-                $0.lastError = nil
-                $0.lastSuccess = now()
-            }
+            statistics.update { $0.lastError = nil }
         } catch {
             statistics.update { $0.lastError = "\(error)" }
             // Measured in an outage too: that is when the lag grows and health must say so.

@@ -21,10 +21,9 @@ public final class ExportStatistics: Sendable {
         /// Rows stored and not sent yet, and how old the oldest of them is (seconds), as of the last run.
         public var backlogRows: Int64 = 0
         public var lagSeconds = 0.0
-        /// Why the last run failed, cleared by a run that succeeds.
+        /// Why the last run failed, cleared by a run that succeeds (the job's own `/health` details carry when it
+        /// last succeeded).
         public var lastError: String?
-        /// When a run last got everything it read out.
-        public var lastSuccess: Date?
     }
 
     private let state = Mutex(Counts())
