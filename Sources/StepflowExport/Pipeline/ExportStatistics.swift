@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// What one exporter job has done since start, for `stepflow_export_*{exporter,kind}` and `/health`
