@@ -152,7 +152,7 @@ enum ConfigurationSchema {
         .init("exporters.elasticsearch.tls.insecure_skip_verify", .boolean(\.exporters.elasticsearch.tls.insecureSkipVerify)),
         .init("exporters.otlp.enabled", env: "OTLP_ENABLED", .boolean(\.exporters.otlp.enabled)),
         .init("exporters.otlp.endpoint", env: "OTLP_ENDPOINT", .text(\.exporters.otlp.endpoint), .httpURL),
-        .init("exporters.otlp.headers", env: "OTLP_HEADERS", .namedTexts(\.exporters.otlp.headers)),
+        .init("exporters.otlp.headers", env: "OTLP_HEADERS", .namedTexts(\.exporters.otlp.headers), .httpHeaders),
         .init("exporters.otlp.gzip", .boolean(\.exporters.otlp.gzip)),
         .init("exporters.otlp.timeout", .duration(\.exporters.otlp.timeout), .positive),
         .init("exporters.otlp.traces", .boolean(\.exporters.otlp.traces)),

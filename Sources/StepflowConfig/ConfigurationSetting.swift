@@ -171,6 +171,8 @@ enum SettingConstraint: Sendable {
     case namedRoles
     /// Names that are Prometheus label names (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`).
     case labelNames
+    /// HTTP header names (RFC 9110 tokens) and values without control characters (no CR, LF or NUL).
+    case httpHeaders
     /// An Elasticsearch index or data stream name: lowercase, none of `\ / * ? " < > | , #` or a space, not
     /// starting with `-`, `_` or `+`, not `.` or `..`, at most 255 bytes.
     case indexName
@@ -227,6 +229,17 @@ enum SettingConstraint: Sendable {
             guard let first = unknown.first else { return nil }
             return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
                 + " (comma-separated; empty for none)"
+        case (.httpHeaders, .namedTexts(let headers)):
+            let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+            for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+                if name.utf8.contains(where: { !token.contains($0) }) {
+                    return "'\(name.prefix(100))' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+                }
+                if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) {
+                    return "the value of header '\(name)' holds a control character (a line break?)"
+                }
+            }
+            return nil
         case (.indexName, .text(let name)):
             let forbidden = Set("\\/*?\"<>|,# ")
             if name.isEmpty || name == "." || name == ".." || name.utf8.count > 255
@@ -295,6 +308,7 @@ enum SettingConstraint: Sendable {
         case .namedRoles: return "comma-separated `name:role` pairs; may be empty"
         case .labelNames: return "label names"
         case .indexName: return "an Elasticsearch index name"
+        case .httpHeaders: return "HTTP header names and values"
         case .commaSeparatedSubset(let words):
             return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }

@@ -109,4 +109,13 @@ struct ExporterSettingsTests {
         }
         #expect(parseIssues("exporters:\n  elasticsearch:\n    traces_index: logs-app.default-2026\n").isEmpty)
     }
+
+    @Test("an OTLP header that could not be sent (a bad name, a line break in the value) is an error at load")
+    func headers() {
+        let badName = parseIssues("exporters:\n  otlp:\n    headers: {\"X Tenant\": a}\n")
+        #expect(badName.first?.description.contains("is not an HTTP header name") == true, "\(badName)")
+        let injected = parseIssues("", environment: ["STEPFLOW_MONITORING_OTLP_HEADERS": "X-Tenant=a%0D%0AX-Admin:%20yes"])
+        #expect(injected.first?.description.contains("holds a control character") == true, "\(injected)")
+        #expect(parseIssues("exporters:\n  otlp:\n    headers: {Authorization: \"Bearer a.b-c\", X-Scope-OrgID: t1}\n").isEmpty)
+    }
 }
