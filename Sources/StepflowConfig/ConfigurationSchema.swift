@@ -142,7 +142,7 @@ enum ConfigurationSchema {
               .text(\.exporters.elasticsearch.tracesIndex), .indexName),
         .init("exporters.elasticsearch.username", .text(\.exporters.elasticsearch.username)),
         .init("exporters.elasticsearch.password", env: "ELASTICSEARCH_PASSWORD", .text(\.exporters.elasticsearch.password)),
-        .init("exporters.elasticsearch.api_key", env: "ELASTICSEARCH_API_KEY", .text(\.exporters.elasticsearch.apiKey)),
+        .init("exporters.elasticsearch.api_key", env: "ELASTICSEARCH_API_KEY", .text(\.exporters.elasticsearch.apiKey), .headerValue),
         .init("exporters.elasticsearch.gzip", .boolean(\.exporters.elasticsearch.gzip)),
         .init("exporters.elasticsearch.max_batch_documents", .integer(\.exporters.elasticsearch.maxBatchDocuments), .atLeastOne),
         .init("exporters.elasticsearch.max_batch_bytes", .integer(\.exporters.elasticsearch.maxBatchBytes), .atLeastOne),

@@ -173,6 +173,8 @@ enum SettingConstraint: Sendable {
     case labelNames
     /// HTTP header names (RFC 9110 tokens) and values without control characters (no CR, LF or NUL).
     case httpHeaders
+    /// Text sent in an HTTP header: no control characters.
+    case headerValue
     /// An Elasticsearch index or data stream name: lowercase, none of `\ / * ? " < > | , #` or a space, not
     /// starting with `-`, `_` or `+`, not `.` or `..`, at most 255 bytes.
     case indexName
@@ -229,13 +231,15 @@ enum SettingConstraint: Sendable {
             guard let first = unknown.first else { return nil }
             return "'\(first)' is not one of " + words.map { "'\($0)'" }.joined(separator: ", ")
                 + " (comma-separated; empty for none)"
+        case (.headerValue, .text(let value)) where Self.hasControlCharacter(value):
+            return "holds a control character (a line break?), which cannot be sent in an HTTP header"
         case (.httpHeaders, .namedTexts(let headers)):
             let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
             for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
                 if name.utf8.contains(where: { !token.contains($0) }) {
                     return "'\(name.prefix(100))' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
                 }
-                if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) {
+                if Self.hasControlCharacter(value) {
                     return "the value of header '\(name)' holds a control character (a line break?)"
                 }
             }
@@ -286,6 +290,11 @@ enum SettingConstraint: Sendable {
         return nil
     }
 
+    /// Whether `text` holds a character other than tab below space, or DEL.
+    static func hasControlCharacter(_ text: String) -> Bool {
+        text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
+    }
+
     /// The allowed values, as written in the reference.
     var summary: String {
         switch self {
@@ -309,6 +318,7 @@ enum SettingConstraint: Sendable {
         case .labelNames: return "label names"
         case .indexName: return "an Elasticsearch index name"
         case .httpHeaders: return "HTTP header names and values"
+        case .headerValue: return "no control characters"
         case .commaSeparatedSubset(let words):
             return "comma-separated, each " + words.map { "`\($0)`" }.joined(separator: " or ") + "; may be empty"
         }

@@ -117,5 +117,7 @@ struct ExporterSettingsTests {
         let injected = parseIssues("", environment: ["STEPFLOW_MONITORING_OTLP_HEADERS": "X-Tenant=a%0D%0AX-Admin:%20yes"])
         #expect(injected.first?.description.contains("holds a control character") == true, "\(injected)")
         #expect(parseIssues("exporters:\n  otlp:\n    headers: {Authorization: \"Bearer a.b-c\", X-Scope-OrgID: t1}\n").isEmpty)
+        let apiKey = parseIssues("", environment: ["STEPFLOW_MONITORING_ELASTICSEARCH_API_KEY": "a2V5\r\nX-Admin: yes"])
+        #expect(apiKey.first?.description.contains("exporters.elasticsearch.api_key") == true, "\(apiKey)")
     }
 }
