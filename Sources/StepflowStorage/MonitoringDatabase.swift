@@ -57,6 +57,11 @@ public final class MonitoringDatabase: Sendable {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` on the writer when it turns WAL on, after `prepareDatabase` ran:
+            // without this, `storage.synchronous: full` reached the readers only, which never commit.
+            if fullSync {
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            }
         } catch {
             throw .databaseError(
                 "cannot open the database \(path): \(error)",

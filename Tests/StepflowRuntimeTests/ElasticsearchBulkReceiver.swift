@@ -32,6 +32,7 @@ final class ElasticsearchBulkReceiver: Sendable {
         var itemFault: (@Sendable (_ index: String, _ id: String, _ attempt: Int) -> Int?)?
         var attempts: [String: Int] = [:]
         var creates = 0
+        var largestBody = 0
     }
 
     private let state = Mutex(State())
@@ -70,6 +71,8 @@ final class ElasticsearchBulkReceiver: Sendable {
     var requests: Int { state.withLock { $0.requests } }
     var gzipped: Int { state.withLock { $0.gzipped } }
     var creates: Int { state.withLock { $0.creates } }
+    /// The longest request body so far, in bytes (after gzip is undone).
+    var largestBody: Int { state.withLock { $0.largestBody } }
     var authorizations: [String] { state.withLock { $0.authorizations } }
 
     func application(logger: Logger) -> some ApplicationProtocol {
@@ -103,6 +106,7 @@ final class ElasticsearchBulkReceiver: Sendable {
     func bulk(_ body: [UInt8], gzipped: Bool, authorization: String?) -> Response {
         let fault: Int? = state.withLock { state in
             state.requests += 1
+            state.largestBody = max(state.largestBody, body.count)
             if gzipped { state.gzipped += 1 }
             if let authorization { state.authorizations.append(authorization) }
             return state.wholeRequestFaults.isEmpty ? nil : state.wholeRequestFaults.removeFirst()

@@ -418,4 +418,45 @@ struct ElasticsearchHostTests {
             try await tasks.waitForAll()
         }
     }
+
+    @Test("max_batch_bytes from the YAML bounds every _bulk request body, also when more documents would fit")
+    func batchBytesFromConfiguration() async throws {
+        let receiver = ElasticsearchBulkReceiver()
+        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let elastic = await receiver.waitForPort()
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let yaml = """
+                http:
+                  port: 0
+                plugins: []
+                logs:
+                  enable_export: true
+                  export_interval: 200ms
+                exporters:
+                  elasticsearch:
+                    enabled: true
+                    url: "http://127.0.0.1:\(elastic)"
+                    max_batch_documents: 1000
+                    max_batch_bytes: 3000
+
+                """
+            try await withHost(directory, yaml, logger: logger) { runtime in
+                let port = await runtime.boundAddress.waitForPort()
+                #expect(await logExportHasRun(port))
+                let filler = String(repeating: "b", count: 400)
+                let entries = (0..<30).map { #"{"level": "info", "message": "sized-\#($0) \#(filler)"}"# }
+                let posted = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": ["# + entries.joined(separator: ",") + "]}")
+                #expect(posted.status == 200, "\(posted.body)")
+                #expect(await eventually(30) { receiver.documents(in: "stepflow-logs").count >= 30 }, "\(receiver.creates) documents")
+                // Thirty documents of ~600 bytes: one request each few documents, none over 3000 bytes.
+                #expect(receiver.largestBody <= 3000, "a request of \(receiver.largestBody) bytes")
+                #expect(receiver.requests >= 6, "\(receiver.requests) requests")
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
 }

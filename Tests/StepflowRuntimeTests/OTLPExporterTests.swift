@@ -164,6 +164,7 @@ struct OTLPExporterTests {
                 headers: {Authorization: "Bearer t0k"}
                 service_name: edge
                 resource_attributes: {deployment.environment: test}
+                max_batch_items: 2
 
             """
         try await withHost(directory, yaml, logger: logger) { runtime in
@@ -253,6 +254,14 @@ struct OTLPExporterTests {
             #expect(getAttributes["http.method"]?["string_value"] as? String == "GET")
             #expect(getAttributes["http.status_code"]?["int_value"] as? String == "200")
             #expect(getAttributes["span.kind"] == nil, "the kind is the span's, not an attribute")
+
+            // max_batch_items: 2: the three spans went in more than one request, none with more than two.
+            let spansPerRequest = Self.received(directory, "traces").map { request in
+                ((request["request"] as? [String: Any])?["resource_spans"] as? [[String: Any]] ?? []).reduce(0) { total, resource in
+                    total + (resource["scope_spans"] as? [[String: Any]] ?? []).reduce(0) { $0 + (($1["spans"] as? [Any])?.count ?? 0) }
+                }
+            }
+            #expect(spansPerRequest.allSatisfy { $0 <= 2 } && spansPerRequest.count >= 2, "\(spansPerRequest)")
 
             // The resource, headers and gzip of every request.
             let first = try #require(Self.received(directory, "traces").first)

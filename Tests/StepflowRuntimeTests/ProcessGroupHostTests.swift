@@ -6,7 +6,7 @@ import Testing
 
 @Suite("The profiler's process groups in a running host")
 struct ProcessGroupHostTests {
-    @Test("a configured group is scanned on its interval, shown on /metrics and in the metrics API like any series")
+    @Test("a configured group is scanned on its interval, shown on /metrics (with proportional memory) and in the metrics API")
     func groupsOnMetrics() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -19,6 +19,7 @@ struct ProcessGroupHostTests {
               port: 0
             profiler:
               scan_interval: 1s
+              proportional_memory: true
               processes:
                 - name: sleeper
                   match: {comm: sleep, cmdline: "/bin/sleep \(marker)"}
@@ -31,6 +32,8 @@ struct ProcessGroupHostTests {
             let body = try await httpGet(port, "/metrics").body
             #expect(body.contains(#"stepflow_process_group_cpu_seconds_total{group="sleeper",mode="user"}"#))
             #expect(body.contains(#"stepflow_process_group_memory_bytes{group="sleeper",memtype="resident"}"#))
+            // profiler.proportional_memory: the members' smaps_rollup Pss too, as process-exporter's -gather-smaps.
+            #expect(body.contains(#"stepflow_process_group_memory_bytes{group="sleeper",memtype="proportionalResident"}"#))
             #expect(runtime.scheduler.status(of: "profiler:processes")?.runs ?? 0 >= 1)
             // Recorded through the metrics engine like any series: the metrics API lists it.
             #expect(await eventually {

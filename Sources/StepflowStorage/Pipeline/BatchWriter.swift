@@ -27,6 +27,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
     private struct Counters {
         var written: UInt64 = 0
         var batches: UInt64 = 0
+        var largestBatch = 0
         var failures: UInt64 = 0
         var totalWriteTime: Duration = .zero
         var lastError: String?
@@ -68,6 +69,11 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
 
     /// Rows written since start.
     public var written: UInt64 { counters.withLock { $0.written } }
+    /// Transactions committed since start.
+    public var batches: UInt64 { counters.withLock { $0.batches } }
+    /// The most rows committed in one transaction since start: at most the queue's batch size
+    /// (`metrics.max_metrics_per_batch` for the metrics writer).
+    public var largestBatch: Int { counters.withLock { $0.largestBatch } }
     /// Transactions that failed since start (their samples were put back in the queue).
     public var failures: UInt64 { counters.withLock { $0.failures } }
     /// Mean time of one batch transaction.
@@ -135,6 +141,7 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
                     defer {
                         counters.written += UInt64(batch.count)
                         counters.batches += 1
+                        counters.largestBatch = max(counters.largestBatch, batch.count)
                         counters.totalWriteTime += elapsed
                         counters.lastError = nil
                         counters.failedInARow = 0
