@@ -37,6 +37,7 @@ final class ElasticsearchBulkReceiver: Sendable {
 
     private let state = Mutex(State())
     private let port = Mutex<Int?>(nil)
+    private let delay = Mutex<Duration>(.zero)
     let fixedPort: Int
 
     /// - Parameter port: the port to listen on; 0 picks a free one.
@@ -52,6 +53,9 @@ final class ElasticsearchBulkReceiver: Sendable {
         }
         return -1
     }
+
+    /// From now on, answer each request after `duration` (a slow cluster).
+    func answer(after duration: Duration) { delay.withLock { $0 = duration } }
 
     /// The next `count` requests are answered `status` as a whole.
     func failNextRequests(_ count: Int, status: Int) {
@@ -81,6 +85,8 @@ final class ElasticsearchBulkReceiver: Sendable {
             let encoding = request.headers[.contentEncoding]
             let authorization = request.headers[.authorization]
             var body = try await request.body.collect(upTo: 64 << 20)
+            let wait = self.delay.withLock { $0 }
+            if wait > .zero { try? await Task.sleep(for: wait) }
             if encoding == "gzip" {
                 body = try body.decompress(with: .gzip(), maxSize: 256 << 20)
             }

@@ -295,4 +295,124 @@ struct TLSTests {
             "\(error)".contains("alerts.webhook_tls.ca_file") && "\(error)".contains("absent.pem")
         }
     }
+
+    /// The HTTPS receiver of the outgoing tests: answers every POST 200 with an empty body and appends its path to
+    /// the file given as its fourth argument.
+    static let pathRecorder = """
+        import http.server, signal, ssl, sys
+        # The test process blocks most signals and a child inherits that: let SIGTERM stop this one.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with open(sys.argv[4], "a") as f:
+                    f.write(self.path + "\\n")
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        # The handshake in the handler's thread, not in accept(): a client that gives up on it blocks nobody.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.serve_forever()
+        """
+
+    @Test(
+        "every outgoing destination's tls keys in YAML: ca_file trusts its CA, insecure_skip_verify any certificate, neither refuses",
+        .enabled(if: ExternalTool.runnable("openssl", "python3")))
+    func outgoingTLSKeys() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pki = TestPKI(directory: directory, openssl: try #require(ExternalTool.path("openssl")))
+        try await pki.authority("ca")
+        try await pki.certificate("receiver", commonName: "localhost", signedBy: "ca")
+        let port = try freeTCPPort()
+        let paths = directory.file("paths.txt")
+        let script = try directory.write("recorder.py", Self.pathRecorder)
+        let receiver = try startServer(
+            try #require(ExternalTool.path("python3")),
+            [script, "\(port)", directory.file("receiver.pem"), directory.file("receiver.key"), paths])
+        defer { stopServer(receiver) }
+        func received(_ prefix: String) -> Set<String> {
+            let lines = ((try? String(contentsOfFile: paths, encoding: .utf8)) ?? "").split(separator: "\n")
+            return Set(lines.filter { $0.hasPrefix("/\(prefix)/") }.map { String($0.dropFirst(prefix.count + 1)) })
+        }
+        let everyDestination: Set<String> = ["/hook", "/api/v2/alerts", "/write", "/_bulk", "/v1/logs"]
+        let logger = Logger(label: "outgoing-tls-keys")
+
+        for (prefix, tls) in [
+            ("trusted", "{ca_file: \(directory.file("ca.pem"))}"), ("skipped", "{insecure_skip_verify: true}"), ("refused", "{}"),
+        ] {
+            let hostDirectory = try TemporaryDirectory()
+            defer { hostDirectory.remove() }
+            let base = "https://127.0.0.1:\(port)/\(prefix)"
+            try await withHost(hostDirectory, """
+                http:
+                  port: 0
+                plugins: []
+                metrics:
+                  enable_export: true
+                  export_interval: 200ms
+                  flush_interval: 50ms
+                logs:
+                  enable_export: true
+                  export_interval: 200ms
+                scheduler:
+                  max_backoff: 200ms
+                alerts:
+                  notification_timeout: 2s
+                  webhook_url: \(base)/hook
+                  webhook_tls: \(tls)
+                  alertmanager_url: \(base)
+                  alertmanager_tls: \(tls)
+                  rules:
+                    - {name: TLSProbe, query: tls_probe, condition: {greater_than: 0}, for: 0s, evaluation_interval: 200ms}
+                exporters:
+                  prometheus:
+                    enabled: true
+                    endpoint: \(base)/write
+                    tls: \(tls)
+                  elasticsearch:
+                    enabled: true
+                    url: \(base)
+                    timeout: 1s
+                    tls: \(tls)
+                  otlp:
+                    enabled: true
+                    endpoint: \(base)
+                    timeout: 1s
+                    traces: false
+                    metrics: false
+                    tls: \(tls)
+                """, logger: logger) { runtime in
+                let host = await runtime.boundAddress.waitForPort()
+                func post() async {
+                    _ = try? await httpSend(host, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "tls_probe", "type": "gauge", "value": 1}]}"#)
+                    _ = try? await httpSend(host, "POST", "/api/v1/logs", body: #"{"logs": [{"level": "info", "message": "tls probe"}]}"#)
+                }
+                if prefix == "refused" {
+                    // Every destination tried and failed: the exporters' runs and both notification channels.
+                    let jobs = ["exporter:prometheus", "exporter:elasticsearch:logs", "exporter:otlp:logs"]
+                    #expect(await eventually(60) {
+                        await post()
+                        let counts = runtime.alerting.notifier.counts
+                        return jobs.allSatisfy { (runtime.scheduler.status(of: $0)?.failures ?? 0) >= 1 }
+                            && ["webhook", "alertmanager"].allSatisfy { (counts[$0]?.failed ?? 0) + (counts[$0]?.retries ?? 0) >= 1 }
+                    }, "\(runtime.alerting.notifier.counts)")
+                    #expect(received(prefix).isEmpty, "\(received(prefix))")
+                } else {
+                    #expect(await eventually(60) {
+                        await post()
+                        return received(prefix) == everyDestination
+                    }, "\(prefix): \(received(prefix))")
+                }
+            }
+        }
+    }
 }
+
