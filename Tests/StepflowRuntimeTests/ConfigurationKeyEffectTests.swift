@@ -467,4 +467,61 @@ struct ConfigurationKeyEffectTests {
             #expect(runtime.scheduler.status(of: "storage-integrity")?.schedule.interval == .seconds(5400))
         }
     }
+
+    @Test("enable_sampling and sampling_rate decide which traces are kept; jitter spreads a job's runs; check_interval, series_expiry, logs.source")
+    func samplingAndSchedulingKeys() async throws {
+        for sampling in [true, false] {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try await withHost(directory, """
+                http:
+                  port: 0
+                plugins: []
+                tracing:
+                  enable_sampling: \(sampling)
+                  sampling_rate: 0
+                health:
+                  check_interval: \(sampling ? "45s" : "200ms")
+                scheduler:
+                  jitter: \(sampling ? "0" : "0.5")
+                metrics:
+                  series_expiry: 1s
+                logs:
+                  source: edge-7
+                """, logger: logger) { runtime in
+                let port = await runtime.boundAddress.waitForPort()
+                let engine = runtime.tracing.engine
+                for index in 0..<20 {
+                    let span = engine.start("sampled-\(index)", context: engine.newContext(operation: "sampled-\(index)"))
+                    try engine.end(span, result: SpanResult())
+                }
+                if sampling {
+                    // sampling_rate 0 with enable_sampling: no trace is kept.
+                    #expect(engine.counts.unsampled == 20 && engine.counts.recorded == 0, "\(engine.counts)")
+                    // health.check_interval: the health job's period.
+                    #expect(runtime.scheduler.status(of: "health")?.schedule.interval == .seconds(45))
+                    // series_expiry 1s: a series posted over HTTP leaves memory (and /metrics) a second after its last sample.
+                    _ = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "expiring", "type": "gauge", "value": 1}]}"#)
+                    #expect(runtime.metrics.engine.value(of: "expiring", labels: []) != nil)
+                    #expect(await eventually(10) { runtime.metrics.engine.value(of: "expiring", labels: []) == nil })
+                    // logs.source: stamped on entries that name none.
+                    _ = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [{"level": "info", "message": "sourceless"}]}"#)
+                    let logs = try jsonObject(try await httpGet(port, "/api/v1/logs?q=sourceless").body)
+                    #expect((logs["logs"] as? [[String: Any]])?.first?["source"] as? String == "edge-7", "\(logs)")
+                } else {
+                    // enable_sampling false: every trace is kept, whatever sampling_rate says.
+                    #expect(engine.counts.recorded == 20 && engine.counts.unsampled == 0, "\(engine.counts)")
+                    // jitter 0.5: the health job's next delays wander within ±50 % of its 200 ms.
+                    var delays = Set<Duration>()
+                    #expect(await eventually(20) {
+                        if let delay = runtime.scheduler.status(of: "health")?.nextDelay { delays.insert(delay) }
+                        return delays.count >= 3
+                    }, "\(delays)")
+                    #expect(delays.allSatisfy { $0 >= .milliseconds(100) && $0 <= .milliseconds(300) }, "\(delays)")
+                    #expect(delays.contains { $0 != .milliseconds(200) })
+                }
+            }
+        }
+    }
 }
+
