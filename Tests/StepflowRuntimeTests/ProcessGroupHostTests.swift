@@ -42,4 +42,54 @@ struct ProcessGroupHostTests {
             })
         }
     }
+
+    @Test("match by exe, user and cgroup, each also refusing a process that does not fit; track_children counts a member's children")
+    func matchKeys() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // Distinct sleep durations (a valid argument, unlike a name) tell the processes apart.
+        let base = Int.random(in: 1_000_000..<9_000_000)
+        let marker = ["exe": base, "user": base + 1, "cgroup": base + 2, "kids": base + 3, "alone": base + 4]
+        var children: [Process] = []
+        // SIGKILL: the test process blocks SIGTERM, and a child inherits that.
+        defer { for child in children { kill(child.processIdentifier, SIGKILL) } }
+        for tag in ["exe", "user", "cgroup"] { children.append(try ChildProcess.start("/bin/sleep", ["\(marker[tag]!)"])) }
+        // A shell that waits for its child: `sleep` runs as a separate process beside `sh`.
+        for tag in ["kids", "alone"] { children.append(try ChildProcess.start("/bin/sh", ["-c", "/bin/sleep \(marker[tag]!); true"])) }
+        let cgroup = ((try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "")
+            .split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) } ?? "/"
+        try await withHost(directory, """
+            http:
+              port: 0
+            profiler:
+              scan_interval: 500ms
+              processes:
+                - {name: wrong-exe, match: {exe: ".*/bash", cmdline: "/bin/sleep \(marker["exe"]!)"}}
+                - {name: by-exe, match: {exe: ".*/sleep", cmdline: "/bin/sleep \(marker["exe"]!)"}}
+                - {name: wrong-user, match: {user: "\(getuid() == 0 ? 65534 : 0)", cmdline: "/bin/sleep \(marker["user"]!)"}}
+                - {name: by-user, match: {user: "\(getuid())", cmdline: "/bin/sleep \(marker["user"]!)"}}
+                - {name: wrong-cgroup, match: {cgroup: "/no-such-cgroup", cmdline: "/bin/sleep \(marker["cgroup"]!)"}}
+                - {name: by-cgroup, match: {cgroup: "\(cgroup)", cmdline: "/bin/sleep \(marker["cgroup"]!)"}}
+                - {name: with-children, match: {comm: sh, cmdline: ".*sleep \(marker["kids"]!);.*"}, track_children: true}
+                - {name: without-children, match: {comm: sh, cmdline: ".*sleep \(marker["alone"]!);.*"}}
+            """, logger: Logger(label: "profiler-host-tests")) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            func processes(_ group: String) async -> String? {
+                let body = (try? await httpGet(port, "/metrics").body) ?? ""
+                let prefix = #"stepflow_process_group_processes{group="\#(group)"} "#
+                return body.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            }
+            let expected = ["by-exe": "1", "by-user": "1", "by-cgroup": "1", "with-children": "2", "without-children": "1"]
+            var seen: [String: String] = [:]
+            #expect(await eventually(30) {
+                for group in expected.keys { seen[group] = await processes(group) }
+                return seen == expected
+            }, "\(seen)")
+            for group in ["wrong-exe", "wrong-user", "wrong-cgroup"] {
+                let count = await processes(group)
+                #expect(count == nil || count == "0", "\(group): \(count ?? "none")")
+            }
+        }
+    }
 }
+

@@ -225,8 +225,10 @@ func withHost<Result>(
     _ body: (MonitoringRuntime) async throws -> Result
 ) async throws -> Result {
     let path = try directory.write("config.yaml", "storage:\n  path: \(directory.file("monitoring.sqlite"))\n" + yaml)
+    // The test bundle is no runner: `isolation: process` plugins run in the built `stepflow-monitor`.
     let runtime = try await MonitoringRuntime(
-        loaded: ConfigurationLoader.load(path: path, environment: environment), environment: environment, logger: logger)
+        loaded: ConfigurationLoader.load(path: path, environment: environment), environment: environment, logger: logger,
+        pluginRunner: buildProductsDirectory + "/stepflow-monitor")
     return try await whileRunning(runtime, logger: logger) { try await body(runtime) }
 }
 
