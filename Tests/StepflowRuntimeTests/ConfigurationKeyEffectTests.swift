@@ -468,7 +468,7 @@ struct ConfigurationKeyEffectTests {
         }
     }
 
-    @Test("enable_sampling and sampling_rate decide which traces are kept; jitter spreads a job's runs; check_interval, series_expiry, logs.source")
+    @Test("enable_sampling and sampling_rate decide which traces are kept; jitter spreads a job's runs; check_interval, collection_interval, enable_aggregation, series_expiry, logs.source")
     func samplingAndSchedulingKeys() async throws {
         for sampling in [true, false] {
             let directory = try TemporaryDirectory()
@@ -486,6 +486,8 @@ struct ConfigurationKeyEffectTests {
                   jitter: \(sampling ? "0" : "0.5")
                 metrics:
                   series_expiry: 1s
+                  collection_interval: 3s
+                  enable_aggregation: \(!sampling)
                 logs:
                   source: edge-7
                 """, logger: logger) { runtime in
@@ -498,6 +500,9 @@ struct ConfigurationKeyEffectTests {
                 if sampling {
                     // sampling_rate 0 with enable_sampling: no trace is kept.
                     #expect(engine.counts.unsampled == 20 && engine.counts.recorded == 0, "\(engine.counts)")
+                    // collection_interval: the period of the host's own collectors; enable_aggregation false: no roll-ups.
+                    #expect(runtime.scheduler.status(of: "process")?.schedule.interval == .seconds(3))
+                    #expect(runtime.scheduler.status(of: "aggregation") == nil)
                     // health.check_interval: the health job's period.
                     #expect(runtime.scheduler.status(of: "health")?.schedule.interval == .seconds(45))
                     // series_expiry 1s: a series posted over HTTP leaves memory (and /metrics) a second after its last sample.
@@ -509,6 +514,7 @@ struct ConfigurationKeyEffectTests {
                     let logs = try jsonObject(try await httpGet(port, "/api/v1/logs?q=sourceless").body)
                     #expect((logs["logs"] as? [[String: Any]])?.first?["source"] as? String == "edge-7", "\(logs)")
                 } else {
+                    #expect(runtime.scheduler.status(of: "aggregation") != nil)
                     // enable_sampling false: every trace is kept, whatever sampling_rate says.
                     #expect(engine.counts.recorded == 20 && engine.counts.unsampled == 0, "\(engine.counts)")
                     // jitter 0.5: the health job's next delays wander within ±50 % of its 200 ms.

@@ -193,6 +193,38 @@ struct StorageKeyEffectTests {
         }
     }
 
+    @Test("past max_concurrent_requests a request is answered 503 while another waits for its commit; /metrics is not counted")
+    func concurrencyKey() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withHost(directory, """
+              busy_timeout: 20s
+            http:
+              port: 0
+              commit_timeout: 10s
+              max_concurrent_requests: 1
+            plugins: []
+            """, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let lock = try await offPool { WriteLockHolder(path: directory.file("monitoring.sqlite")) }
+            defer { lock.release() }
+            // This request holds the only slot while it waits for a commit the lock delays.
+            async let waiting = Self.postTwenty(port, 0)
+            // Once it is in flight (/metrics, not counted, says so), the next request is refused.
+            #expect(try await eventually(10) {
+                try await httpGet(port, "/metrics").body.contains("stepflow_http_requests_in_flight 1")
+            })
+            let refused = try await httpGet(port, "/api/v1/logs?limit=1")
+            let refusal = refused.body
+            #expect(refused.status == 503)
+            #expect(refusal.contains("http.max_concurrent_requests (1)"), "\(refusal)")
+            #expect(try await httpGet(port, "/metrics").status == 200)
+            lock.release()
+            let answer = try await waiting
+            #expect(answer.status == 200, "\(answer.body)")
+        }
+    }
+
     @Test("flush_interval of metrics, logs and tracing: how long queued rows wait before the writer takes them")
     func flushIntervalKeys() async throws {
         for interval in ["1h", "100ms"] {
