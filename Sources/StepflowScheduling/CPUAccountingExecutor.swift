@@ -13,7 +13,14 @@ import Synchronization
 public final class CPUAccountingExecutor: TaskExecutor {
     private let nanoseconds = Atomic<UInt64>(0)
 
-    public init() {}
+    /// An executor is never freed: it lives as long as the process. A task a job starts without a preference of
+    /// its own (an unstructured `Task {}`, such as a notification attempt left behind at its timeout) inherits this
+    /// one, and the runtime retains only a preference passed to `Task(executorPreference:)`, not an inherited one;
+    /// such a task may outlive the job, its scheduler and its host. One executor is made per scheduled job: what
+    /// stays behind is a few dozen bytes per job.
+    public init() {
+        _ = Unmanaged.passRetained(self)
+    }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

@@ -366,19 +366,25 @@ struct ConfigurationKeyEffectTests {
             #expect(refused.body.contains("http.max_json_depth"), "\(refused.body)")
 
             // One connection held open (keep-alive) takes the only slot: a second one is not served until it closes.
-            try await offPool {
+            // (The slot of the request above is free once the server has seen that connection close: the first
+            // read waits for that.)
+            let (first, servedWhileFull, afterClose) = try await offPool { () throws -> (String, String, String) in
                 let first = try RawConnection(port: port, timeout: 1)
                 first.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                #expect(first.readAll().hasPrefix("HTTP/1.1 200"))
+                var answer = ""
+                for _ in 0..<20 where answer.isEmpty { answer = first.readAll() }
                 let second = try RawConnection(port: port, timeout: 1)
                 second.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                #expect(second.readAll().isEmpty, "served while the only connection slot was taken")
-                close(first.descriptor)
-                var answer = ""
-                for _ in 0..<20 where answer.isEmpty { answer = second.readAll() }
-                #expect(answer.hasPrefix("HTTP/1.1 200"), "served once the first connection closed: \(answer.prefix(100))")
+                let servedWhileFull = second.readAll()
+                first.close()
+                var afterClose = ""
+                for _ in 0..<20 where afterClose.isEmpty { afterClose = second.readAll() }
                 withExtendedLifetime(first) {}
+                return (answer, servedWhileFull, afterClose)
             }
+            #expect(first.hasPrefix("HTTP/1.1 200"), "\(first.prefix(100))")
+            #expect(servedWhileFull.isEmpty, "served while the only connection slot was taken")
+            #expect(afterClose.hasPrefix("HTTP/1.1 200"), "served once the first connection closed: \(afterClose.prefix(100))")
         }
     }
 
@@ -506,8 +512,8 @@ struct ConfigurationKeyEffectTests {
                     // health.check_interval: the health job's period.
                     #expect(runtime.scheduler.status(of: "health")?.schedule.interval == .seconds(45))
                     // series_expiry 1s: a series posted over HTTP leaves memory (and /metrics) a second after its last sample.
-                    _ = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "expiring", "type": "gauge", "value": 1}]}"#)
-                    #expect(runtime.metrics.engine.value(of: "expiring", labels: []) != nil)
+                    let expiring = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "expiring", "type": "gauge", "value": 1}]}"#)
+                    #expect(expiring.status == 200 && expiring.body.contains(#""accepted":1"#), "\(expiring.body)")
                     #expect(await eventually(10) { runtime.metrics.engine.value(of: "expiring", labels: []) == nil })
                     // logs.source: stamped on entries that name none.
                     _ = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [{"level": "info", "message": "sourceless"}]}"#)

@@ -301,6 +301,9 @@ func prometheusValue(_ port: Int, _ expression: String) async -> String? {
 /// heads). Reads time out after `timeout` seconds.
 final class RawConnection {
     let descriptor: Int32
+    /// Whether ``close()`` ran: the descriptor is closed exactly once (a second `close` of the same number could
+    /// close whatever the process opened under it since, a database file or an event loop's socket).
+    private var closed = false
 
     init(port: Int, timeout: Int = 10) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -315,14 +318,21 @@ final class RawConnection {
             }
         }
         guard connected else {
-            close(descriptor)
+            _ = Glibc.close(descriptor)
             throw CompileError(description: "connect: \(errno)")
         }
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// Closes the connection now (the peer sees it close); later calls do nothing.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = Glibc.close(descriptor)
+    }
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
