@@ -26,61 +26,59 @@ struct AlertKeyEffectTests {
         defer { directory.remove() }
         let (logger, records) = CapturingLogHandler.logger()
         let receiver = WebhookReceiver()
-        let hooks = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        async let hooking: Void = hooks.run()
-        let hookPort = await receiver.waitForPort()
-        _ = try directory.write("more-rules.yaml", """
-            rules:
-              - {name: FromFile, query: queue_depth, condition: {greater_than: 100}, for: 0s}
-            """)
-        try await withHost(directory, """
-            http:
-              port: 0
-            plugins: []
-            metrics:
-              flush_interval: 50ms
-            alerts:
-              evaluation_interval: 100ms
-              log_notifications: false
-              webhook_url: http://127.0.0.1:\(hookPort)/hook
-              rule_files: [more-rules.yaml]
-              rules:
-                - {name: Kept, query: queue_depth, condition: {greater_than: 100}, for: 0s, keep_firing_for: 1h}
-                - {name: Plain, query: queue_depth, condition: {greater_than: 100}, for: 0s}
-                - {name: Off, query: queue_depth, condition: {greater_than: 100}, for: 0s, enabled: false}
-            """, logger: logger) { (runtime: MonitoringRuntime) async throws in
-            let port = await runtime.boundAddress.waitForPort()
-            func post(_ value: Int) async throws -> (status: Int, body: String) {
-                try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "queue_depth", "type": "gauge", "value": \#(value)}]}"#)
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
+            let hookPort = await receiver.waitForPort()
+            _ = try directory.write("more-rules.yaml", """
+                rules:
+                  - {name: FromFile, query: queue_depth, condition: {greater_than: 100}, for: 0s}
+                """)
+            try await withHost(directory, """
+                http:
+                  port: 0
+                plugins: []
+                metrics:
+                  flush_interval: 50ms
+                alerts:
+                  evaluation_interval: 100ms
+                  log_notifications: false
+                  webhook_url: http://127.0.0.1:\(hookPort)/hook
+                  rule_files: [more-rules.yaml]
+                  rules:
+                    - {name: Kept, query: queue_depth, condition: {greater_than: 100}, for: 0s, keep_firing_for: 1h}
+                    - {name: Plain, query: queue_depth, condition: {greater_than: 100}, for: 0s}
+                    - {name: Off, query: queue_depth, condition: {greater_than: 100}, for: 0s, enabled: false}
+                """, logger: logger) { (runtime: MonitoringRuntime) async throws in
+                let port = await runtime.boundAddress.waitForPort()
+                func post(_ value: Int) async throws -> (status: Int, body: String) {
+                    try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "queue_depth", "type": "gauge", "value": \#(value)}]}"#)
+                }
+                #expect(try await post(150).status == 200)
+                // rule_files: the file's rule fires beside the inline ones; enabled: false never does.
+                #expect(try await eventually(20) {
+                    var firing = 0
+                    for rule in ["Kept", "Plain", "FromFile"] { firing += try await Self.alerts(port, rule: rule, status: "firing") }
+                    return firing == 3
+                })
+                // evaluation_interval 100ms, for every rule without its own: ten evaluations in seconds (the default
+                // is one each 30 s); the disabled rule is not evaluated at all.
+                let telemetry = { runtime.alerting.engine.telemetry.rules }
+                #expect(await eventually(20) { (telemetry()["Plain"]?.evaluations ?? 0) >= 10 })
+                #expect((telemetry()["Off"]?.evaluations ?? 0) == 0)
+                #expect(try await Self.alerts(port, rule: "Off", status: "firing") == 0)
+
+                // keep_firing_for 1h: once the condition stops holding, Plain resolves and Kept keeps firing.
+                #expect(try await post(50).status == 200)
+                #expect(try await eventually(20) { try await Self.alerts(port, rule: "Plain", status: "resolved") == 1 })
+                let evaluations = telemetry()["Kept"]?.evaluations ?? 0
+                #expect(await eventually(20) { (telemetry()["Kept"]?.evaluations ?? 0) >= evaluations + 5 })
+                #expect(try await Self.alerts(port, rule: "Kept", status: "firing") == 1)
+
+                // log_notifications: false: the webhook got the notifications, the host's log did not.
+                #expect(await eventually { receiver.notifications.contains { $0.event == "firing" } })
+                let notified = records.all.filter { $0.message.hasPrefix("alert firing: ") || $0.message.hasPrefix("alert resolved: ") }
+                #expect(notified.isEmpty, "\(notified.map(\.message))")
             }
-            #expect(try await post(150).status == 200)
-            // rule_files: the file's rule fires beside the inline ones; enabled: false never does.
-            #expect(try await eventually(20) {
-                var firing = 0
-                for rule in ["Kept", "Plain", "FromFile"] { firing += try await Self.alerts(port, rule: rule, status: "firing") }
-                return firing == 3
-            })
-            // evaluation_interval 100ms, for every rule without its own: ten evaluations in seconds (the default
-            // is one each 30 s); the disabled rule is not evaluated at all.
-            let telemetry = { runtime.alerting.engine.telemetry.rules }
-            #expect(await eventually(20) { (telemetry()["Plain"]?.evaluations ?? 0) >= 10 })
-            #expect((telemetry()["Off"]?.evaluations ?? 0) == 0)
-            #expect(try await Self.alerts(port, rule: "Off", status: "firing") == 0)
-
-            // keep_firing_for 1h: once the condition stops holding, Plain resolves and Kept keeps firing.
-            #expect(try await post(50).status == 200)
-            #expect(try await eventually(20) { try await Self.alerts(port, rule: "Plain", status: "resolved") == 1 })
-            let evaluations = telemetry()["Kept"]?.evaluations ?? 0
-            #expect(await eventually(20) { (telemetry()["Kept"]?.evaluations ?? 0) >= evaluations + 5 })
-            #expect(try await Self.alerts(port, rule: "Kept", status: "firing") == 1)
-
-            // log_notifications: false: the webhook got the notifications, the host's log did not.
-            #expect(await eventually { receiver.notifications.contains { $0.event == "firing" } })
-            let notified = records.all.filter { $0.message.hasPrefix("alert firing: ") || $0.message.hasPrefix("alert resolved: ") }
-            #expect(notified.isEmpty, "\(notified.map(\.message))")
         }
-        await hooks.triggerGracefulShutdown()
-        try await hooking
     }
 
     @Test("notification_timeout cuts a notification to a webhook that never answers")
@@ -99,9 +97,7 @@ struct AlertKeyEffectTests {
         }
         try #require(bound)
         let silentPort = Int(UInt16(bigEndian: address.sin_port))
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
             plugins: []

@@ -21,9 +21,7 @@ struct ConfigurationKeyEffectTests {
 
     @Test("metrics: max_metrics_per_batch, aggregation_interval, histogram_buckets, histograms and the summary window")
     func metricsKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
             plugins: []
@@ -161,9 +159,7 @@ struct ConfigurationKeyEffectTests {
 
     @Test("tracing: a span open past max_trace_duration is closed as timed out; past max_open_spans new spans are not kept")
     func tracingKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             plugins: []
             tracing:
               enable_sampling: false
@@ -182,54 +178,50 @@ struct ConfigurationKeyEffectTests {
 
     @Test("alerts: default_for_duration, max_alerts_per_rule, enable_notifications and enable_silencing")
     func alertKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let receiver = WebhookReceiver()
-        let hooks = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        async let hooking: Void = hooks.run()
-        let hookPort = await receiver.waitForPort()
-        try await withHost(directory, """
-            http:
-              port: 0
-            plugins: []
-            metrics:
-              flush_interval: 50ms
-            alerts:
-              webhook_url: http://127.0.0.1:\(hookPort)/hook
-              enable_notifications: false
-              enable_silencing: false
-              default_for_duration: 300ms
-              max_alerts_per_rule: 2
-              rules:
-                - name: QueueTooDeep
-                  query: queue_depth
-                  condition: {greater_than: 100}
-                  evaluation_interval: 100ms
-            """, logger: logger) { runtime in
-            let port = await runtime.boundAddress.waitForPort()
-            let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: """
-                {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "a"}},
-                             {"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "b"}},
-                             {"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "c"}}]}
-                """)
-            #expect(posted.status == 200)
-            // default_for_duration: a rule without `for` fires after 300 ms (the default, 5m, would keep it pending).
-            #expect(await eventually(20) { runtime.alerting.engine.telemetry.open[.firing] == 2 }, "\(runtime.alerting.engine.telemetry.open)")
-            // max_alerts_per_rule: three series, two alerts.
-            #expect(await eventually { (runtime.alerting.engine.telemetry.rules["QueueTooDeep"]?.evaluations ?? 0) >= 10 })
-            let alerts = try jsonObject(try await httpGet(port, "/api/v1/alerts?rule=QueueTooDeep").body)
-            #expect((alerts["alerts"] as? [[String: Any]])?.count == 2, "\(alerts)")
-            // enable_notifications: false: firing alerts, and nothing sent.
-            #expect(receiver.notifications.isEmpty, "\(receiver.notifications.map(\.event))")
-            // enable_silencing: false: no silence is taken.
-            let silence = try await httpSend(port, "POST", "/api/v1/silences", body: """
-                {"matchers": "{alertname=\\"QueueTooDeep\\"}", "duration": "1h", "created_by": "ana"}
-                """)
-            #expect(silence.status == 409, "\(silence.body)")
-            #expect(silence.body.contains("alerts.enable_silencing"), "\(silence.body)")
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
+            let hookPort = await receiver.waitForPort()
+            try await withHost("""
+                http:
+                  port: 0
+                plugins: []
+                metrics:
+                  flush_interval: 50ms
+                alerts:
+                  webhook_url: http://127.0.0.1:\(hookPort)/hook
+                  enable_notifications: false
+                  enable_silencing: false
+                  default_for_duration: 300ms
+                  max_alerts_per_rule: 2
+                  rules:
+                    - name: QueueTooDeep
+                      query: queue_depth
+                      condition: {greater_than: 100}
+                      evaluation_interval: 100ms
+                """, logger: logger) { runtime in
+                let port = await runtime.boundAddress.waitForPort()
+                let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: """
+                    {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "a"}},
+                                 {"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "b"}},
+                                 {"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "c"}}]}
+                    """)
+                #expect(posted.status == 200)
+                // default_for_duration: a rule without `for` fires after 300 ms (the default, 5m, would keep it pending).
+                #expect(await eventually(20) { runtime.alerting.engine.telemetry.open[.firing] == 2 }, "\(runtime.alerting.engine.telemetry.open)")
+                // max_alerts_per_rule: three series, two alerts.
+                #expect(await eventually { (runtime.alerting.engine.telemetry.rules["QueueTooDeep"]?.evaluations ?? 0) >= 10 })
+                let alerts = try jsonObject(try await httpGet(port, "/api/v1/alerts?rule=QueueTooDeep").body)
+                #expect((alerts["alerts"] as? [[String: Any]])?.count == 2, "\(alerts)")
+                // enable_notifications: false: firing alerts, and nothing sent.
+                #expect(receiver.notifications.isEmpty, "\(receiver.notifications.map(\.event))")
+                // enable_silencing: false: no silence is taken.
+                let silence = try await httpSend(port, "POST", "/api/v1/silences", body: """
+                    {"matchers": "{alertname=\\"QueueTooDeep\\"}", "duration": "1h", "created_by": "ana"}
+                    """)
+                #expect(silence.status == 409, "\(silence.body)")
+                #expect(silence.body.contains("alerts.enable_silencing"), "\(silence.body)")
+            }
         }
-        await hooks.triggerGracefulShutdown()
-        try await hooking
     }
 
     /// A health check that answers after `delay`.
@@ -241,33 +233,39 @@ struct ConfigurationKeyEffectTests {
         }
     }
 
+    /// A host whose Elasticsearch log exporter points at `port`, where nothing listens, so that every run with
+    /// new entries fails; `extra` adds sections.
+    static func failingExporterYAML(port: Int, _ extra: String) -> String {
+        """
+        http:
+          port: 0
+        plugins: []
+        logs:
+          enable_export: true
+          export_interval: 100ms
+        exporters:
+          external_labels: {host: here}
+          elasticsearch:
+            enabled: true
+            url: http://127.0.0.1:\(port)
+            timeout: 200ms
+        \(extra)
+        """
+    }
+
     @Test("health: check_timeout bounds a check; check_retries failures in a row make a component unhealthy")
     func healthKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         // An exporter to a port nobody listens on fails every run: its component counts the failures.
         let closed = try freeTCPPort()
-        try await withHost(directory, """
-            http:
-              port: 0
-            plugins: []
+        try await withHost(Self.failingExporterYAML(port: closed, """
             health:
               check_timeout: 300ms
               check_retries: 4
-            logs:
-              enable_export: true
-              export_interval: 100ms
             scheduler:
               max_backoff: 100ms
               jitter: 0
               breaker_failures: 1000
-            exporters:
-              external_labels: {host: here}
-              elasticsearch:
-                enabled: true
-                url: http://127.0.0.1:\(closed)
-                timeout: 200ms
-            """, logger: logger) { runtime in
+            """), logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
             try await runtime.health.registerHealthCheck("slow", check: SlowCheck(delay: .seconds(30)))
             let started = ContinuousClock.now
@@ -297,27 +295,8 @@ struct ConfigurationKeyEffectTests {
 
     @Test("scheduler: max_backoff caps the delay after failures; breaker_failures opens the breaker for breaker_cooldown")
     func schedulerKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let closed = try freeTCPPort()
-        let yaml = { (scheduler: String) in
-            """
-            http:
-              port: 0
-            plugins: []
-            logs:
-              enable_export: true
-              export_interval: 100ms
-            scheduler:
-            \(scheduler)
-            exporters:
-              external_labels: {host: here}
-              elasticsearch:
-                enabled: true
-                url: http://127.0.0.1:\(closed)
-                timeout: 200ms
-            """
-        }
+        let yaml = { (scheduler: String) in Self.failingExporterYAML(port: closed, "scheduler:\n" + scheduler) }
         let job = "exporter:elasticsearch:logs"
         func failWhilePosting(_ runtime: MonitoringRuntime, until done: (JobStatus) -> Bool) async throws -> JobStatus? {
             let port = await runtime.boundAddress.waitForPort()
@@ -330,7 +309,7 @@ struct ConfigurationKeyEffectTests {
             return last
         }
         // max_backoff 150ms: after six failures in a row the delay is still at most 150 ms (without it: 3.2 s).
-        try await withHost(directory, yaml("  max_backoff: 150ms\n  jitter: 0\n  breaker_failures: 1000"), logger: logger) { runtime in
+        try await withHost(yaml("  max_backoff: 150ms\n  jitter: 0\n  breaker_failures: 1000"), logger: logger) { runtime in
             let status = try await failWhilePosting(runtime) { $0.consecutiveFailures >= 6 }
             #expect((status?.consecutiveFailures ?? 0) >= 6)
             #expect(status?.nextDelay.map { $0 <= .milliseconds(150) } == true, "\(String(describing: status?.nextDelay))")
@@ -338,9 +317,7 @@ struct ConfigurationKeyEffectTests {
         }
         // breaker_failures 2, breaker_cooldown 1h: two failures open the breaker; the job then waits an hour (the
         // cool-down is capped by max_backoff, so that is raised too).
-        let second = try TemporaryDirectory()
-        defer { second.remove() }
-        try await withHost(second, yaml("  max_backoff: 2h\n  breaker_failures: 2\n  breaker_cooldown: 1h"), logger: logger) { runtime in
+        try await withHost(yaml("  max_backoff: 2h\n  breaker_failures: 2\n  breaker_cooldown: 1h"), logger: logger) { runtime in
             let status = try await failWhilePosting(runtime) { $0.breaker == .open }
             #expect(status?.breaker == .open)
             #expect(status?.consecutiveFailures == 2)
@@ -350,9 +327,7 @@ struct ConfigurationKeyEffectTests {
 
     @Test("http: max_json_depth refuses deeper bodies with 400; max_connections holds a connection past the limit")
     func httpKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
               max_json_depth: 8
@@ -390,9 +365,7 @@ struct ConfigurationKeyEffectTests {
 
     @Test("security: redact_keys replaces the secret field names; redact_values masks matching words anywhere")
     func redactionKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
             plugins: []
@@ -423,9 +396,7 @@ struct ConfigurationKeyEffectTests {
     @Test("profiler: span_metrics off records no span series; span_buckets and max_operations shape them when on")
     func profilerKeys() async throws {
         for spanMetrics in [false, true] {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try await withHost(directory, """
+            try await withHost("""
                 http:
                   port: 0
                 plugins: []
@@ -456,10 +427,8 @@ struct ConfigurationKeyEffectTests {
 
     @Test("storage: synchronous full makes every commit fsync (PRAGMA synchronous = 2); integrity_check_interval schedules the check")
     func storageKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         // withHost writes `storage:` with its path first: these lines continue that mapping.
-        try await withHost(directory, """
+        try await withHost("""
               synchronous: full
               integrity_check_interval: 90m
             http:
@@ -477,9 +446,7 @@ struct ConfigurationKeyEffectTests {
     @Test("enable_sampling and sampling_rate decide which traces are kept; jitter spreads a job's runs; check_interval, collection_interval, enable_aggregation, series_expiry, logs.source")
     func samplingAndSchedulingKeys() async throws {
         for sampling in [true, false] {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try await withHost(directory, """
+            try await withHost("""
                 http:
                   port: 0
                 plugins: []

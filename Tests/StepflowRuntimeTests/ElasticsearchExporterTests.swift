@@ -27,13 +27,9 @@ struct ElasticsearchExporterTests {
             try await body(database, "http://127.0.0.1:\(try freeTCPPort())")
             return
         }
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             let port = await receiver.waitForPort()
             try await body(database, "http://127.0.0.1:\(port)")
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
@@ -188,9 +184,7 @@ struct ElasticsearchExporterTests {
         }
         // The host restarts (a new database handle, a new job) and the receiver comes back.
         let receiver = ElasticsearchBulkReceiver(port: port)
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             #expect(await receiver.waitForPort() == port)
             let database = try MonitoringDatabase(path: path)
             let job = logJob(database, url: url)
@@ -203,8 +197,6 @@ struct ElasticsearchExporterTests {
             try await job.run()
             #expect(receiver.creates == 300, "nothing created twice")
             #expect(receiver.documents(in: "logs-test").count == 300)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
@@ -336,12 +328,8 @@ struct ElasticsearchHostTests {
     @Test("logs posted to the host arrive in the log index; the exporter shows in /metrics and /health")
     func hostExports() async throws {
         let receiver = ElasticsearchBulkReceiver()
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             let elastic = await receiver.waitForPort()
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
             let yaml = """
                 http:
                   port: 0
@@ -371,7 +359,7 @@ struct ElasticsearchHostTests {
                     max_batch_documents: 1
 
                 """
-            try await withHost(directory, yaml, logger: logger) { runtime in
+            try await withHost(yaml, logger: logger) { runtime in
                 let port = await runtime.boundAddress.waitForPort()
                 // The exporter starts at the newest row on its first run: wait for it.
                 #expect(try await eventually(30) {
@@ -414,20 +402,14 @@ struct ElasticsearchHostTests {
                 #expect(receiver.gzipped == 0)
                 #expect(receiver.requests >= receiver.creates, "one document per request")
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
     @Test("max_batch_bytes from the YAML bounds every _bulk request body, also when more documents would fit")
     func batchBytesFromConfiguration() async throws {
         let receiver = ElasticsearchBulkReceiver()
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             let elastic = await receiver.waitForPort()
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
             let yaml = """
                 http:
                   port: 0
@@ -443,7 +425,7 @@ struct ElasticsearchHostTests {
                     max_batch_bytes: 3000
 
                 """
-            try await withHost(directory, yaml, logger: logger) { runtime in
+            try await withHost(yaml, logger: logger) { runtime in
                 let port = await runtime.boundAddress.waitForPort()
                 #expect(await logExportHasRun(port))
                 let filler = String(repeating: "b", count: 400)
@@ -455,8 +437,6 @@ struct ElasticsearchHostTests {
                 #expect(receiver.largestBody <= 3000, "a request of \(receiver.largestBody) bytes")
                 #expect(receiver.requests >= 6, "\(receiver.requests) requests")
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 }

@@ -68,13 +68,9 @@ struct ExporterKeyEffectTests {
     @Test("otlp: traces, logs and metrics switch each signal; gzip false sends plain protobuf; timeout and max_backlog_age")
     func otlpKeys() async throws {
         let receiver = RecordingReceiver()
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             let port = await receiver.waitForPort()
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try await withHost(directory, """
+            try await withHost("""
                 http:
                   port: 0
                 plugins: []
@@ -127,21 +123,15 @@ struct ExporterKeyEffectTests {
                 #expect(await eventually(20) { (runtime.scheduler.status(of: "exporter:otlp:logs")?.failures ?? 0) > failures })
                 receiver.answer(after: .zero)
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
     @Test("elasticsearch: api_key is sent as ApiKey; max_backlog_age drops old entries; timeout fails a slow bulk request")
     func elasticsearchKeys() async throws {
         let receiver = ElasticsearchBulkReceiver()
-        let group = ServiceGroup(services: [receiver.application(logger: logger)], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await whileServing(receiver.application(logger: logger), logger: logger) {
             let elastic = await receiver.waitForPort()
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try await withHost(directory, """
+            try await withHost("""
                 http:
                   port: 0
                 plugins: []
@@ -179,8 +169,6 @@ struct ExporterKeyEffectTests {
                 #expect(await eventually(20) { (runtime.scheduler.status(of: "exporter:elasticsearch:logs")?.failures ?? 0) > failures })
                 receiver.answer(after: .zero)
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 }

@@ -18,9 +18,7 @@ struct StorageKeyEffectTests {
 
     @Test("retention_days of metrics, logs, tracing and alerts each delete their own rows past it, and only those")
     func retentionKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
             plugins: []
@@ -228,9 +226,7 @@ struct StorageKeyEffectTests {
     @Test("flush_interval of metrics, logs and tracing: how long queued rows wait before the writer takes them")
     func flushIntervalKeys() async throws {
         for interval in ["1h", "100ms"] {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try await withHost(directory, """
+            try await withHost("""
                 http:
                   port: 0
                   acknowledge: queued
@@ -269,9 +265,7 @@ struct StorageKeyEffectTests {
 
     @Test("acknowledge: queued answers before the commit; http.enabled false serves nothing; http.address picks the interface")
     func httpServingKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
               address: 127.0.0.2
@@ -291,10 +285,8 @@ struct StorageKeyEffectTests {
             await #expect(throws: (any Error).self) { _ = try await httpGet(port, "/health/live") }
         }
 
-        let quiet = try TemporaryDirectory()
-        defer { quiet.remove() }
         let port = try freeTCPPort()
-        try await withHost(quiet, """
+        try await withHost("""
             http:
               enabled: false
               port: \(port)
@@ -310,9 +302,7 @@ struct StorageKeyEffectTests {
 
     @Test("limits and max_label_value_length from the YAML refuse what is past them, naming the key")
     func limitKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withHost("""
             http:
               port: 0
             plugins: []

@@ -232,6 +232,35 @@ func withHost<Result>(
     return try await whileRunning(runtime, logger: logger) { try await body(runtime) }
 }
 
+/// ``withHost(_:_:environment:logger:_:)`` in a temporary directory of its own, removed afterwards.
+func withHost<Result>(
+    _ yaml: String, environment: [String: String] = [:], logger: Logger, _ body: (MonitoringRuntime) async throws -> Result
+) async throws -> Result {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    return try await withHost(directory, yaml, environment: environment, logger: logger, body)
+}
+
+/// Runs `service` (a receiver the test's host talks to) while `body` runs, then shuts it down gracefully.
+func whileServing<Result>(
+    _ service: some Service, logger: Logger, _ body: () async throws -> Result
+) async throws -> Result {
+    let group = ServiceGroup(services: [service], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
 /// Waits (up to 20 s) until the host on `port` has run a log export job once. An exporter starts from the entries
 /// written after its first run, so a test that wants its entries exported writes them after this.
 func logExportHasRun(_ port: Int) async -> Bool {
