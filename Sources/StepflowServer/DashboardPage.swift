@@ -20,6 +20,7 @@ enum DashboardPage {
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta http-equiv="refresh" content="15">
+            <link rel="icon" href="data:,">
             <title>stepflow-monitor: \(escape(content.health.status.rawValue))</title>
             <style>
             body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fafafa}

@@ -64,4 +64,52 @@ struct DashboardTests {
             #expect((response as? HTTPURLResponse)?.url?.path == "/dashboard")
         }
     }
+
+    @Test(
+        "in a real browser (headless Chromium): the page loads with no console error, and hostile values stay text",
+        .enabled(if: ExternalTool.isCI || BrowserSession.available))
+    func inABrowser() async throws {
+        guard BrowserSession.available else {
+            Issue.record("\(BrowserSession.missing)")
+            return
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let hostile = #"<script>window.__stepflowInjected=true</script>"#
+        let image = #"\"><img src=x onerror=\"window.__stepflowInjected=true\">"#
+        try await withHost(directory, """
+            http:
+              port: 0
+            plugins: []
+            metrics:
+              flush_interval: 50ms
+            """, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let rule = try await httpSend(port, "POST", "/api/v1/rules", body: """
+                {"name": "Hostile", "query": "queue_depth", "condition": {"greater_than": 1}, "for": "0s",
+                 "evaluation_interval": "200ms", "description": "javascript:window.__stepflowInjected=true",
+                 "annotations": {"summary": "{{ $labels.queue }} \(image)"}}
+                """)
+            #expect(rule.status == 201, "\(rule.body)")
+            let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: """
+                {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 5, "labels": {"queue": "\(hostile.replacingOccurrences(of: "\"", with: "\\\""))"}}]}
+                """)
+            #expect(posted.status == 200, "\(posted.body)")
+            #expect(await eventually(30) {
+                ((try? await httpGet(port, "/api/v1/alerts?status=firing").body) ?? "").contains("Hostile")
+            })
+            let reports = try await BrowserSession.visit(["http://127.0.0.1:\(port)/dashboard"], name: "dashboard", in: directory)
+            let page = try #require(reports.first)
+            print("dashboard screenshot: \(page.screenshot)")
+            #expect(page.consoleErrors.isEmpty, "\(page.consoleErrors)")
+            #expect(!page.injected, "a stored value ran as script")
+            #expect(page.title.hasPrefix("stepflow-monitor"), "\(page.title)")
+            // The hostile values are shown as the text they are.
+            #expect(page.text.contains(hostile), "\(page.text.prefix(2000))")
+            #expect(page.text.contains(#"<img src=x onerror="#), "\(page.text.prefix(2000))")
+            #expect(page.htmlBytes < 200_000)
+            #expect(FileManager.default.fileExists(atPath: page.screenshot))
+        }
+    }
 }
+

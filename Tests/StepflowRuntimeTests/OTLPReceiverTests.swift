@@ -16,20 +16,7 @@ struct OTLPReceiverTests {
 
     /// A Python that has the OpenTelemetry SDK and its OTLP/HTTP exporter: `$STEPFLOW_OTEL_PYTHON` (CI makes a
     /// virtual environment and sets it), else `python3` when it can import them.
-    static let python: String? = {
-        let candidates = [ProcessInfo.processInfo.environment["STEPFLOW_OTEL_PYTHON"], ChildProcess.find("python3")]
-        for case let candidate? in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: candidate)
-            probe.arguments = ["-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.proto"]
-            probe.standardOutput = FileHandle.nullDevice
-            probe.standardError = FileHandle.nullDevice
-            guard (try? probe.run()) != nil else { continue }
-            probe.waitUntilExit()
-            if probe.terminationStatus == 0 { return candidate }
-        }
-        return nil
-    }()
+    static let python: String? = pythonImporting("opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, opentelemetry.proto")
 
     static let script = #"""
         import json, logging, sys

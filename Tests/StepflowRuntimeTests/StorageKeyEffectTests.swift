@@ -24,6 +24,7 @@ struct StorageKeyEffectTests {
             plugins: []
             metrics:
               retention_days: 5
+              enable_aggregation: false  # the roll-up would otherwise move old raw samples into aggregates
             logs:
               retention_days: 6
             tracing:

@@ -232,6 +232,23 @@ func withHost<Result>(
     return try await whileRunning(runtime, logger: logger) { try await body(runtime) }
 }
 
+/// A Python that can import `modules` (comma-separated): `$STEPFLOW_OTEL_PYTHON` (CI makes a virtual environment
+/// with the OpenTelemetry packages and Selenium, and sets it), else `python3`; `nil` when neither can.
+func pythonImporting(_ modules: String) -> String? {
+    let candidates = [ProcessInfo.processInfo.environment["STEPFLOW_OTEL_PYTHON"], ChildProcess.find("python3")]
+    for case let candidate? in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: candidate)
+        probe.arguments = ["-c", "import " + modules]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { continue }
+        probe.waitUntilExit()
+        if probe.terminationStatus == 0 { return candidate }
+    }
+    return nil
+}
+
 /// ``withHost(_:_:environment:logger:_:)`` in a temporary directory of its own, removed afterwards.
 func withHost<Result>(
     _ yaml: String, environment: [String: String] = [:], logger: Logger, _ body: (MonitoringRuntime) async throws -> Result
