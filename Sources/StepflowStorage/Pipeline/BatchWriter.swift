@@ -69,8 +69,6 @@ public final class BatchWriter<Row: Sendable, Note: Sendable>: Service, Sendable
 
     /// Rows written since start.
     public var written: UInt64 { counters.withLock { $0.written } }
-    /// Transactions committed since start.
-    public var batches: UInt64 { counters.withLock { $0.batches } }
     /// The most rows committed in one transaction since start: at most the queue's batch size
     /// (`metrics.max_metrics_per_batch` for the metrics writer).
     public var largestBatch: Int { counters.withLock { $0.largestBatch } }
