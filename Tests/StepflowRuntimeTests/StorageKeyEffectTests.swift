@@ -103,6 +103,21 @@ struct StorageKeyEffectTests {
         func release() { done.signal() }
     }
 
+    /// A host on `yaml` (its first lines continue the `storage:` section `withHost` writes), with SQLite's write
+    /// lock on its database held by another connection from the start of `body` until `release()` or the end.
+    func withWriteLockedHost(
+        _ yaml: String, _ body: (_ runtime: MonitoringRuntime, _ port: Int, _ lock: WriteLockHolder) async throws -> Void
+    ) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withHost(directory, yaml, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let lock = try await offPool { WriteLockHolder(path: directory.file("monitoring.sqlite")) }
+            defer { lock.release() }
+            try await body(runtime, port, lock)
+        }
+    }
+
     /// Posts 20 log entries `locked-<batch>-<n>`.
     static func postTwenty(_ port: Int, _ batch: Int) async throws -> (status: Int, body: String) {
         let entries = (0..<20).map { #"{"level": "info", "message": "locked-\#(batch)-\#($0)"}"# }
@@ -121,9 +136,7 @@ struct StorageKeyEffectTests {
 
     @Test("commit_timeout answers 202 while storage is locked; busy_timeout decides how soon a write fails")
     func lockedStorageKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withWriteLockedHost("""
               busy_timeout: 100ms
             http:
               port: 0
@@ -131,10 +144,7 @@ struct StorageKeyEffectTests {
             plugins: []
             logs:
               flush_interval: 50ms
-            """, logger: logger) { runtime in
-            let port = await runtime.boundAddress.waitForPort()
-            let lock = try await offPool { WriteLockHolder(path: directory.file("monitoring.sqlite")) }
-            defer { lock.release() }
+            """) { runtime, port, lock in
             // commit_timeout: the rows are queued, and the answer says they are not stored yet.
             let late = try await Self.postTwenty(port, 0)
             #expect(late.status == 202, "\(late.body)")
@@ -151,10 +161,8 @@ struct StorageKeyEffectTests {
 
     @Test("a queue full past backpressure_timeout refuses with 503; a batch over max_queue_size is a 413")
     func queueKeys() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         // A long busy_timeout: the writer waits on the lock without failing, so the queue fills.
-        try await withHost(directory, """
+        try await withWriteLockedHost("""
               busy_timeout: 20s
             http:
               port: 0
@@ -165,15 +173,13 @@ struct StorageKeyEffectTests {
             logs:
               max_queue_size: 50
               flush_interval: 50ms
-            """, logger: logger) { runtime in
-            let port = await runtime.boundAddress.waitForPort()
+            """) { runtime, port, lock in
+            // A batch the queue can never hold is refused at once, before anything waits.
             let tooMany = (0..<51).map { #"{"level": "info", "message": "over-\#($0)"}"# }
             let over = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": ["# + tooMany.joined(separator: ",") + "]}")
             #expect(over.status == 413, "\(over.body)")
             #expect(over.body.contains("(50 rows)"), "\(over.body)")
 
-            let lock = try await offPool { WriteLockHolder(path: directory.file("monitoring.sqlite")) }
-            defer { lock.release() }
             var answers: [Int] = []
             var waited: Duration = .zero
             var body = ""
@@ -194,19 +200,14 @@ struct StorageKeyEffectTests {
 
     @Test("past max_concurrent_requests a request is answered 503 while another waits for its commit; /metrics is not counted")
     func concurrencyKey() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        try await withHost(directory, """
+        try await withWriteLockedHost("""
               busy_timeout: 20s
             http:
               port: 0
               commit_timeout: 10s
               max_concurrent_requests: 1
             plugins: []
-            """, logger: logger) { runtime in
-            let port = await runtime.boundAddress.waitForPort()
-            let lock = try await offPool { WriteLockHolder(path: directory.file("monitoring.sqlite")) }
-            defer { lock.release() }
+            """) { runtime, port, lock in
             // This request holds the only slot while it waits for a commit the lock delays.
             async let waiting = Self.postTwenty(port, 0)
             // Once it is in flight (/metrics, not counted, says so), the next request is refused.
