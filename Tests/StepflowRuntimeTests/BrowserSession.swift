@@ -60,9 +60,9 @@ enum BrowserSession {
                 driver.get(url)
                 deadline = time.time() + 10
                 while driver.execute_script("return document.readyState") != "complete" and time.time() < deadline:
-                    time.sleep(0.05)
-                # Scripts a page (or an injected value) runs after load get a moment.
-                time.sleep(0.3)
+                    time.sleep(0.05)  # polling the page's state, bounded by the deadline
+                # "complete" comes after the load event, which waits for every image, so an injected
+                # <img onerror> has run by now; the pages set no timers.
                 shot = f"{shots}/{name}-{index}.png"
                 driver.save_screenshot(shot)
                 errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
