@@ -155,11 +155,40 @@ final class RunnerProcess: Sendable {
 
     /// Waits up to `timeout` for the runner to exit and returns how it ended (`nil` if it is still running).
     /// Blocks: call it on a dedicated queue.
+    ///
+    /// Foundation's termination handler can come late: it learns of the exit when every copy of a socket the
+    /// child inherited is closed, and a child another thread spawned at the same moment may hold a copy until it
+    /// exits itself. So besides waiting for the handler, this peeks at the zombie with `waitid(WNOWAIT)`, which
+    /// reads the status without reaping it (Foundation still reaps it).
     func waitForExit(timeout: Duration) -> RunnerTermination? {
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        if shared.exited.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success { shared.exited.signal() }
-        return termination
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            if let termination { return termination }
+            if let peeked = Self.peekExit(of: pid) { return peeked }
+            guard ContinuousClock.now < deadline else { return nil }
+            if shared.exited.wait(timeout: .now() + .milliseconds(10)) == .success {
+                shared.exited.signal()
+                return termination
+            }
+        }
+    }
+
+    /// How `pid` ended if it is a zombie now, read without reaping it; `nil` while it runs (or once reaped).
+    private static func peekExit(of pid: Int32) -> RunnerTermination? {
+        #if os(Linux)
+            var info = siginfo_t()
+            guard waitid(P_PID, id_t(bitPattern: pid), &info, WEXITED | WNOWAIT | WNOHANG) == 0,
+                info._sifields._sigchld.si_pid == pid
+            else { return nil }
+            let status = info._sifields._sigchld.si_status
+            switch Int(info.si_code) {
+            case Int(CLD_EXITED): return RunnerTermination(signal: nil, status: status)
+            case Int(CLD_KILLED), Int(CLD_DUMPED): return RunnerTermination(signal: status, status: nil)
+            default: return nil
+            }
+        #else
+            return nil
+        #endif
     }
 
     /// Waits, off the cooperative pool, up to `timeout` for the runner to exit.
