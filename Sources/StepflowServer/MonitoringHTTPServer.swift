@@ -222,18 +222,7 @@ public enum MonitoringHTTPServer {
         if let alertAPI = sources.alertAPI {
             AlertRoutes.register(on: router, api: alertAPI)
         }
-        router.get("/", needs: .role(.read), browser: true) { _, _ -> Response in
-            Response(status: .seeOther, headers: [.location: "/dashboard"])
-        }
-        router.get("/dashboard", needs: .role(.read), browser: true) { _, _ -> Response in
-            let alerts = (try? await sources.alertAPI?.engine.getActiveAlerts(filter: nil)) ?? []
-            let page = DashboardPage.render(DashboardPage.Content(
-                health: await sources.health(), plugins: await sources.plugins(), alerts: alerts,
-                series: await sources.metrics(), now: Date()))
-            return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: page)))
-        }
+        DashboardRoutes.register(on: router, sources: sources)
         if let restartPlugin = sources.restartPlugin {
             router.post("/api/v1/plugins/{name}/restart", needs: .role(.admin)) { _, context -> Response in
                 let answer = await restartPlugin(try context.parameters.require("name"))

@@ -8,7 +8,9 @@ import StepflowCore
 ///   rebinding); with a wildcard bind address and no `allowed_hosts`, any host is accepted;
 /// - `Origin`, when sent, must be the host's own (`http://` plus `Host`) or one of `http.allowed_origins` (403);
 /// - a request that sends a body must declare it `application/json` or `application/x-protobuf` (415):
-///   the types a page can send without a CORS preflight (`text/plain`, forms) never reach a handler;
+///   the types a page can send without a CORS preflight (`text/plain`, forms) never reach a handler, except a
+///   form posted to a dashboard action (`/dashboard/…`), which is refused there unless it carries the form token
+///   of the principal that sent it (``DashboardRoutes``, docs/security.md);
 /// - a JSON body larger than `http.max_body_size` gets 413, and one nested deeper than `http.max_json_depth`
 ///   gets 400, before anything decodes it.
 struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -33,6 +35,14 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         if kind == .protobuf, !RequestPolicy.protobufPaths.contains(request.uri.path) {
             return Self.answer(
                 .unsupportedMediaType, "\(request.uri.path.prefix(128)) takes Content-Type: application/json, not protobuf")
+        }
+        if kind == .form {
+            guard request.uri.path.hasPrefix(RequestPolicy.formPathPrefix) else {
+                return Self.answer(
+                    .unsupportedMediaType, "\(request.uri.path.prefix(128)) takes Content-Type: application/json, not a form")
+            }
+            // A form is small and flat: its size is the action route's to bound (http.max_control_body_size).
+            return try await next(request, context)
         }
         var request = request
         let body: ByteBuffer
@@ -118,7 +128,11 @@ public struct RequestPolicy: Sendable {
         return lower
     }
 
-    enum BodyKind { case json, protobuf }
+    enum BodyKind { case json, protobuf, form }
+
+    /// Where a form body (`application/x-www-form-urlencoded`) is accepted: the dashboard's actions, which check
+    /// the form token.
+    static let formPathPrefix = "/dashboard/"
 
     /// The routes that read protobuf bodies; every other route takes JSON only.
     static let protobufPaths: Set<String> = ["/api/v1/write", "/v1/traces", "/v1/logs", "/v1/metrics"]
@@ -134,6 +148,7 @@ public struct RequestPolicy: Sendable {
         // Remote write's type; only the routes that read protobuf accept it (RemoteWriteReceiver checks it again),
         // and a page cannot send it without a CORS preflight.
         case "application/x-protobuf": return .protobuf
+        case "application/x-www-form-urlencoded": return .form
         default: return nil
         }
     }

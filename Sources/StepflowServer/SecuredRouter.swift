@@ -45,6 +45,15 @@ public final class SecuredRouter {
     /// Every route registered, with what it needs, in registration order.
     public var routes: [RouteAccess] { declared }
 
+    /// Whether a principal (`nil`: anonymous) may do what needs a role: a page shows an action's form only then.
+    var permission: @Sendable (AccessRole, Principal?) -> Bool {
+        let access = self.access
+        return { role, principal in
+            guard let principal else { return access.decide(.role(role), authorization: nil) == .allowed(nil) }
+            return principal.role >= role
+        }
+    }
+
     /// The Hummingbird router the routes are on.
     public var hummingbirdRouter: Router<HostRequestContext> { router }
 
@@ -54,9 +63,13 @@ public final class SecuredRouter {
 
     /// - Parameter ingest: an ingest route (samples, log lines, spans): audited only when refused, not on every
     ///   batch, and every answer counted by status (`stepflow_ingest_requests_total`).
-    func post(_ path: String, needs requirement: AccessRequirement, ingest: Bool = false, use handler: @escaping Handler) {
+    /// - Parameter browser: a form a dashboard page posts: HTTP Basic is accepted as for the pages.
+    func post(
+        _ path: String, needs requirement: AccessRequirement, ingest: Bool = false, browser: Bool = false,
+        use handler: @escaping Handler
+    ) {
         guard ingest, let statistics = ingestStatistics else {
-            on(.post, path, needs: requirement, browser: false, auditsSuccess: !ingest, use: handler)
+            on(.post, path, needs: requirement, browser: browser, auditsSuccess: !ingest, use: handler)
             return
         }
         on(.post, path, needs: requirement, browser: false, auditsSuccess: false, counting: statistics, use: handler)

@@ -2,71 +2,335 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowRuntime
+import StepflowSecurity
 import StepflowTestSupport
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-@Suite("The dashboard page", .serialized)
+/// What ``DashboardTests/seed(_:)`` stored.
+struct DashboardSeed {
+    let alertID: String
+    let traceID: String
+    /// The trace's spans in the order a waterfall must list them: parents first, children by start time.
+    let waterfall: [(id: String, depth: Int)]
+}
+
+@Suite("The dashboard", .serialized)
 struct DashboardTests {
     let logger = Logger(label: "dashboard-tests")
 
-    @Test("/dashboard shows health, plugins, open alerts and metric families, escaped; / leads to it")
-    func showsTheHost() async throws {
+    static let hostileScript = #"<script>window.__stepflowInjected=true</script>"#
+    static let hostileImage = #""><img src=x onerror="window.__stepflowInjected=true">"#
+    static let hostileLink = "javascript:window.__stepflowInjected=true"
+
+    static func jsonString(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data(), as: UTF8.self)
+    }
+
+    /// A firing alert with hostile labels and annotations, two metric families over the last hour, five logs of one
+    /// trace (one with a hostile message), and that trace's 20 spans (posted out of order, one with hostile
+    /// attributes): what an operator would find on a real host.
+    static func seed(_ port: Int) async throws -> DashboardSeed {
+        let rule = try await httpSend(port, "POST", "/api/v1/rules", body: """
+            {"name": "DiskAlmostFull", "query": "disk_used_ratio", "condition": {"greater_than": 0.9}, "for": "0s",
+             "evaluation_interval": "200ms", "severity": "critical", "description": \(jsonString(hostileLink)),
+             "annotations": {"summary": "{{ $labels.mount }} is full \(hostileImage.replacingOccurrences(of: "\"", with: "\\\""))"}}
+            """)
+        #expect(rule.status == 201, "\(rule.body)")
+        let disk = try await httpSend(port, "POST", "/api/v1/metrics", body: """
+            {"metrics": [{"name": "disk_used_ratio", "type": "gauge", "value": 0.95, "labels": {"mount": \(jsonString(hostileScript))}}]}
+            """)
+        #expect(disk.status == 200, "\(disk.body)")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var samples: [String] = []
+        for minute in 0..<60 {
+            let time = now - Int64(59 - minute) * 60_000
+            for instance in ["a", "b", "c"] {
+                let value = Double(minute % 20) + Double(instance.unicodeScalars.first!.value % 7)
+                samples.append(#"{"name": "cpu_usage", "type": "gauge", "value": \#(value), "labels": {"instance": "\#(instance)"}, "timestamp": \#(time)}"#)
+            }
+            for code in ["200", "500"] {
+                samples.append(#"{"name": "http_requests_total", "type": "counter", "value": \#(minute * (code == "200" ? 30 : 2)), "labels": {"code": "\#(code)"}, "timestamp": \#(time)}"#)
+            }
+        }
+        let series = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [\#(samples.joined(separator: ","))]}"#)
+        #expect(series.status == 200, "\(series.body)")
+
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        func spanID(_ number: Int) -> String { String(format: "%016x", 0xa000 + number) }
+        let base = Date().addingTimeInterval(-120)
+        func time(_ milliseconds: Int) -> String { base.addingTimeInterval(Double(milliseconds) / 1000).rfc3339 }
+        // Root 0 (0–1000 ms); children 1–4 start at 600, 10, 400, 200 (posted out of start order); each child has
+        // grandchildren (15 in all) starting 5, 25, 45… ms after it.
+        var spans: [(id: Int, parent: Int?, start: Int, end: Int)] = [(0, nil, 0, 1000)]
+        let children = [(1, 600), (2, 10), (3, 400), (4, 200)]
+        for (child, start) in children { spans.append((child, 0, start, start + 150)) }
+        var next = 5
+        for (index, (child, start)) in children.enumerated() {
+            for k in 0..<(index == 0 ? 3 : 4) {
+                spans.append((next, child, start + 45 - k * 20, start + 60 - k * 20))  // later siblings first
+                next += 1
+            }
+        }
+        #expect(spans.count == 20)
+        let spanJSON = spans.reversed().map { span -> String in
+            var fields = [
+                #""trace_id": "\#(traceID)""#, #""span_id": "\#(spanID(span.id))""#,
+                #""name": "step-\#(span.id)""#, #""start_time": "\#(time(span.start))""#, #""end_time": "\#(time(span.end))""#,
+                #""status": "\#(span.id == 7 ? "error" : "ok")""#,
+            ]
+            if let parent = span.parent { fields.append(#""parent_span_id": "\#(spanID(parent))""#) }
+            if span.id == 0 {
+                fields[2] = #""name": "GET /checkout""#
+                fields.append(#""attributes": {"http.url": \#(jsonString(hostileLink)), "note": \#(jsonString(hostileImage))}"#)
+                fields.append(#""events": [{"name": \#(jsonString(hostileScript)), "timestamp": "\#(time(5))"}]"#)
+            }
+            return "{" + fields.joined(separator: ", ") + "}"
+        }
+        let posted = try await httpSend(port, "POST", "/api/v1/spans", body: #"{"spans": [\#(spanJSON.joined(separator: ","))]}"#)
+        #expect(posted.status == 200, "\(posted.body)")
+
+        let logs = (0..<5).map { index in
+            #"{"level": "\#(["info", "warn", "error", "info", "debug"][index])", "message": \#(jsonString(index == 2 ? "payment failed " + hostileScript : "checkout step \(index)")), "component": "checkout", "trace_id": "\#(traceID)", "span_id": "\#(spanID(index))", "fields": {"order": \#(jsonString(hostileImage))}}"#
+        }
+        let logged = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [\#(logs.joined(separator: ","))]}"#)
+        #expect(logged.status == 200, "\(logged.body)")
+
+        var alertID: String?
+        let fired = await eventually(30) {
+            guard let body = try? await httpGet(port, "/api/v1/alerts?status=firing").body,
+                let answer = try? jsonObject(body), let alerts = answer["alerts"] as? [[String: Any]],
+                let id = alerts.first?["id"] as? String
+            else { return false }
+            alertID = id
+            return true
+        }
+        #expect(fired)
+        #expect(await eventually(30) {
+            let trace = try? await httpGet(port, "/api/v1/traces/\(traceID)")
+            let logs = (try? await httpGet(port, "/api/v1/logs?trace_id=\(traceID)").body) ?? ""
+            return trace?.status == 200 && logs.contains(#""count":5"#)
+        })
+
+        // Parents before children, siblings by start time.
+        var waterfall: [(String, Int)] = []
+        func walk(_ parent: Int?, _ depth: Int) {
+            for span in spans.filter({ $0.parent == parent }).sorted(by: { $0.start < $1.start }) {
+                waterfall.append((spanID(span.id), depth))
+                walk(span.id, depth + 1)
+            }
+        }
+        walk(nil, 0)
+        return DashboardSeed(alertID: try #require(alertID), traceID: traceID, waterfall: waterfall)
+    }
+
+    static let config = """
+        http:
+          port: 0
+        plugins: []
+        metrics:
+          flush_interval: 50ms
+        """
+
+    @Test("every page answers HTML with a script-free CSP; a bad filter gets a page naming it, not an error")
+    func everyPage() async throws {
+        try await withHost(Self.config, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let seed = try await Self.seed(port)
+            for path in [
+                "/dashboard", "/dashboard/metrics", "/dashboard/metrics?q=cpu_usage&q=http_requests_total&range=6h",
+                "/dashboard/logs", "/dashboard/logs?level=warn&component=checkout&q=step",
+                "/dashboard/traces?operation=GET%20/checkout&min_duration=1ms&status=ok", "/dashboard/traces/\(seed.traceID)",
+                "/dashboard/alerts", "/dashboard/alerts?status=all&severity=warning", "/dashboard/silences/new?alert=\(seed.alertID)",
+                "/dashboard/rules",
+            ] {
+                let page = try await rawExchange(port, "GET", path)
+                #expect(page.status == 200, "\(path): \(page.body.prefix(500))")
+                #expect(page.headers["content-type"] == "text/html; charset=utf-8", "\(path)")
+                #expect(page.headers["content-security-policy"]?.hasPrefix("default-src 'none'") == true, "\(path)")
+                #expect(page.body.hasSuffix("</html>\n"), "\(path)")
+                #expect(page.body.utf8.count < 200_000, "\(path): \(page.body.utf8.count) bytes")
+                #expect(!page.body.contains("<script"), "\(path) holds a script element")
+            }
+            let style = try await rawExchange(port, "GET", "/dashboard/style.css")
+            #expect(style.status == 200 && style.headers["content-type"]?.hasPrefix("text/css") == true)
+
+            for (path, status, names) in [
+                ("/dashboard/logs?level=loud", 400, "loud"), ("/dashboard/metrics?range=3w", 400, "range"),
+                ("/dashboard/metrics?start=yesterday", 400, "start"), ("/dashboard/traces?status=meh", 400, "status"),
+                ("/dashboard/traces/nothex", 400, "nothex"), ("/dashboard/traces/\(String(repeating: "ab", count: 16))", 404, "no trace"),
+                ("/dashboard/alerts?status=maybe", 400, "status"), ("/dashboard/logs?cursor=%3Cx%3E", 400, "cursor"),
+            ] {
+                let page = try await rawExchange(port, "GET", path)
+                #expect(page.status == status, "\(path): \(page.body.prefix(300))")
+                #expect(page.body.contains("role=\"alert\"") && page.body.contains(names), "\(path): \(page.body.prefix(1500))")
+            }
+            // A bad selector is shown in its chart's place; the other charts still draw.
+            let mixed = try await rawExchange(port, "GET", "/dashboard/metrics?q=cpu_usage%7Binstance%3D&q=cpu_usage")
+            #expect(mixed.status == 200)
+            #expect(mixed.body.contains("class=\"problem\"") && mixed.body.contains("<path class=\"series"))
+        }
+    }
+
+    @Test("the overview shows health, database size, queue depths, plugins with their runs, open alerts by severity, and ingest rates")
+    func overview() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("config.yaml", testConfigYAML(directory: directory))
         let runtime = try await MonitoringRuntime(loaded: ConfigurationLoader.load(path: path, environment: [:]), logger: logger)
         try await whileRunning(runtime, logger: logger) {
             let port = await runtime.boundAddress.waitForPort()
-            let rule = try await httpSend(port, "POST", "/api/v1/rules", body: """
-                {"name": "QueueTooDeep", "query": "queue_depth", "condition": {"greater_than": 100}, "for": "0s",
-                 "evaluation_interval": "1s", "severity": "critical", "annotations": {"summary": "{{ $labels.queue }} is deep"}}
+            _ = try await Self.seed(port)
+            // Ingest keeps flowing, and self-telemetry is stored every second: the rate appears.
+            var page = ""
+            let shown = await eventually(30) {
+                _ = try? await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [{"name": "ticks", "type": "gauge", "value": 1}]}"#)
+                page = (try? await httpGet(port, "/dashboard").body) ?? ""
+                return page.contains("/api/v1/metrics accepted</code></td><td><span class=\"num\">")
+                    && page.range(of: #"/api/v1/metrics accepted</code></td><td><span class="num">[0-9.k]+</span></td><td><span class="num">[0-9.k]+/s"#, options: .regularExpression) != nil
+                    && page.contains(">filesystem<") && !page.contains("<td>0</td><td>0</td><td><span class=\"num\">")
+            }
+            #expect(shown, "\(page)")
+            for expected in [
+                "Health: <span class=\"badge healthy\">", ">storage<", "database size", "samples waiting to be written",
+                "log entries waiting to be written", ">system<", ">filesystem<", "<th scope=\"col\">cpu</th>",
+                "href=\"/dashboard/alerts?severity=critical\"", "http-equiv=\"refresh\"",
+            ] {
+                #expect(page.contains(expected), "the overview lacks \(expected)")
+            }
+            #expect(page.range(of: #"database size</dt><dd class="num">[0-9.]+ (KiB|MiB)"#, options: .regularExpression) != nil)
+            // Critical: one firing alert.
+            #expect(page.range(of: #"badge critical">critical</span></a></td><td>1</td>"#, options: .regularExpression) != nil)
+            // / leads to the overview.
+            let root = try await rawExchange(port, "GET", "/")
+            #expect(root.status == 303 && root.headers["location"] == "/dashboard")
+        }
+    }
+
+    @Test("stored <script>, \"><img onerror> and javascript: values reach every page as escaped text, never as markup")
+    func escapesEverything() async throws {
+        try await withHost(Self.config, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let seed = try await Self.seed(port)
+            let pages = [
+                "/dashboard", "/dashboard/metrics?q=disk_used_ratio", "/dashboard/logs?trace_id=\(seed.traceID)",
+                "/dashboard/traces/\(seed.traceID)", "/dashboard/alerts", "/dashboard/silences/new?alert=\(seed.alertID)",
+            ]
+            var seen = Set<String>()
+            for path in pages {
+                let body = try await rawExchange(port, "GET", path).body
+                #expect(!body.contains("<script"), "\(path)")
+                #expect(!body.contains("<img"), "\(path)")
+                #expect(!body.contains("href=\"javascript:"), "\(path)")
+                #expect(!body.contains("onerror=\""), "\(path)")
+                for (name, escaped) in [
+                    ("script", "&lt;script&gt;window.__stepflowInjected=true&lt;/script&gt;"),
+                    ("image", "&quot;&gt;&lt;img src=x onerror=&quot;window.__stepflowInjected=true&quot;&gt;"),
+                    ("link", "javascript:window.__stepflowInjected=true"),
+                ] where body.contains(escaped) {
+                    seen.insert("\(path) \(name)")
+                }
+            }
+            // Each hostile value was shown somewhere it was stored: label, annotation, description, log message
+            // and field, span attribute and event.
+            for expected in [
+                "/dashboard/metrics?q=disk_used_ratio script", "/dashboard/alerts script", "/dashboard/alerts image",
+                "/dashboard/alerts link", "/dashboard/logs?trace_id=\(seed.traceID) script",
+                "/dashboard/logs?trace_id=\(seed.traceID) image", "/dashboard/traces/\(seed.traceID) link",
+                "/dashboard/traces/\(seed.traceID) image", "/dashboard/traces/\(seed.traceID) script",
+                "/dashboard/silences/new?alert=\(seed.alertID) script",
+            ] {
+                #expect(seen.contains(expected), "not shown: \(expected); seen \(seen.sorted())")
+            }
+        }
+    }
+
+    @Test("viewing needs read and acting needs write plus the page's form token; a forged or foreign form changes nothing")
+    func actionsNeedRoleAndToken() async throws {
+        try await withHost("""
+            http:
+              port: 0
+            security:
+              tokens:
+                - {name: grafana, role: read, token_sha256: "\(TokenDigest.hex("reader-token"))"}
+                - {name: oncall, role: write, token_sha256: "\(TokenDigest.hex("writer-token"))"}
+                - {name: ops, role: admin, token_sha256: "\(TokenDigest.hex("admin-token"))"}
+            plugins: []
+            metrics:
+              flush_interval: 50ms
+            """, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let admin = ["Authorization": "Bearer admin-token"]
+            let rule = try await rawExchange(port, "POST", "/api/v1/rules", headers: admin.merging(["Content-Type": "application/json"]) { a, _ in a }, body: """
+                {"name": "QueueDeep", "query": "queue_depth", "condition": {"greater_than": 1}, "for": "0s", "evaluation_interval": "200ms"}
                 """)
             #expect(rule.status == 201, "\(rule.body)")
-            let milder = try await httpSend(port, "POST", "/api/v1/rules", body: """
-                {"name": "QueueSomewhatDeep", "query": "queue_depth", "condition": {"greater_than": 10}, "for": "0s",
-                 "evaluation_interval": "1s", "severity": "info"}
-                """)
-            #expect(milder.status == 201, "\(milder.body)")
-            _ = try await httpSend(port, "POST", "/api/v1/metrics", body: """
-                {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 150, "labels": {"queue": "<mail&co>"}}]}
-                """)
+            _ = try await rawExchange(port, "POST", "/api/v1/metrics", headers: admin.merging(["Content-Type": "application/json"]) { a, _ in a },
+                                      body: #"{"metrics": [{"name": "queue_depth", "type": "gauge", "value": 5}]}"#)
+            var alertID = ""
             #expect(await eventually(30) {
-                let body = (try? await httpGet(port, "/api/v1/alerts?status=firing").body) ?? ""
-                return body.contains("QueueTooDeep") && body.contains("QueueSomewhatDeep")
+                let body = (try? await rawExchange(port, "GET", "/api/v1/alerts?status=firing", headers: admin).body) ?? ""
+                guard let answer = try? jsonObject(body), let alerts = answer["alerts"] as? [[String: Any]],
+                    let id = alerts.first?["id"] as? String else { return false }
+                alertID = id
+                return true
             })
-            #expect(await eventually(30) {
-                (try? await httpGet(port, "/api/v1/plugins").body)?.contains(#""runs":0"#) == false
+            let basic = { (token: String) in ["Authorization": "Basic " + Data("x:\(token)".utf8).base64EncodedString()] }
+
+            // Anonymous: a Basic challenge; a reader sees the page without the forms; a writer sees them.
+            let anonymous = try await rawExchange(port, "GET", "/dashboard/alerts")
+            #expect(anonymous.status == 401)
+            #expect(anonymous.headers["www-authenticate"]?.hasPrefix("Basic") == true)
+            let readerPage = try await rawExchange(port, "GET", "/dashboard/alerts", headers: basic("reader-token"))
+            #expect(readerPage.status == 200)
+            #expect(readerPage.body.contains("QueueDeep") && !readerPage.body.contains("/ack\""))
+            let writerPage = try await rawExchange(port, "GET", "/dashboard/alerts", headers: basic("writer-token"))
+            #expect(writerPage.body.contains("/dashboard/alerts/\(alertID)/ack\""))
+            let token = try #require(writerPage.body.range(of: #"name="csrf" value=""#).map {
+                String(writerPage.body[$0.upperBound...].prefix(64))
             })
 
-            let page = try await httpGet(port, "/dashboard")
-            #expect(page.status == 200)
-            #expect(page.contentType?.hasPrefix("text/html") == true)
-            let html = page.body
-            for expected in [
-                "<h1>stepflow-monitor", "<h2>Health</h2>", ">storage<", "<h2>Plugins</h2>", ">filesystem<", ">system<",
-                "<th>cpu</th>", "<th>memory</th>", "<h2>Open alerts</h2>", ">QueueTooDeep<", "queue=&lt;mail&amp;co&gt;", "&lt;mail&amp;co&gt; is deep",
-                "<code>queue_depth</code>", "<code>node_filesystem_size_bytes</code>", #"http-equiv="refresh""#,
-            ] {
-                #expect(html.contains(expected), "the dashboard lacks \(expected)")
+            let form = ["Content-Type": "application/x-www-form-urlencoded"]
+            let ack = "/dashboard/alerts/\(alertID)/ack"
+            func status() async throws -> String {
+                let body = try await rawExchange(port, "GET", "/api/v1/alerts/\(alertID)", headers: admin).body
+                return (try? jsonObject(body))?["status"] as? String ?? "?"
             }
-            #expect(!html.contains("<mail&co>"), "an unescaped label value reached the page")
-            // The most urgent alert comes first.
-            let critical = try #require(html.range(of: ">QueueTooDeep<"))
-            let info = try #require(html.range(of: ">QueueSomewhatDeep<"))
-            #expect(critical.lowerBound < info.lowerBound)
+            // The reader may not act, even with a valid-looking form.
+            let reader = try await rawExchange(port, "POST", ack, headers: basic("reader-token").merging(form) { a, _ in a }, body: "csrf=\(token)&message=x")
+            #expect(reader.status == 403)
+            // No token, a wrong one, another principal's (the writer's token sent by the admin): 403, nothing changes.
+            for (headers, body) in [
+                (basic("writer-token"), "message=forged"), (basic("writer-token"), "csrf=\(String(repeating: "0", count: 64))&message=forged"),
+                (basic("admin-token"), "csrf=\(token)&message=forged"),
+            ] {
+                let refused = try await rawExchange(port, "POST", ack, headers: headers.merging(form) { a, _ in a }, body: body)
+                #expect(refused.status == 403, "\(refused.body.prefix(300))")
+                #expect(refused.body.contains("token"))
+            }
+            // A form from another site is refused by its Origin before anything reads it.
+            let foreign = try await rawExchange(
+                port, "POST", ack, headers: basic("writer-token").merging(form.merging(["Origin": "https://evil.example"]) { a, _ in a }) { a, _ in a },
+                body: "csrf=\(token)&message=forged")
+            #expect(foreign.status == 403)
+            let unchanged = try await status()
+            #expect(unchanged == "firing")
+            // A form body is refused on every API route.
+            let apiForm = try await rawExchange(port, "POST", "/api/v1/alerts/\(alertID)/ack", headers: basic("writer-token").merging(form) { a, _ in a }, body: "user=x&message=y")
+            #expect(apiForm.status == 415)
 
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/")!)
-            request.httpMethod = "GET"
-            let (_, response) = try await URLSession.shared.data(for: request)
-            #expect((response as? HTTPURLResponse)?.url?.path == "/dashboard")
+            // The writer's own form acts, and leads back to the alert.
+            let done = try await rawExchange(port, "POST", ack, headers: basic("writer-token").merging(form) { a, _ in a }, body: "csrf=\(token)&message=on%20it")
+            #expect(done.status == 303, "\(done.body.prefix(300))")
+            #expect(done.headers["location"]?.hasPrefix("/dashboard/alerts?done=Alert%20acknowledged") == true, "\(done.headers)")
+            let changed = try await status()
+            #expect(changed == "acknowledged")
+            let acknowledged = try await rawExchange(port, "GET", "/api/v1/alerts/\(alertID)", headers: admin).body
+            #expect(acknowledged.contains(#""acknowledged_by":"oncall""#) && acknowledged.contains(#""acknowledgement_message":"on it""#), "\(acknowledged)")
         }
     }
 
     @Test(
-        "in a real browser (headless Chromium): the page loads with no console error, and hostile values stay text",
+        "in a real browser (headless Chromium): every page loads without console errors; charts, waterfall, ack and silence work; hostile values stay text",
         .enabled(if: ExternalTool.isCI || BrowserSession.available))
     func inABrowser() async throws {
         guard BrowserSession.available else {
@@ -75,41 +339,95 @@ struct DashboardTests {
         }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let hostile = #"<script>window.__stepflowInjected=true</script>"#
-        let image = #"\"><img src=x onerror=\"window.__stepflowInjected=true\">"#
-        try await withHost(directory, """
-            http:
-              port: 0
-            plugins: []
-            metrics:
-              flush_interval: 50ms
-            """, logger: logger) { runtime in
+        try await withHost(directory, Self.config, logger: logger) { runtime in
             let port = await runtime.boundAddress.waitForPort()
-            let rule = try await httpSend(port, "POST", "/api/v1/rules", body: """
-                {"name": "Hostile", "query": "queue_depth", "condition": {"greater_than": 1}, "for": "0s",
-                 "evaluation_interval": "200ms", "description": "javascript:window.__stepflowInjected=true",
-                 "annotations": {"summary": "{{ $labels.queue }} \(image)"}}
-                """)
-            #expect(rule.status == 201, "\(rule.body)")
-            let posted = try await httpSend(port, "POST", "/api/v1/metrics", body: """
-                {"metrics": [{"name": "queue_depth", "type": "gauge", "value": 5, "labels": {"queue": "\(hostile.replacingOccurrences(of: "\"", with: "\\\""))"}}]}
-                """)
-            #expect(posted.status == 200, "\(posted.body)")
-            #expect(await eventually(30) {
-                ((try? await httpGet(port, "/api/v1/alerts?status=firing").body) ?? "").contains("Hostile")
-            })
-            let reports = try await BrowserSession.visit(["http://127.0.0.1:\(port)/dashboard"], name: "dashboard", in: directory)
-            let page = try #require(reports.first)
-            print("dashboard screenshot: \(page.screenshot)")
-            #expect(page.consoleErrors.isEmpty, "\(page.consoleErrors)")
-            #expect(!page.injected, "a stored value ran as script")
-            #expect(page.title.hasPrefix("stepflow-monitor"), "\(page.title)")
+            let seed = try await Self.seed(port)
+            let base = "http://127.0.0.1:\(port)"
+            let unlabelled = "return [...document.querySelectorAll('input:not([type=hidden]), select')].filter(e => e.labels.length === 0).map(e => e.name)"
+            let steps: [BrowserSession.Step] = [
+                .visit("\(base)/dashboard", shot: "overview"),
+                .visit("\(base)/dashboard/metrics?q=cpu_usage&q=http_requests_total&range=1h", shot: "metrics"),
+                .evaluate("return [...document.querySelectorAll('svg.chart')].map(s => s.querySelectorAll('path.series').length)"),
+                .evaluate(unlabelled),
+                .visit("\(base)/dashboard/logs?trace_id=\(seed.traceID)", shot: "logs"),
+                .evaluate("return document.querySelectorAll('a[href=\"/dashboard/traces/\(seed.traceID)\"]').length"),
+                .visit("\(base)/dashboard/traces", shot: "traces"),
+                .visit("\(base)/dashboard/traces/\(seed.traceID)", shot: "trace"),
+                .evaluate("return [...document.querySelectorAll('li.span-row')].map(li => [li.dataset.spanId, Number(li.dataset.depth)])"),
+                .visit("\(base)/dashboard/alerts", shot: "alerts"),
+                .evaluate(unlabelled),
+                // Acknowledge with the keyboard: type the message and press Enter.
+                .typeAndEnter("#alert-\(seed.alertID) form[action$='/ack'] input[name=message]", "looking into it"),
+                .click("#alert-\(seed.alertID) a.button", shot: "silence"),
+                .click("form[action='/dashboard/silences'] button"),
+                .visit("\(base)/dashboard/rules", shot: "rules"),
+                .window(width: 420, height: 900),
+                .visit("\(base)/dashboard/alerts", shot: "narrow"),
+                // What sticks out past the right edge of the narrow window (nothing should).
+                .evaluate("""
+                    return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                        && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + '/' + window.innerWidth)
+                    """),
+            ]
+            let reports = try await BrowserSession.run(steps, name: "dashboard", in: directory)
+            #expect(reports.count == steps.count)
+            for (step, report) in zip(steps, reports) {
+                #expect(report.consoleErrors.isEmpty, "\(step.action) \(report.url): \(report.consoleErrors)")
+                #expect(!report.injected, "a stored value ran as script on \(report.url)")
+                #expect(report.htmlBytes < 200_000, "\(report.url): \(report.htmlBytes) bytes")
+                #expect(report.title.hasPrefix("stepflow-monitor"), "\(report.url): \(report.title)")
+                if let shot = report.screenshot {
+                    #expect(FileManager.default.fileExists(atPath: shot))
+                    print("dashboard screenshot: \(shot)")
+                }
+            }
+            guard reports.count == steps.count else { return }
+            #expect(try reports[2].decoded([Int].self) == [3, 2], "one path per series in each chart")
+            #expect(try reports[3].decoded([String].self) == [])
+            #expect(try reports[5].decoded(Int.self) == 5, "each of the trace's logs links to it")
+            let rows = try reports[8].decoded([[JSONValueCodable]].self)
+            let listed = rows.compactMap { row -> (String, Int)? in
+                guard row.count == 2, case .string(let id) = row[0], case .number(let depth) = row[1],
+                    let level = Int(exactly: depth) else { return nil }
+                return (id, level)
+            }
+            #expect(listed.map(\.0) == seed.waterfall.map(\.id), "the waterfall lists spans in start order under their parents")
+            #expect(listed.map(\.1) == seed.waterfall.map(\.depth))
+            #expect(try reports[10].decoded([String].self) == [], "every field of the alerts page has a label")
+            #expect(reports[11].text.contains("Alert acknowledged"), "\(reports[11].text.prefix(500))")
+            #expect(reports[13].text.contains("Silence created"), "\(reports[13].text.prefix(500))")
+            #expect(try reports[17].decoded([String].self) == [], "sticks out of a 420-pixel window: \(reports[17].value ?? "")")
             // The hostile values are shown as the text they are.
-            #expect(page.text.contains(hostile), "\(page.text.prefix(2000))")
-            #expect(page.text.contains(#"<img src=x onerror="#), "\(page.text.prefix(2000))")
-            #expect(page.htmlBytes < 200_000)
-            #expect(FileManager.default.fileExists(atPath: page.screenshot))
+            #expect(reports[9].text.contains(Self.hostileScript), "\(reports[9].text.prefix(2000))")
+            #expect(reports[9].text.contains(#"<img src=x onerror="#))
+            #expect(reports[4].text.contains("payment failed " + Self.hostileScript))
+
+            // What the page did is what the API says.
+            let alert = try await httpGet(port, "/api/v1/alerts/\(seed.alertID)").body
+            #expect(alert.contains(#""acknowledgement_message":"looking into it""#), "\(alert)")
+            let silences = try await httpGet(port, "/api/v1/silences").body
+            #expect(silences.contains(#""count":1"#) && silences.contains("DiskAlmostFull"), "\(silences)")
+            #expect(await eventually(30) {
+                ((try? await httpGet(port, "/api/v1/alerts/\(seed.alertID)").body) ?? "").contains(#""silenced":true"#)
+            }, "the silence made from the page mutes the alert")
         }
     }
 }
 
+/// A JSON scalar as the browser returns it (for rows mixing strings and numbers).
+enum JSONValueCodable: Decodable {
+    case string(String)
+    case number(Double)
+    case other
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .string(text)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else {
+            self = .other
+        }
+    }
+}

@@ -432,6 +432,21 @@ func blockingRawRequest(
 func blockingRawRequest(
     _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], bytes body: [UInt8]
 ) throws -> (status: Int, body: String) {
+    let answer = try blockingRawExchange(port, method, path, headers: headers, bytes: body)
+    return (answer.status, answer.body)
+}
+
+/// ``rawRequest(_:_:_:headers:body:)`` that also returns the response's headers (names lower-cased).
+func rawExchange(
+    _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
+) async throws -> (status: Int, headers: [String: String], body: String) {
+    try await offPool { try blockingRawExchange(port, method, path, headers: headers, bytes: Array(body.utf8)) }
+}
+
+/// One raw HTTP/1.1 exchange on the calling thread: status, headers (names lower-cased) and body.
+func blockingRawExchange(
+    _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], bytes body: [UInt8]
+) throws -> (status: Int, headers: [String: String], body: String) {
     let connection = try RawConnection(port: port)
     var head = "\(method) \(path) HTTP/1.1\r\n"
     var headers = headers
@@ -443,6 +458,12 @@ func blockingRawRequest(
     let answer = connection.readAll()
     let statusLine = answer.prefix { $0 != "\r" }
     let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    let bodyStart = answer.range(of: "\r\n\r\n").map { answer[$0.upperBound...] } ?? ""
-    return (status, String(bodyStart))
+    let split = answer.range(of: "\r\n\r\n")
+    let bodyStart = split.map { answer[$0.upperBound...] } ?? ""
+    var fields: [String: String] = [:]
+    for line in (split.map { answer[..<$0.lowerBound] } ?? "").components(separatedBy: "\r\n").dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return (status, fields, String(bodyStart))
 }
