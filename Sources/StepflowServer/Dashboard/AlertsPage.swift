@@ -89,7 +89,7 @@ enum AlertsPage {
         html += "<div class=\"actions\">"
         for (verb, label) in [("ack", "Acknowledge"), ("resolve", "Resolve")] where verb == "resolve" || alert.status != .acknowledged {
             html += "<form method=\"post\" action=\"/dashboard/alerts/\(HTML.segment(id))/\(verb)\">\(request.tokenField)"
-            html += "<label>Message <input type=\"text\" name=\"message\" maxlength=\"1000\"></label>"
+            html += "<label>\(label) with message <input type=\"text\" name=\"message\" maxlength=\"1000\"></label>"
             html += "<button type=\"submit\" name=\"action\" value=\"\(verb)\">\(label)</button></form>"
         }
         html += "<a class=\"button\" href=\"/dashboard/silences/new\(HTML.query([("alert", id)]))\">Silence…</a>"

@@ -55,6 +55,11 @@ enum HTML {
         escape(date.rfc3339Seconds.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: ""))
     }
 
+    /// `2026-12-05 10:04:31.250`, in UTC: a log entry's time, where entries of one second are told apart.
+    static func preciseTime(_ date: Date) -> String {
+        escape(date.rfc3339.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: ""))
+    }
+
     /// A duration for people: `850 µs`, `12.3 ms`, `4.20 s`, `3 m 12 s`, `2 h 5 m`.
     static func duration(seconds: Double) -> String {
         guard seconds.isFinite else { return "–" }

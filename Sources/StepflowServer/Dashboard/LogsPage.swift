@@ -59,7 +59,7 @@ enum LogsPage {
     /// One entry: its line (time, level, component, message) and, opened, its context and fields.
     static func item(_ entry: LogEntry) -> String {
         let context = entry.context
-        var html = "<li><details><summary><span class=\"num\">\(HTML.time(entry.timestamp))</span> "
+        var html = "<li><details><summary><span class=\"num\">\(HTML.preciseTime(entry.timestamp))</span> "
         html += HTML.badge(entry.level.rawValue) + " <code>\(HTML.escape(context.component))</code> "
         html += "<span class=\"message\">\(HTML.truncated(entry.message, summaryLength))</span></summary>"
         var rows: [[String]] = [["message", "<pre>\(HTML.truncated(entry.message, maximumMessage))</pre>"]]
