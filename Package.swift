@@ -471,7 +471,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StepflowServerTests",
-            dependencies: ["StepflowTestSupport", "StepflowServer", "StepflowCore"],
+            dependencies: ["StepflowTestSupport", "StepflowServer", "StepflowCore", "StepflowStorage"],
             swiftSettings: strict
         ),
         .testTarget(

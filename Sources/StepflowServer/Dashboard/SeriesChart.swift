@@ -43,6 +43,8 @@ struct SeriesChart {
         var high = values.max() ?? 1
         if low == high { (low, high) = (low - 1, high + 1) }
         if low > 0, low < high / 3 { low = 0 }  // anchor mostly-positive data at zero
+        let ticks = Self.ticks(low, high)
+        if let first = ticks.first, let last = ticks.last, first < last { (low, high) = (first, last) }
         let plotWidth = Double(Self.width - Self.plotLeft - 10)
         let plotHeight = Double(Self.plotBottom - Self.plotTop)
         func x(_ timestamp: Int64) -> Int {
@@ -55,8 +57,7 @@ struct SeriesChart {
         }
         var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Self.width) \(Self.height)\" role=\"img\" aria-label=\"\(HTML.escape(title)): \(series.count) series\">"
         // Grid and axis labels.
-        for step in 0...4 {
-            let value = low + (high - low) * Double(step) / 4
+        for value in ticks {
             let lineY = y(value)
             svg += "<line class=\"grid\" x1=\"\(Self.plotLeft)\" y1=\"\(lineY)\" x2=\"\(Self.width - 10)\" y2=\"\(lineY)\"/>"
             svg += "<text class=\"axis\" x=\"\(Self.plotLeft - 6)\" y=\"\(lineY + 4)\" text-anchor=\"end\">\(HTML.escape(HTML.number(value)))</text>"
@@ -108,6 +109,27 @@ struct SeriesChart {
             svg += "<rect class=\"hover\" x=\"\(String(format: "%.1f", bandX))\" y=\"\(Self.plotTop)\" width=\"\(String(format: "%.1f", bandWidth))\" height=\"\(Self.plotBottom - Self.plotTop)\"><title>\(lines.joined(separator: "\n"))</title></rect>"
         }
         return svg + "</svg>"
+    }
+
+    /// Round values from below `low` to above `high`, 1, 2, 2.5 or 5 times a power of ten apart, about four
+    /// steps: the y axis's grid lines. Just `low` and `high` when the range is not finite.
+    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        let range = high - low
+        guard range.isFinite, range > 0 else { return [low, high] }
+        let rough = range / 4
+        let magnitude = pow(10, (log10(rough)).rounded(.down))
+        guard let step = [1, 2, 2.5, 5, 10].map({ $0 * magnitude }).first(where: { $0 >= rough }), step > 0 else {
+            return [low, high]
+        }
+        let first = (low / step).rounded(.down) * step
+        var values: [Double] = []
+        var value = first
+        while values.count < 8 {
+            values.append(value)
+            if value >= high { break }
+            value = first + step * Double(values.count)
+        }
+        return values
     }
 
     /// A time on the x axis: `14:05` within two days, `12-01 14:05` beyond (UTC, as the whole dashboard).
