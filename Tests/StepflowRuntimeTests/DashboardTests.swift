@@ -326,6 +326,30 @@ struct DashboardTests {
             #expect(changed == "acknowledged")
             let acknowledged = try await rawExchange(port, "GET", "/api/v1/alerts/\(alertID)", headers: admin).body
             #expect(acknowledged.contains(#""acknowledged_by":"oncall""#) && acknowledged.contains(#""acknowledgement_message":"on it""#), "\(acknowledged)")
+
+            // A silence from the form, listed on the page with its Expire button; expiring it from there ends it.
+            let writer = basic("writer-token").merging(form) { a, _ in a }
+            let matchers = #"{alertname="QueueDeep"}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let created = try await rawExchange(port, "POST", "/dashboard/silences", headers: writer,
+                                                body: "csrf=\(token)&matchers=\(matchers)&duration=2h&comment=deploy")
+            #expect(created.status == 303 && created.headers["location"]?.contains("Silence%20created") == true, "\(created.body.prefix(300))")
+            let listed = try await rawExchange(port, "GET", "/api/v1/silences", headers: admin).body
+            let silenceID = try #require(((try jsonObject(listed))["silences"] as? [[String: Any]])?.first?["id"] as? String, "\(listed)")
+            #expect(listed.contains(#""created_by":"oncall""#) && listed.contains(#""comment":"deploy""#), "\(listed)")
+            let page = try await rawExchange(port, "GET", "/dashboard/alerts", headers: basic("writer-token")).body
+            #expect(page.contains("/dashboard/silences/\(silenceID)/expire\""))
+            let bad = try await rawExchange(port, "POST", "/dashboard/silences", headers: writer,
+                                            body: "csrf=\(token)&matchers=%7Bnot%20a%20selector&duration=2h")
+            #expect(bad.status == 400 && bad.body.contains("role=\"alert\""), "\(bad.body.prefix(500))")
+            let expired = try await rawExchange(port, "POST", "/dashboard/silences/\(silenceID)/expire", headers: writer, body: "csrf=\(token)")
+            #expect(expired.status == 303)
+            #expect(try await rawExchange(port, "GET", "/api/v1/silences", headers: admin).body.contains(#""count":0"#))
+
+            // Resolving from the form closes the alert.
+            let resolved = try await rawExchange(port, "POST", "/dashboard/alerts/\(alertID)/resolve", headers: writer, body: "csrf=\(token)&message=fixed")
+            #expect(resolved.status == 303)
+            let closed = try await status()
+            #expect(closed == "resolved")
         }
     }
 

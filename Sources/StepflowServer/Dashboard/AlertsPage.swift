@@ -7,7 +7,7 @@ import StepflowCore
 /// Below them, the active silences, each with a button that expires it. The actions are posts to
 /// ``DashboardRoutes``, which need the write role and the page's form token.
 enum AlertsPage {
-    static let maximumAlerts = 200
+    static let maximumAlerts = 100
 
     static let statusChoices: [(String, String)] = [("open", "open"), ("resolved", "resolved"), ("all", "open and resolved")]
 
@@ -44,6 +44,9 @@ enum AlertsPage {
         body += "<button type=\"submit\">Filter</button></form>\n"
 
         body += "<h2>\(alerts.count) alert\(alerts.count == 1 ? "" : "s")</h2>"
+        if alerts.count > maximumAlerts {
+            body += "<p class=\"muted\">showing the \(maximumAlerts) most urgent: filter by rule or severity to see the others</p>"
+        }
         if alerts.isEmpty { body += "<p class=\"muted\">no alerts match</p>" }
         for alert in alerts.prefix(maximumAlerts) { body += card(alert, request: request) }
 
