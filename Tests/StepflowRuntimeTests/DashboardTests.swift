@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import StepflowConfig
 import StepflowRuntime
+import StepflowCore
 import StepflowSecurity
+@testable import StepflowServer
 import StepflowTestSupport
 import Testing
 
@@ -203,6 +205,56 @@ struct DashboardTests {
             // / leads to the overview.
             let root = try await rawExchange(port, "GET", "/")
             #expect(root.status == 303 && root.headers["location"] == "/dashboard")
+        }
+    }
+
+    @Test("a text search that runs out of time says how far back it searched, and going on finds every match once")
+    func searchGoesOn() async throws {
+        try await withHost(Self.config, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let nowMs = Int64(Date().timeIntervalSince1970) * 1000
+            let now = Date(timeIntervalSince1970: Double(nowMs) / 1000)
+            let entries = (0..<600).map { index in
+                #"{"level": "info", "component": "search", "message": "\#(index % 7 == 0 ? "needle" : "hay") \#(index)", "timestamp": \#(nowMs - Int64(index) * 10_000)}"#
+            }
+            let posted = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": [\#(entries.joined(separator: ","))]}"#)
+            #expect(posted.status == 200, "\(posted.body)")
+            let expected = (0..<600).filter { $0 % 7 == 0 }.map { "needle \($0)" }
+            let start = now.addingTimeInterval(-7200)
+            let query = LogQuery(component: "search", messageContains: "needle", limit: LogsPage.pageSize)
+            #expect(await eventually(30) {
+                let page = try? await LogsPage.search(runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1))
+                return page?.entries.count == LogsPage.pageSize
+            })
+            // With no time to spare, each page searches one window and says where it stopped.
+            var found: [String] = []
+            var end = now.addingTimeInterval(1)
+            var cursor: LogCursor?
+            var pages = 0
+            while pages < 1000 {
+                pages += 1
+                var next = query
+                next.cursor = cursor
+                let page = try await LogsPage.search(runtime.logs.engine, next, start: start, end: end, budgetMilliseconds: 0)
+                found += page.entries.map(\.message)
+                if let more = page.next {
+                    cursor = more
+                } else if let backTo = page.searchedBackTo {
+                    #expect(backTo < end)
+                    (end, cursor) = (backTo, nil)
+                } else {
+                    break
+                }
+            }
+            #expect(pages > 10, "the search stopped for time \(pages) times")
+            #expect(found == expected, "newest first, each match once")
+            // With the default budget, the page is full at once and goes on with a cursor.
+            let full = try await LogsPage.search(runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1))
+            #expect(full.entries.map(\.message) == Array(expected.prefix(LogsPage.pageSize)))
+            #expect(full.next != nil || full.searchedBackTo != nil)
+            // The page says how to go on when it stopped.
+            let html = try await httpGet(port, "/dashboard/logs?q=needle&component=search").body
+            #expect(html.contains("needle 0") && !html.contains("hay 1"))
         }
     }
 

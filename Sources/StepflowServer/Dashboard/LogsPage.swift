@@ -39,21 +39,95 @@ enum LogsPage {
         guard let engine = request.sources.logTraceAPI?.logs else {
             return DashboardLayout.page(.logs, title: "Logs", body: body + "<p class=\"muted\">the log store is not available</p>", now: request.now)
         }
-        let page = try await engine.queryPage(query)
-        if page.entries.isEmpty {
-            body += "<p class=\"muted\">no log entries match</p>"
+        let found: SearchResult
+        if query.messageContains == nil {
+            let page = try await engine.queryPage(query)
+            found = SearchResult(entries: page.entries, next: page.nextCursor, searchedBackTo: nil)
+        } else {
+            found = try await search(engine, query, start: range.start, end: range.end)
+        }
+        if found.entries.isEmpty {
+            body += "<p class=\"muted\">no log entries match\(found.searchedBackTo == nil ? "" : " yet")</p>"
         } else {
             body += "<ol class=\"logs\">"
-            for entry in page.entries { body += item(entry) }
+            for entry in found.entries { body += item(entry) }
             body += "</ol>"
         }
         body += "<nav class=\"pager\" aria-label=\"Log pages\">"
-        if query.cursor != nil { body += "<a href=\"/dashboard/logs\(HTML.query(filters))\">Newest entries</a> " }
-        if let next = page.nextCursor {
+        if parameters.text("searched") != nil {
+            // A continued search keeps its first start; the newest entries are those up to now.
+            let newest = filters.filter { !["start", "end", "range"].contains($0.0) } + [("start", range.start.rfc3339)]
+            body += "<a href=\"/dashboard/logs\(HTML.query(newest))\">Newest entries</a> "
+        } else if query.cursor != nil {
+            body += "<a href=\"/dashboard/logs\(HTML.query(filters))\">Newest entries</a> "
+        }
+        if let next = found.next {
             body += "<a href=\"/dashboard/logs\(HTML.query(filters + [("cursor", next.description)]))\" rel=\"next\">Older entries</a>"
+        }
+        if let backTo = found.searchedBackTo {
+            // The search goes on from where it stopped, over the same start.
+            let older: [(String, String?)] = [
+                ("level", parameters.text("level")), ("component", query.component), ("q", query.messageContains),
+                ("trace_id", query.traceID), ("start", range.start.rfc3339), ("end", backTo.rfc3339), ("searched", "1"),
+            ]
+            body += "<p class=\"muted\" role=\"status\">Searched newest first back to \(HTML.preciseTime(backTo)) "
+            body += "(the search scans messages, and stops after about \(searchBudgetMilliseconds) ms per page).</p>"
+            body += "<a href=\"/dashboard/logs\(HTML.query(older))\" rel=\"next\">Search older entries</a>"
         }
         body += "</nav>"
         return DashboardLayout.page(.logs, title: "Logs", body: body, now: request.now)
+    }
+
+    /// How long one page's text search may scan before it stops and offers to go on (docs/dashboard.md).
+    static let searchBudgetMilliseconds = 40
+
+    /// What one page of a search found: the entries, where the next page starts, and, when the search stopped
+    /// for time, the time it had searched back to.
+    struct SearchResult {
+        var entries: [LogEntry]
+        var next: LogCursor?
+        var searchedBackTo: Date?
+    }
+
+    /// A text search has no index to use (the store scans messages), so it runs newest first, one time window
+    /// after another, until a page is full, the range is searched, or about ``searchBudgetMilliseconds`` are
+    /// spent; each window is sized from the speed of the one before.
+    static func search(
+        _ engine: LogEngine, _ query: LogQuery, start: Date, end: Date, budgetMilliseconds: Int = searchBudgetMilliseconds
+    ) async throws(MonitoringError) -> SearchResult {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let budget = Double(budgetMilliseconds) / 1000
+        var entries: [LogEntry] = []
+        var cursor = query.cursor
+        var windowEnd = min(end, cursor.map { Date(unixMilliseconds: $0.timestamp) } ?? end)
+        var width: TimeInterval = 60
+        while windowEnd >= start {
+            let windowStart = max(start, windowEnd.addingTimeInterval(-width))
+            var window = query
+            window.since = windowStart
+            window.until = windowEnd
+            window.cursor = cursor
+            window.limit = pageSize - entries.count
+            let windowBegan = clock.now
+            let page = try await engine.queryPage(window)
+            entries += page.entries
+            cursor = nil
+            let searchedAll = windowStart <= start
+            let nextEnd = windowStart.addingTimeInterval(-0.001)
+            if entries.count >= pageSize {
+                if let next = page.nextCursor { return SearchResult(entries: entries, next: next, searchedBackTo: nil) }
+                return SearchResult(entries: entries, next: nil, searchedBackTo: searchedAll ? nil : nextEnd)
+            }
+            if searchedAll { return SearchResult(entries: entries, next: nil, searchedBackTo: nil) }
+            let spent = (clock.now - began).inSeconds
+            if spent >= budget { return SearchResult(entries: entries, next: nil, searchedBackTo: nextEnd) }
+            // Size the next window to what the rest of the budget scans at this window's speed (at most 4x).
+            let perSecondOfRange = max(1e-9, (clock.now - windowBegan).inSeconds) / width
+            width = max(1, min(width * 4, (budget - spent) * 0.8 / perSecondOfRange))
+            windowEnd = nextEnd
+        }
+        return SearchResult(entries: entries, next: nil, searchedBackTo: nil)
     }
 
     /// One entry: its line (time, level, component, message) and, opened, its context and fields.
