@@ -223,7 +223,8 @@ struct DashboardTests {
             let start = now.addingTimeInterval(-7200)
             let query = LogQuery(component: "search", messageContains: "needle", limit: LogsPage.pageSize)
             #expect(await eventually(30) {
-                let page = try? await LogsPage.search(runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1))
+                let page = try? await LogsPage.search(
+                    runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1), budgetMilliseconds: 60_000)
                 return page?.entries.count == LogsPage.pageSize
             })
             // With no time to spare, each page searches one window and says where it stopped.
@@ -248,13 +249,15 @@ struct DashboardTests {
             }
             #expect(pages > 10, "the search stopped for time \(pages) times")
             #expect(found == expected, "newest first, each match once")
-            // With the default budget, the page is full at once and goes on with a cursor.
-            let full = try await LogsPage.search(runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1))
+            // With time enough, the page is full at once and goes on with a cursor.
+            let full = try await LogsPage.search(
+                runtime.logs.engine, query, start: start, end: now.addingTimeInterval(1), budgetMilliseconds: 60_000)
             #expect(full.entries.map(\.message) == Array(expected.prefix(LogsPage.pageSize)))
             #expect(full.next != nil || full.searchedBackTo != nil)
-            // The page says how to go on when it stopped.
+            // The page shows the newest match first, and a way on (older entries, or where the search stopped).
             let html = try await httpGet(port, "/dashboard/logs?q=needle&component=search").body
             #expect(html.contains("needle 0") && !html.contains("hay 1"))
+            #expect(html.contains(">Older entries<") || html.contains(">Search older entries<"))
         }
     }
 
