@@ -405,6 +405,27 @@ struct DashboardTests {
             #expect(resolved.status == 303)
             let closed = try await status()
             #expect(closed == "resolved")
+
+            // Rules: an admin may disable one from its page; a writer sees no button and is refused.
+            let rulesForWriter = try await rawExchange(port, "GET", "/dashboard/rules", headers: basic("writer-token")).body
+            #expect(rulesForWriter.contains("QueueDeep") && !rulesForWriter.contains("/disable\""))
+            let rulesForAdmin = try await rawExchange(port, "GET", "/dashboard/rules", headers: basic("admin-token")).body
+            let ruleID = try #require((try jsonObject(rule.body))["id"] as? String)
+            #expect(rulesForAdmin.contains("/dashboard/rules/\(ruleID)/disable\""))
+            let adminToken = try #require(rulesForAdmin.range(of: #"name="csrf" value=""#).map {
+                String(rulesForAdmin[$0.upperBound...].prefix(64))
+            })
+            let byWriter = try await rawExchange(port, "POST", "/dashboard/rules/\(ruleID)/disable", headers: writer, body: "csrf=\(token)")
+            #expect(byWriter.status == 403)
+            let disabled = try await rawExchange(
+                port, "POST", "/dashboard/rules/\(ruleID)/disable", headers: basic("admin-token").merging(form) { a, _ in a },
+                body: "csrf=\(adminToken)")
+            #expect(disabled.status == 303 && disabled.headers["location"]?.hasPrefix("/dashboard/rules?done=Rule%20QueueDeep%20disabled") == true,
+                    "\(disabled.headers) \(disabled.body.prefix(300))")
+            let ruleNow = try await rawExchange(port, "GET", "/api/v1/rules/\(ruleID)", headers: admin).body
+            #expect(ruleNow.contains(#""enabled":false"#), "\(ruleNow)")
+            let rulesPage = try await rawExchange(port, "GET", "/dashboard/rules?done=Rule%20QueueDeep%20disabled", headers: basic("admin-token")).body
+            #expect(rulesPage.contains("badge disabled") && rulesPage.contains("/dashboard/rules/\(ruleID)/enable\""))
         }
     }
 

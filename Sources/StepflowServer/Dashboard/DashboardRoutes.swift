@@ -12,6 +12,8 @@ struct DashboardRequest {
     let now: Date
     /// Whether the caller has the write role (the alert and silence forms are shown only then).
     let canWrite: Bool
+    /// Whether the caller has the admin role (the rules' enable and disable forms are shown only then).
+    let canAdmin: Bool
     /// The hidden input every form of the page carries (``RequestForgeryGuard``).
     let tokenField: String
 }
@@ -35,7 +37,7 @@ enum DashboardRoutes {
             let name = context.principal?.name ?? "anonymous"
             return DashboardRequest(
                 sources: sources, parameters: RequestParameters(request), now: Date(),
-                canWrite: permission(.write, context.principal),
+                canWrite: permission(.write, context.principal), canAdmin: permission(.admin, context.principal),
                 tokenField: "<input type=\"hidden\" name=\"csrf\" value=\"\(forgery.token(for: name))\">")
         }
         /// A GET page: `render` throws a ``MonitoringError`` for a bad parameter, answered as a page saying so.
@@ -73,15 +75,19 @@ enum DashboardRoutes {
         page("/dashboard/silences/new", .alerts) { request, _ throws(MonitoringError) in try await AlertsPage.newSilence(request, engine: engine) }
         page("/dashboard/rules", .rules) { request, _ throws(MonitoringError) in try await RulesPage.render(request, engine: engine) }
 
-        /// A POST action: checks the form token, runs `act`, and answers 303 to `/dashboard/alerts` with its notice.
-        func action(_ path: String, act: @escaping @Sendable (ActionForm, String, HostRequestContext) async throws(MonitoringError) -> (notice: String, anchor: String?)) {
-            router.post(path, needs: .role(.write), browser: true) { request, requestContext -> Response in
+        /// A POST action: checks the form token, runs `act`, and answers 303 to the page it names (`tab`) with its
+        /// notice.
+        func action(
+            _ path: String, needs role: AccessRole = .write, back tab: DashboardTab = .alerts,
+            act: @escaping @Sendable (ActionForm, String, HostRequestContext) async throws(MonitoringError) -> (notice: String, anchor: String?)
+        ) {
+            router.post(path, needs: .role(role), browser: true) { request, requestContext -> Response in
                 let now = Date()
                 let user = requestContext.principal?.name ?? "anonymous"
                 let media = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
                 guard media == "application/x-www-form-urlencoded" else {
                     return DashboardLayout.problem(
-                        .alerts, title: "Not done", message: "a dashboard action takes the page's form, not '\(media ?? "no body")'",
+                        tab, title: "Not done", message: "a dashboard action takes the page's form, not '\(media ?? "no body")'",
                         hint: "use the form on the dashboard page, or the JSON API under /api/v1", status: .unsupportedMediaType, now: now)
                 }
                 let form: ActionForm
@@ -90,24 +96,24 @@ enum DashboardRoutes {
                     form = try URLEncodedFormDecoder().decode(ActionForm.self, from: String(buffer: body))
                 } catch {
                     return DashboardLayout.problem(
-                        .alerts, title: "Not done", message: "the form could not be read: \(error)",
+                        tab, title: "Not done", message: "the form could not be read: \(error)",
                         hint: "send the dashboard's form as application/x-www-form-urlencoded", status: .badRequest, now: now)
                 }
                 guard forgery.accepts(form.csrf, for: user) else {
                     return DashboardLayout.problem(
-                        .alerts, title: "Not done",
+                        tab, title: "Not done",
                         message: "the form's token is missing or is not this user's, so the request may come from another site",
                         hint: "reload the dashboard page and submit the form again (tokens change when the host restarts)",
                         status: .forbidden, now: now)
                 }
                 do throws(MonitoringError) {
                     let (notice, anchor) = try await act(form, user == "anonymous" ? "dashboard" : user, requestContext)
-                    let location = "/dashboard/alerts" + HTML.rawQuery([("done", notice)])
+                    let location = tab.path + HTML.rawQuery([("done", notice)])
                         + (anchor.map { "#\($0)" } ?? "")
                     return Response(status: .seeOther, headers: [.location: location])
                 } catch {
                     return DashboardLayout.problem(
-                        .alerts, title: "Not done", message: error.message, hint: error.hint,
+                        tab, title: "Not done", message: error.message, hint: error.hint,
                         status: MetricsRoutes.failure(error).status, now: now)
                 }
             }
@@ -135,10 +141,25 @@ enum DashboardRoutes {
                 createdBy: user, comment: form.comment ?? ""))
             return ("Silence created until \(silence.endsAt.rfc3339Seconds)", "silences")
         }
+        for (verb, enabled) in [("enable", true), ("disable", false)] {
+            action("/dashboard/rules/{id}/\(verb)", needs: .admin, back: .rules) { _, _, requestContext throws(MonitoringError) in
+                let id = requestContext.parameters.get("id") ?? ""
+                return (try await setEnabled(enabled, rule: id, engine: engine), nil)
+            }
+        }
         action("/dashboard/silences/{id}/expire") { _, _, requestContext throws(MonitoringError) in
             try await engine.expireSilence(requestContext.parameters.get("id") ?? "")
             return ("Silence expired", "silences")
         }
+    }
+
+    /// Turns a rule on or off (admin): a rule declared in a file is the file's to change (409 saying so).
+    static func setEnabled(_ enabled: Bool, rule text: String, engine: AlertEngine) async throws(MonitoringError) -> String {
+        let id = AlertRuleID(text)
+        var rule = try await engine.getAlertRule(id)
+        rule.enabled = enabled
+        try await engine.updateAlertRule(id, rule: rule)
+        return "Rule \(rule.name) \(enabled ? "enabled" : "disabled")"
     }
 
     /// An action's message, at most 1,000 characters (the API's own limits apply after this).

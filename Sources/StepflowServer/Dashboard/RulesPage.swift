@@ -34,11 +34,25 @@ enum RulesPage {
                 "<code>\(HTML.truncated(rule.query, 300))</code><br><span class=\"muted\">\(HTML.escape(rule.condition.description))</span>",
                 HTML.badge(rule.severity.rawValue), state, last, took,
                 "<span class=\"num\">\(status?.evaluations ?? 0) / \(status?.failures ?? 0)</span>", error,
+                toggle(rule, request),
             ]
         }
-        let body = HTML.table(
-            ["rule", "query and condition", "severity", "state", "last evaluation", "took", "runs / failures", "last error"],
+        var body = ""
+        if let done = request.parameters.text("done") {
+            body += "<p class=\"notice\" role=\"status\">\(HTML.escape(done.prefix(200)))</p>"
+        }
+        body += HTML.table(
+            ["rule", "query and condition", "severity", "state", "last evaluation", "took", "runs / failures", "last error", ""],
             rows, empty: "no alert rules: add them under alerts.rules in the configuration or POST /api/v1/rules")
         return DashboardLayout.page(.rules, title: "Rules", body: body, now: request.now)
+    }
+
+    /// The rule's Enable or Disable button, for an admin; a rule from a file says so instead (it is the file's).
+    static func toggle(_ rule: AlertRule, _ request: DashboardRequest) -> String {
+        guard request.canAdmin else { return "" }
+        guard rule.source == nil else { return "<span class=\"muted small\">from a file</span>" }
+        let verb = rule.enabled ? "disable" : "enable"
+        return "<form method=\"post\" action=\"/dashboard/rules/\(HTML.segment(rule.id.rawValue))/\(verb)\">\(request.tokenField)"
+            + "<button type=\"submit\" aria-label=\"\(rule.enabled ? "Disable" : "Enable") \(HTML.escape(rule.name))\">\(rule.enabled ? "Disable" : "Enable")</button></form>"
     }
 }
