@@ -429,6 +429,52 @@ struct DashboardTests {
         }
     }
 
+    @Test("2,000 generated and mutated forms to every dashboard action: no crash, and every answer a redirect or a page saying what is wrong")
+    func fuzzForms() async throws {
+        try await withHost(Self.config, logger: logger) { runtime in
+            let port = await runtime.boundAddress.waitForPort()
+            let seed = try await Self.seed(port)
+            let page = try await rawExchange(port, "GET", "/dashboard/silences/new?alert=\(seed.alertID)").body
+            let token = try #require(page.range(of: #"name="csrf" value=""#).map { String(page[$0.upperBound...].prefix(64)) })
+            let ruleID = try #require(
+                (((try jsonObject(try await httpGet(port, "/api/v1/rules").body))["rules"] as? [[String: Any]])?.first?["id"]) as? String)
+            let paths = [
+                "/dashboard/alerts/\(seed.alertID)/ack", "/dashboard/alerts/\(seed.alertID)/resolve", "/dashboard/silences",
+                "/dashboard/silences/none/expire", "/dashboard/rules/\(ruleID)/disable", "/dashboard/rules/\(ruleID)/enable",
+                "/dashboard/alerts/nope/ack",
+            ]
+            let fields = ["csrf", "message", "matchers", "duration", "comment"]
+            let fuzzSeed = fuzzSeed(default: 0x5EED_0018)
+            let failures = try await offPool { () -> [String] in
+                var random = FuzzRandom(seed: fuzzSeed)
+                var failures: [String] = []
+                for _ in 0..<2_000 {
+                    let path = random.pick(paths)
+                    var pairs = [random.chance(0.9) ? "csrf=\(token)" : "csrf=\(Self.formValue(FuzzCorpus.token(&random)))"]
+                    for field in fields.dropFirst() where random.chance(0.5) {
+                        let value = random.chance(0.5) ? FuzzCorpus.token(&random) : FuzzMutator.mutate(#"{alertname="DiskAlmostFull"}"#, &random)
+                        pairs.append(field + "=" + Self.formValue(value))
+                    }
+                    var body = pairs.joined(separator: "&")
+                    if random.chance(0.2) { body = FuzzMutator.mutate(body, &random) }
+                    let answer = try blockingRawExchange(
+                        port, "POST", path, headers: ["Content-Type": "application/x-www-form-urlencoded"], bytes: Array(body.utf8))
+                    let explained = answer.body.contains("role=\"alert\"") || answer.body.contains("\"error\"")
+                    if !(answer.status == 303 || ((400..<500).contains(answer.status) && explained)) {
+                        failures.append("\(path) \(body.prefix(200)) -> \(answer.status) \(answer.body.prefix(200))")
+                    }
+                }
+                return failures
+            }
+            #expect(failures.isEmpty, "seed \(fuzzSeed): \(failures.prefix(5))")
+            #expect(try await httpGet(port, "/health/live").status == 200)
+        }
+    }
+
+    static func formValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
     @Test(
         "in a real browser (headless Chromium): every page loads without console errors; charts, waterfall, ack and silence work; hostile values stay text",
         .enabled(if: ExternalTool.isCI || BrowserSession.available))
