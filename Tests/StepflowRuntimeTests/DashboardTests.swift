@@ -166,6 +166,10 @@ struct DashboardTests {
                 #expect(page.status == status, "\(path): \(page.body.prefix(300))")
                 #expect(page.body.contains("role=\"alert\"") && page.body.contains(names), "\(path): \(page.body.prefix(1500))")
             }
+            // Hover values: each band's title lists the series' values at its time.
+            let chart = try await rawExchange(port, "GET", "/dashboard/metrics?q=cpu_usage&range=1h").body
+            #expect(chart.components(separatedBy: "<rect class=\"hover\"").count - 1 == 40)
+            #expect(chart.range(of: #"<title>[0-9: -]+\n\{instance=&quot;a&quot;\} [0-9.]+\n"#, options: .regularExpression) != nil)
             // A bad selector is shown in its chart's place; the other charts still draw.
             let mixed = try await rawExchange(port, "GET", "/dashboard/metrics?q=cpu_usage%7Binstance%3D&q=cpu_usage")
             #expect(mixed.status == 200)
@@ -426,6 +430,14 @@ struct DashboardTests {
             #expect(ruleNow.contains(#""enabled":false"#), "\(ruleNow)")
             let rulesPage = try await rawExchange(port, "GET", "/dashboard/rules?done=Rule%20QueueDeep%20disabled", headers: basic("admin-token")).body
             #expect(rulesPage.contains("badge disabled") && rulesPage.contains("/dashboard/rules/\(ruleID)/enable\""))
+
+            // Each action is in the audit trail with its principal, as the API's are; the forged ones as refused.
+            #expect(await eventually(30) {
+                let audit = (try? await rawExchange(port, "GET", "/api/v1/logs?component=audit&limit=500", headers: admin).body) ?? ""
+                return audit.contains("POST /dashboard/alerts/{id}/ack [id=\(alertID)] by oncall (write)")
+                    && audit.contains("POST /dashboard/rules/{id}/disable [id=\(ruleID)] by ops (admin)")
+                    && audit.contains("POST /dashboard/alerts/{id}/ack [id=\(alertID)] by grafana (read)")
+            })
         }
     }
 
