@@ -69,7 +69,7 @@ enum DashboardStyle {
         article.alert[data-status=firing]{border-left-color:#c0262d}article.alert[data-status=pending]{border-left-color:#d99100}
         article.alert[data-status=acknowledged]{border-left-color:#2f7dd1}
         article.alert p{margin:.25rem 0}
-        .annotations{margin:.3rem 0}.annotations div{display:flex;gap:.5rem}.annotations dt{font-weight:600}.annotations dd{margin:0;min-width:0;overflow-wrap:anywhere}
+        .annotations{margin:.3rem 0}.annotations div{display:flex;gap:.5rem}.annotations dt{font-weight:600;flex:none;overflow-wrap:normal}.annotations dd{margin:0;min-width:0;overflow-wrap:anywhere}
         article.alert,article.alert h3{overflow-wrap:anywhere}
         .actions{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;margin-top:.5rem}
         .actions form{display:flex;gap:.4rem;align-items:flex-end}
