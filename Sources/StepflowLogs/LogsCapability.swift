@@ -35,7 +35,7 @@ public struct LogsCapability: Sendable {
         logger: Logger
     ) -> LogsCapability {
         let store = LogStore(database: database)
-        let queue = LogWriteQueue(capacity: configuration.maxQueueSize, batchSize: 1000)
+        let queue = LogWriteQueue(capacity: configuration.maxQueueSize, batchSize: 1000, capacitySetting: "logs.max_queue_size")
         let engine = LogEngine(
             queue: queue, store: store, source: configuration.source, maxMessageBytes: configuration.maxLogSize,
             backpressureTimeout: backpressureTimeout, limits: limits, redactor: redactor, logger: logger)

@@ -36,7 +36,9 @@ public struct MetricsCapability: Sendable {
         _ configuration: MetricsConfig, limits: LimitsConfig, database: MonitoringDatabase, jobTimeout: Duration,
         operations: OperationLedger = OperationLedger(), logger: Logger
     ) async -> MetricsCapability {
-        let queue = MetricsWriteQueue(capacity: configuration.maxQueueSize, batchSize: configuration.maxMetricsPerBatch)
+        let queue = MetricsWriteQueue(
+            capacity: configuration.maxQueueSize, batchSize: configuration.maxMetricsPerBatch,
+            capacitySetting: "metrics.max_queue_size")
         let engine = MetricsEngine(queue: queue, logger: logger, options: MetricsEngineOptions(configuration, limits: limits))
         do {
             let recent = try await MetricStore(database: database).latest(

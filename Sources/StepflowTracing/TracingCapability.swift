@@ -30,7 +30,7 @@ public struct TracingCapability: Sendable {
         operations: OperationLedger = OperationLedger(), logger: Logger
     ) -> TracingCapability {
         let store = TraceStore(database: database)
-        let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000)
+        let queue = SpanWriteQueue(capacity: 100_000, batchSize: 1000, capacitySetting: "the span queue's fixed size")
         let engine = TraceEngine(
             queue: queue, store: store, sampling: configuration.enableSampling, samplingRate: configuration.samplingRate,
             maxDuration: configuration.maxTraceDuration, maxOpenSpans: configuration.maxOpenSpans, limits: limits,

@@ -270,7 +270,8 @@ struct HostileInputTests {
         try await withHost(metricsExtra: "  max_queue_size: 5") { port in
             let items = (0..<10).map { #"{"name": "big\#($0)", "type": "gauge", "value": 1}"# }.joined(separator: ",")
             let answer = try await httpSend(port, "POST", "/api/v1/metrics", body: #"{"metrics": [\#(items)]}"#)
-            #expect(answer.status == 413 && answer.body.contains("larger than the write queue"), "\(answer.body)")
+            #expect(answer.status == 413 && answer.body.contains("larger than the write queue (metrics.max_queue_size, 5 rows)"),
+                    "\(answer.body)")
             let listed = try await httpGet(port, "/api/v1/metrics?prefix=big")
             #expect(listed.body.contains(#""count":0"#), "\(listed.body)")
         }

@@ -178,7 +178,7 @@ struct StorageKeyEffectTests {
             let tooMany = (0..<51).map { #"{"level": "info", "message": "over-\#($0)"}"# }
             let over = try await httpSend(port, "POST", "/api/v1/logs", body: #"{"logs": ["# + tooMany.joined(separator: ",") + "]}")
             #expect(over.status == 413, "\(over.body)")
-            #expect(over.body.contains("(50 rows)"), "\(over.body)")
+            #expect(over.body.contains("(logs.max_queue_size, 50 rows)"), "\(over.body)")
 
             var answers: [Int] = []
             var waited: Duration = .zero

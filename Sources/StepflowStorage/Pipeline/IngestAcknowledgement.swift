@@ -44,7 +44,8 @@ public enum IngestOutcome: Sendable, Hashable {
 extension WriteQueue {
     /// Why a batch of `count` rows is refused whole.
     public func tooLargeMessage(_ count: Int) -> String {
-        "the batch of \(count) rows is larger than the write queue (\(capacity) rows); send smaller batches"
+        let limit = capacitySetting.map { "\($0), \(capacity) rows" } ?? "\(capacity) rows"
+        return "the batch of \(count) rows is larger than the write queue (\(limit)); send smaller batches"
     }
 
     /// Queues `rows` all or none under `policy` and waits as it says: the one ingest path of the metrics, log and

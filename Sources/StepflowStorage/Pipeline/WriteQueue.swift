@@ -59,7 +59,15 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     ///   - clock: the clock timeouts run on (tests pass one they move by hand).
     ///   - tracksLag: keep ``lag`` (the profile's queue lag); off, ``lag`` is always zero. The P1 benchmark turns
     ///     it off to measure what it costs.
-    public init(capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock(), tracksLag: Bool = true) {
+    /// The setting the capacity comes from (`metrics.max_queue_size`), named when a batch is refused for it.
+    public let capacitySetting: String?
+
+    /// - Parameter capacitySetting: the configuration key the capacity comes from, for the refusal's message.
+    public init(
+        capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock(), tracksLag: Bool = true,
+        capacitySetting: String? = nil
+    ) {
+        self.capacitySetting = capacitySetting
         self.capacity = max(capacity, 1)
         self.batchSize = max(min(batchSize, capacity), 1)
         self.clock = clock
