@@ -32,9 +32,7 @@ enum AlertsPage {
         alerts.sort { $0.severity != $1.severity ? $0.severity > $1.severity : $0.activeSince < $1.activeSince }
 
         var body = ""
-        if let done = parameters.text("done") {
-            body += "<p class=\"notice\" role=\"status\">\(HTML.escape(done.prefix(200)))</p>"
-        }
+        body += DashboardNotice.html(parameters)
         body += "<form method=\"get\" action=\"/dashboard/alerts\" class=\"filters\" aria-label=\"Alert filters\">"
         body += HTML.select("status", label: "Status", statusChoices, selected: statusChoice)
         body += HTML.select("severity", label: "Severity at least",

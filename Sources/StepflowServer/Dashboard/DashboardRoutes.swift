@@ -18,6 +18,29 @@ struct DashboardRequest {
     let tokenField: String
 }
 
+/// What an action did, as its page says after the redirect (`?done=acknowledged`). Only these fixed texts are
+/// shown: a link cannot make a page display words of its own.
+enum DashboardNotice: String {
+    case acknowledged, resolved, silenced, expired, enabled, disabled
+
+    var text: String {
+        switch self {
+        case .acknowledged: "Alert acknowledged."
+        case .resolved: "Alert resolved."
+        case .silenced: "Silence created: the alerts it matches send no notification until it ends."
+        case .expired: "Silence expired."
+        case .enabled: "Rule enabled."
+        case .disabled: "Rule disabled: its open alerts were closed."
+        }
+    }
+
+    /// The notice of the page's `done` parameter, as HTML (nothing for a value that is not one).
+    static func html(_ parameters: RequestParameters) -> String {
+        guard let notice = parameters.text("done").flatMap(DashboardNotice.init(rawValue:)) else { return "" }
+        return "<p class=\"notice\" role=\"status\">\(HTML.escape(notice.text))</p>"
+    }
+}
+
 /// The dashboard's routes (docs/dashboard.md): six pages that need the read role, its stylesheet, and the actions
 /// its forms post, which need the write role and the form token of the principal that posts them. An action
 /// answers 303 to the page it came from, or a page saying what was wrong.
@@ -79,7 +102,7 @@ enum DashboardRoutes {
         /// notice.
         func action(
             _ path: String, needs role: AccessRole = .write, back tab: DashboardTab = .alerts,
-            act: @escaping @Sendable (ActionForm, String, HostRequestContext) async throws(MonitoringError) -> (notice: String, anchor: String?)
+            act: @escaping @Sendable (ActionForm, String, HostRequestContext) async throws(MonitoringError) -> (notice: DashboardNotice, anchor: String?)
         ) {
             router.post(path, needs: .role(role), browser: true) { request, requestContext -> Response in
                 let now = Date()
@@ -108,7 +131,7 @@ enum DashboardRoutes {
                 }
                 do throws(MonitoringError) {
                     let (notice, anchor) = try await act(form, user == "anonymous" ? "dashboard" : user, requestContext)
-                    let location = tab.path + HTML.rawQuery([("done", notice)])
+                    let location = tab.path + HTML.rawQuery([("done", notice.rawValue)])
                         + (anchor.map { "#\($0)" } ?? "")
                     return Response(status: .seeOther, headers: [.location: location])
                 } catch {
@@ -122,12 +145,12 @@ enum DashboardRoutes {
         action("/dashboard/alerts/{id}/ack") { form, user, requestContext throws(MonitoringError) in
             let id = AlertID(requestContext.parameters.get("id") ?? "")
             try await engine.acknowledgeAlert(id, user: user, message: try message(form.message))
-            return ("Alert acknowledged", "alert-\(id.rawValue)")
+            return (.acknowledged, "alert-\(id.rawValue)")
         }
         action("/dashboard/alerts/{id}/resolve") { form, user, requestContext throws(MonitoringError) in
             let id = AlertID(requestContext.parameters.get("id") ?? "")
             try await engine.resolveAlert(id, user: user, message: try message(form.message))
-            return ("Alert resolved", nil)
+            return (.resolved, nil)
         }
         action("/dashboard/silences") { form, user, _ throws(MonitoringError) in
             guard let text = form.matchers, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -136,10 +159,10 @@ enum DashboardRoutes {
             let durationText = form.duration ?? "1h"
             let duration = try LogTraceRoutes.duration(durationText, "duration")
             let now = Date()
-            let silence = try await engine.createSilence(Silence(
+            _ = try await engine.createSilence(Silence(
                 matchers: try AlertRoutes.matchers(text), startsAt: now, endsAt: now.addingTimeInterval(duration.inSeconds),
                 createdBy: user, comment: form.comment ?? ""))
-            return ("Silence created until \(silence.endsAt.rfc3339Seconds)", "silences")
+            return (.silenced, "silences")
         }
         for (verb, enabled) in [("enable", true), ("disable", false)] {
             action("/dashboard/rules/{id}/\(verb)", needs: .admin, back: .rules) { _, _, requestContext throws(MonitoringError) in
@@ -149,17 +172,17 @@ enum DashboardRoutes {
         }
         action("/dashboard/silences/{id}/expire") { _, _, requestContext throws(MonitoringError) in
             try await engine.expireSilence(requestContext.parameters.get("id") ?? "")
-            return ("Silence expired", "silences")
+            return (.expired, "silences")
         }
     }
 
     /// Turns a rule on or off (admin): a rule declared in a file is the file's to change (409 saying so).
-    static func setEnabled(_ enabled: Bool, rule text: String, engine: AlertEngine) async throws(MonitoringError) -> String {
+    static func setEnabled(_ enabled: Bool, rule text: String, engine: AlertEngine) async throws(MonitoringError) -> DashboardNotice {
         let id = AlertRuleID(text)
         var rule = try await engine.getAlertRule(id)
         rule.enabled = enabled
         try await engine.updateAlertRule(id, rule: rule)
-        return "Rule \(rule.name) \(enabled ? "enabled" : "disabled")"
+        return enabled ? .enabled : .disabled
     }
 
     /// An action's message, at most 1,000 characters (the API's own limits apply after this).

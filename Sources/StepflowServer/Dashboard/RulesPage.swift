@@ -38,9 +38,7 @@ enum RulesPage {
             ]
         }
         var body = ""
-        if let done = request.parameters.text("done") {
-            body += "<p class=\"notice\" role=\"status\">\(HTML.escape(done.prefix(200)))</p>"
-        }
+        body += DashboardNotice.html(request.parameters)
         body += HTML.table(
             ["rule", "query and condition", "severity", "state", "last evaluation", "took", "runs / failures", "last error", ""],
             rows, empty: "no alert rules: add them under alerts.rules in the configuration or POST /api/v1/rules")
