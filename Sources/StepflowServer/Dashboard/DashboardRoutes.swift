@@ -110,7 +110,7 @@ enum DashboardRoutes {
                 let media = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
                 guard media == "application/x-www-form-urlencoded" else {
                     return DashboardLayout.problem(
-                        tab, title: "Not done", message: "a dashboard action takes the page's form, not '\(media ?? "no body")'",
+                        tab, title: "Not done", message: "a dashboard action takes the page's form, not '\(media?.prefix(128) ?? "no body")'",
                         hint: "use the form on the dashboard page, or the JSON API under /api/v1", status: .unsupportedMediaType, now: now)
                 }
                 let form: ActionForm
