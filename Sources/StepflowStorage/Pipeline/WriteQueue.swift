@@ -55,14 +55,14 @@ public final class WriteQueue<Row: Sendable, Note: Sendable>: Sendable {
     /// Whether ``lag`` is kept: a clock reading when the queue stops being empty and at each commit.
     public let tracksLag: Bool
 
+    /// The setting the capacity comes from (`metrics.max_queue_size`), named when a batch is refused for it.
+    public let capacitySetting: String?
+
     /// - Parameters:
     ///   - clock: the clock timeouts run on (tests pass one they move by hand).
     ///   - tracksLag: keep ``lag`` (the profile's queue lag); off, ``lag`` is always zero. The P1 benchmark turns
     ///     it off to measure what it costs.
-    /// The setting the capacity comes from (`metrics.max_queue_size`), named when a batch is refused for it.
-    public let capacitySetting: String?
-
-    /// - Parameter capacitySetting: the configuration key the capacity comes from, for the refusal's message.
+    ///   - capacitySetting: the configuration key the capacity comes from, for the refusal's message.
     public init(
         capacity: Int, batchSize: Int, clock: any Clock<Duration> = ContinuousClock(), tracksLag: Bool = true,
         capacitySetting: String? = nil
