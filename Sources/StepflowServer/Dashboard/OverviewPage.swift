@@ -1,14 +1,13 @@
 import Foundation
 import StepflowAlerting
 import StepflowCore
-import StepflowStorage
 
 /// `GET /dashboard`: the host at a glance — health and each component, storage size and write-queue depths,
 /// the plugins, the open alerts by severity, and the ingest and export rates over the last five minutes (from
 /// the host's own telemetry, which it stores like any other series). It reloads itself every 30 seconds.
 enum OverviewPage {
-    /// Where rates are read from: the stored self-telemetry over this window.
-    static let rateWindow: TimeInterval = 300
+    /// The window rates are taken over, in seconds (of the stored self-telemetry).
+    static let rateWindow = 300
 
     static func render(_ request: DashboardRequest) async -> String {
         let sources = request.sources
@@ -49,8 +48,8 @@ enum OverviewPage {
                 totals[group(info.labels, labels), default: 0] += SeriesChart.value(info.value)
             }
             var perSecond: [String: Double] = [:]
-            if let store = sources.metricsAPI?.store {
-                for rate in await rates(store, name, by: labels, since: request.now.addingTimeInterval(-rateWindow), now: request.now) {
+            if let evaluator = await sources.alertAPI?.engine.evaluator {
+                for rate in await rates(evaluator, name, by: labels, now: request.now) {
                     perSecond[rate.group] = rate.perSecond
                 }
             }
@@ -99,33 +98,20 @@ enum OverviewPage {
         return DashboardLayout.page(.overview, title: "Overview", body: body, now: request.now, refreshSeconds: 30)
     }
 
-    /// The per-second increase of counter `name` over its stored points since `since`, summed per group of
-    /// `labels` (a drop counts as a reset: the new value is the increase); a series needs two points for a rate.
+    /// `sum by (<labels>) (rate(<name>[5m]))` over the stored self-telemetry, per group of `labels`: the alert
+    /// query language's `rate` (Prometheus' extrapolated rate, counter resets included). No stored points in the
+    /// window (a host started moments ago) give no rate.
     static func rates(
-        _ store: MetricStore, _ name: String, by labels: [String], since: Date, now: Date
+        _ evaluator: AlertQueryEvaluator, _ name: String, by labels: [String], now: Date
     ) async -> [(group: String, perSecond: Double)] {
-        guard let series = try? await store.series(
-            named: name, from: since.unixMilliseconds, to: now.unixMilliseconds, selection: .raw, limit: 20_000)
-        else { return [] }
-        var perSecond: [String: Double] = [:]
-        for item in series {
-            var increase = 0.0
-            var previous: Double?
-            var first: Int64?
-            var last: Int64?
-            for point in item.points {
-                let value = SeriesChart.value(point.value)
-                guard value.isFinite else { continue }
-                if let previous { increase += value >= previous ? value - previous : value }
-                previous = value
-                first = first ?? point.timestamp
-                last = point.timestamp
-            }
-            // Over the time the points cover: a host that started a minute ago has a minute of telemetry.
-            guard let first, let last, last > first else { continue }
-            perSecond[group(item.labels, labels), default: 0] += increase / (Double(last - first) / 1000)
+        let text = "sum by (\(labels.joined(separator: ", "))) (rate(\(name)[\(rateWindow)s]))"
+        guard let query = try? AlertQuery.parse(text), let series = try? await evaluator.evaluate(query, at: now) else {
+            return []
         }
-        return perSecond.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return series.compactMap { item in
+            guard case .number(let perSecond) = item.value, perSecond.isFinite else { return nil }
+            return (group(item.labels, labels), perSecond)
+        }
     }
 
     /// The values of `names` in `labels`, joined by spaces: a row of the ingest and export table.
