@@ -70,6 +70,15 @@ struct DashboardChartTests {
         #expect(ticks.first! <= -3 && ticks.last! >= 7 && ticks.count <= 8)
     }
 
+    @Test("labels shown as a selector parse back to themselves (what a silence made from an alert relies on)")
+    func labelsRoundTrip() throws {
+        let labels = [Label("alertname", "Disk"), Label("path", "C:\\dir \"x\"\nnext\ttab <b>")]
+        let selector = try MetricSelector.parse(HTML.labelText(labels))
+        #expect(selector.matchers.map(\.name) == ["alertname", "path"])
+        #expect(selector.matchers.allSatisfy { $0.matches(labels) })
+        #expect(selector.matchers.map(\.value) == labels.map(\.value))
+    }
+
     @Test("escaping covers text and quoted attributes; query strings are percent-encoded before escaping")
     func escaping() {
         #expect(HTML.escape(#"<a href="x" onclick='y'>&"#) == "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;")

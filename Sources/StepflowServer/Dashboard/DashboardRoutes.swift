@@ -107,10 +107,10 @@ enum DashboardRoutes {
             router.post(path, needs: .role(role), browser: true) { request, requestContext -> Response in
                 let now = Date()
                 let user = requestContext.principal?.name ?? "anonymous"
-                let media = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard media == "application/x-www-form-urlencoded" else {
+                let contentType = request.headers[.contentType]
+                guard RequestPolicy.bodyKind(contentType) == .form else {
                     return DashboardLayout.problem(
-                        tab, title: "Not done", message: "a dashboard action takes the page's form, not '\(media?.prefix(128) ?? "no body")'",
+                        tab, title: "Not done", message: "a dashboard action takes the page's form, not '\(contentType?.prefix(128) ?? "no body")'",
                         hint: "use the form on the dashboard page, or the JSON API under /api/v1", status: .unsupportedMediaType, now: now)
                 }
                 let form: ActionForm

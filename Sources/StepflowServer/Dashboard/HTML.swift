@@ -109,10 +109,10 @@ enum HTML {
         escape(labelText(labels))
     }
 
-    /// `labels` as `{name="value", …}`, not escaped (for a selector or a form's value, which escape it later).
+    /// `labels` as `{name="value", …}` in selector syntax (values quoted as the selector parser reads them back),
+    /// not escaped for HTML (for a selector or a form's value, which escape it later).
     static func labelText(_ labels: [Label]) -> String {
-        "{" + labels.map { "\($0.name)=\"" + $0.value.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ", ") + "}"
+        "{" + labels.map { "\($0.name)=\(MetricSelector.quote($0.value))" }.joined(separator: ", ") + "}"
     }
 
     /// A status word with the class that colours it.
