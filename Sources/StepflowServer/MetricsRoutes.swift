@@ -182,17 +182,20 @@ enum MetricsRoutes {
     }
 
     static func failure(_ error: MonitoringError) -> Response {
-        let status: HTTPResponse.Status
-        switch error.code {
-        case .invalidQuery, .invalidMetricValue, .invalidLogLevel, .invalidAlertCondition: status = .badRequest
-        case .metricNotFound, .traceNotFound, .logNotFound, .alertNotFound, .alertRuleNotFound: status = .notFound
-        case .queueFull: status = .serviceUnavailable
-        // A rule declared in a file (read-only over the API), silences turned off: the configuration says no.
-        case .configurationError: status = .conflict
-        default: status = .internalServerError
-        }
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        Response(
+            status: status(of: error), headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: MetricJSON.error(error))))
+    }
+
+    /// The status an error is answered with, by the API and the dashboard alike.
+    static func status(of error: MonitoringError) -> HTTPResponse.Status {
+        switch error.code {
+        case .invalidQuery, .invalidMetricValue, .invalidLogLevel, .invalidAlertCondition: .badRequest
+        case .metricNotFound, .traceNotFound, .logNotFound, .alertNotFound, .alertRuleNotFound: .notFound
+        case .queueFull: .serviceUnavailable
+        // A rule declared in a file (read-only over the API), silences turned off: the configuration says no.
+        case .configurationError: .conflict
+        default: .internalServerError
+        }
     }
 }

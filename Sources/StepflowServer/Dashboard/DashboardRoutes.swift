@@ -72,7 +72,7 @@ enum DashboardRoutes {
                 } catch {
                     return DashboardLayout.problem(
                         tab, title: tab.title, message: error.message, hint: error.hint,
-                        status: MetricsRoutes.failure(error).status, now: dashboard.now)
+                        status: MetricsRoutes.status(of: error), now: dashboard.now)
                 }
             }
         }
@@ -137,7 +137,7 @@ enum DashboardRoutes {
                 } catch {
                     return DashboardLayout.problem(
                         tab, title: "Not done", message: error.message, hint: error.hint,
-                        status: MetricsRoutes.failure(error).status, now: now)
+                        status: MetricsRoutes.status(of: error), now: now)
                 }
             }
         }
