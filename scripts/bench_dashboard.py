@@ -12,9 +12,9 @@ latency as seen on 127.0.0.1 (which bounds the server time from above), p50 and 
 
   /usr/bin/python3 scripts/bench_dashboard.py --binary .build/release/stepflow-monitor
 """
-import argparse, json, os, random, shutil, signal, statistics, subprocess, sys, tempfile, textwrap, time
+import argparse, json, os, random, statistics, sys, time
 
-from hostlib import free_port, request, wait_for_port
+from hostlib import request, running_host
 
 BUDGET_BYTES = 200_000
 BUDGET_P50_MS = 100.0
@@ -106,22 +106,10 @@ def main():
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"bench_dashboard: no executable at {args.binary}; build it: swift build -c release --product stepflow-monitor")
-    work = tempfile.mkdtemp(prefix="bench-dashboard-")
-    port = free_port()
-    config = os.path.join(work, "config.yaml")
-    with open(config, "w") as f:
-        f.write(textwrap.dedent(f"""\
-            storage: {{path: {work}/m.sqlite}}
-            http: {{port: {port}}}
-            plugins: []
-            security: {{rate_limit: 0}}
-            logs: {{max_queue_size: 100000}}
-            """))
-    host = subprocess.Popen([args.binary, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     def progress(text):
         print(f"bench_dashboard: {text}", flush=True)
-    try:
-        wait_for_port(port, host)
+    yaml = "plugins: []\nsecurity: {rate_limit: 0}\n"
+    with running_host(args.binary, yaml, prefix="bench-dashboard-") as (_, port):
         started = time.time()
         big = seed(port, args.logs, progress)
         progress(f"seeded in {time.time() - started:.0f} s; waiting for the alerts to fire")
@@ -178,13 +166,6 @@ def main():
             return 1
         print("bench_dashboard: every page within budget (HTML < 200 KB, p50 < 100 ms)")
         return 0
-    finally:
-        host.send_signal(signal.SIGTERM)
-        try:
-            host.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            host.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ receiver decodes each request with opentelemetry-proto (give a Python that has i
   /usr/bin/python3 scripts/bench_export.py --binary .build/release/stepflow-monitor \
       --otel-python ~/.cache/stepflow-monitoring/otel-venv/bin/python
 """
-import argparse, json, os, signal, subprocess, sys, tempfile, textwrap, time
+import argparse, json, os, subprocess, sys, textwrap, time
 
-from hostlib import cpu_seconds, free_port, request, wait_for_port
+from hostlib import cpu_seconds, free_port, request, running_host
 
 # A receiver on 127.0.0.1:<argv[1]>: GET answers how many items arrived; POST reads a body (gunzipped) with the
 # read(body) -> (items, answer bytes, content type) given to receiver().
@@ -80,56 +80,46 @@ def wait(condition, timeout, what):
 
 
 def run(args, name, kind, receiver_python, receiver_script, exporter_yaml, job, items, make_batch, path):
-    work = tempfile.mkdtemp(prefix="bench-export-")
-    port, receiver_port = free_port(), free_port()
-    config = os.path.join(work, "config.yaml")
-    with open(config, "w") as f:
-        f.write(textwrap.dedent(f"""\
-            storage: {{path: {work}/m.sqlite}}
-            http: {{port: {port}}}
-            plugins: []
-            scheduler: {{max_backoff: 1s}}
-            """) + exporter_yaml.format(receiver=receiver_port))
-    host = subprocess.Popen([args.binary, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    receiver_port = free_port()
+    yaml = "plugins: []\nscheduler: {max_backoff: 1s}\n" + exporter_yaml.format(receiver=receiver_port)
     receiver = None
-    try:
-        wait_for_port(port, host)
-        wait(lambda: f'"{job}"' in get(port, "/health") and
-             json.loads(get(port, "/health"))["components"][job]["details"].get("runs", 0) >= 1, 60, "the exporter's first run")
-        print(f"{name}: storing the backlog of a 10-minute outage: {items:,} {kind} ...", flush=True)
-        started = time.time()
-        for start in range(0, items, 1000):
-            status, answer = request(port, "POST", path, make_batch(start, min(1000, items - start)), timeout=60)
-            if status != 200:
-                sys.exit(f"bench_export: {path} answered {status}: {answer[:300]!r}")
-        print(f"{name}: stored in {time.time() - started:.1f} s; starting the receiver", flush=True)
-        cpu_before = cpu_seconds(host.pid)
-        receiver = subprocess.Popen([receiver_python, "-c", receiver_script, str(receiver_port)])
-        began = time.time()
-        last_report = began
-        while True:
-            try:
-                arrived = json.loads(get(receiver_port, "/"))["count"]
-            except Exception:
-                arrived = 0
-            if arrived >= items:
-                break
-            if time.time() - last_report > 5:
-                print(f"{name}: {arrived:,} / {items:,} arrived after {time.time() - began:.0f} s", flush=True)
-                last_report = time.time()
-            if time.time() - began > args.timeout:
-                sys.exit(f"bench_export: {name}: only {arrived:,} of {items:,} arrived in {args.timeout} s")
-            time.sleep(0.05)
-        elapsed = time.time() - began
-        cpu = cpu_seconds(host.pid) - cpu_before
-        return {"exporter": name, "items": items, "catch_up_s": elapsed, "per_s": items / elapsed,
-                "cpu_ms_per_1000": cpu * 1000 / (items / 1000)}
-    finally:
-        host.send_signal(signal.SIGTERM)
-        host.wait(timeout=60)
-        if receiver:
-            receiver.terminate()
-            receiver.wait()
+    with running_host(args.binary, yaml, prefix="bench-export-") as (host, port):
+        try:
+            wait(lambda: f'"{job}"' in get(port, "/health") and
+                 json.loads(get(port, "/health"))["components"][job]["details"].get("runs", 0) >= 1, 60,
+                 "the exporter's first run")
+            print(f"{name}: storing the backlog of a 10-minute outage: {items:,} {kind} ...", flush=True)
+            started = time.time()
+            for start in range(0, items, 1000):
+                status, answer = request(port, "POST", path, make_batch(start, min(1000, items - start)), timeout=60)
+                if status != 200:
+                    sys.exit(f"bench_export: {path} answered {status}: {answer[:300]!r}")
+            print(f"{name}: stored in {time.time() - started:.1f} s; starting the receiver", flush=True)
+            cpu_before = cpu_seconds(host.pid)
+            receiver = subprocess.Popen([receiver_python, "-c", receiver_script, str(receiver_port)])
+            began = time.time()
+            last_report = began
+            while True:
+                try:
+                    arrived = json.loads(get(receiver_port, "/"))["count"]
+                except Exception:
+                    arrived = 0
+                if arrived >= items:
+                    break
+                if time.time() - last_report > 5:
+                    print(f"{name}: {arrived:,} / {items:,} arrived after {time.time() - began:.0f} s", flush=True)
+                    last_report = time.time()
+                if time.time() - began > args.timeout:
+                    sys.exit(f"bench_export: {name}: only {arrived:,} of {items:,} arrived in {args.timeout} s")
+                time.sleep(0.05)
+            elapsed = time.time() - began
+            cpu = cpu_seconds(host.pid) - cpu_before
+            return {"exporter": name, "items": items, "catch_up_s": elapsed, "per_s": items / elapsed,
+                    "cpu_ms_per_1000": cpu * 1000 / (items / 1000)}
+        finally:
+            if receiver:
+                receiver.terminate()
+                receiver.wait()
 
 
 def main():

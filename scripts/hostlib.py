@@ -1,9 +1,14 @@
 """What the scripts that start a stepflow-monitor host share: a free port, one request, waiting for it to listen,
-the CPU a process has used."""
+a host on a fresh database, the CPU a process has used."""
+import contextlib
 import http.client
 import os
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -41,3 +46,27 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def running_host(binary, yaml, prefix="stepflow-bench-"):
+    """A stepflow-monitor on a fresh database in a new temporary directory, on a free port of 127.0.0.1, with
+    `yaml` after its `storage` and `http` lines. Yields (process, port) once it listens; on leaving, stops it with
+    SIGTERM (which writes everything queued; killed after 60 s) and removes the directory."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    port = free_port()
+    config = os.path.join(work, "config.yaml")
+    with open(config, "w") as f:
+        f.write(f"storage: {{path: {work}/m.sqlite}}\nhttp: {{port: {port}}}\n" + yaml)
+    host = subprocess.Popen([binary, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, host)
+        yield host, port
+    finally:
+        host.send_signal(signal.SIGTERM)
+        try:
+            host.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            host.kill()
+            host.wait()
+        shutil.rmtree(work, ignore_errors=True)
