@@ -121,10 +121,9 @@ enum HTML {
     }
 
     /// A table of `rows` (each cell already HTML) under `headers`, or `empty` when there are none.
-    static func table(_ headers: [String], _ rows: [[String]], empty: String, caption: String? = nil) -> String {
+    static func table(_ headers: [String], _ rows: [[String]], empty: String) -> String {
         guard !rows.isEmpty else { return "<p class=\"muted\">\(escape(empty))</p>\n" }
         var html = "<div class=\"scroll\"><table>"
-        if let caption { html += "<caption>\(escape(caption))</caption>" }
         html += "<thead><tr>" + headers.map { "<th scope=\"col\">\(escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
         for row in rows { html += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>\n" }
         return html + "</tbody></table></div>\n"
