@@ -374,6 +374,7 @@ public final class MonitoringRuntime: Sendable {
         let (engine, scheduler) = (metrics.engine, manager.scheduler)
         let sources = HTTPDataSources(
             metrics: { PrometheusTextEncoder.merge(engine.snapshot(), telemetry.metrics()) },
+            telemetry: { telemetry.metrics() },
             health: { await health.checkAll() },
             plugins: {
                 PluginReport.json(

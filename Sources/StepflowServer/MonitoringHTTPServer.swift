@@ -13,6 +13,9 @@ import Synchronization
 public struct HTTPDataSources: Sendable {
     /// Every series to expose on `/metrics` (stored series plus the host's own telemetry).
     public var metrics: @Sendable () async -> [MetricInfo]
+    /// The host's own telemetry alone (`stepflow_*`: queues, storage size, ingest and export counters), for the
+    /// dashboard's overview; by default the `stepflow_` series of ``metrics``.
+    public var telemetry: @Sendable () async -> [MetricInfo]
     /// Runs the health checks and returns the system health.
     public var health: @Sendable () async -> SystemHealth
     /// Every configured plugin with its state, as the JSON body of `GET /api/v1/plugins`.
@@ -42,6 +45,7 @@ public struct HTTPDataSources: Sendable {
 
     public init(
         metrics: @escaping @Sendable () async -> [MetricInfo],
+        telemetry: (@Sendable () async -> [MetricInfo])? = nil,
         health: @escaping @Sendable () async -> SystemHealth,
         plugins: @escaping @Sendable () async -> JSONValue = { .object(["plugins": .array([])]) },
         reload: (@Sendable () async -> (status: Int, body: String))? = nil,
@@ -58,6 +62,7 @@ public struct HTTPDataSources: Sendable {
         self.logTraceAPI = logTraceAPI
         self.alertAPI = alertAPI
         self.metrics = metrics
+        self.telemetry = telemetry ?? { await metrics().filter { $0.name.hasPrefix("stepflow_") } }
         self.health = health
         self.plugins = plugins
         self.reload = reload

@@ -12,7 +12,7 @@ enum OverviewPage {
     static func render(_ request: DashboardRequest) async -> String {
         let sources = request.sources
         let health = await sources.health()
-        let telemetry = await sources.metrics().filter { $0.name.hasPrefix("stepflow_") }
+        let telemetry = await sources.telemetry()
         func gauge(_ name: String) -> Double? {
             let values = telemetry.filter { $0.name == name }.map { SeriesChart.value($0.value) }
             return values.isEmpty ? nil : values.reduce(0, +)
